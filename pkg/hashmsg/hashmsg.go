@@ -1,0 +1,58 @@
+// Package hashmsg is the contract between the worker, which publishes hashes on
+// Redis, and every reader of that channel: a message is the plain text
+// PREFIX + base64(sha256(...)). The prefix names the cluster that did the work;
+// it is empty in the primary cluster.
+package hashmsg
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// DefaultChannel is the Redis channel the codelab used and the default of
+// REDIS_CHANNEL in every service.
+const DefaultChannel = "calculation"
+
+// HashLen is the length of the hash part of a message: standard base64 of a
+// SHA-256 sum, padding included. Base64 never contains '-', so a prefix such
+// as "bursty-" can be told apart from the hash by length alone.
+var HashLen = base64.StdEncoding.EncodedLen(sha256.Size)
+
+// ErrMalformed is returned by Parse for text that is not a message.
+var ErrMalformed = errors.New("malformed hash message")
+
+// Message is one published hash split into its parts.
+type Message struct {
+	Prefix string // "" in the primary cluster, e.g. "bursty-" in the burst cluster
+	Hash   string // base64(sha256(...)), HashLen characters
+}
+
+// Format returns the wire form of a message: prefix followed by the base64 sum.
+func Format(prefix string, sum [sha256.Size]byte) string {
+	return prefix + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// Parse splits a published message into prefix and hash.
+func Parse(msg string) (Message, error) {
+	if len(msg) < HashLen {
+		return Message{}, fmt.Errorf("%w: %d characters, want at least %d", ErrMalformed, len(msg), HashLen)
+	}
+	split := len(msg) - HashLen
+	hash := msg[split:]
+	raw, err := base64.StdEncoding.DecodeString(hash)
+	if err != nil || len(raw) != sha256.Size {
+		return Message{}, fmt.Errorf("%w: hash part is not base64 of a SHA-256 sum", ErrMalformed)
+	}
+	prefix := msg[:split]
+	if strings.ContainsAny(prefix, "\r\n") {
+		return Message{}, fmt.Errorf("%w: prefix contains a line break", ErrMalformed)
+	}
+	return Message{Prefix: prefix, Hash: hash}, nil
+}
+
+// Burst reports whether the message was published by a worker with a prefix,
+// which is how the project tells work done in the burst cluster.
+func (m Message) Burst() bool { return m.Prefix != "" }

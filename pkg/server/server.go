@@ -1,0 +1,157 @@
+// Package server builds the echo instance every service uses (JSON errors,
+// request metrics, tracing, health and metrics routes) and runs it with the
+// project's graceful shutdown: not ready, drain, finish in-flight requests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+)
+
+// Server timeouts. Header reads are bounded against slow clients; idle
+// keep-alive connections live long enough for a load generator to reuse them.
+const (
+	readHeaderTimeout = 5 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// Config is the part of every service's configuration that concerns serving.
+// It is embedded in each service's envconfig struct.
+type Config struct {
+	Host string `envconfig:"HOST" default:"" desc:"interface to listen on; empty means all"`
+	Port int    `envconfig:"PORT" default:"8080" desc:"TCP port to listen on"`
+	// DrainDelay must be longer than the readiness probe period so that the
+	// load balancer sees the 503 before the listener closes.
+	DrainDelay      time.Duration `envconfig:"DRAIN_DELAY" default:"5s" desc:"time between turning not-ready and closing the listener"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"time allowed for in-flight requests after draining"`
+}
+
+// Addr is the host:port to listen on.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// Server is an echo instance with the project's middleware and routes.
+type Server struct {
+	Echo     *echo.Echo
+	Registry *prometheus.Registry
+	Health   *health.Health
+
+	cfg        Config
+	service    string
+	log        *slog.Logger
+	onShutdown []func()
+}
+
+// New returns a Server with /healthz, /readyz and /metrics registered, JSON
+// error rendering, and per-route request metrics.
+func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(requestMetrics(reg))
+
+	h.Register(e)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+
+	return &Server{Echo: e, Registry: reg, Health: h, cfg: cfg, service: service, log: log}
+}
+
+// Handler is the server's full HTTP handler, tracing included. Tests serve it
+// with httptest.
+func (s *Server) Handler() http.Handler {
+	return otelhttp.NewHandler(s.Echo, s.service,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return r.Method + " " + r.URL.Path
+		}))
+}
+
+// OnShutdown registers fn to run when shutdown starts, for connections the
+// HTTP server does not track itself, such as hijacked websockets.
+func (s *Server) OnShutdown(fn func()) { s.onShutdown = append(s.onShutdown, fn) }
+
+// Run listens on the configured address and serves until ctx is done, then
+// marks the service not ready, waits DrainDelay, and shuts down gracefully.
+// A taken port is reported at once.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Addr(), err)
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	for _, fn := range s.onShutdown {
+		srv.RegisterOnShutdown(fn)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.Health.SetDraining()
+	s.log.Info("draining", "delay", s.cfg.DrainDelay.String())
+	time.Sleep(s.cfg.DrainDelay)
+
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// errorHandler renders every error as {"error": "..."} with its status code
+// and logs server-side failures once, here, where they leave the service.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code, msg := http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code, msg = he.Code, fmt.Sprint(he.Message)
+		}
+		if code >= http.StatusInternalServerError {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(code)
+		} else {
+			err = c.JSON(code, map[string]string{"error": msg})
+		}
+		if err != nil {
+			log.Warn("writing error response", "err", err)
+		}
+	}
+}

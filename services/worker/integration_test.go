@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
+	"github.com/cloudburst-demo/cloudburst/services/worker/internal/api"
+	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
+)
+
+// startWorker serves the worker, wired as main wires it, against redisAddr.
+func startWorker(t *testing.T, redisAddr, prefix string) *httptest.Server {
+	t.Helper()
+	t.Setenv("REDIS_URL", redisAddr)
+	t.Setenv("PREFIX", prefix)
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := redisconn.Open(cfg.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	ts := httptest.NewServer(newServer(cfg, slog.New(slog.DiscardHandler), rdb).Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func postStr(client *http.Client, url, str string) (int, string, error) {
+	resp, err := client.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"str":%q}`, str)))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var body api.Response
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &body)
+	return resp.StatusCode, body.Message, nil
+}
+
+// TestEveryAcknowledgedRequestIsPublishedOnce sends concurrent requests and
+// checks the channel: each 200's message arrives exactly once, and nothing
+// arrives that was not acknowledged.
+func TestEveryAcknowledgedRequestIsPublishedOnce(t *testing.T) {
+	rs := redisserver.Start(t)
+	ts := startWorker(t, rs.Addr, "bursty-")
+
+	sub := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer sub.Close()
+	ps := sub.Subscribe(context.Background(), "calculation")
+	defer ps.Close()
+	if _, err := ps.Receive(context.Background()); err != nil {
+		t.Fatalf("subscribing: %v", err)
+	}
+	msgs := ps.Channel(redis.WithChannelSize(10000))
+
+	const workers, perWorker = 16, 40
+	var mu sync.Mutex
+	acked := map[string]int{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				code, msg, err := postStr(ts.Client(), ts.URL, fmt.Sprintf("w%d-%d", w, i))
+				if err != nil || code != http.StatusOK {
+					t.Errorf("POST: %d %v", code, err)
+					return
+				}
+				mu.Lock()
+				acked[msg]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(acked) != workers*perWorker {
+		t.Fatalf("%d distinct acknowledged messages, want %d", len(acked), workers*perWorker)
+	}
+
+	received := map[string]int{}
+	timeout := time.After(10 * time.Second)
+	for n := 0; n < len(acked); n++ {
+		select {
+		case m := <-msgs:
+			received[m.Payload]++
+		case <-timeout:
+			t.Fatalf("received %d of %d acknowledged messages", n, len(acked))
+		}
+	}
+	// Anything still arriving would be a duplicate or an unacknowledged publish.
+	select {
+	case m := <-msgs:
+		t.Fatalf("extra message %q", m.Payload)
+	case <-time.After(300 * time.Millisecond):
+	}
+	for msg, n := range received {
+		if acked[msg] != 1 || n != 1 {
+			t.Fatalf("message %q acknowledged %d times, received %d times", msg, acked[msg], n)
+		}
+		if !strings.HasPrefix(msg, "bursty-") {
+			t.Fatalf("message %q lacks the prefix", msg)
+		}
+	}
+}
+
+// TestRedisOutage: while Redis is down the worker answers 503 quickly and is
+// not ready; once Redis is back it recovers by itself.
+func TestRedisOutage(t *testing.T) {
+	rs := redisserver.Start(t)
+	ts := startWorker(t, rs.Addr, "")
+	client := &http.Client{Timeout: 5 * time.Second}
+
+	if code, _, err := postStr(client, ts.URL, "before"); err != nil || code != 200 {
+		t.Fatalf("before the outage: %d %v", code, err)
+	}
+	rs.Stop()
+
+	for i := range 3 {
+		start := time.Now()
+		code, _, err := postStr(client, ts.URL, "during")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("request %d during the outage = %d, want 503", i, code)
+		}
+		// The contract bound, not a benchmark: PUBLISH_TIMEOUT is 1s.
+		if d := time.Since(start); d > 2500*time.Millisecond {
+			t.Fatalf("503 took %s, want about a second at most", d)
+		}
+	}
+	if code := status(t, client, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz during the outage = %d, want 503", code)
+	}
+	if code := status(t, client, ts.URL+"/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz during the outage = %d, want 200", code)
+	}
+
+	rs.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _, err := postStr(client, ts.URL, "after")
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker did not recover within 10s of Redis returning: %d %v", code, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code := status(t, client, ts.URL+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz after recovery = %d", code)
+	}
+}
+
+// TestTraceSpansRequestAndPublish: a request carrying W3C trace context
+// produces a server span and a Redis PUBLISH span in that same trace.
+func TestTraceSpansRequestAndPublish(t *testing.T) {
+	rs := redisserver.Start(t)
+	rec := tracetest.NewSpanRecorder()
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
+
+	ts := startWorker(t, rs.Addr, "")
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest(http.MethodPost, ts.URL, strings.NewReader(`{"str":"traced"}`))
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+
+	var server, publish bool
+	for _, s := range rec.Ended() {
+		if s.SpanContext().TraceID().String() != traceID {
+			continue
+		}
+		switch {
+		case s.Name() == "POST /":
+			server = true
+		case strings.Contains(strings.ToLower(s.Name()), "publish"):
+			publish = true
+		}
+	}
+	if !server || !publish {
+		var names []string
+		for _, s := range rec.Ended() {
+			names = append(names, s.Name()+"@"+s.SpanContext().TraceID().String())
+		}
+		t.Fatalf("in trace %s: server span %v, publish span %v; spans: %v", traceID, server, publish, names)
+	}
+}
+
+func status(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

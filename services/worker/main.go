@@ -1,0 +1,104 @@
+// Command worker hashes strings and publishes PREFIX + hash on a Redis
+// channel. See the README for its HTTP contract and configuration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
+	"github.com/cloudburst-demo/cloudburst/services/worker/internal/api"
+	"github.com/cloudburst-demo/cloudburst/services/worker/internal/publisher"
+)
+
+const service = "worker"
+
+type config struct {
+	server.Config
+	RedisURL       string        `envconfig:"REDIS_URL" default:"localhost:6379" desc:"host:port or redis:// URL"`
+	RedisChannel   string        `envconfig:"REDIS_CHANNEL" default:"calculation" desc:"channel hashes are published on"`
+	Prefix         string        `envconfig:"PREFIX" default:"" desc:"prepended to every hash; bursty- in the burst cluster"`
+	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"65536" desc:"larger request bodies get 413"`
+	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"1s" desc:"after this a publish counts as failed (503)"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+func (c config) validate() error {
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("PORT %d is not a TCP port", c.Port)
+	case c.RedisChannel == "":
+		return fmt.Errorf("REDIS_CHANNEL must not be empty")
+	case strings.ContainsAny(c.Prefix, "\r\n"):
+		return fmt.Errorf("PREFIX must not contain line breaks")
+	case c.MaxBodyBytes <= 0:
+		return fmt.Errorf("MAX_BODY_BYTES must be positive, got %d", c.MaxBodyBytes)
+	case c.PublishTimeout <= 0:
+		return fmt.Errorf("PUBLISH_TIMEOUT must be positive, got %s", c.PublishTimeout)
+	}
+	return nil
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "addr", cfg.Addr(), "redis", redisconn.Redact(cfg.RedisURL), "channel", cfg.RedisChannel,
+		"prefix", cfg.Prefix, "maxBodyBytes", cfg.MaxBodyBytes, "publishTimeout", cfg.PublishTimeout.String())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	shutdownTracing, err := telemetry.SetupTracing(ctx, service)
+	if err != nil {
+		return err
+	}
+	defer telemetry.Flush(log, shutdownTracing)
+
+	rdb, err := redisconn.Open(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	return newServer(cfg, log, rdb).Run(ctx)
+}
+
+// newServer wires the worker's routes, readiness and metrics around rdb.
+func newServer(cfg config, log *slog.Logger, rdb redis.UniversalClient) *server.Server {
+	h := health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)})
+	srv := server.New(service, cfg.Config, log, h)
+	api.Register(srv.Echo, srv.Registry, api.Config{
+		Prefix:       cfg.Prefix,
+		Publisher:    publisher.NewRedis(rdb, cfg.RedisChannel, cfg.PublishTimeout),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	return srv
+}

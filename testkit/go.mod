@@ -1,0 +1,3 @@
+module github.com/cloudburst-demo/cloudburst/testkit
+
+go 1.26.0

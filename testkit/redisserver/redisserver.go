@@ -1,0 +1,119 @@
+// Package redisserver runs a real redis-server on a free loopback port for
+// integration tests, and can stop and restart it on the same port to test
+// what clients do when Redis goes away and comes back.
+package redisserver
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// Install is how to get redis-server on Debian and Ubuntu.
+const Install = "apt-get install -y --no-install-recommends redis-server"
+
+// startTimeout bounds how long a fresh redis-server may take to answer PING.
+const startTimeout = 10 * time.Second
+
+// Server is one redis-server process owned by a test.
+type Server struct {
+	// Addr is host:port on 127.0.0.1.
+	Addr string
+
+	t    testing.TB
+	bin  string
+	port int
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+}
+
+// Start runs redis-server on a free loopback port, without persistence, and
+// stops it when the test ends. It skips the test (fails it in CI) when
+// redis-server is not installed.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := component.Require(t, Install, "redis-server")
+	port := component.FreePort(t)
+	s := &Server{t: t, bin: bin, port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// URL is the server's address as a redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.Addr }
+
+// Stop kills the server and waits for it to exit. Stopping a stopped server
+// does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Restart starts the server again on the same port after Stop.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.start()
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.t.Fatal("redis-server already running")
+	}
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("starting redis-server: %v", err)
+	}
+	s.cmd = cmd
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if err := Ping(s.Addr); err == nil {
+			return
+		} else if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on %s did not answer PING within %s: %v", s.Addr, startTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Ping speaks just enough RESP to know a server at addr is up, so this package
+// needs no Redis client.
+func Ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	return nil
+}
