@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
+)
+
+// startFrontend runs the whole frontend, as main does, on a free loopback
+// port against the given Redis.
+func startFrontend(t *testing.T, redisAddr string) string {
+	t.Helper()
+	port := component.FreePort(t)
+	for k, v := range map[string]string{
+		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "REDIS_URL": redisAddr,
+		"PROCESSOR_URL": "http://127.0.0.1:1/", "DRAIN_DELAY": "0s",
+	} {
+		t.Setenv(k, v)
+	}
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := redisconn.Open(cfg.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(cfg, slog.New(slog.DiscardHandler), rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("frontend stopped with %v", err)
+		}
+		rdb.Close()
+	})
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitUntil(t, 10*time.Second, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return base
+}
+
+// TestSubscriptionSurvivesRedisRestart: hashes published on Redis reach a
+// page over the websocket, and do again after Redis restarts, with no action
+// from the page or the operator.
+func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
+	rs := redisserver.Start(t)
+	base := startFrontend(t, rs.Addr)
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+base[len("http"):]+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	frames := make(chan stream.Frame, 1024)
+	go func() {
+		defer close(frames)
+		for {
+			var f stream.Frame
+			if err := ws.ReadJSON(&f); err != nil {
+				return
+			}
+			frames <- f
+		}
+	}()
+
+	publishUntilSeen := func(phase string) {
+		t.Helper()
+		pub, err := redisconn.Open(rs.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pub.Close()
+		deadline := time.Now().Add(15 * time.Second)
+		for i := 0; ; i++ {
+			msg := hashmsg.Format("bursty-", sha256.Sum256([]byte(fmt.Sprint(phase, i))))
+			_ = pub.Publish(context.Background(), "calculation", msg).Err()
+			wait := time.After(200 * time.Millisecond)
+		drain:
+			for {
+				select {
+				case f, ok := <-frames:
+					if !ok {
+						t.Fatalf("%s: websocket closed", phase)
+					}
+					for _, h := range f.Hashes {
+						if h == msg {
+							return
+						}
+					}
+				case <-wait:
+					break drain
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no published hash reached the page within 15s", phase)
+			}
+		}
+	}
+
+	publishUntilSeen("before restart")
+	rs.Stop()
+	time.Sleep(500 * time.Millisecond) // let the subscription notice
+	rs.Restart()
+	publishUntilSeen("after restart")
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,211 @@
+// Package loadgen drives the worker at a requested rate: an open-loop
+// generator that issues request k at epoch + k/rate whatever the worker's
+// latency, with a bound on requests in flight. It is the frontend's single
+// source of load: the rate belongs to the process, not to a browser tab.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+)
+
+// ErrInvalidRate is returned by SetRate for a rate outside 0..MaxRPS.
+var ErrInvalidRate = errors.New("invalid rate")
+
+// maxCatchUp bounds how far behind schedule the generator will catch up in
+// one burst after a stall (GC pause, CPU starvation). Requests further behind
+// are counted as dropped rather than fired all at once.
+const maxCatchUp = 100 * time.Millisecond
+
+// drainBodyBytes is how much of a response is read so the connection can be
+// reused; the worker's answers are far smaller.
+const drainBodyBytes = 64 << 10
+
+// Config configures a Generator.
+type Config struct {
+	URL         string        // the worker, e.g. http://worker:8080/
+	MaxRPS      int           // SetRate refuses anything higher
+	MaxInFlight int           // requests beyond this are dropped, not queued
+	Timeout     time.Duration // per request
+}
+
+// Generator sends POST {"str": "<random>"} to the worker at the set rate.
+type Generator struct {
+	cfg     Config
+	client  *http.Client
+	rate    atomic.Int64
+	changed chan struct{}
+	sem     chan struct{}
+	wg      sync.WaitGroup
+
+	sent, succeeded, failed, dropped atomic.Uint64
+	lastErr                          atomic.Pointer[string]
+	meter                            meter
+}
+
+// New returns a stopped Generator at rate 0; call Run to start it.
+func New(cfg Config) (*Generator, error) {
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New("loadgen: URL is required")
+	case cfg.MaxRPS <= 0:
+		return nil, fmt.Errorf("loadgen: MaxRPS must be positive, got %d", cfg.MaxRPS)
+	case cfg.MaxInFlight <= 0:
+		return nil, fmt.Errorf("loadgen: MaxInFlight must be positive, got %d", cfg.MaxInFlight)
+	case cfg.Timeout <= 0:
+		return nil, fmt.Errorf("loadgen: Timeout must be positive, got %s", cfg.Timeout)
+	}
+	transport := &http.Transport{
+		// The worker is reached directly (or through the mesh sidecar), never
+		// through an HTTP proxy from the environment.
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        cfg.MaxInFlight,
+		MaxIdleConnsPerHost: cfg.MaxInFlight,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Generator{
+		cfg:     cfg,
+		client:  &http.Client{Transport: otelhttp.NewTransport(transport)},
+		changed: make(chan struct{}, 1),
+		sem:     make(chan struct{}, cfg.MaxInFlight),
+	}, nil
+}
+
+// MaxRPS is the highest rate SetRate accepts.
+func (g *Generator) MaxRPS() int { return g.cfg.MaxRPS }
+
+// Rate is the current target rate in requests per second.
+func (g *Generator) Rate() int { return int(g.rate.Load()) }
+
+// SetRate changes the target rate; it applies at once. 0 stops the load.
+func (g *Generator) SetRate(rps int) error {
+	if rps < 0 || rps > g.cfg.MaxRPS {
+		return fmt.Errorf("%w: %d requests/s is outside 0 to %d", ErrInvalidRate, rps, g.cfg.MaxRPS)
+	}
+	g.rate.Store(int64(rps))
+	select {
+	case g.changed <- struct{}{}:
+	default: // a change is already pending; Run reads the latest rate
+	}
+	return nil
+}
+
+// Run paces requests until ctx is done, then waits for those in flight.
+func (g *Generator) Run(ctx context.Context) error {
+	defer g.wg.Wait()
+	g.meter.start(time.Now(), g.succeeded.Load(), g.sent.Load())
+	measure := time.NewTicker(time.Second)
+	defer measure.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	var (
+		rate   float64
+		epoch  time.Time
+		issued int64
+	)
+	restart := func() {
+		rate, epoch, issued = float64(g.rate.Load()), time.Now(), 0
+	}
+	restart()
+	for {
+		var wake <-chan time.Time
+		if rate > 0 {
+			fire, drop, next := plan(time.Since(epoch), rate, issued)
+			g.dropped.Add(uint64(drop))
+			for range fire {
+				g.fire(ctx)
+			}
+			issued += fire + drop
+			timer.Reset(time.Until(epoch.Add(next)))
+			wake = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-g.changed:
+			restart()
+		case now := <-measure.C:
+			g.meter.sample(now, g.succeeded.Load(), g.sent.Load())
+		case <-wake:
+		}
+	}
+}
+
+// plan is the pacing rule. Request k is due at k/rate after the epoch; given
+// that issued requests were already fired or dropped and elapsed time has
+// passed, it returns how many to fire now, how many to drop because they are
+// more than maxCatchUp late, and when (after the epoch) the next one is due.
+func plan(elapsed time.Duration, rate float64, issued int64) (fire, drop int64, next time.Duration) {
+	due := int64(elapsed.Seconds()*rate) + 1 // requests 0..due-1 are due
+	fire = due - issued
+	if limit := int64(maxCatchUp.Seconds()*rate) + 1; fire > limit {
+		drop, fire = fire-limit, limit
+	}
+	fire = max(fire, 0)
+	next = time.Duration(float64(issued+fire+drop) / rate * float64(time.Second))
+	return fire, drop, next
+}
+
+// fire starts one request if the in-flight bound allows, else counts a drop.
+func (g *Generator) fire(ctx context.Context) {
+	select {
+	case g.sem <- struct{}{}:
+	default:
+		g.dropped.Add(1)
+		return
+	}
+	g.sent.Add(1)
+	g.wg.Go(func() {
+		defer func() { <-g.sem }()
+		if err := g.send(ctx); err != nil {
+			g.failed.Add(1)
+			msg := err.Error()
+			g.lastErr.Store(&msg)
+			return
+		}
+		g.succeeded.Add(1)
+	})
+}
+
+func (g *Generator) send(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.cfg.URL, bytes.NewReader(randomBody()))
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("posting to worker: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("worker answered %s", resp.Status)
+	}
+	return nil
+}
+
+// randomBody returns {"str":"<13 base-36 digits>"}, like the codelab's random
+// strings. math/rand/v2's global source is safe for concurrent use and fast.
+func randomBody() []byte {
+	b := make([]byte, 0, 32)
+	b = append(b, `{"str":"`...)
+	b = strconv.AppendUint(b, rand.Uint64(), 36)
+	return append(b, `"}`...)
+}

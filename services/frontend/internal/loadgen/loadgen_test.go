@@ -1,0 +1,228 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPlan(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name       string
+		elapsed    time.Duration
+		rate       float64
+		issued     int64
+		fire, drop int64
+		next       time.Duration
+	}{
+		{name: "first request at the epoch", elapsed: 0, rate: 10, issued: 0, fire: 1, next: 100 * ms},
+		{name: "nothing due yet", elapsed: 50 * ms, rate: 10, issued: 1, fire: 0, next: 100 * ms},
+		{name: "second due", elapsed: 100 * ms, rate: 10, issued: 1, fire: 1, next: 200 * ms},
+		{name: "several due at high rate: no timer floor", elapsed: 1 * ms, rate: 5000, issued: 1, fire: 5, next: 1200 * time.Microsecond},
+		{name: "late wake-up catches up", elapsed: 52 * ms, rate: 1000, issued: 40, fire: 13, next: 53 * ms},
+		{name: "stall beyond catch-up drops the excess", elapsed: time.Second, rate: 100, issued: 1, fire: 11, drop: 89, next: 1010 * ms},
+		{name: "sub-1 rps", elapsed: 1500 * ms, rate: 0.5, issued: 1, fire: 0, next: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fire, drop, next := plan(tt.elapsed, tt.rate, tt.issued)
+			if fire != tt.fire || drop != tt.drop || next != tt.next {
+				t.Fatalf("plan(%s, %v, %d) = fire %d drop %d next %s, want %d %d %s",
+					tt.elapsed, tt.rate, tt.issued, fire, drop, next, tt.fire, tt.drop, tt.next)
+			}
+		})
+	}
+}
+
+// TestPlanKeepsTheRate replays a second of irregular wake-ups and checks that
+// exactly rate requests are issued, whatever the wake-up pattern.
+func TestPlanKeepsTheRate(t *testing.T) {
+	for _, rate := range []float64{1, 10, 100, 1000, 5000} {
+		for _, step := range []time.Duration{37 * time.Microsecond, time.Millisecond, 7 * time.Millisecond, 20 * time.Millisecond} {
+			var issued int64
+			var last time.Duration
+			for now := time.Duration(0); now < time.Second; now += step {
+				fire, drop, _ := plan(now, rate, issued)
+				if drop != 0 {
+					t.Fatalf("rate %v step %s: dropped %d with no stall", rate, step, drop)
+				}
+				issued += fire
+				last = now
+			}
+			// Every request due by the last wake-up was issued, and no more.
+			if want := int64(last.Seconds()*rate) + 1; issued != want {
+				t.Errorf("rate %v step %s: issued %d by %s, want %d", rate, step, issued, last, want)
+			}
+		}
+	}
+}
+
+func newGen(t *testing.T, url string, maxInFlight int, timeout time.Duration) *Generator {
+	t.Helper()
+	g, err := New(Config{URL: url, MaxRPS: 10000, MaxInFlight: maxInFlight, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestSetRate(t *testing.T) {
+	g := newGen(t, "http://127.0.0.1:1/", 1, time.Second)
+	tests := []struct {
+		rps int
+		ok  bool
+	}{{0, true}, {1, true}, {10000, true}, {-1, false}, {10001, false}}
+	for _, tt := range tests {
+		err := g.SetRate(tt.rps)
+		if (err == nil) != tt.ok {
+			t.Errorf("SetRate(%d) = %v", tt.rps, err)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidRate) {
+			t.Errorf("SetRate(%d) error %v is not ErrInvalidRate", tt.rps, err)
+		}
+	}
+	if g.Rate() != 10000 {
+		t.Fatalf("rejected rates changed the rate to %d", g.Rate())
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, cfg := range []Config{
+		{MaxRPS: 1, MaxInFlight: 1, Timeout: time.Second},
+		{URL: "http://w/", MaxInFlight: 1, Timeout: time.Second},
+		{URL: "http://w/", MaxRPS: 1, Timeout: time.Second},
+		{URL: "http://w/", MaxRPS: 1, MaxInFlight: 1},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+// TestSendsJSONAndStops: requests carry {"str": ...}, are counted, and rate 0
+// stops them.
+func TestSendsJSONAndStops(t *testing.T) {
+	var got atomic.Int64
+	var bad atomic.Value
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || !strings.HasPrefix(string(b), `{"str":"`) || r.Header.Get("Content-Type") != "application/json" {
+			bad.Store(r.Method + " " + string(b))
+		}
+		got.Add(1)
+	}))
+	defer ts.Close()
+
+	g := newGen(t, ts.URL, 16, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	if err := g.SetRate(200); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return got.Load() >= 20 })
+	if err := g.SetRate(0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return g.Stats().InFlight == 0 })
+	stopped := got.Load()
+	time.Sleep(200 * time.Millisecond)
+	if n := got.Load(); n != stopped {
+		t.Fatalf("%d requests after rate 0", n-stopped)
+	}
+	cancel()
+	<-done
+	if v := bad.Load(); v != nil {
+		t.Fatalf("malformed request: %v", v)
+	}
+	s := g.Stats()
+	if s.Sent != uint64(stopped) || s.Succeeded != s.Sent || s.Failed != 0 {
+		t.Fatalf("stats %+v, server saw %d", s, stopped)
+	}
+}
+
+// TestInFlightBound: with a worker that never answers in time, no more than
+// MaxInFlight requests are outstanding, the rest are dropped, and timeouts
+// count as failures.
+func TestInFlightBound(t *testing.T) {
+	var mu sync.Mutex
+	cur, peak := 0, 0
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		cur--
+		mu.Unlock()
+	}))
+	defer ts.Close()
+	defer close(release)
+
+	g := newGen(t, ts.URL, 4, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(1000)
+	waitFor(t, func() bool { return g.Stats().Dropped > 50 })
+	// Before the first timeout (1s) the server's count is exact; afterwards
+	// handlers of abandoned requests may still be unwinding.
+	mu.Lock()
+	p := peak
+	mu.Unlock()
+	if s := g.Stats(); p > 4 || s.InFlight != 4 {
+		t.Fatalf("server saw %d concurrent requests, generator reports %d in flight; MaxInFlight is 4", p, s.InFlight)
+	}
+	waitFor(t, func() bool { return g.Stats().Failed >= 4 })
+	if s := g.Stats(); !strings.Contains(s.LastError, "deadline exceeded") {
+		t.Fatalf("last error %q, want the request timeout", s.LastError)
+	}
+	cancel()
+	<-done
+
+	if s := g.Stats(); s.Succeeded != 0 || s.InFlight != 0 {
+		t.Fatalf("stats after stop: %+v", s)
+	}
+}
+
+func TestNon200IsAFailure(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"redis unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer ts.Close()
+	g := newGen(t, ts.URL, 4, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(50)
+	waitFor(t, func() bool { return g.Stats().Failed >= 3 })
+	cancel()
+	<-done
+	if s := g.Stats(); s.Succeeded != 0 || !strings.Contains(s.LastError, "503") {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,135 @@
+// String Hashr page: one websocket to the frontend, a slider that sets the
+// deployment's request rate, and a bounded, batched list of hashes.
+"use strict";
+
+const MAX_ITEMS = 100;        // hashes kept on the page
+const SEND_EVERY_MS = 100;    // slider changes sent at most this often while dragging
+const HASH_LEN = 44;          // base64(sha256): what follows the cluster prefix
+
+const $ = (id) => document.getElementById(id);
+const slider = $("rate");
+const readout = $("rate-value");
+const list = $("hashes");
+
+let ws = null;
+let retryMs = 500;
+let pending = [];             // hashes waiting for the next animation frame
+let drawScheduled = false;
+let dragging = false;
+let lastSentAt = 0;
+let sendTimer = null;
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(`${proto}//${location.host}/ws`);
+  setConn("connecting", "connecting…");
+  ws.onopen = () => { retryMs = 500; setConn("open", "live"); };
+  ws.onmessage = (ev) => onFrame(JSON.parse(ev.data));
+  ws.onclose = () => {
+    setConn("closed", "reconnecting…");
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 5000);
+  };
+}
+
+function setConn(cls, text) {
+  const el = $("conn");
+  el.className = `conn ${cls}`;
+  el.textContent = text;
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case "hello":
+      slider.max = f.maxRps;
+      if (f.status) applyStatus(f.status);
+      break;
+    case "update":
+      if (f.hashes) queueHashes(f.hashes);
+      if (f.received) applyReceived(f.received);
+      if (f.status) applyStatus(f.status);
+      break;
+    case "error":
+      showError(f.message);
+      break;
+  }
+}
+
+function queueHashes(hashes) {
+  pending.push(...hashes);
+  if (pending.length > MAX_ITEMS) pending = pending.slice(-MAX_ITEMS);
+  if (!drawScheduled) {
+    drawScheduled = true;
+    requestAnimationFrame(draw);
+  }
+}
+
+// draw adds every pending hash in one DOM update, newest first.
+function draw() {
+  drawScheduled = false;
+  const frag = document.createDocumentFragment();
+  for (let i = pending.length - 1; i >= 0; i--) {
+    const h = pending[i];
+    const li = document.createElement("li");
+    li.textContent = h;
+    li.className = h.length > HASH_LEN ? "burst" : "primary";
+    frag.appendChild(li);
+  }
+  pending = [];
+  list.prepend(frag);
+  while (list.childElementCount > MAX_ITEMS) list.lastElementChild.remove();
+}
+
+function applyStatus(s) {
+  $("target").textContent = s.targetRps;
+  $("sent").textContent = s.sentRps.toFixed(1);
+  $("achieved").textContent = s.achievedRps.toFixed(1);
+  $("inflight").textContent = s.inFlight;
+  $("errors").textContent = s.failed;
+  $("dropped").textContent = s.dropped;
+  $("last-error").textContent = s.lastError ? `last error: ${s.lastError}` : "";
+  // The server's rate wins unless this page is being dragged or just sent one.
+  if (!dragging && Date.now() - lastSentAt > 1000) {
+    slider.value = s.targetRps;
+    readout.textContent = s.targetRps;
+  }
+}
+
+function applyReceived(r) {
+  $("recv-primary").textContent = r.primary.toFixed(1);
+  $("recv-burst").textContent = r.burst.toFixed(1);
+  const total = r.primary + r.burst;
+  if (total > 0) {
+    const burstPct = (100 * r.burst) / total;
+    $("split-primary").style.width = `${100 - burstPct}%`;
+    $("split-burst").style.width = `${burstPct}%`;
+  }
+}
+
+function showError(message) {
+  const el = $("error");
+  el.textContent = message;
+  el.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { el.hidden = true; }, 5000);
+}
+
+function sendRate() {
+  clearTimeout(sendTimer);
+  sendTimer = null;
+  lastSentAt = Date.now();
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ type: "setRate", rps: Number(slider.value) }));
+  }
+}
+
+slider.addEventListener("input", () => {
+  readout.textContent = slider.value;
+  if (Date.now() - lastSentAt >= SEND_EVERY_MS) sendRate();
+  else if (!sendTimer) sendTimer = setTimeout(sendRate, SEND_EVERY_MS);
+});
+slider.addEventListener("change", sendRate);
+slider.addEventListener("pointerdown", () => { dragging = true; });
+window.addEventListener("pointerup", () => { dragging = false; });
+
+connect();

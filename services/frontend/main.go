@@ -1,0 +1,158 @@
+// Command frontend serves the String Hashr page, drives the worker at the
+// rate set with the page's slider, and streams the hashes published on Redis
+// back to every open page. See the README for its configuration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
+)
+
+const service = "frontend"
+
+type config struct {
+	server.Config
+	ProcessorURL   string        `envconfig:"PROCESSOR_URL" default:"http://worker:8080/" desc:"the worker's URL"`
+	RedisURL       string        `envconfig:"REDIS_URL" default:"redis:6379" desc:"host:port or redis:// URL"`
+	RedisChannel   string        `envconfig:"REDIS_CHANNEL" default:"calculation" desc:"channel the worker publishes on"`
+	MaxRPS         int           `envconfig:"MAX_RPS" default:"100" desc:"highest rate the page may set; also the slider's range"`
+	InitialRPS     int           `envconfig:"INITIAL_RPS" default:"0" desc:"rate at start"`
+	MaxInFlight    int           `envconfig:"MAX_IN_FLIGHT" default:"256" desc:"requests beyond this many outstanding are dropped"`
+	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2s" desc:"per request to the worker"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+func (c config) validate() error {
+	u, err := url.Parse(c.ProcessorURL)
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("PORT %d is not a TCP port", c.Port)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("PROCESSOR_URL %q must be an http:// or https:// URL", c.ProcessorURL)
+	case c.RedisChannel == "":
+		return fmt.Errorf("REDIS_CHANNEL must not be empty")
+	case c.MaxRPS <= 0:
+		return fmt.Errorf("MAX_RPS must be positive, got %d", c.MaxRPS)
+	case c.InitialRPS < 0 || c.InitialRPS > c.MaxRPS:
+		return fmt.Errorf("INITIAL_RPS %d is outside 0 to MAX_RPS (%d)", c.InitialRPS, c.MaxRPS)
+	case c.MaxInFlight <= 0:
+		return fmt.Errorf("MAX_IN_FLIGHT must be positive, got %d", c.MaxInFlight)
+	case c.RequestTimeout <= 0:
+		return fmt.Errorf("REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)
+	}
+	return nil
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "addr", cfg.Addr(), "processor", cfg.ProcessorURL, "redis", redisconn.Redact(cfg.RedisURL),
+		"channel", cfg.RedisChannel, "maxRps", cfg.MaxRPS, "maxInFlight", cfg.MaxInFlight, "requestTimeout", cfg.RequestTimeout.String())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	shutdownTracing, err := telemetry.SetupTracing(ctx, service)
+	if err != nil {
+		return err
+	}
+	defer telemetry.Flush(log, shutdownTracing)
+
+	rdb, err := redisconn.Open(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	app, err := newApp(cfg, log, rdb)
+	if err != nil {
+		return err
+	}
+	return app.run(ctx)
+}
+
+// app is the frontend's parts, wired together.
+type app struct {
+	cfg config
+	rdb *redis.Client
+	gen *loadgen.Generator
+	hub *stream.Hub
+	srv *server.Server
+}
+
+func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
+	gen, err := loadgen.New(loadgen.Config{
+		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := gen.SetRate(cfg.InitialRPS); err != nil {
+		return nil, err
+	}
+	srv := server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
+	hub := stream.NewHub(stream.Config{
+		SetRate: gen.SetRate,
+		Status:  func() any { return gen.Stats() },
+		MaxRPS:  cfg.MaxRPS,
+	}, log, srv.Registry)
+	gen.RegisterMetrics(srv.Registry)
+	web.Register(srv.Echo, control{gen: gen, hub: hub}, hub.ServeWS)
+	srv.OnShutdown(hub.Close)
+	return &app{cfg: cfg, rdb: rdb, gen: gen, hub: hub, srv: srv}, nil
+}
+
+// run runs every part until ctx is done or one of them fails.
+func (a *app) run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.gen.Run(ctx) })
+	g.Go(func() error { return a.hub.Run(ctx) })
+	g.Go(func() error { return stream.Subscribe(ctx, a.rdb, a.cfg.RedisChannel, a.hub) })
+	g.Go(func() error { return a.srv.Run(ctx) })
+	return g.Wait()
+}
+
+// control is what the page and the API drive: rate changes go through the
+// hub so that every open page is told at once.
+type control struct {
+	gen *loadgen.Generator
+	hub *stream.Hub
+}
+
+func (c control) SetRate(rps int) error { return c.hub.SetRate(rps) }
+func (c control) Rate() int             { return c.gen.Rate() }
+func (c control) Status() any           { return c.gen.Stats() }
