@@ -9,6 +9,7 @@ replace (
 
 require (
 	github.com/cloudburst-demo/cloudburst/pkg v0.0.0-00010101000000-000000000000
+	github.com/cloudburst-demo/cloudburst/testkit v0.0.0-00010101000000-000000000000
 	github.com/gorilla/websocket v1.5.3
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/labstack/echo/v4 v4.16.0

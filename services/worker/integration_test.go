@@ -26,7 +26,7 @@ import (
 )
 
 // startWorker serves the worker, wired as main wires it, against redisAddr.
-func startWorker(t *testing.T, redisAddr, prefix string) *httptest.Server {
+func startWorker(t testing.TB, redisAddr, prefix string) *httptest.Server {
 	t.Helper()
 	t.Setenv("REDIS_URL", redisAddr)
 	t.Setenv("PREFIX", prefix)

@@ -27,7 +27,7 @@ const service = "worker"
 
 type config struct {
 	server.Config
-	RedisURL       string        `envconfig:"REDIS_URL" default:"localhost:6379" desc:"host:port or redis:// URL"`
+	RedisURL       string        `envconfig:"REDIS_URL" default:"redis:6379" desc:"host:port or redis:// URL"`
 	RedisChannel   string        `envconfig:"REDIS_CHANNEL" default:"calculation" desc:"channel hashes are published on"`
 	Prefix         string        `envconfig:"PREFIX" default:"" desc:"prepended to every hash; bursty- in the burst cluster"`
 	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"65536" desc:"larger request bodies get 413"`

@@ -17,7 +17,7 @@ func TestConfig(t *testing.T) {
 		check   func(t *testing.T, c config)
 	}{
 		{name: "defaults", check: func(t *testing.T, c config) {
-			if c.Port != 8080 || c.RedisURL != "localhost:6379" || c.RedisChannel != hashmsg.DefaultChannel || c.Prefix != "" || c.MaxBodyBytes != 65536 {
+			if c.Port != 8080 || c.RedisURL != "redis:6379" || c.RedisChannel != hashmsg.DefaultChannel || c.Prefix != "" || c.MaxBodyBytes != 65536 {
 				t.Fatalf("defaults = %+v", c)
 			}
 		}},

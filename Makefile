@@ -1,0 +1,46 @@
+# The project's commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+SERVICES := worker frontend
+# Every module of the workspace, as import-path patterns (go.work lists them).
+MODULES  := $(shell $(GO) list -m -f '{{.Path}}')
+PACKAGES := $(addsuffix /...,$(MODULES))
+MODDIRS  := $(shell $(GO) list -m -f '{{.Dir}}')
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the service binaries into bin/
+	@for s in $(SERVICES); do (cd services/$$s && $(GO) build -o $(BIN)/$$s .) || exit 1; done
+
+.PHONY: run
+run: build ## Run Redis, worker and frontend on loopback (needs redis-server)
+	BIN=$(BIN) scripts/run-local.sh
+
+.PHONY: deps
+deps: ## Install the real components the tests use (redis-server, chromium) if missing
+	@scripts/install-deps.sh
+
+.PHONY: test
+test: deps ## Run every test: unit, real Redis, real Chromium (CI=true: a missing component fails)
+	$(GO) test -race -count=1 $(PACKAGES)
+
+.PHONY: lint
+lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
+	@out=$$(gofmt -l $(MODDIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PACKAGES)
+	@for d in $(MODDIRS); do (cd $$d && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$d: run (cd $$d && GOWORK=off go mod tidy)"; exit 1; }; done
+
+.PHONY: bench
+bench: deps ## Benchmarks: worker throughput and latency, frontend achieved/target rate
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
+	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
+
+.PHONY: clean
+clean: ## Remove bin/ and out/
+	rm -rf $(BIN) out

@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// installChromium is how to get the browser on Debian and Ubuntu.
+const installChromium = "apt-get install -y --no-install-recommends chromium"
+
+// browser starts headless Chromium with a fresh profile and no background
+// traffic (the test machines have no internet).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := component.Require(t, installChromium, "chromium", "chromium-browser", "google-chrome")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// poll waits until the JavaScript condition holds on the page.
+func poll(ctx context.Context, cond string, timeout time.Duration) error {
+	return chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(timeout)))
+}
+
+// eval returns the value of a JavaScript expression on the page.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+const listedHashes = `Array.from(document.querySelectorAll("#hashes li")).map(li => li.textContent)`
+
+// TestPageShowsHashesAtTheSliderRate: the slider, moved with the keyboard as
+// a person would, sets the rate; hashes appear on the page as text, newest
+// first, in a bounded list; another page shows the same rate.
+func TestPageShowsHashesAtTheSliderRate(t *testing.T) {
+	s := startStack(t, "bursty-", nil)
+	ctx := browser(t)
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.frontend.base),
+		chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
+		chromedp.Focus(chromedp.ID(`rate`)),
+	); err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+	// 25 presses of the right arrow: 0 → 25 requests/s.
+	for range 25 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := eval[string](t, ctx, `document.getElementById("rate-value").textContent`); got != "25" {
+		t.Fatalf("slider readout %q, want 25", got)
+	}
+	if err := poll(ctx, `document.getElementById("target").textContent === "25"`, 10*time.Second); err != nil {
+		t.Fatalf("the server's target rate did not become 25: %v", err)
+	}
+	if err := poll(ctx, `document.querySelectorAll("#hashes li").length >= 20`, 20*time.Second); err != nil {
+		t.Fatalf("no hashes on the page: %v", err)
+	}
+	for _, txt := range eval[[]string](t, ctx, listedHashes) {
+		if m, err := hashmsg.Parse(txt); err != nil || m.Prefix != "bursty-" {
+			t.Fatalf("page shows %q: not a hash from this worker (%v)", txt, err)
+		}
+	}
+
+	// Bounded: at 25/s the list fills to 100 and stays there.
+	if err := poll(ctx, `document.querySelectorAll("#hashes li").length === 100`, 30*time.Second); err != nil {
+		t.Fatalf("list did not reach its bound of 100: %v", err)
+	}
+	// Newest first: a hash published now appears at the top.
+	if err := putRate(ctx, s.frontend.base, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the last requests' hashes arrive
+	marker := publishMarker(t, s)
+	if err := poll(ctx, `document.querySelector("#hashes li").textContent === `+strconv.Quote(marker), 10*time.Second); err != nil {
+		t.Fatalf("a newly published hash did not appear first: %v", err)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#hashes li").length`); n != 100 {
+		t.Fatalf("list has %d items, want it bounded at 100", n)
+	}
+
+	// The rate is the deployment's: a change made elsewhere shows on a new
+	// page and on the open one.
+	if err := putRate(ctx, s.frontend.base, 12); err != nil {
+		t.Fatal(err)
+	}
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	if err := chromedp.Do(tab, chromedp.Navigate(s.frontend.base)); err != nil {
+		t.Fatal(err)
+	}
+	both := `document.getElementById("rate").value === "12" && document.getElementById("target").textContent === "12"`
+	if err := poll(tab, both, 10*time.Second); err != nil {
+		t.Fatalf("second page did not show the rate set elsewhere: %v", err)
+	}
+	if err := poll(ctx, both, 10*time.Second); err != nil {
+		t.Fatalf("first page did not follow the rate set elsewhere: %v", err)
+	}
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(artifactDir(t), "page.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
