@@ -138,3 +138,29 @@ func TestPageShowsHashesAtTheSliderRate(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", path)
 }
+
+// TestPageReconnects: when the frontend goes away and comes back, the open
+// page says so, reconnects by itself and shows new hashes without a reload.
+func TestPageReconnects(t *testing.T) {
+	s := startStack(t, "", nil)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.frontend.base),
+		chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
+	); err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+
+	s.frontend.stop(t)
+	if err := poll(ctx, `document.getElementById("conn").classList.contains("closed")`, 10*time.Second); err != nil {
+		t.Fatalf("page did not show the lost connection: %v", err)
+	}
+	s.frontend = s.frontend.restart(t)
+	if err := poll(ctx, `document.getElementById("conn").classList.contains("open")`, 15*time.Second); err != nil {
+		t.Fatalf("page did not reconnect: %v", err)
+	}
+	marker := publishMarker(t, s)
+	if err := poll(ctx, `document.querySelector("#hashes li")?.textContent === `+strconv.Quote(marker), 10*time.Second); err != nil {
+		t.Fatalf("no hashes after reconnecting: %v", err)
+	}
+}

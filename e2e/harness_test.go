@@ -63,24 +63,40 @@ func binary(t testing.TB, service string) string {
 // process is one service binary running for a test, its output prefixed and
 // kept for the failure message.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	base string // http://127.0.0.1:PORT
-	mu   sync.Mutex
-	log  []string
+	name    string
+	cmd     *exec.Cmd
+	port    int
+	env     map[string]string
+	base    string // http://127.0.0.1:PORT
+	mu      sync.Mutex
+	log     []string
+	stopped sync.Once
+}
+
+// restart stops the service and starts it again on the same port.
+func (p *process) restart(t testing.TB) *process {
+	t.Helper()
+	p.stop(t)
+	return startOn(t, p.name, p.port, p.env)
 }
 
 // start runs a service on a free loopback port with env and waits until it
 // is ready. It is stopped with SIGTERM when the test ends.
 func start(t testing.TB, service string, env map[string]string) *process {
 	t.Helper()
-	port := component.FreePort(t)
+	return startOn(t, service, component.FreePort(t), env)
+}
+
+// startOn is start on a given port, e.g. to restart a service where pages
+// and clients expect it.
+func startOn(t testing.TB, service string, port int, env map[string]string) *process {
+	t.Helper()
 	cmd := exec.Command(binary(t, service))
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port), "DRAIN_DELAY=0s", "LOG_LEVEL=warn")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{name: service, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port)}
+	p := &process{name: service, cmd: cmd, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port)}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +138,12 @@ func (p *process) output() string {
 }
 
 // stop sends SIGTERM and checks the service exits cleanly and promptly.
+// Only the first call does anything.
 func (p *process) stop(t testing.TB) {
+	p.stopped.Do(func() { p.terminate(t) })
+}
+
+func (p *process) terminate(t testing.TB) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()

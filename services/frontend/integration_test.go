@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +126,24 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	}
 
 	publishUntilSeen("before restart")
+
+	// The figures the page shows are on /metrics too.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"loadgen_target_rps 0", "loadgen_achieved_rps", "loadgen_in_flight 0",
+		`loadgen_requests_total{result="dropped"} 0`, "hub_clients 1",
+		`hub_messages_total{cluster="burst"}`, "hub_frames_total", "http_requests_total",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	rs.Stop()
 	time.Sleep(500 * time.Millisecond) // let the subscription notice
 	rs.Restart()
