@@ -23,7 +23,7 @@ run: build ## Run Redis, worker and frontend on loopback (needs redis-server)
 	BIN=$(BIN) scripts/run-local.sh
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, chromium) if missing
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium) if missing
 	@scripts/install-deps.sh
 
 .PHONY: test

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real components the tests run against (redis-server, Chromium)
-# when they are missing. As root on Debian or Ubuntu it uses apt; otherwise it
+# Installs the real components the tests run against (redis-server,
+# Prometheus, Chromium) when they are missing. As root on Debian or Ubuntu it uses apt; otherwise it
 # says what to install, and the tests that need them skip (or fail with CI=true).
 set -euo pipefail
 
@@ -8,6 +8,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 need=()
 have redis-server || need+=(redis-server)
+have prometheus || need+=(prometheus)
 have chromium || have chromium-browser || have google-chrome || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -1,0 +1,234 @@
+package policy
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+func cfg(strategy string) Config {
+	return Config{
+		Strategy: strategy, HighRPS: 15, LowRPS: 10, Step: 20, CapacityRPS: 15,
+		MinDwell: 5 * time.Second, FailureThreshold: 3, FailSafe: FailSafeHold,
+	}
+}
+
+func mustNew(t *testing.T, c Config) *Policy {
+	t.Helper()
+	p, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestStrategies(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy string
+		step     int
+		cur      split.Split
+		rps      float64
+		want     split.Split
+		reason   string
+	}{
+		{"switch: above high", Switch, 0, split.AllPrimary, 15.1, split.AllBurst, "above HIGH_RPS"},
+		{"switch: at high stays", Switch, 0, split.AllPrimary, 15, split.AllPrimary, "within"},
+		{"switch: in band keeps burst", Switch, 0, split.AllBurst, 12, split.AllBurst, "within"},
+		{"switch: below low", Switch, 0, split.AllBurst, 9.9, split.AllPrimary, "below LOW_RPS"},
+		{"switch: zero load is a value", Switch, 0, split.AllBurst, 0, split.AllPrimary, "below"},
+		{"step: up one step", Step, 20, split.AllPrimary, 30, split.WithBurst(20), "above"},
+		{"step: capped at 100", Step, 30, split.WithBurst(90), 30, split.AllBurst, "above"},
+		{"step: down one step", Step, 20, split.WithBurst(60), 5, split.WithBurst(40), "below"},
+		{"step: floored at 0", Step, 30, split.WithBurst(10), 5, split.AllPrimary, "below"},
+		{"step: band holds", Step, 20, split.WithBurst(40), 12, split.WithBurst(40), "within"},
+		{"spillover: under capacity", Spillover, 10, split.AllPrimary, 14, split.AllPrimary, "0.0% excess"},
+		{"spillover: excess goes to burst", Spillover, 10, split.AllPrimary, 25, split.WithBurst(40), "40.0% excess"},
+		{"spillover: rounded to the step", Spillover, 10, split.AllPrimary, 50, split.WithBurst(70), "70.0% excess"},
+		{"spillover: small change within band", Spillover, 10, split.WithBurst(40), 27, split.WithBurst(40), "44.4% excess"},
+		{"spillover: large change moves", Spillover, 10, split.WithBurst(40), 100, split.WithBurst(90), "85.0% excess"},
+		{"spillover: load gone", Spillover, 10, split.WithBurst(40), 3, split.AllPrimary, "0.0% excess"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg(tt.strategy)
+			if tt.step != 0 {
+				c.Step = tt.step
+			}
+			p := mustNew(t, c)
+			st, d := p.Next(State{Weights: tt.cur}, Observation{At: t0, RPS: tt.rps})
+			if d.Weights != tt.want || st.Weights != tt.want || d.Changed != (tt.want != tt.cur) {
+				t.Fatalf("Next(%v, %v rps) = %v (changed %v), want %v", tt.cur, tt.rps, d.Weights, d.Changed, tt.want)
+			}
+			if !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("reason %q lacks %q", d.Reason, tt.reason)
+			}
+			if err := d.Weights.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestMinDwell(t *testing.T) {
+	p := mustNew(t, cfg(Switch))
+	st := State{Weights: split.AllPrimary}
+	st, d := p.Next(st, Observation{At: t0, RPS: 30})
+	if !d.Changed {
+		t.Fatal("first change blocked")
+	}
+	st, d = p.Next(st, Observation{At: t0.Add(4 * time.Second), RPS: 1})
+	if d.Changed || d.Weights != split.AllBurst || !strings.Contains(d.Reason, "MIN_DWELL") {
+		t.Fatalf("change within the dwell: %+v", d)
+	}
+	if _, d = p.Next(st, Observation{At: t0.Add(5 * time.Second), RPS: 1}); !d.Changed || d.Weights != split.AllPrimary {
+		t.Fatalf("change after the dwell: %+v", d)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	errQuery := errors.New("prometheus: connection refused")
+	for _, mode := range []string{FailSafeHold, FailSafePrimary} {
+		t.Run(mode, func(t *testing.T) {
+			c := cfg(Switch)
+			c.FailSafe = mode
+			p := mustNew(t, c)
+			st := State{Weights: split.AllBurst, LastChange: t0}
+			var failSafes, changes int
+			for i := range 10 {
+				var d Decision
+				st, d = p.Next(st, Observation{At: t0.Add(time.Duration(i) * time.Second), Err: errQuery})
+				if d.FailSafe {
+					failSafes++
+					if i != 2 {
+						t.Fatalf("fail-safe entered at failure %d, want the 3rd", i+1)
+					}
+				}
+				if d.Changed {
+					changes++
+				}
+			}
+			if failSafes != 1 {
+				t.Fatalf("fail-safe announced %d times, want once", failSafes)
+			}
+			want, wantChanges := split.AllBurst, 0
+			if mode == FailSafePrimary {
+				want, wantChanges = split.AllPrimary, 1
+			}
+			if st.Weights != want || changes != wantChanges {
+				t.Fatalf("after failures: %v with %d changes, want %v with %d", st.Weights, changes, want, wantChanges)
+			}
+			// Failure never counts as zero load: the next real value decides.
+			st, d := p.Next(st, Observation{At: t0.Add(time.Minute), RPS: 30})
+			if st.Failures != 0 || d.Weights != split.AllBurst {
+				t.Fatalf("after recovery: %+v %+v", st, d)
+			}
+		})
+	}
+}
+
+func TestNoDataIsNeverZero(t *testing.T) {
+	p := mustNew(t, cfg(Switch))
+	st := State{Weights: split.AllBurst}
+	for i := range 2 {
+		var d Decision
+		st, d = p.Next(st, Observation{At: t0.Add(time.Duration(i) * time.Minute), Err: errors.New("no data")})
+		if d.Changed || d.Weights != split.AllBurst {
+			t.Fatalf("no data moved the weights: %+v", d)
+		}
+	}
+}
+
+// TestNoFlapping replays long noisy series around the thresholds and counts
+// changes: hysteresis and the dwell must keep them few and spaced.
+func TestNoFlapping(t *testing.T) {
+	tests := []struct {
+		name       string
+		strategy   string
+		mean, amp  float64 // rps = mean ± amp, uniform noise
+		maxChanges int
+	}{
+		{"switch around HIGH", Switch, 15, 3, 1}, // crosses 15 often, never 10: one switch
+		{"switch inside the band", Switch, 12.5, 2.4, 0},
+		{"switch around LOW from burst", Switch, 10.5, 1, 1},
+		{"step around HIGH", Step, 15, 3, 5}, // may climb, never oscillate
+		{"spillover steady excess", Spillover, 25, 2, 1},
+		{"spillover around capacity", Spillover, 15.5, 1.5, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustNew(t, cfg(tt.strategy))
+			rng := rand.New(rand.NewPCG(1, 2))
+			start := split.AllPrimary
+			if strings.Contains(tt.name, "from burst") {
+				start = split.AllBurst
+			}
+			st := State{Weights: start}
+			var changes []time.Time
+			var dirs []int
+			for i := range 3600 { // an hour of 1 s observations
+				at := t0.Add(time.Duration(i) * time.Second)
+				rps := tt.mean + tt.amp*(2*rng.Float64()-1)
+				before := st.Weights
+				var d Decision
+				st, d = p.Next(st, Observation{At: at, RPS: rps})
+				if d.Changed {
+					changes = append(changes, at)
+					if d.Weights.Burst > before.Burst {
+						dirs = append(dirs, 1)
+					} else {
+						dirs = append(dirs, -1)
+					}
+				}
+			}
+			if len(changes) > tt.maxChanges {
+				t.Fatalf("%d changes in an hour, want at most %d", len(changes), tt.maxChanges)
+			}
+			for i := 1; i < len(changes); i++ {
+				if changes[i].Sub(changes[i-1]) < 5*time.Second {
+					t.Fatalf("changes %s apart, under MIN_DWELL", changes[i].Sub(changes[i-1]))
+				}
+				if dirs[i] != dirs[0] {
+					t.Fatalf("direction reversed: %v", dirs)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"unknown strategy", func(c *Config) { c.Strategy = "yolo" }, "STRATEGY"},
+		{"low above high", func(c *Config) { c.LowRPS = 20 }, "LOW_RPS < HIGH_RPS"},
+		{"negative low", func(c *Config) { c.LowRPS = -1 }, "LOW_RPS"},
+		{"step zero", func(c *Config) { c.Strategy = Step; c.Step = 0 }, "STEP"},
+		{"capacity zero", func(c *Config) { c.Strategy = Spillover; c.CapacityRPS = 0 }, "CAPACITY_RPS"},
+		{"threshold zero", func(c *Config) { c.FailureThreshold = 0 }, "FAILURE_THRESHOLD"},
+		{"bad fail-safe", func(c *Config) { c.FailSafe = "panic" }, "FAIL_SAFE"},
+		{"negative dwell", func(c *Config) { c.MinDwell = -time.Second }, "MIN_DWELL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg(Switch)
+			tt.mutate(&c)
+			if _, err := New(c); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+	for _, s := range []string{Switch, Step, Spillover} {
+		if _, err := New(cfg(s)); err != nil {
+			t.Errorf("valid %s config rejected: %v", s, err)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
+)
+
+// rateExporter serves a counter that grows at exactly rps per second.
+func rateExporter(t *testing.T, rps float64) string {
+	t.Helper()
+	start := time.Now()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "# TYPE worker_requests_total counter\nworker_requests_total{route=\"/\"} %f\n",
+			rps*time.Since(start).Seconds())
+	}))
+	t.Cleanup(ts.Close)
+	return strings.TrimPrefix(ts.URL, "http://")
+}
+
+// TestPrometheusSourceAgainstRealPrometheus: no data before Prometheus has
+// scraped enough, then the exporter's rate, then an error (never zero) once
+// Prometheus is gone.
+func TestPrometheusSourceAgainstRealPrometheus(t *testing.T) {
+	target := rateExporter(t, 20)
+	prom := promserver.Start(t, target)
+	src, err := NewPrometheus(prom.URL, `sum(rate(worker_requests_total[5s]))`, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	if v, err := src.Rate(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatalf("before any scrape: %v, %v; want ErrNoData", v, err)
+	}
+
+	// rate() ramps up while the window fills (the series starts inside it),
+	// then holds the exporter's 20/s; allow for irregular scrape timing.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := src.Rate(ctx)
+		if err != nil && !errors.Is(err, ErrNoData) {
+			t.Fatalf("while waiting for data: %v", err)
+		}
+		if err == nil && v >= 18 && v <= 22 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rate did not settle near 20/s within 30s: last %v, %v", v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	prom.Stop()
+	if v, err := src.Rate(ctx); err == nil || errors.Is(err, ErrNoData) {
+		t.Fatalf("with prometheus stopped: %v, %v; want a failure that is not ErrNoData", v, err)
+	}
+}

@@ -1,0 +1,86 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakePrometheus answers /api/v1/query with a fixed body and status.
+func fakePrometheus(t *testing.T, status int, body string, delay time.Duration) *Prometheus {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+			http.NotFound(w, r)
+			return
+		}
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(ts.Close)
+	p, err := NewPrometheus(ts.URL, "sum(rate(x[5s]))", 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrometheusRate(t *testing.T) {
+	vector := func(v string) string {
+		return `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"` + v + `"]}]}}`
+	}
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		delay   time.Duration
+		want    float64
+		noData  bool
+		wantErr string
+	}{
+		{name: "value", status: 200, body: vector("23.5"), want: 23.5},
+		{name: "zero is a value", status: 200, body: vector("0"), want: 0},
+		{name: "scalar", status: 200, body: `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"7"]}}`, want: 7},
+		{name: "no series", status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[]}}`, noData: true},
+		{name: "NaN", status: 200, body: vector("NaN"), noData: true},
+		{name: "two series", status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"2"]}]}}`, wantErr: "2 series"},
+		{name: "bad query", status: 400, body: `{"status":"error","errorType":"bad_data","error":"parse error"}`, wantErr: "parse error"},
+		{name: "server error", status: 503, body: `unavailable`, wantErr: "querying prometheus"},
+		{name: "timeout", status: 200, body: vector("1"), delay: time.Second, wantErr: "querying prometheus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fakePrometheus(t, tt.status, tt.body, tt.delay).Rate(context.Background())
+			switch {
+			case tt.noData:
+				if !errors.Is(err, ErrNoData) {
+					t.Fatalf("err = %v, want ErrNoData", err)
+				}
+			case tt.wantErr != "":
+				if err == nil || errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want a failure mentioning %q", err, tt.wantErr)
+				}
+			default:
+				if err != nil || got != tt.want {
+					t.Fatalf("Rate() = %v, %v; want %v", got, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPrometheusUnreachableIsAnError(t *testing.T) {
+	p, err := NewPrometheus("http://127.0.0.1:1", "up", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Rate(context.Background()); err == nil || errors.Is(err, ErrNoData) {
+		t.Fatalf("err = %v, want a failure that is not ErrNoData", err)
+	}
+}

@@ -1,0 +1,163 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// maxScrapeBytes bounds one scrape; an exporter's page is far smaller.
+const maxScrapeBytes = 16 << 20
+
+// Scrape reads a counter from a Prometheus-format endpoint and computes its
+// rate itself, over a sliding window, the way rate() does in Prometheus. It
+// needs no Prometheus server: the local demo uses it.
+type Scrape struct {
+	url    string
+	metric string
+	labels map[string]string
+	window time.Duration
+	client *http.Client
+	now    func() time.Time
+
+	mu      sync.Mutex
+	samples []sample // oldest first, spanning at most window
+}
+
+type sample struct {
+	at    time.Time
+	value float64
+}
+
+// NewScrape returns a source for the sum of metric's series whose labels
+// include every pair in labels ("k=v,k2=v2"; empty for all series), over
+// window.
+func NewScrape(url, metric, labels string, window, timeout time.Duration) (*Scrape, error) {
+	if metric == "" {
+		return nil, fmt.Errorf("scrape source needs a metric name")
+	}
+	if window <= 0 {
+		return nil, fmt.Errorf("scrape window must be positive, got %s", window)
+	}
+	m, err := parseLabels(labels)
+	if err != nil {
+		return nil, err
+	}
+	return &Scrape{url: url, metric: metric, labels: m, window: window, client: &http.Client{Timeout: timeout}, now: time.Now}, nil
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("label matcher %q is not name=value", pair)
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return m, nil
+}
+
+// Rate scrapes once and returns the counter's rate over the window. The
+// first scrape only records a sample: it is ErrNoData, as is an absent
+// counter. A counter that went down was reset; its samples start over.
+func (s *Scrape) Rate(ctx context.Context) (float64, error) {
+	v, err := s.scrape(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.samples); n > 0 && v < s.samples[n-1].value {
+		s.samples = s.samples[:0]
+	}
+	s.samples = append(s.samples, sample{at: now, value: v})
+	// Keep the newest sample at or before the window's start, so the rate
+	// spans the whole window once there is enough history.
+	cut := sort.Search(len(s.samples), func(i int) bool { return s.samples[i].at.After(now.Add(-s.window)) })
+	if cut > 1 {
+		s.samples = append(s.samples[:0], s.samples[cut-1:]...)
+	}
+	if len(s.samples) < 2 {
+		return 0, fmt.Errorf("%w: first sample of %s recorded", ErrNoData, s.metric)
+	}
+	first, last := s.samples[0], s.samples[len(s.samples)-1]
+	dt := last.at.Sub(first.at).Seconds()
+	if dt <= 0 {
+		return 0, fmt.Errorf("%w: samples too close together", ErrNoData)
+	}
+	return (last.value - first.value) / dt, nil
+}
+
+// scrape returns the current sum of the selected series.
+func (s *Scrape) scrape(ctx context.Context) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("building scrape request: %w", err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("scraping %s: %w", s.url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("scraping %s: %s", s.url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, maxScrapeBytes))
+	if err != nil {
+		return 0, fmt.Errorf("parsing scrape of %s: %w", s.url, err)
+	}
+	fam, ok := families[s.metric]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s has no metric %s", ErrNoData, s.url, s.metric)
+	}
+	var sum float64
+	var matched bool
+	for _, m := range fam.GetMetric() {
+		if !s.matches(m.GetLabel()) {
+			continue
+		}
+		matched = true
+		switch {
+		case m.GetCounter() != nil:
+			sum += m.GetCounter().GetValue()
+		case m.GetUntyped() != nil:
+			sum += m.GetUntyped().GetValue()
+		default:
+			return 0, fmt.Errorf("%s is a %s, want a counter", s.metric, fam.GetType())
+		}
+	}
+	if !matched {
+		return 0, fmt.Errorf("%w: no series of %s matches %v", ErrNoData, s.metric, s.labels)
+	}
+	return sum, nil
+}
+
+func (s *Scrape) matches(labels []*dto.LabelPair) bool {
+	found := 0
+	for _, l := range labels {
+		if v, ok := s.labels[l.GetName()]; ok {
+			if v != l.GetValue() {
+				return false
+			}
+			found++
+		}
+	}
+	return found == len(s.labels)
+}

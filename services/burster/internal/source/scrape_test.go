@@ -1,0 +1,150 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// exporter serves a page of metrics the test can change.
+type exporter struct {
+	mu   sync.Mutex
+	page string
+	ts   *httptest.Server
+}
+
+func newExporter(t *testing.T) *exporter {
+	e := &exporter{}
+	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		fmt.Fprint(w, e.page)
+	}))
+	t.Cleanup(e.ts.Close)
+	return e
+}
+
+func (e *exporter) set(primary, burst float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.page = fmt.Sprintf(`# HELP mesh_requests_total Requests.
+# TYPE mesh_requests_total counter
+mesh_requests_total{destination="primary",code="200"} %g
+mesh_requests_total{destination="burst",code="200"} %g
+mesh_requests_total{destination="burst",code="503"} 5
+# TYPE mesh_in_flight gauge
+mesh_in_flight 3
+`, primary, burst)
+}
+
+// clock is a manual time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newScrape(t *testing.T, url, metric, labels string) (*Scrape, *clock) {
+	t.Helper()
+	s, err := NewScrape(url, metric, labels, 5*time.Second, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.now = c.now
+	return s, c
+}
+
+func TestScrapeRate(t *testing.T) {
+	e := newExporter(t)
+	s, clk := newScrape(t, e.ts.URL, "mesh_requests_total", "code=200")
+	ctx := context.Background()
+
+	e.set(100, 0)
+	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatalf("first scrape: %v, want ErrNoData", err)
+	}
+	steps := []struct {
+		advance        time.Duration
+		primary, burst float64
+		want           float64
+	}{
+		{time.Second, 110, 0, 10},            // 10 over 1s
+		{time.Second, 120, 10, 15},           // 30 over 2s
+		{3 * time.Second, 150, 40, 18},       // 90 over 5s
+		{2 * time.Second, 150, 80, 20}, // window slides: from t=2s (130) to t=7s (230)
+		{time.Second, 0, 0, 0},               // reset: starts over ...
+	}
+	for i, st := range steps {
+		clk.t = clk.t.Add(st.advance)
+		e.set(st.primary, st.burst)
+		got, err := s.Rate(ctx)
+		if i == len(steps)-1 {
+			if !errors.Is(err, ErrNoData) {
+				t.Fatalf("after a counter reset: %v, %v; want ErrNoData", got, err)
+			}
+			continue
+		}
+		if err != nil || got != st.want {
+			t.Fatalf("step %d: Rate() = %v, %v; want %v", i, got, err, st.want)
+		}
+	}
+	// ... and gives a rate again on the next scrape.
+	clk.t = clk.t.Add(time.Second)
+	e.set(7, 0)
+	if got, err := s.Rate(ctx); err != nil || got != 7 {
+		t.Fatalf("after reset: %v, %v; want 7", got, err)
+	}
+}
+
+func TestScrapeErrorsAndNoData(t *testing.T) {
+	e := newExporter(t)
+	e.set(1, 1)
+	tests := []struct {
+		name, url, metric, labels string
+		noData                    bool
+		wantErr                   string
+	}{
+		{name: "absent metric", url: e.ts.URL, metric: "nope_total", noData: true},
+		{name: "no matching series", url: e.ts.URL, metric: "mesh_requests_total", labels: "destination=moon", noData: true},
+		{name: "gauge", url: e.ts.URL, metric: "mesh_in_flight", wantErr: "want a counter"},
+		{name: "unreachable", url: "http://127.0.0.1:1/metrics", metric: "mesh_requests_total", wantErr: "scraping"},
+		{name: "not found", url: e.ts.URL + "/missing", metric: "mesh_requests_total", wantErr: "404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newScrape(t, tt.url, tt.metric, tt.labels)
+			_, err := s.Rate(context.Background())
+			if tt.noData {
+				if !errors.Is(err, ErrNoData) {
+					t.Fatalf("err = %v, want ErrNoData", err)
+				}
+				return
+			}
+			if err == nil || errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want a failure mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNewScrapeValidates(t *testing.T) {
+	for _, tc := range []struct {
+		metric, labels string
+		window         time.Duration
+	}{
+		{"", "", time.Second}, {"m", "novalue", time.Second}, {"m", "=v", time.Second}, {"m", "", 0},
+	} {
+		if _, err := NewScrape("http://x", tc.metric, tc.labels, tc.window, time.Second); err == nil {
+			t.Errorf("NewScrape(%q, %q, %s) accepted", tc.metric, tc.labels, tc.window)
+		}
+	}
+}

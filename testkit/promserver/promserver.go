@@ -1,0 +1,97 @@
+// Package promserver runs a real Prometheus for integration tests: it scrapes
+// the given loopback targets every second and stores nothing outside the
+// test's temporary directory.
+package promserver
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// Install is how to get Prometheus on Debian and Ubuntu.
+const Install = "apt-get install -y --no-install-recommends prometheus"
+
+// ScrapeInterval is how often the test Prometheus scrapes its targets.
+const ScrapeInterval = time.Second
+
+// Server is one Prometheus process owned by a test.
+type Server struct {
+	// URL is the HTTP API's base, http://127.0.0.1:PORT.
+	URL string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// Start runs Prometheus scraping targets (host:port, path /metrics) every
+// ScrapeInterval and waits until it is ready. It skips the test (fails it in
+// CI) when Prometheus is not installed.
+func Start(t testing.TB, targets ...string) *Server {
+	t.Helper()
+	bin := component.Require(t, Install, "prometheus")
+	dir := t.TempDir()
+	quoted := make([]string, len(targets))
+	for i, tg := range targets {
+		quoted[i] = strconv.Quote(tg)
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: %s
+  evaluation_interval: %s
+scrape_configs:
+  - job_name: test
+    static_configs:
+      - targets: [%s]
+`, ScrapeInterval, ScrapeInterval, strings.Join(quoted, ", "))
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := component.FreePort(t)
+	cmd := exec.Command(bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
+		"--log.level=warn")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting prometheus: %v", err)
+	}
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	t.Cleanup(s.Stop)
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus on %s not ready within 20s", s.URL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop kills Prometheus and waits for it; later calls do nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
