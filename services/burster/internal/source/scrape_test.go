@@ -77,11 +77,11 @@ func TestScrapeRate(t *testing.T) {
 		primary, burst float64
 		want           float64
 	}{
-		{time.Second, 110, 0, 10},            // 10 over 1s
-		{time.Second, 120, 10, 15},           // 30 over 2s
-		{3 * time.Second, 150, 40, 18},       // 90 over 5s
+		{time.Second, 110, 0, 10},      // 10 over 1s
+		{time.Second, 120, 10, 15},     // 30 over 2s
+		{3 * time.Second, 150, 40, 18}, // 90 over 5s
 		{2 * time.Second, 150, 80, 20}, // window slides: from t=2s (130) to t=7s (230)
-		{time.Second, 0, 0, 0},               // reset: starts over ...
+		{time.Second, 0, 0, 0},         // reset: starts over ...
 	}
 	for i, st := range steps {
 		clk.t = clk.t.Add(st.advance)

@@ -1,0 +1,31 @@
+// Package router applies the burster's decisions: it reads and writes the
+// weights of the routes to the primary and burst subsets.
+package router
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+// ErrInconsistent means the routes disagree on the weights (for example one
+// HTTP route was edited by hand). Setting the weights repairs it.
+var ErrInconsistent = errors.New("routes disagree on the weights")
+
+// Router reads and writes the traffic split.
+type Router interface {
+	// Get returns the current split.
+	Get(ctx context.Context) (split.Split, error)
+	// Set writes the split and returns the one it replaced. Writing the
+	// split that is already there changes nothing.
+	Set(ctx context.Context, s split.Split) (old split.Split, err error)
+}
+
+// Watcher is a Router that reports changes made by anyone, so the burster
+// can put its weights back.
+type Watcher interface {
+	// Watch calls onChange with the split after every change (err is set
+	// when it cannot be read) until ctx is done.
+	Watch(ctx context.Context, onChange func(split.Split, error)) error
+}
