@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 GO       ?= go
 BIN      := $(CURDIR)/bin
-SERVICES := worker frontend
+SERVICES := worker frontend burster
 # Every module of the workspace, as import-path patterns (go.work lists them).
 MODULES  := $(shell $(GO) list -m -f '{{.Path}}')
 PACKAGES := $(addsuffix /...,$(MODULES))
@@ -26,9 +26,13 @@ run: build ## Run Redis, worker and frontend on loopback (needs redis-server)
 deps: ## Install the real components the tests use (redis-server, prometheus, chromium) if missing
 	@scripts/install-deps.sh
 
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envtest (once, ~4 min)
+	@scripts/envtest-bin.sh
+
 .PHONY: test
-test: deps ## Run every test: unit, real Redis, real Chromium (CI=true: a missing component fails)
-	$(GO) test -race -count=1 $(PACKAGES)
+test: deps envtest ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip)
+	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 .PHONY: lint
 lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
@@ -37,9 +41,10 @@ lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
 	@for d in $(MODDIRS); do (cd $$d && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$d: run (cd $$d && GOWORK=off go mod tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: deps ## Benchmarks: worker throughput and latency, frontend achieved/target rate
+bench: deps envtest ## Benchmarks: worker throughput, frontend rate accuracy, burster reaction time
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
+	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 
 .PHONY: clean
 clean: ## Remove bin/ and out/

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+)
+
+var (
+	workerVS    = filepath.Join("internal", "router", "testdata", "worker-vs.yaml")
+	shippedRBAC = filepath.Join("..", "..", "k8s", "base", "burster", "rbac.yaml")
+)
+
+// loadExporter serves a counter, test_requests_total, that grows at a rate
+// the test sets: the stand-in for the worker's request metric.
+type loadExporter struct {
+	mu    sync.Mutex
+	rps   float64
+	value float64
+	at    time.Time
+	ts    *httptest.Server
+}
+
+func newLoadExporter(t testing.TB, rps float64) *loadExporter {
+	t.Helper()
+	e := &loadExporter{rps: rps, at: time.Now()}
+	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.advance()
+		fmt.Fprintf(w, "# TYPE test_requests_total counter\ntest_requests_total{destination=\"worker\"} %f\n", e.value)
+	}))
+	t.Cleanup(e.ts.Close)
+	return e
+}
+
+func (e *loadExporter) advance() {
+	now := time.Now()
+	e.value += e.rps * now.Sub(e.at).Seconds()
+	e.at = now
+}
+
+// set changes the rate from now on.
+func (e *loadExporter) set(rps float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.advance()
+	e.rps = rps
+}
+
+func (e *loadExporter) host() string { return strings.TrimPrefix(e.ts.URL, "http://") }
+
+// cluster is an API server with the worker VirtualService and the shipped
+// RBAC in a namespace, and a client config holding the burster's token.
+type cluster struct {
+	env *kube.Env
+	ns  string
+	sa  *rest.Config
+}
+
+func newCluster(t testing.TB) *cluster {
+	t.Helper()
+	env := kube.Start(t)
+	ns := env.Namespace(t)
+	objs := kube.Objects(t, shippedRBAC)
+	for _, o := range objs {
+		if o.GetKind() == "RoleBinding" {
+			subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+			for _, s := range subjects {
+				s.(map[string]any)["namespace"] = ns
+			}
+			_ = unstructured.SetNestedSlice(o.Object, subjects, "subjects")
+		}
+	}
+	objs = append(objs, kube.Objects(t, workerVS)...)
+	if err := env.Create(context.Background(), ns, objs...); err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{env: env, ns: ns, sa: env.ServiceAccountConfig(t, ns, "burster")}
+}
+
+// weights reads the VirtualService as an admin would.
+func (c *cluster) weights(t testing.TB) split.Split {
+	t.Helper()
+	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst").Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// events lists the burster's events on the VirtualService.
+func (c *cluster) events(t testing.TB, reason string) []corev1.Event {
+	t.Helper()
+	list, err := c.env.Clientset(t).CoreV1().Events(c.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Event
+	for _, e := range list.Items {
+		if e.Reason == reason && e.InvolvedObject.Kind == "VirtualService" && e.InvolvedObject.Name == "worker" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// replica is one running burster.
+type replica struct {
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// testConfig is the burster's configuration from env on top of the
+// defaults, as envconfig reads it, for a fast test.
+func testConfig(t testing.TB, env map[string]string) config {
+	t.Helper()
+	base := map[string]string{
+		"HOST": "127.0.0.1", "DRAIN_DELAY": "0s", "INTERVAL": "200ms", "MIN_DWELL": "1s",
+		"LEASE_DURATION": "3s", "RENEW_DEADLINE": "2s", "RETRY_PERIOD": "500ms", "LOG_LEVEL": "warn",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		t.Setenv(k, v)
+	}
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Query == "" {
+		cfg.Query = defaultQuery
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startReplica runs serve, as main does, with the burster's own token.
+func (c *cluster) startReplica(t testing.TB, name string, env map[string]string) *replica {
+	t.Helper()
+	port := component.FreePort(t)
+	env["PORT"] = strconv.Itoa(port)
+	env["POD_NAME"] = name
+	cfg := testConfig(t, env)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{base: "http://127.0.0.1:" + strconv.Itoa(port), cancel: cancel, done: make(chan error, 1)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { r.done <- serve(ctx, cfg, log, c.sa, c.ns) }()
+	t.Cleanup(func() { r.stop(t) })
+	waitFor(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })
+	return r
+}
+
+// stop cancels the replica and waits for it; later calls do nothing.
+func (r *replica) stop(t testing.TB) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("burster stopped with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("burster did not stop within 15s")
+	}
+}
+
+// metric reads one unlabelled sample from the replica's /metrics.
+func (r *replica) metric(name string) (float64, bool) {
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	return v, err == nil
+}
+
+func (r *replica) leader() bool { v, _ := r.metric("burster_leader"); return v == 1 }
+
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

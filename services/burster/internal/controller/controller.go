@@ -1,0 +1,235 @@
+// Package controller runs the burster's loop: measure the rate, ask the
+// policy, write the weights through the router, and tell people (logs,
+// Kubernetes events, metrics). It also puts the weights back when someone
+// else changes them. Only the leader runs it.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+// Recorder emits events about the routed object (a Kubernetes event on the
+// VirtualService, for the Istio router).
+type Recorder interface {
+	Event(eventtype, reason, message string)
+}
+
+// Config wires a Controller.
+type Config struct {
+	Source   source.Source
+	Router   router.Router
+	Policy   *policy.Policy
+	Events   Recorder // nil: logs only
+	Metrics  *Metrics
+	Interval time.Duration
+	DryRun   bool // decide and report, never write
+	Log      *slog.Logger
+}
+
+// Controller is the burster's control loop.
+type Controller struct {
+	cfg     Config
+	state   policy.State
+	history history
+	now     func() time.Time
+}
+
+// New returns a Controller.
+func New(cfg Config) *Controller {
+	if cfg.Events == nil {
+		cfg.Events = noEvents{}
+	}
+	return &Controller{cfg: cfg, now: time.Now}
+}
+
+// Changes returns the recent weight changes, oldest first.
+func (c *Controller) Changes() []Change { return c.history.list() }
+
+type observed struct {
+	split split.Split
+	err   error
+}
+
+// Run controls the weights until ctx is done. It starts from the weights the
+// router reports, so a new leader continues where the last one stopped.
+func (c *Controller) Run(ctx context.Context) error {
+	if err := c.start(ctx); err != nil {
+		return err
+	}
+	drift := make(chan observed, 1)
+	if w, ok := c.cfg.Router.(router.Watcher); ok {
+		go func() {
+			err := w.Watch(ctx, func(s split.Split, err error) { latest(drift, observed{s, err}) })
+			if err != nil {
+				c.cfg.Log.Error("watching the routes", "err", err)
+			}
+		}()
+	}
+	ticker := time.NewTicker(c.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			c.tick(ctx)
+		case o := <-drift:
+			c.correct(ctx, o)
+		}
+	}
+}
+
+// start reads the current weights, retrying each interval while the router
+// cannot answer. Weights that are not a valid split are repaired to all
+// primary.
+func (c *Controller) start(ctx context.Context) error {
+	for {
+		cur, err := c.cfg.Router.Get(ctx)
+		if err == nil || errors.Is(err, router.ErrInconsistent) {
+			if cur.Validate() != nil {
+				cur = split.AllPrimary
+			}
+			c.state = policy.State{Weights: cur}
+			c.cfg.Metrics.weights(cur)
+			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
+			if err != nil {
+				c.correct(ctx, observed{cur, err})
+			}
+			return nil
+		}
+		c.cfg.Log.Error("reading the current weights", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(c.cfg.Interval):
+		}
+	}
+}
+
+// tick measures once and applies the policy's decision.
+func (c *Controller) tick(ctx context.Context) {
+	rps, err := c.cfg.Source.Rate(ctx)
+	if ctx.Err() != nil {
+		return // shutting down or lost the lease: not a measurement
+	}
+	c.cfg.Metrics.observe(rps, err)
+	if err != nil {
+		c.cfg.Log.Warn("no rate measured", "err", err)
+	}
+	next, d := c.cfg.Policy.Next(c.state, policy.Observation{At: c.now(), RPS: rps, Err: err})
+	var measured *float64
+	if err == nil {
+		measured = &rps
+	}
+	if !d.Changed {
+		c.state = next
+		if d.FailSafe {
+			c.report(corev1.EventTypeWarning, "FailSafe", c.state.Weights, d, measured)
+		}
+		return
+	}
+	from := c.state.Weights
+	if c.cfg.DryRun {
+		c.state = next
+		c.report(corev1.EventTypeNormal, "DryRun", from, d, measured)
+		return
+	}
+	if _, err := c.cfg.Router.Set(ctx, d.Weights); err != nil {
+		// Not applied: keep the old weights so the next tick decides again.
+		next.Weights, next.LastChange = c.state.Weights, c.state.LastChange
+		c.state = next
+		c.cfg.Log.Error("changing weights", "from", from.String(), "to", d.Weights.String(), "err", err)
+		c.cfg.Events.Event(corev1.EventTypeWarning, "UpdateFailed",
+			fmt.Sprintf("could not change %v -> %v (%s): %v", from, d.Weights, d.Reason, err))
+		return
+	}
+	c.state = next
+	c.cfg.Metrics.weights(d.Weights)
+	c.cfg.Metrics.changes.Inc()
+	if d.FailSafe {
+		c.report(corev1.EventTypeWarning, "FailSafe", from, d, measured)
+	} else {
+		c.report(corev1.EventTypeNormal, "WeightsChanged", from, d, measured)
+	}
+}
+
+// report tells people about a decision once: a log line, a Kubernetes event
+// and an entry in the history.
+func (c *Controller) report(eventtype, kind string, from split.Split, d policy.Decision, rps *float64) {
+	msg := fmt.Sprintf("%v -> %v: %s", from, d.Weights, d.Reason)
+	switch kind {
+	case "DryRun":
+		msg = "would change " + msg
+	case "FailSafe":
+		if from == d.Weights {
+			msg = d.Reason
+		}
+	}
+	level := slog.LevelInfo
+	if eventtype == corev1.EventTypeWarning {
+		level = slog.LevelError
+	}
+	c.cfg.Log.Log(context.Background(), level, msg, "kind", kind, "from", from.String(), "to", d.Weights.String(), "rps", rps)
+	c.cfg.Events.Event(eventtype, kind, msg)
+	c.history.add(Change{At: c.now(), From: from, To: d.Weights, RPS: rps, Reason: d.Reason, Kind: kind})
+}
+
+// correct puts the decided weights back when the routes show others.
+func (c *Controller) correct(ctx context.Context, o observed) {
+	want := c.state.Weights
+	if o.err == nil && o.split == want {
+		return
+	}
+	if o.err != nil && !errors.Is(o.err, router.ErrInconsistent) {
+		c.cfg.Log.Error("reading the routes", "err", o.err)
+		return
+	}
+	if c.cfg.DryRun {
+		c.cfg.Log.Info("dry run: would restore weights", "found", o.split.String(), "want", want.String())
+		return
+	}
+	old, err := c.cfg.Router.Set(ctx, want)
+	if err != nil {
+		c.cfg.Log.Error("restoring weights", "want", want.String(), "err", err)
+		return
+	}
+	if old == want && o.err == nil {
+		return // already restored, e.g. a stale event of our own write
+	}
+	reason := fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)
+	c.cfg.Metrics.corrections.Inc()
+	c.cfg.Log.Warn("drift corrected", "found", old.String(), "restored", want.String())
+	c.cfg.Events.Event(corev1.EventTypeWarning, "DriftCorrected", reason)
+	c.history.add(Change{At: c.now(), From: old, To: want, Reason: reason, Kind: "DriftCorrected"})
+}
+
+// latest replaces whatever is waiting in ch with v: only the newest
+// observation matters.
+func latest[T any](ch chan T, v T) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+			select {
+			case <-ch:
+			default:
+			}
+		}
+	}
+}
+
+type noEvents struct{}
+
+func (noEvents) Event(string, string, string) {}

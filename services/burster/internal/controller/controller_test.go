@@ -1,0 +1,230 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+type fakeSource struct {
+	rps float64
+	err error
+}
+
+func (f *fakeSource) Rate(context.Context) (float64, error) { return f.rps, f.err }
+
+type fakeRouter struct {
+	mu     sync.Mutex
+	cur    split.Split
+	getErr error
+	setErr error
+	sets   int
+}
+
+func (f *fakeRouter) Get(context.Context) (split.Split, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur, f.getErr
+}
+
+func (f *fakeRouter) Set(_ context.Context, s split.Split) (split.Split, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.setErr != nil {
+		return f.cur, f.setErr
+	}
+	old := f.cur
+	if old != s || f.getErr != nil {
+		f.sets++
+	}
+	f.cur, f.getErr = s, nil
+	return old, nil
+}
+
+type events struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (e *events) Event(kind, reason, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, kind+" "+reason+": "+msg)
+}
+
+func (e *events) reasons() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var r []string
+	for _, s := range e.list {
+		r = append(r, strings.SplitN(s, ":", 2)[0])
+	}
+	return strings.Join(r, ", ")
+}
+
+type rig struct {
+	c   *Controller
+	src *fakeSource
+	rt  *fakeRouter
+	ev  *events
+	reg *prometheus.Registry
+	now time.Time
+}
+
+func newRig(t *testing.T, dryRun bool, start split.Split) *rig {
+	t.Helper()
+	pol, err := policy.New(policy.Config{
+		Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, MinDwell: 5 * time.Second,
+		FailureThreshold: 3, FailSafe: policy.FailSafePrimary,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: start}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
+	r.c = New(Config{Source: r.src, Router: r.rt, Policy: pol, Events: r.ev, Metrics: NewMetrics(r.reg),
+		Interval: time.Second, DryRun: dryRun, Log: slog.New(slog.DiscardHandler)})
+	r.c.now = func() time.Time { return r.now }
+	if err := r.c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// at measures rps (or err) one second after the previous tick.
+func (r *rig) at(rps float64, err error) {
+	r.now = r.now.Add(time.Second)
+	r.src.rps, r.src.err = rps, err
+	r.c.tick(context.Background())
+}
+
+func TestMovesWeightsAndReports(t *testing.T) {
+	r := newRig(t, false, split.AllPrimary)
+	r.at(12, nil)
+	if r.rt.sets != 0 {
+		t.Fatal("wrote inside the band")
+	}
+	r.at(30, nil)
+	if r.rt.cur != split.AllBurst || r.rt.sets != 1 {
+		t.Fatalf("after 30 req/s: %v (%d writes)", r.rt.cur, r.rt.sets)
+	}
+	for range 4 {
+		r.at(2, nil) // within MIN_DWELL: holds
+	}
+	if r.rt.cur != split.AllBurst {
+		t.Fatal("changed within MIN_DWELL")
+	}
+	r.at(2, nil)
+	if r.rt.cur != split.AllPrimary || r.rt.sets != 2 {
+		t.Fatalf("after the dwell: %v (%d writes)", r.rt.cur, r.rt.sets)
+	}
+	if got := r.ev.reasons(); got != "Normal WeightsChanged, Normal WeightsChanged" {
+		t.Fatalf("events: %s", got)
+	}
+	if !strings.Contains(r.ev.list[0], "primary 100 / burst 0 -> primary 0 / burst 100: 30.0 req/s above HIGH_RPS 15") {
+		t.Fatalf("event message: %s", r.ev.list[0])
+	}
+	ch := r.c.Changes()
+	if len(ch) != 2 || ch[0].To != split.AllBurst || ch[0].RPS == nil || *ch[0].RPS != 30 || ch[1].Kind != "WeightsChanged" {
+		t.Fatalf("history: %+v", ch)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.changes); got != 2 {
+		t.Fatalf("burster_changes_total = %v", got)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.weight.WithLabelValues("primary")); got != 100 {
+		t.Fatalf("burster_weight{primary} = %v", got)
+	}
+}
+
+func TestDryRunNeverWrites(t *testing.T) {
+	r := newRig(t, true, split.AllPrimary)
+	r.at(30, nil)
+	r.c.correct(context.Background(), observed{split: split.WithBurst(50)})
+	if r.rt.sets != 0 {
+		t.Fatalf("dry run wrote %d times", r.rt.sets)
+	}
+	if got := r.ev.reasons(); got != "Normal DryRun" || !strings.Contains(r.ev.list[0], "would change") {
+		t.Fatalf("events: %v", r.ev.list)
+	}
+}
+
+func TestFailedWriteIsRetried(t *testing.T) {
+	r := newRig(t, false, split.AllPrimary)
+	r.rt.setErr = errors.New("the server is currently unable to handle the request")
+	r.at(30, nil)
+	if r.rt.cur != split.AllPrimary || !strings.Contains(r.ev.reasons(), "Warning UpdateFailed") {
+		t.Fatalf("after a failed write: %v, events %s", r.rt.cur, r.ev.reasons())
+	}
+	r.rt.setErr = nil
+	r.at(30, nil)
+	if r.rt.cur != split.AllBurst {
+		t.Fatalf("the next tick did not retry: %v", r.rt.cur)
+	}
+}
+
+func TestNoDataHoldsThenFailSafe(t *testing.T) {
+	r := newRig(t, false, split.AllBurst)
+	noData := fmt.Errorf("%w: query returned no series", source.ErrNoData)
+	r.at(0, noData)
+	r.at(0, errors.New("connection refused"))
+	if r.rt.cur != split.AllBurst || r.rt.sets != 0 {
+		t.Fatalf("failed measurements moved the weights: %v", r.rt.cur)
+	}
+	r.at(0, noData) // the third: FAIL_SAFE=primary
+	r.at(0, noData)
+	if r.rt.cur != split.AllPrimary || r.rt.sets != 1 {
+		t.Fatalf("fail-safe: %v after %d writes", r.rt.cur, r.rt.sets)
+	}
+	if got := r.ev.reasons(); got != "Warning FailSafe" {
+		t.Fatalf("events: %s (want exactly one FailSafe)", got)
+	}
+	errs := testutil.ToFloat64(r.c.cfg.Metrics.queryErrors.WithLabelValues("error"))
+	nodata := testutil.ToFloat64(r.c.cfg.Metrics.queryErrors.WithLabelValues("no_data"))
+	if errs != 1 || nodata != 3 {
+		t.Fatalf("burster_query_errors_total error=%v no_data=%v", errs, nodata)
+	}
+}
+
+func TestDriftIsCorrected(t *testing.T) {
+	r := newRig(t, false, split.AllPrimary)
+	r.at(30, nil) // decided: all burst
+	r.rt.cur = split.WithBurst(50)
+	r.c.correct(context.Background(), observed{split: split.WithBurst(50)})
+	if r.rt.cur != split.AllBurst || !strings.Contains(r.ev.reasons(), "Warning DriftCorrected") {
+		t.Fatalf("after drift: %v, events %s", r.rt.cur, r.ev.reasons())
+	}
+	// Our own write coming back through the watch is not drift.
+	n := len(r.ev.list)
+	r.c.correct(context.Background(), observed{split: split.AllBurst})
+	if len(r.ev.list) != n {
+		t.Fatalf("own write reported as drift: %v", r.ev.list)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.corrections); got != 1 {
+		t.Fatalf("burster_drift_corrections_total = %v", got)
+	}
+}
+
+func TestStartRepairsInvalidWeights(t *testing.T) {
+	rt := &fakeRouter{cur: split.Split{Primary: 50, Burst: 40}, getErr: fmt.Errorf("%w: bad sum", router.ErrInconsistent)}
+	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 1, FailSafe: policy.FailSafeHold})
+	c := New(Config{Source: &fakeSource{}, Router: rt, Policy: pol, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
+	if err := c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rt.cur != split.AllPrimary {
+		t.Fatalf("invalid weights left as %v", rt.cur)
+	}
+}

@@ -1,0 +1,76 @@
+package controller
+
+import (
+	"errors"
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+// Metrics are the burster's Prometheus metrics.
+type Metrics struct {
+	observed    prometheus.Gauge
+	weight      *prometheus.GaugeVec
+	changes     prometheus.Counter
+	corrections prometheus.Counter
+	queryErrors *prometheus.CounterVec
+	leader      prometheus.Gauge
+}
+
+// NewMetrics registers the burster's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		observed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_observed_rps", Help: "Last measured request rate; NaN when the last measurement failed.",
+		}),
+		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_weight", Help: "Current route weight in percent, by subset (primary, burst).",
+		}, []string{"subset"}),
+		changes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "burster_changes_total", Help: "Weight changes the burster decided and wrote.",
+		}),
+		corrections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "burster_drift_corrections_total", Help: "Times the weights were changed by someone else and put back.",
+		}),
+		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "burster_query_errors_total", Help: "Measurements without a rate, by kind: error or no_data.",
+		}, []string{"kind"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_leader", Help: "1 while this replica holds the lease and may write, else 0.",
+		}),
+	}
+	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader)
+	m.queryErrors.WithLabelValues("error")
+	m.queryErrors.WithLabelValues("no_data")
+	return m
+}
+
+// SetLeader records whether this replica is the leader.
+func (m *Metrics) SetLeader(leader bool) {
+	if leader {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+func (m *Metrics) observe(rps float64, err error) {
+	switch {
+	case err == nil:
+		m.observed.Set(rps)
+		return
+	case errors.Is(err, source.ErrNoData):
+		m.queryErrors.WithLabelValues("no_data").Inc()
+	default:
+		m.queryErrors.WithLabelValues("error").Inc()
+	}
+	m.observed.Set(math.NaN())
+}
+
+func (m *Metrics) weights(s split.Split) {
+	m.weight.WithLabelValues("primary").Set(float64(s.Primary))
+	m.weight.WithLabelValues("burst").Set(float64(s.Burst))
+}
