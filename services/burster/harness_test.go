@@ -171,7 +171,14 @@ func (c *cluster) startReplica(t testing.TB, name string, env map[string]string)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{base: "http://127.0.0.1:" + strconv.Itoa(port), cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { r.done <- serve(ctx, cfg, log, c.sa, c.ns) }()
+	b, err := connect(ctx, cfg, log, c.sa, c.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer b.close()
+		r.done <- serve(ctx, cfg, log, b)
+	}()
 	t.Cleanup(func() { r.stop(t) })
 	waitFor(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })
 	return r

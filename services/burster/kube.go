@@ -18,16 +18,18 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
 
-// kubeParts are the burster's connections to the Kubernetes API.
-type kubeParts struct {
+// backend is what the controller drives and reports to. With the Istio
+// router it holds the Kubernetes clients; the local mesh needs none.
+type backend struct {
+	router    router.Router
+	events    controller.Recorder // nil: logs only
 	clientset kubernetes.Interface
 	namespace string
 	identity  string
-	router    *router.Istio
-	events    *vsEvents
 	close     func()
 }
 
@@ -51,7 +53,7 @@ func loadKube(cfg config) (*rest.Config, string, error) {
 }
 
 // connect builds the clients, the router and the event recorder.
-func connect(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, ns string) (*kubeParts, error) {
+func connect(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, ns string) (*backend, error) {
 	rc = rest.CopyConfig(rc)
 	rc.UserAgent = "burster"
 	cs, err := kubernetes.NewForConfig(rc)
@@ -75,7 +77,7 @@ func connect(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config,
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "burster", Host: id}),
 		ref: rt.Ref, log: log,
 	}
-	return &kubeParts{clientset: cs, namespace: ns, identity: id, router: rt, events: ev, close: bc.Shutdown}, nil
+	return &backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}, nil
 }
 
 // refTimeout bounds the one lookup of the VirtualService events refer to.

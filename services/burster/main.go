@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
-	"k8s.io/client-go/rest"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
@@ -25,6 +25,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/election"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
 
@@ -62,7 +63,8 @@ type config struct {
 	FailSafe         string        `envconfig:"FAIL_SAFE" default:"hold"`
 	DryRun           bool          `envconfig:"DRY_RUN" default:"false"`
 
-	Router         string `envconfig:"ROUTER" default:"istio"`
+	Router         string `envconfig:"ROUTER" default:"istio"` // istio or localmesh
+	MeshAdminURL   string `envconfig:"MESH_ADMIN_URL"`         // localmesh: its admin API
 	VirtualService string `envconfig:"VIRTUAL_SERVICE" default:"worker"`
 	Namespace      string `envconfig:"NAMESPACE"` // default: the pod's own
 	PrimarySubset  string `envconfig:"PRIMARY_SUBSET" default:"primary"`
@@ -97,8 +99,17 @@ func (c config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("SOURCE %q is not one of prometheus, scrape", c.Source))
 	}
-	if c.Router != "istio" {
-		errs = append(errs, fmt.Errorf("ROUTER %q is not one of istio", c.Router))
+	switch c.Router {
+	case "istio":
+	case "localmesh":
+		if c.MeshAdminURL == "" {
+			errs = append(errs, errors.New("MESH_ADMIN_URL is required with ROUTER=localmesh"))
+		}
+		if c.LeaderElect {
+			errs = append(errs, errors.New("leader election needs the Kubernetes API: set LEADER_ELECT=false with ROUTER=localmesh"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("ROUTER %q is not one of istio, localmesh", c.Router))
 	}
 	if c.Interval <= 0 || c.QueryTimeout <= 0 {
 		errs = append(errs, errors.New("INTERVAL and QUERY_TIMEOUT must be positive"))
@@ -139,16 +150,30 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rc, ns, err := loadKube(cfg)
+	b, err := newBackend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, rc, ns)
+	defer b.close()
+	return serve(ctx, cfg, log, b)
+}
+
+// newBackend connects to what the router changes: the Kubernetes API for
+// the Istio router, the local mesh's admin API for the demo.
+func newBackend(ctx context.Context, cfg config, log *slog.Logger) (*backend, error) {
+	if cfg.Router == "localmesh" {
+		return &backend{router: router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout), close: func() {}}, nil
+	}
+	rc, ns, err := loadKube(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return connect(ctx, cfg, log, rc, ns)
 }
 
 // serve runs the burster until ctx is done: the HTTP server, and the
 // controller while this replica leads.
-func serve(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, namespace string) error {
+func serve(ctx context.Context, cfg config, log *slog.Logger, b *backend) error {
 	src, err := newSource(cfg)
 	if err != nil {
 		return err
@@ -157,33 +182,36 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, n
 	if err != nil {
 		return err
 	}
-	k, err := connect(ctx, cfg, log, rc, namespace)
-	if err != nil {
-		return err
-	}
-	defer k.close()
-	log.Info("starting", "source", cfg.Source, "strategy", cfg.Strategy, "high", cfg.HighRPS, "low", cfg.LowRPS,
-		"virtualService", k.namespace+"/"+cfg.VirtualService, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
+	log.Info("starting", "source", cfg.Source, "router", cfg.Router, "strategy", cfg.Strategy, "high", cfg.HighRPS,
+		"low", cfg.LowRPS, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
 
 	srv := server.New(service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
 	ctrl := controller.New(controller.Config{
-		Source: src, Router: k.router, Policy: pol, Events: k.events, Metrics: metrics,
+		Source: src, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log,
 	})
+	var leading atomic.Bool
+	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
 	srv.Echo.GET("/api/changes", func(c echo.Context) error { return c.JSON(http.StatusOK, ctrl.Changes()) })
+	srv.Echo.GET("/api/status", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, status{
+			Snapshot: ctrl.Snapshot(), Leader: leading.Load(), Strategy: cfg.Strategy,
+			HighRPS: cfg.HighRPS, LowRPS: cfg.LowRPS, Changes: lastChanges(ctrl.Changes(), statusChanges),
+		})
+	})
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
 	g.Go(func() error {
 		if !cfg.LeaderElect {
-			metrics.SetLeader(true)
+			onLeader(true)
 			return ctrl.Run(ctx)
 		}
 		return election.Run(ctx, election.Config{
-			Client: k.clientset, Namespace: k.namespace, Lease: cfg.LeaseName, Identity: k.identity,
+			Client: b.clientset, Namespace: b.namespace, Lease: cfg.LeaseName, Identity: b.identity,
 			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
-			Log: log, OnLeader: metrics.SetLeader,
+			Log: log, OnLeader: onLeader,
 		}, func(lctx context.Context) {
 			if err := ctrl.Run(lctx); err != nil {
 				log.Error("controller stopped", "err", err)
@@ -191,6 +219,23 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, n
 		})
 	})
 	return g.Wait()
+}
+
+// statusChanges is how many recent changes /api/status carries.
+const statusChanges = 10
+
+// status is the body of GET /api/status, which the frontend shows on its page.
+type status struct {
+	controller.Snapshot
+	Leader   bool                `json:"leader"`
+	Strategy string              `json:"strategy"`
+	HighRPS  float64             `json:"highRps"`
+	LowRPS   float64             `json:"lowRps"`
+	Changes  []controller.Change `json:"changes"`
+}
+
+func lastChanges(c []controller.Change, n int) []controller.Change {
+	return c[max(0, len(c)-n):]
 }
 
 func newSource(cfg config) (source.Source, error) {

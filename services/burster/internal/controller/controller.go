@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,31 @@ type Controller struct {
 	state   policy.State
 	history history
 	now     func() time.Time
+
+	mu       sync.Mutex // guards what Snapshot reads; the loop owns state
+	weights  *split.Split
+	observed *float64
+}
+
+// Snapshot is what the controller knows now, for status pages.
+type Snapshot struct {
+	Weights     *split.Split `json:"weights,omitempty"`     // nil until read from the router
+	ObservedRPS *float64     `json:"observedRps,omitempty"` // nil when the last measurement failed
+}
+
+// Snapshot returns the current weights and the last measured rate.
+func (c *Controller) Snapshot() Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed}
+}
+
+// publish makes the loop's view visible to Snapshot.
+func (c *Controller) publish(rps *float64) {
+	w := c.state.Weights
+	c.mu.Lock()
+	c.weights, c.observed = &w, rps
+	c.mu.Unlock()
 }
 
 // New returns a Controller.
@@ -101,6 +127,7 @@ func (c *Controller) start(ctx context.Context) error {
 				cur = split.AllPrimary
 			}
 			c.state = policy.State{Weights: cur}
+			c.publish(nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -132,6 +159,7 @@ func (c *Controller) tick(ctx context.Context) {
 	if err == nil {
 		measured = &rps
 	}
+	defer func() { c.publish(measured) }()
 	if !d.Changed {
 		c.state = next
 		if d.FailSafe {

@@ -1,0 +1,102 @@
+// Command localmesh is the local demo's stand-in for the Istio sidecar: it
+// proxies the frontend's requests to the primary or the burst worker by
+// weights the burster sets through its admin API. Only `make demo` uses it;
+// in a cluster, Istio does this job.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudburst-demo/cloudburst/demo/internal/localmesh"
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
+)
+
+const service = "localmesh"
+
+type config struct {
+	// The admin server: GET/PUT /weights, /metrics, /healthz, /readyz.
+	server.Config
+	ProxyPort  int    `envconfig:"PROXY_PORT" default:"8083"`
+	PrimaryURL string `envconfig:"PRIMARY_URL" required:"true"`
+	BurstURL   string `envconfig:"BURST_URL" required:"true"`
+	LogLevel   string `envconfig:"LOG_LEVEL" default:"info"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	primary, err := parseUpstream("PRIMARY_URL", cfg.PrimaryURL)
+	if err != nil {
+		return err
+	}
+	burst, err := parseUpstream("BURST_URL", cfg.BurstURL)
+	if err != nil {
+		return err
+	}
+	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	admin := server.New(service, cfg.Config, log, health.New())
+	mesh := localmesh.New(primary, burst, admin.Registry)
+	mesh.RegisterAdmin(admin.Echo)
+
+	proxyAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ProxyPort))
+	ln, err := net.Listen("tcp", proxyAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", proxyAddr, err)
+	}
+	proxy := &http.Server{Handler: mesh, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("proxying", "addr", ln.Addr().String(), "primary", primary.String(), "burst", burst.String())
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return admin.Run(ctx) })
+	g.Go(func() error {
+		if err := proxy.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving the proxy: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return proxy.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+func parseUpstream(name, s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %q must be an http:// URL", name, s)
+	}
+	return u, nil
+}

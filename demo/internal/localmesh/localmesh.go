@@ -1,0 +1,132 @@
+// Package localmesh is the local demo's stand-in for the Istio sidecar: a
+// reverse proxy that sends each request to the primary or the burst worker
+// according to weights, counts requests per destination in Prometheus format,
+// and has an admin API to read and set the weights. In a cluster none of this
+// exists: the frontend's Envoy sidecar applies the VirtualService's weights.
+package localmesh
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Destinations, in the order of Weights.
+const (
+	Primary = "primary"
+	Burst   = "burst"
+)
+
+// maxIdlePerUpstream keeps enough warm connections for the frontend's
+// highest rates without redialling.
+const maxIdlePerUpstream = 256
+
+// Weights is the traffic share of each destination, in percent.
+type Weights struct {
+	Primary int `json:"primary"`
+	Burst   int `json:"burst"`
+}
+
+// Validate accepts whole percentages 0..100 that sum to 100.
+func (w Weights) Validate() error {
+	if w.Primary < 0 || w.Burst < 0 || w.Primary+w.Burst != 100 {
+		return fmt.Errorf("weights must be 0 to 100 and sum to 100, got primary %d, burst %d", w.Primary, w.Burst)
+	}
+	return nil
+}
+
+// Mesh routes requests between two upstreams.
+type Mesh struct {
+	proxies  [2]*httputil.ReverseProxy
+	requests *prometheus.CounterVec
+
+	mu      sync.Mutex
+	weights [2]int
+	current [2]int // smooth weighted round-robin state
+}
+
+// New returns a Mesh sending everything to primary until told otherwise.
+func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
+	transport := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        2 * maxIdlePerUpstream,
+		MaxIdleConnsPerHost: maxIdlePerUpstream,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	m := &Mesh{
+		weights: [2]int{100, 0},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "localmesh_requests_total",
+			Help: "Requests proxied, by destination (primary, burst) and response code.",
+		}, []string{"destination", "code"}),
+	}
+	for i, u := range []*url.URL{primary, burst} {
+		target := u
+		m.proxies[i] = &httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
+			Transport: transport,
+		}
+	}
+	reg.MustRegister(m.requests)
+	return m
+}
+
+// Weights returns the current weights.
+func (m *Mesh) Weights() Weights {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Weights{Primary: m.weights[0], Burst: m.weights[1]}
+}
+
+// SetWeights changes the split from the next request on.
+func (m *Mesh) SetWeights(w Weights) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.weights = [2]int{w.Primary, w.Burst}
+	m.current = [2]int{}
+	return nil
+}
+
+// pick chooses the destination with smooth weighted round-robin (as nginx
+// does): deterministic, exact over every 100 requests, and interleaved rather
+// than in runs.
+func (m *Mesh) pick() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	best := 0
+	for i := range m.current {
+		m.current[i] += m.weights[i]
+		if m.current[i] > m.current[best] {
+			best = i
+		}
+	}
+	m.current[best] -= m.weights[0] + m.weights[1]
+	return best
+}
+
+// ServeHTTP proxies one request.
+func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	i := m.pick()
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	m.proxies[i].ServeHTTP(rec, r)
+	m.requests.WithLabelValues([...]string{Primary, Burst}[i], strconv.Itoa(rec.code)).Inc()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}

@@ -1,0 +1,115 @@
+package localmesh
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func upstream(t *testing.T, name string, code int) *url.URL {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(name + ":" + r.Method + ":" + string(b)))
+	}))
+	t.Cleanup(ts.Close)
+	u, _ := url.Parse(ts.URL)
+	return u
+}
+
+func TestPickIsExactAndInterleaved(t *testing.T) {
+	for _, w := range []Weights{{100, 0}, {0, 100}, {70, 30}, {50, 50}, {1, 99}} {
+		m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry())
+		if err := m.SetWeights(w); err != nil {
+			t.Fatal(err)
+		}
+		var n [2]int
+		run, longest, last := 0, 0, -1
+		for range 100 {
+			i := m.pick()
+			n[i]++
+			if i == last {
+				run++
+			} else {
+				run = 1
+			}
+			last, longest = i, max(longest, run)
+		}
+		if n[0] != w.Primary || n[1] != w.Burst {
+			t.Errorf("weights %+v: %v of 100", w, n)
+		}
+		if w == (Weights{50, 50}) && longest > 1 {
+			t.Errorf("50/50 produced a run of %d: not interleaved", longest)
+		}
+	}
+}
+
+func TestProxiesAndCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(upstream(t, "primary", 200), upstream(t, "burst", 503), reg)
+	front := httptest.NewServer(m)
+	defer front.Close()
+
+	post := func() string {
+		resp, err := http.Post(front.URL+"/", "application/json", strings.NewReader(`{"str":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := post(); got != `primary:POST:{"str":"x"}` {
+		t.Fatalf("default route: %q", got)
+	}
+	if err := m.SetWeights(Weights{Primary: 0, Burst: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got := post(); !strings.HasPrefix(got, "burst:") {
+		t.Fatalf("after 0/100: %q", got)
+	}
+	if v := testutil.ToFloat64(m.requests.WithLabelValues("primary", "200")); v != 1 {
+		t.Fatalf("primary count %v", v)
+	}
+	if v := testutil.ToFloat64(m.requests.WithLabelValues("burst", "503")); v != 1 {
+		t.Fatalf("burst 503 count %v", v)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry())
+	e := echo.New()
+	m.RegisterAdmin(e)
+	tests := []struct {
+		body string
+		code int
+		want Weights
+	}{
+		{`{"primary":40,"burst":60}`, 200, Weights{40, 60}},
+		{`{"primary":50,"burst":60}`, 400, Weights{40, 60}},
+		{`{"primary":-10,"burst":110}`, 400, Weights{40, 60}},
+		{`{"primary":"all"}`, 400, Weights{40, 60}},
+		{`{"primary":100,"burst":0,"canary":0}`, 400, Weights{40, 60}},
+		{`{"primary":100,"burst":0}`, 200, Weights{100, 0}},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/weights", strings.NewReader(tt.body)))
+		if rec.Code != tt.code || m.Weights() != tt.want {
+			t.Errorf("PUT %s = %d, weights %+v; want %d, %+v", tt.body, rec.Code, m.Weights(), tt.code, tt.want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/weights", nil))
+	if strings.TrimSpace(rec.Body.String()) != `{"primary":100,"burst":0}` {
+		t.Fatalf("GET /weights = %s", rec.Body)
+	}
+}

@@ -1,0 +1,70 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+)
+
+// LocalMesh sets the weights of the local demo's stand-in mesh through its
+// admin API (GET and PUT /weights). It has no watch: nothing else writes to
+// the local mesh.
+type LocalMesh struct {
+	url    string
+	client *http.Client
+}
+
+// NewLocalMesh returns a router for the admin API at url.
+func NewLocalMesh(url string, timeout time.Duration) *LocalMesh {
+	return &LocalMesh{url: strings.TrimSuffix(url, "/") + "/weights", client: &http.Client{Timeout: timeout}}
+}
+
+// Get returns the mesh's weights.
+func (m *LocalMesh) Get(ctx context.Context) (split.Split, error) {
+	return m.do(ctx, http.MethodGet, nil)
+}
+
+// Set writes s when it differs from the current weights.
+func (m *LocalMesh) Set(ctx context.Context, s split.Split) (split.Split, error) {
+	if err := s.Validate(); err != nil {
+		return split.Split{}, err
+	}
+	old, err := m.Get(ctx)
+	if err != nil || old == s {
+		return old, err
+	}
+	body, _ := json.Marshal(s)
+	if _, err := m.do(ctx, http.MethodPut, body); err != nil {
+		return old, err
+	}
+	return old, nil
+}
+
+func (m *LocalMesh) do(ctx context.Context, method string, body []byte) (split.Split, error) {
+	req, err := http.NewRequestWithContext(ctx, method, m.url, bytes.NewReader(body))
+	if err != nil {
+		return split.Split{}, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return split.Split{}, fmt.Errorf("%s %s: %w", method, m.url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return split.Split{}, fmt.Errorf("%s %s: %s: %s", method, m.url, resp.Status, bytes.TrimSpace(b))
+	}
+	var s split.Split
+	if err := json.Unmarshal(b, &s); err != nil {
+		return split.Split{}, fmt.Errorf("%s %s: reading weights: %w", method, m.url, err)
+	}
+	return s, nil
+}
