@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 GO       ?= go
 BIN      := $(CURDIR)/bin
-SERVICES := worker frontend burster
+BUILD    := services/worker services/frontend services/burster demo/cmd/localmesh
 # Every module of the workspace, as import-path patterns (go.work lists them).
 MODULES  := $(shell $(GO) list -m -f '{{.Path}}')
 PACKAGES := $(addsuffix /...,$(MODULES))
@@ -15,12 +15,12 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the service binaries into bin/
-	@for s in $(SERVICES); do (cd services/$$s && $(GO) build -o $(BIN)/$$s .) || exit 1; done
+build: ## Build the service binaries (and the demo's local mesh) into bin/
+	@for d in $(BUILD); do (cd $$d && $(GO) build -o $(BIN)/$$(basename $$d) .) || exit 1; done
 
-.PHONY: run
-run: build ## Run Redis, worker and frontend on loopback (needs redis-server)
-	BIN=$(BIN) scripts/run-local.sh
+.PHONY: demo
+demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-frontend-port 9090" to change ports
+	$(GO) run ./demo/cmd/demo $(DEMO_FLAGS)
 
 .PHONY: deps
 deps: ## Install the real components the tests use (redis-server, prometheus, chromium) if missing

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/decisions"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
@@ -37,6 +38,7 @@ type config struct {
 	InitialRPS     int           `envconfig:"INITIAL_RPS" default:"0" desc:"rate at start"`
 	MaxInFlight    int           `envconfig:"MAX_IN_FLIGHT" default:"256" desc:"requests beyond this many outstanding are dropped"`
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2s" desc:"per request to the worker"`
+	BursterURL     string        `envconfig:"BURSTER_URL" default:"" desc:"the burster, to show its decisions on the page; empty: not shown"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
@@ -57,6 +59,11 @@ func (c config) validate() error {
 		return fmt.Errorf("MAX_IN_FLIGHT must be positive, got %d", c.MaxInFlight)
 	case c.RequestTimeout <= 0:
 		return fmt.Errorf("REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)
+	}
+	if c.BursterURL != "" {
+		if b, err := url.Parse(c.BursterURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" {
+			return fmt.Errorf("BURSTER_URL %q must be an http:// or https:// URL", c.BursterURL)
+		}
 	}
 	return nil
 }
@@ -105,13 +112,32 @@ func run() error {
 	return app.run(ctx)
 }
 
+// burstPoll is how often the page's view of the burster is refreshed.
+const burstPoll = time.Second
+
 // app is the frontend's parts, wired together.
 type app struct {
-	cfg config
-	rdb *redis.Client
-	gen *loadgen.Generator
-	hub *stream.Hub
-	srv *server.Server
+	cfg     config
+	rdb     *redis.Client
+	gen     *loadgen.Generator
+	hub     *stream.Hub
+	srv     *server.Server
+	burster *decisions.Poller // nil without BURSTER_URL
+}
+
+// pageStatus is the status every page shows: the generator's figures and,
+// when a burster is configured, its view.
+type pageStatus struct {
+	loadgen.Stats
+	Burster *decisions.Status `json:"burster,omitempty"`
+}
+
+func (a *app) status() any {
+	s := pageStatus{Stats: a.gen.Stats()}
+	if a.burster != nil {
+		s.Burster = a.burster.Latest()
+	}
+	return s
 }
 
 func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
@@ -124,16 +150,16 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	if err := gen.SetRate(cfg.InitialRPS); err != nil {
 		return nil, err
 	}
-	srv := server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
-	hub := stream.NewHub(stream.Config{
-		SetRate: gen.SetRate,
-		Status:  func() any { return gen.Stats() },
-		MaxRPS:  cfg.MaxRPS,
-	}, log, srv.Registry)
-	gen.RegisterMetrics(srv.Registry)
-	web.Register(srv.Echo, control{gen: gen, hub: hub}, hub.ServeWS)
-	srv.OnShutdown(hub.Close)
-	return &app{cfg: cfg, rdb: rdb, gen: gen, hub: hub, srv: srv}, nil
+	a := &app{cfg: cfg, rdb: rdb, gen: gen}
+	a.srv = server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
+	a.hub = stream.NewHub(stream.Config{SetRate: gen.SetRate, Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
+	if cfg.BursterURL != "" {
+		a.burster = decisions.NewPoller(cfg.BursterURL, burstPoll, a.hub.StatusChanged)
+	}
+	gen.RegisterMetrics(a.srv.Registry)
+	web.Register(a.srv.Echo, control{app: a}, a.hub.ServeWS)
+	a.srv.OnShutdown(a.hub.Close)
+	return a, nil
 }
 
 // run runs every part until ctx is done or one of them fails.
@@ -143,16 +169,16 @@ func (a *app) run(ctx context.Context) error {
 	g.Go(func() error { return a.hub.Run(ctx) })
 	g.Go(func() error { return stream.Subscribe(ctx, a.rdb, a.cfg.RedisChannel, a.hub) })
 	g.Go(func() error { return a.srv.Run(ctx) })
+	if a.burster != nil {
+		g.Go(func() error { return a.burster.Run(ctx) })
+	}
 	return g.Wait()
 }
 
 // control is what the page and the API drive: rate changes go through the
 // hub so that every open page is told at once.
-type control struct {
-	gen *loadgen.Generator
-	hub *stream.Hub
-}
+type control struct{ app *app }
 
-func (c control) SetRate(rps int) error { return c.hub.SetRate(rps) }
-func (c control) Rate() int             { return c.gen.Rate() }
-func (c control) Status() any           { return c.gen.Stats() }
+func (c control) SetRate(rps int) error { return c.app.hub.SetRate(rps) }
+func (c control) Rate() int             { return c.app.gen.Rate() }
+func (c control) Status() any           { return c.app.status() }

@@ -35,6 +35,12 @@ func TestConfig(t *testing.T) {
 		{name: "no in-flight", env: map[string]string{"MAX_IN_FLIGHT": "0"}, wantErr: "MAX_IN_FLIGHT"},
 		{name: "bad timeout", env: map[string]string{"REQUEST_TIMEOUT": "0s"}, wantErr: "REQUEST_TIMEOUT"},
 		{name: "rate not a number", env: map[string]string{"MAX_RPS": "lots"}, wantErr: "MAX_RPS"},
+		{name: "burster", env: map[string]string{"BURSTER_URL": "http://burster:8080"}, check: func(t *testing.T, c config) {
+			if c.BursterURL != "http://burster:8080" {
+				t.Fatalf("config = %+v", c)
+			}
+		}},
+		{name: "burster not a URL", env: map[string]string{"BURSTER_URL": "burster:8080"}, wantErr: "BURSTER_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,6 +74,11 @@ func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
 		}
 	}
 	reg.MustRegister(m.requests)
+	// The series exist at zero from the start: a reader of the rate (the
+	// burster) sees an idle mesh as 0 req/s, not as no data.
+	for _, d := range []string{Primary, Burst} {
+		m.requests.WithLabelValues(d, strconv.Itoa(http.StatusOK))
+	}
 	return m
 }
 

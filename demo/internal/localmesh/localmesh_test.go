@@ -55,6 +55,9 @@ func TestPickIsExactAndInterleaved(t *testing.T) {
 func TestProxiesAndCounts(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(upstream(t, "primary", 200), upstream(t, "burst", 503), reg)
+	if n := testutil.CollectAndCount(m.requests, "localmesh_requests_total"); n != 2 {
+		t.Fatalf("%d series before any request, want primary and burst at zero", n)
+	}
 	front := httptest.NewServer(m)
 	defer front.Close()
 

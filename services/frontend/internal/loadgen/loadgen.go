@@ -116,21 +116,38 @@ func (g *Generator) Run(ctx context.Context) error {
 		rate   float64
 		epoch  time.Time
 		issued int64
+		next   time.Time // when the next request is due on the current schedule
 	)
+	// restart begins a schedule at the new rate. Its first request is due no
+	// earlier than the old schedule's next one, so a burst of rate changes
+	// (a slider being dragged) never sends faster than asked, and no later
+	// than one new interval from now, so a faster rate applies at once.
 	restart := func() {
-		rate, epoch, issued = float64(g.rate.Load()), time.Now(), 0
+		now := time.Now()
+		rate, issued = float64(g.rate.Load()), 0
+		epoch = now
+		if next.After(now) {
+			epoch = next
+		}
+		if rate > 0 {
+			if limit := now.Add(time.Duration(float64(time.Second) / rate)); epoch.After(limit) {
+				epoch = limit
+			}
+		}
+		next = epoch
 	}
 	restart()
 	for {
 		var wake <-chan time.Time
 		if rate > 0 {
-			fire, drop, next := plan(time.Since(epoch), rate, issued)
+			fire, drop, after := plan(time.Since(epoch), rate, issued)
 			g.dropped.Add(uint64(drop))
 			for range fire {
 				g.fire(ctx)
 			}
 			issued += fire + drop
-			timer.Reset(time.Until(epoch.Add(next)))
+			next = epoch.Add(after)
+			timer.Reset(time.Until(next))
 			wake = timer.C
 		}
 		select {
@@ -150,6 +167,9 @@ func (g *Generator) Run(ctx context.Context) error {
 // passed, it returns how many to fire now, how many to drop because they are
 // more than maxCatchUp late, and when (after the epoch) the next one is due.
 func plan(elapsed time.Duration, rate float64, issued int64) (fire, drop int64, next time.Duration) {
+	if elapsed < 0 {
+		return 0, 0, 0 // the schedule starts later: request 0 is due at the epoch
+	}
 	due := int64(elapsed.Seconds()*rate) + 1 // requests 0..due-1 are due
 	fire = due - issued
 	if limit := int64(maxCatchUp.Seconds()*rate) + 1; fire > limit {

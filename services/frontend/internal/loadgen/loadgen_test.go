@@ -24,6 +24,7 @@ func TestPlan(t *testing.T) {
 		next       time.Duration
 	}{
 		{name: "first request at the epoch", elapsed: 0, rate: 10, issued: 0, fire: 1, next: 100 * ms},
+		{name: "before the epoch nothing is due", elapsed: -40 * ms, rate: 10, issued: 0, fire: 0, next: 0},
 		{name: "nothing due yet", elapsed: 50 * ms, rate: 10, issued: 1, fire: 0, next: 100 * ms},
 		{name: "second due", elapsed: 100 * ms, rate: 10, issued: 1, fire: 1, next: 200 * ms},
 		{name: "several due at high rate: no timer floor", elapsed: 1 * ms, rate: 5000, issued: 1, fire: 5, next: 1200 * time.Microsecond},
@@ -224,5 +225,37 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRateChangesNeverExceedTheRate: a burst of changes, as from a slider
+// moved with the keyboard (0, 1, 2, ... 25 within a few milliseconds), must
+// not send more than the final rate allows.
+func TestRateChangesNeverExceedTheRate(t *testing.T) {
+	var got atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer ts.Close()
+	g := newGen(t, ts.URL, 64, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	start := time.Now()
+	for rps := 1; rps <= 25; rps++ {
+		if err := g.SetRate(rps); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(time.Second - time.Since(start))
+	n := got.Load()
+	cancel()
+	<-done
+	// In the first second at most 25 requests (plus the one at t=0) may be
+	// sent, however the changes fell. Without the fix this was about 48.
+	if n > 27 {
+		t.Fatalf("%d requests in the first second after ramping to 25/s", n)
+	}
+	if n < 10 {
+		t.Fatalf("only %d requests in the first second at 25/s", n)
 	}
 }

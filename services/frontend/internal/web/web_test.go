@@ -49,9 +49,10 @@ func TestPageAndAssets(t *testing.T) {
 		path, contentType string
 		contains          []string
 	}{
-		{"/", "text/html", []string{`<input type="range" id="rate"`, `<output id="rate-value"`, `<ol id="hashes"`, `/static/app.js`}},
+		{"/", "text/html", []string{`<input type="range" id="rate"`, `<output id="rate-value"`, `<ol id="hashes"`, `/static/app.js`, `<canvas id="chart"`, `id="split-display"`, `id="decisions"`}},
 		{"/static/app.js", "javascript", []string{"new WebSocket", "MAX_ITEMS = 100", "requestAnimationFrame"}},
 		{"/static/style.css", "text/css", []string{"--burst"}},
+		{"/static/chart.js", "javascript", []string{"const Chart", "WINDOW_MS = 60_000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 const slider = $("rate");
 const readout = $("rate-value");
 const list = $("hashes");
+const chart = Chart.create($("chart"));
+const MAX_DECISIONS = 6;      // decisions listed on the page
 
 let ws = null;
 let retryMs = 500;
@@ -48,6 +50,10 @@ function onFrame(f) {
       if (f.hashes) queueHashes(f.hashes);
       if (f.received) applyReceived(f.received);
       if (f.status) applyStatus(f.status);
+      if (f.received && f.status) {
+        chart.push({ t: Date.now(), primary: f.received.primary, burst: f.received.burst, target: f.status.targetRps });
+        chart.draw();
+      }
       break;
     case "error":
       showError(f.message);
@@ -88,10 +94,60 @@ function applyStatus(s) {
   $("errors").textContent = s.failed;
   $("dropped").textContent = s.dropped;
   $("last-error").textContent = s.lastError ? `last error: ${s.lastError}` : "";
+  applyBurster(s.burster);
   // The server's rate wins unless this page is being dragged or just sent one.
   if (!dragging && Date.now() - lastSentAt > 1000) {
     slider.value = s.targetRps;
     readout.textContent = s.targetRps;
+  }
+}
+
+let shownSplit = null;
+
+// showSplit puts the split in the big display and flashes it when it moves.
+function showSplit(primary, burst, source) {
+  $("split-primary-pct").textContent = primary;
+  $("split-burst-pct").textContent = burst;
+  $("split-source").textContent = source;
+  const key = `${primary}/${burst}`;
+  if (shownSplit !== null && shownSplit !== key) {
+    const el = $("split-display");
+    el.classList.remove("flash");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("flash");
+  }
+  shownSplit = key;
+}
+
+// applyBurster shows the burster's view when the frontend follows one.
+function applyBurster(b) {
+  if (!b || !b.weights) {
+    $("burster-line").textContent = b === undefined ? "" : "burster not reachable";
+    if ($("split-source").textContent === "(set by the burster)") $("split-source").textContent = "";
+    chart.setThresholds(null);
+    return;
+  }
+  showSplit(b.weights.primary, b.weights.burst, "(set by the burster)");
+  const rps = b.observedRps === undefined ? "no measurement" : `${b.observedRps.toFixed(1)} req/s observed`;
+  $("burster-line").textContent = `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+  chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
+  const changes = b.changes || [];
+  chart.setMarkers(changes.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
+  const ol = $("decisions");
+  ol.replaceChildren();
+  if (changes.length === 0) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "none yet";
+    ol.appendChild(li);
+  }
+  for (const c of changes.slice(-MAX_DECISIONS).reverse()) {
+    const li = document.createElement("li");
+    li.className = c.kind === "WeightsChanged" || c.kind === "DryRun" ? "" : "warning";
+    const time = document.createElement("time");
+    time.textContent = new Date(c.at).toLocaleTimeString();
+    li.append(time, `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
+    ol.appendChild(li);
   }
 }
 
@@ -103,6 +159,9 @@ function applyReceived(r) {
     const burstPct = (100 * r.burst) / total;
     $("split-primary").style.width = `${100 - burstPct}%`;
     $("split-burst").style.width = `${burstPct}%`;
+    if ($("split-source").textContent !== "(set by the burster)") {
+      showSplit(Math.round(100 - burstPct), Math.round(burstPct), "(measured from hashes received)");
+    }
   }
 }
 
@@ -132,4 +191,5 @@ slider.addEventListener("change", sendRate);
 slider.addEventListener("pointerdown", () => { dragging = true; });
 window.addEventListener("pointerup", () => { dragging = false; });
 
+setInterval(chart.draw, 1000); // keep the time axis moving
 connect();

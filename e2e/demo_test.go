@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
+)
+
+// Bounds for the demo's magic moment. The burster measures over 5 s and
+// waits at least 5 s between changes; these leave room for a loaded CI
+// machine without hiding a broken loop.
+const (
+	burstWithin = 45 * time.Second
+	backWithin  = 60 * time.Second
+	// judged is how many newly shown hashes must be at least 90% from the
+	// expected cluster.
+	judged = 10
+)
+
+// TestDemo runs `make demo`'s launcher, drives the page like a presenter
+// (slider to 25, then to 2) and checks the hashes turn bursty- and back,
+// with the embedded Redis and with redis-server. Afterwards nothing of the
+// demo may be left running.
+func TestDemo(t *testing.T) {
+	for _, mode := range []string{"embedded", "server"} {
+		t.Run("redis="+mode, func(t *testing.T) {
+			if mode == "server" {
+				component.Require(t, redisserver.Install, "redis-server")
+			}
+			runDemo(t, mode)
+		})
+	}
+}
+
+func runDemo(t *testing.T, redisMode string) {
+	launcherBin := filepath.Join(t.TempDir(), "demo")
+	build := exec.Command("go", "build", "-o", launcherBin, "./demo/cmd/demo")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the launcher: %v\n%s", err, out)
+	}
+	binDir := t.TempDir()
+	names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
+	ports := map[string]int{}
+	args := []string{"-redis", redisMode, "-bin", binDir}
+	for _, n := range names {
+		ports[n] = component.FreePort(t)
+		args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
+	}
+	cmd := exec.Command(launcherBin, args...)
+	cmd.Dir = repoRoot
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logMu sync.Mutex
+	var logs []string
+	pageURL := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		announced := false
+		for sc.Scan() {
+			logMu.Lock()
+			logs = append(logs, sc.Text())
+			logMu.Unlock()
+			if !announced && strings.TrimSpace(sc.Text()) == pageURL {
+				announced = true
+				close(ready)
+			}
+		}
+	}()
+	dump := func() string { logMu.Lock(); defer logMu.Unlock(); return strings.Join(logs, "\n") }
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("the launcher did not print %s on a line of its own; output:\n%s", pageURL, dump())
+	}
+	if !strings.Contains(dump(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
+		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", dump())
+	}
+
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
+		chromedp.Focus(chromedp.ID(`rate`))); err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+	w := &hashWatcher{seen: map[string]bool{}}
+	w.observe(t, ctx) // what is on the page before the change does not count
+	// A presenter opens the page seconds after the start; by then the
+	// burster's 5 s scrape window holds idle samples. Without them its first
+	// rate spans a single second and the measured reaction is unrealistically
+	// fast.
+	time.Sleep(6 * time.Second)
+
+	w.restart()
+	press(t, ctx, kb.ArrowRight, 25)
+	burstTook := w.waitShare(t, ctx, true, burstWithin, dump)
+	if err := poll(ctx, `document.getElementById("split-burst-pct").textContent === "100"`, 10*time.Second); err != nil {
+		t.Fatalf("the page does not show the burster's split: %v", err)
+	}
+	// Mid-burst: the burst cluster serves the whole rate and the chart shows it.
+	if err := poll(ctx, `Number(document.getElementById("recv-burst").textContent) >= 20`, 15*time.Second); err != nil {
+		t.Fatalf("the page does not show the burst cluster's hashes per second: %v", err)
+	}
+	time.Sleep(4 * time.Second) // a few seconds of burst on the chart, for the screenshot
+	shot(t, ctx, "demo-burst.png")
+
+	w.restart()
+	press(t, ctx, kb.ArrowLeft, 23)
+	backTook := w.waitShare(t, ctx, false, backWithin, dump)
+	shot(t, ctx, "demo-primary.png")
+
+	report := fmt.Sprintf("redis=%s: from the first key press, slider 0->25: 90%% of new hashes bursty- after %s; slider 25->2: plain again after %s\n",
+		redisMode, burstTook.Round(100*time.Millisecond), backTook.Round(100*time.Millisecond))
+	t.Log(report)
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "demo-times-"+redisMode+".txt"), []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ctrl-C: everything stops, nothing is left, every port is free.
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Fatalf("the launcher exited with %v on Ctrl-C; output:\n%s", err, dump())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the launcher did not stop within 30s of Ctrl-C")
+	}
+	if left := processesUsing(binDir, ports["redis"]); len(left) > 0 {
+		t.Fatalf("processes left after the demo stopped: %v", left)
+	}
+	for name, p := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatalf("port %d (%s) still taken after the demo stopped: %v", p, name, err)
+		}
+		ln.Close()
+	}
+}
+
+func press(t *testing.T, ctx context.Context, key string, n int) {
+	t.Helper()
+	for range n {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactDir(t), name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hashWatcher follows the hashes the page shows and remembers the ones that
+// appeared since the last restart, oldest first.
+type hashWatcher struct {
+	seen  map[string]bool
+	fresh []string
+	since time.Time
+}
+
+// restart starts the clock and the list of new hashes, just before the
+// slider is touched.
+func (w *hashWatcher) restart() { w.fresh, w.since = w.fresh[:0], time.Now() }
+
+// observe reads the page's list (newest first) and records unseen hashes.
+func (w *hashWatcher) observe(t *testing.T, ctx context.Context) {
+	t.Helper()
+	shown := eval[[]string](t, ctx, listedHashes)
+	for i := len(shown) - 1; i >= 0; i-- {
+		if h := shown[i]; !w.seen[h] {
+			w.seen[h] = true
+			w.fresh = append(w.fresh, h)
+		}
+	}
+}
+
+// waitShare waits until at least 90% of the last `judged` hashes shown
+// since the restart are from the burst cluster (burst) or the primary one,
+// and returns how long that took from the restart.
+func (w *hashWatcher) waitShare(t *testing.T, ctx context.Context, burst bool, within time.Duration, logs func() string) time.Duration {
+	t.Helper()
+	start := w.since
+	for {
+		w.observe(t, ctx)
+		if n := len(w.fresh); n >= judged {
+			match := 0
+			for _, h := range w.fresh[n-judged:] {
+				m, err := hashmsg.Parse(h)
+				if err != nil {
+					t.Fatalf("the page shows %q: %v", h, err)
+				}
+				if m.Burst() == burst {
+					match++
+				}
+			}
+			if match*10 >= judged*9 {
+				return time.Since(start)
+			}
+		}
+		if time.Since(start) > within {
+			t.Fatalf("after %s, %d new hashes, the last %d not 90%% burst=%v: %v\nlauncher output:\n%s",
+				within, len(w.fresh), judged, burst, w.fresh[max(0, len(w.fresh)-judged):], tail(logs(), 40))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// processesUsing lists running processes started from binDir, or a
+// redis-server on redisPort.
+func processesUsing(binDir string, redisPort int) []string {
+	var left []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, binDir) ||
+			(strings.Contains(cmdline, "redis-server") && strings.Contains(cmdline, ":"+strconv.Itoa(redisPort))) ||
+			(strings.Contains(cmdline, "redis-server") && strings.Contains(cmdline, "--port "+strconv.Itoa(redisPort))) {
+			left = append(left, e.Name()+": "+cmdline)
+		}
+	}
+	return left
+}

@@ -1,0 +1,113 @@
+// A small canvas chart of the last minute: hashes per second by cluster
+// (stacked areas), the target rate, the burster's thresholds, and a marker
+// where the split changed. No library: the page must work offline.
+"use strict";
+
+const Chart = (() => {
+  const WINDOW_MS = 60_000;
+  const COLORS = { primary: "#1a73e8", burst: "#e8710a", target: "#202124", threshold: "#b3261e", marker: "#6a1b9a" };
+
+  function create(canvas) {
+    const points = [];   // {t, primary, burst, target}
+    let markers = [];    // {t, label}
+    let thresholds = null;
+
+    function push(p) {
+      points.push(p);
+      const cut = p.t - WINDOW_MS - 5_000;
+      while (points.length && points[0].t < cut) points.shift();
+    }
+
+    function draw() {
+      const dpr = window.devicePixelRatio || 1;
+      const w = canvas.clientWidth, h = canvas.clientHeight;
+      if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
+        canvas.width = w * dpr;
+        canvas.height = h * dpr;
+      }
+      const g = canvas.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.clearRect(0, 0, w, h);
+      const pad = { l: 44, r: 8, t: 10, b: 22 };
+      const now = Date.now(), t0 = now - WINDOW_MS;
+      let ymax = 10;
+      for (const p of points) ymax = Math.max(ymax, p.primary + p.burst, p.target);
+      if (thresholds) ymax = Math.max(ymax, thresholds.high);
+      ymax = niceCeil(ymax * 1.15);
+      const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
+      const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
+
+      // Grid and axis labels.
+      g.font = "12px system-ui, sans-serif";
+      g.fillStyle = "#5f6368";
+      g.strokeStyle = "#e0e0e0";
+      g.lineWidth = 1;
+      for (let i = 0; i <= 5; i++) {
+        const v = (ymax / 5) * i, yy = y(v);
+        g.beginPath(); g.moveTo(pad.l, yy); g.lineTo(w - pad.r, yy); g.stroke();
+        g.fillText(String(Math.round(v)), 4, yy + 4);
+      }
+      for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
+
+      const visible = points.filter((p) => p.t >= t0 - 2_000);
+      if (visible.length > 1) {
+        area(g, visible, x, y, (p) => 0, (p) => p.primary, COLORS.primary);
+        area(g, visible, x, y, (p) => p.primary, (p) => p.primary + p.burst, COLORS.burst);
+        g.setLineDash([6, 4]);
+        g.strokeStyle = COLORS.target;
+        g.lineWidth = 2;
+        g.beginPath();
+        visible.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.target)) : g.moveTo(x(p.t), y(p.target))));
+        g.stroke();
+        g.setLineDash([]);
+      }
+      if (thresholds) {
+        g.setLineDash([2, 3]);
+        g.strokeStyle = COLORS.threshold;
+        g.lineWidth = 1;
+        for (const [v, name] of [[thresholds.high, "high"], [thresholds.low, "low"]]) {
+          g.beginPath(); g.moveTo(pad.l, y(v)); g.lineTo(w - pad.r, y(v)); g.stroke();
+          g.fillStyle = COLORS.threshold;
+          g.fillText(`${name} ${v}`, w - pad.r - 48, y(v) - 3);
+        }
+        g.setLineDash([]);
+      }
+      g.strokeStyle = COLORS.marker;
+      g.fillStyle = COLORS.marker;
+      g.lineWidth = 2;
+      for (const m of markers) {
+        if (m.t < t0) continue;
+        const xx = x(m.t);
+        g.beginPath(); g.moveTo(xx, pad.t); g.lineTo(xx, h - pad.b); g.stroke();
+        // Label on the side with room, so a change at "now" stays readable.
+        const tw = g.measureText(m.label).width;
+        g.fillText(m.label, xx + 4 + tw < w - pad.r ? xx + 4 : xx - 4 - tw, pad.t + 12);
+      }
+    }
+
+    function area(g, pts, x, y, lo, hi, color) {
+      g.beginPath();
+      pts.forEach((p, i) => (i ? g.lineTo(x(p.t), y(hi(p))) : g.moveTo(x(p.t), y(hi(p)))));
+      for (let i = pts.length - 1; i >= 0; i--) g.lineTo(x(pts[i].t), y(lo(pts[i])));
+      g.closePath();
+      g.fillStyle = color;
+      g.globalAlpha = 0.85;
+      g.fill();
+      g.globalAlpha = 1;
+    }
+
+    function niceCeil(v) {
+      const mag = Math.pow(10, Math.floor(Math.log10(v)));
+      for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
+      return 10 * mag;
+    }
+
+    return {
+      push,
+      draw,
+      setMarkers(list) { markers = list; },
+      setThresholds(t) { thresholds = t; },
+    };
+  }
+  return { create };
+})();
