@@ -22,6 +22,24 @@ build: ## Build the service binaries (and the demo's local mesh) into bin/
 demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-frontend-port 9090" to change ports
 	$(GO) run ./demo/cmd/demo $(DEMO_FLAGS)
 
+.PHONY: clusters
+clusters: ## Two kind clusters joined by Istio multicluster, with Prometheus (needs docker, kind, istioctl, cloud-provider-kind)
+	deploy/clusters.sh up
+
+.PHONY: deploy
+deploy: ## Build the images once and deploy both clusters (skaffold run)
+	@deploy/clusters.sh check docker kubectl skaffold
+	SKAFFOLD_UPDATE_CHECK=false skaffold run
+
+.PHONY: dev
+dev: ## skaffold dev against both clusters, the page on http://localhost:8080/
+	@deploy/clusters.sh check docker kubectl skaffold
+	SKAFFOLD_UPDATE_CHECK=false skaffold dev --port-forward
+
+.PHONY: clusters-down
+clusters-down: ## Delete both kind clusters
+	deploy/clusters.sh down
+
 .PHONY: deps
 deps: ## Install the real components the tests use (redis-server, prometheus, chromium) if missing
 	@scripts/install-deps.sh
@@ -30,8 +48,12 @@ deps: ## Install the real components the tests use (redis-server, prometheus, ch
 envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envtest (once, ~4 min)
 	@scripts/envtest-bin.sh
 
+.PHONY: tools
+tools: ## Build the pinned ko, skaffold and istioctl the deployment tests use into bin/tools (once)
+	@scripts/tools-bin.sh
+
 .PHONY: test
-test: deps envtest ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip)
+test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip)
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 .PHONY: lint
