@@ -12,7 +12,7 @@ MODDIRS  := $(shell $(GO) list -m -f '{{.Dir}}')
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build the service binaries (and the demo's local mesh) into bin/
@@ -41,7 +41,7 @@ clusters-down: ## Delete both kind clusters
 	deploy/clusters.sh down
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, prometheus, chromium) if missing
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry) if missing
 	@scripts/install-deps.sh
 
 .PHONY: envtest
@@ -49,7 +49,7 @@ envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envt
 	@scripts/envtest-bin.sh
 
 .PHONY: tools
-tools: ## Build the pinned ko, skaffold and istioctl the deployment tests use into bin/tools (once)
+tools: ## Build the pinned skaffold (with its ko builder) and istioctl for the deployment tests into bin/tools (once)
 	@scripts/tools-bin.sh
 
 .PHONY: test

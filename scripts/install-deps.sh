@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against (redis-server,
-# Prometheus, Chromium) when they are missing. As root on Debian or Ubuntu it uses apt; otherwise it
+# Prometheus, Chromium, a container registry for the image builds) when they
+# are missing. As root on Debian or Ubuntu it uses apt; otherwise it
 # says what to install, and the tests that need them skip (or fail with CI=true).
 set -euo pipefail
 
@@ -9,6 +10,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 need=()
 have redis-server || need+=(redis-server)
 have prometheus || need+=(prometheus)
+have docker-registry || need+=(docker-registry)
 have chromium || have chromium-browser || have google-chrome || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 

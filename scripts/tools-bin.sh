@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the pinned deployment tools (ko, skaffold, istioctl) from their
-# wrapper modules in tools/ into bin/tools. A tool is rebuilt only when its
-# go.mod or go.sum changed (a stamp beside the binary records their hash).
+# Builds the pinned deployment tools (skaffold, whose ko builder builds the
+# images, and istioctl) from their wrapper modules in tools/ into bin/tools.
+# A tool is rebuilt only when its go.mod or go.sum changed (a stamp beside
+# the binary records their hash).
 # The first build takes several minutes on 2 cores; later runs are instant.
 set -euo pipefail
 
@@ -22,10 +23,9 @@ build() { # name package
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(ko skaffold istioctl)
+[ ${#tools[@]} -gt 0 ] || tools=(skaffold istioctl)
 for t in "${tools[@]}"; do
 	case $t in
-	ko) build ko github.com/google/ko ;;
 	skaffold) build skaffold github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold ;;
 	istioctl) build istioctl istio.io/istio/istioctl/cmd/istioctl ;;
 	*) echo "unknown tool $t" >&2; exit 2 ;;

@@ -1,0 +1,162 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
+// configs on their own kube contexts, and renders both offline.
+func TestSkaffoldConfig(t *testing.T) {
+	skaffold := tool(t, "skaffold")
+	out, err := run(t, root, skaffold, "diagnose", "--yaml-only")
+	if err != nil {
+		t.Fatalf("skaffold diagnose: %v\n%s", err, out)
+	}
+	for _, want := range []string{"name: primary", "kubeContext: kind-primary", "name: burst", "kubeContext: kind-burst"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("skaffold diagnose output lacks %q", want)
+		}
+	}
+	for cfg, images := range map[string][]string{"primary": {"frontend", "worker", "burster"}, "burst": {"worker"}} {
+		out, err := run(t, root, skaffold, "render", "-m", cfg, "--offline=true", "--digest-source=none")
+		if err != nil {
+			t.Fatalf("skaffold render -m %s: %v\n%s", cfg, err, out)
+		}
+		for _, img := range images {
+			if !strings.Contains(out, "image: "+img+"\n") {
+				t.Errorf("skaffold render -m %s: no container runs image %s", cfg, img)
+			}
+		}
+	}
+}
+
+// TestSkaffoldBuildsAndSharesImages builds the three images with ko through
+// skaffold into a real registry on loopback, then renders both clusters
+// with those builds: the burst cluster runs the very worker image the
+// primary cluster does.
+func TestSkaffoldBuildsAndSharesImages(t *testing.T) {
+	skaffold := tool(t, "skaffold")
+	registry := startRegistry(t)
+	base := pushBase(t, registry)
+
+	artifacts := filepath.Join(t.TempDir(), "artifacts.json")
+	cmd := exec.Command(skaffold, "build", "--push", "--default-repo", registry, "--file-output", artifacts)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "SKAFFOLD_UPDATE_CHECK=false", "KO_DEFAULTBASEIMAGE="+base)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("skaffold build: %v\n%s", err, out)
+	}
+	var built struct {
+		Builds []struct {
+			ImageName string `json:"imageName"`
+			Tag       string `json:"tag"`
+		} `json:"builds"`
+	}
+	b, err := os.ReadFile(artifacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &built); err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, bl := range built.Builds {
+		tags[bl.ImageName] = bl.Tag
+		ref, err := name.ParseReference(bl.Tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := remote.Head(ref); err != nil {
+			t.Errorf("%s is not in the registry: %v", bl.Tag, err)
+		}
+	}
+	for _, img := range []string{"frontend", "worker", "burster"} {
+		if !strings.HasPrefix(tags[img], registry+"/"+img) {
+			t.Fatalf("image %s built as %q", img, tags[img])
+		}
+	}
+
+	for cfg := range map[string]bool{"primary": true, "burst": true} {
+		out, err := run(t, root, skaffold, "render", "-m", cfg, "--build-artifacts", artifacts, "--offline=true", "--digest-source=none")
+		if err != nil {
+			t.Fatalf("skaffold render -m %s with the builds: %v\n%s", cfg, err, out)
+		}
+		if !strings.Contains(out, "image: "+tags["worker"]+"\n") {
+			t.Fatalf("the %s cluster does not run the built worker image %s:\n%s", cfg, tags["worker"], out)
+		}
+	}
+}
+
+// startRegistry runs Debian's docker-registry (the CNCF distribution
+// registry) on a free loopback port.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	bin := component.Require(t, "apt-get install -y --no-install-recommends docker-registry", "docker-registry")
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + strconv.Itoa(component.FreePort(t))
+	cfg := filepath.Join(dir, "config.yml")
+	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registry on %s not up: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pushBase pushes a minimal base image (no layers, non-root user) and
+// returns its digest reference: the test stands in for the default
+// distroless base, which cannot be pulled without internet.
+func pushBase(t *testing.T, registry string) string {
+	t.Helper()
+	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+		Architecture: "amd64", OS: "linux",
+		Config: v1.Config{User: "65532:65532"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(registry + "/base:nonroot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing the base image: %v", err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry + "/base@" + d.String()
+}
