@@ -3,7 +3,6 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,18 +120,8 @@ func startRegistry(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("registry on %s not up: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	component.WaitHTTP(t, "http://"+addr+"/v2/", 15*time.Second)
+	return addr
 }
 
 // pushBase pushes a minimal base image (no layers, non-root user) and

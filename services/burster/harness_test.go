@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,8 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
@@ -148,14 +147,8 @@ func testConfig(t testing.TB, env map[string]string) config {
 	for k, v := range base {
 		t.Setenv(k, v)
 	}
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Query == "" {
-		cfg.Query = defaultQuery
-	}
-	if err := cfg.validate(); err != nil {
+	cfg, err := envconf.Load[config]()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg

@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
@@ -85,7 +85,12 @@ func (c config) policy() policy.Config {
 	}
 }
 
-func (c config) validate() error {
+// Validate fills in the default query and checks every setting, naming
+// each problem.
+func (c *config) Validate() error {
+	if c.Query == "" {
+		c.Query = defaultQuery
+	}
 	var errs []error
 	switch c.Source {
 	case "prometheus":
@@ -134,15 +139,9 @@ func main() {
 }
 
 func run() error {
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		return fmt.Errorf("reading configuration: %w", err)
-	}
-	if cfg.Query == "" {
-		cfg.Query = defaultQuery
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := envconf.Load[config]()
+	if err != nil {
+		return err
 	}
 	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
 	if err != nil {

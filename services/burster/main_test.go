@@ -1,72 +1,40 @@
 package main
 
 import (
-	"strings"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"testing"
 
-	"github.com/kelseyhightower/envconfig"
+	"github.com/cloudburst-demo/cloudburst/testkit/configtest"
 )
 
 func TestConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		wantErr string
-		check   func(t *testing.T, c config)
-	}{
-		{name: "defaults are the codelab's", check: func(t *testing.T, c config) {
+	configtest.Run(t, envconf.Load[config], []configtest.Case[config]{
+		{Name: "defaults are the codelab's", Check: func(t *testing.T, c config) {
 			if c.Strategy != "switch" || c.HighRPS != 15 || c.LowRPS != 10 || c.Interval.String() != "1s" ||
 				c.VirtualService != "worker" || c.PrimarySubset != "primary" || c.BurstSubset != "burst" ||
 				!c.LeaderElect || c.DryRun || c.Query != defaultQuery || c.FailSafe != "hold" {
 				t.Fatalf("defaults = %+v", c)
 			}
 		}},
-		{name: "spillover", env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "40", "STEP": "10"}, check: func(t *testing.T, c config) {
+		{Name: "spillover", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "40", "STEP": "10"}, Check: func(t *testing.T, c config) {
 			if c.Strategy != "spillover" || c.CapacityRPS != 40 || c.Step != 10 {
 				t.Fatalf("config = %+v", c)
 			}
 		}},
-		{name: "scrape", env: map[string]string{"SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics", "SCRAPE_METRIC": "m_total"}},
-		{name: "scrape without URL", env: map[string]string{"SOURCE": "scrape"}, wantErr: "SCRAPE_URL"},
-		{name: "unknown source", env: map[string]string{"SOURCE": "vibes"}, wantErr: "SOURCE"},
-		{name: "unknown router", env: map[string]string{"ROUTER": "nginx"}, wantErr: "ROUTER"},
-		{name: "local mesh", env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}},
-		{name: "local mesh without URL", env: map[string]string{"ROUTER": "localmesh", "LEADER_ELECT": "false"}, wantErr: "MESH_ADMIN_URL"},
-		{name: "local mesh cannot elect", env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084"}, wantErr: "LEADER_ELECT=false"},
-		{name: "low above high", env: map[string]string{"LOW_RPS": "20"}, wantErr: "LOW_RPS < HIGH_RPS"},
-		{name: "same subsets", env: map[string]string{"BURST_SUBSET": "primary"}, wantErr: "BURST_SUBSET"},
-		{name: "lease timings", env: map[string]string{"RENEW_DEADLINE": "20s"}, wantErr: "LEASE_DURATION > RENEW_DEADLINE"},
-		{name: "lease timings ignored without election", env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
-		{name: "bad strategy", env: map[string]string{"STRATEGY": "yolo"}, wantErr: "STRATEGY"},
-		{name: "bad fail-safe", env: map[string]string{"FAIL_SAFE": "panic"}, wantErr: "FAIL_SAFE"},
-		{name: "not a duration", env: map[string]string{"INTERVAL": "often"}, wantErr: "INTERVAL"},
-		{name: "zero interval", env: map[string]string{"INTERVAL": "0s"}, wantErr: "INTERVAL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			var c config
-			err := envconfig.Process("", &c)
-			if c.Query == "" {
-				c.Query = defaultQuery
-			}
-			if err == nil {
-				err = c.validate()
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.check != nil {
-				tt.check(t, c)
-			}
-		})
-	}
+		{Name: "scrape", Env: map[string]string{"SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics", "SCRAPE_METRIC": "m_total"}},
+		{Name: "scrape without URL", Env: map[string]string{"SOURCE": "scrape"}, WantErr: "SCRAPE_URL"},
+		{Name: "unknown source", Env: map[string]string{"SOURCE": "vibes"}, WantErr: "SOURCE"},
+		{Name: "unknown router", Env: map[string]string{"ROUTER": "nginx"}, WantErr: "ROUTER"},
+		{Name: "local mesh", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}},
+		{Name: "local mesh without URL", Env: map[string]string{"ROUTER": "localmesh", "LEADER_ELECT": "false"}, WantErr: "MESH_ADMIN_URL"},
+		{Name: "local mesh cannot elect", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084"}, WantErr: "LEADER_ELECT=false"},
+		{Name: "low above high", Env: map[string]string{"LOW_RPS": "20"}, WantErr: "LOW_RPS < HIGH_RPS"},
+		{Name: "same subsets", Env: map[string]string{"BURST_SUBSET": "primary"}, WantErr: "BURST_SUBSET"},
+		{Name: "lease timings", Env: map[string]string{"RENEW_DEADLINE": "20s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
+		{Name: "lease timings ignored without election", Env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
+		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: "STRATEGY"},
+		{Name: "bad fail-safe", Env: map[string]string{"FAIL_SAFE": "panic"}, WantErr: "FAIL_SAFE"},
+		{Name: "not a duration", Env: map[string]string{"INTERVAL": "often"}, WantErr: "INTERVAL"},
+		{Name: "zero interval", Env: map[string]string{"INTERVAL": "0s"}, WantErr: "INTERVAL"},
+	})
 }

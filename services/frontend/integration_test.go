@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
@@ -33,8 +33,8 @@ func startFrontend(t *testing.T, redisAddr string) string {
 	} {
 		t.Setenv(k, v)
 	}
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
+	cfg, err := envconf.Load[config]()
+	if err != nil {
 		t.Fatal(err)
 	}
 	rdb, err := redisconn.Open(cfg.RedisURL)

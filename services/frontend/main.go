@@ -13,10 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
@@ -42,7 +42,8 @@ type config struct {
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
-func (c config) validate() error {
+// Validate checks the settings envconfig cannot.
+func (c config) Validate() error {
 	u, err := url.Parse(c.ProcessorURL)
 	switch {
 	case c.Port < 0 || c.Port > 65535:
@@ -76,12 +77,9 @@ func main() {
 }
 
 func run() error {
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		return fmt.Errorf("reading configuration: %w", err)
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := envconf.Load[config]()
+	if err != nil {
+		return err
 	}
 	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -30,8 +30,8 @@ func startWorker(t testing.TB, redisAddr, prefix string) *httptest.Server {
 	t.Helper()
 	t.Setenv("REDIS_URL", redisAddr)
 	t.Setenv("PREFIX", prefix)
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
+	cfg, err := envconf.Load[config]()
+	if err != nil {
 		t.Fatal(err)
 	}
 	rdb, err := redisconn.Open(cfg.RedisURL)

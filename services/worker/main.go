@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
@@ -35,7 +35,8 @@ type config struct {
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
-func (c config) validate() error {
+// Validate checks the settings envconfig cannot.
+func (c config) Validate() error {
 	switch {
 	case c.Port < 0 || c.Port > 65535:
 		return fmt.Errorf("PORT %d is not a TCP port", c.Port)
@@ -59,12 +60,9 @@ func main() {
 }
 
 func run() error {
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		return fmt.Errorf("reading configuration: %w", err)
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := envconf.Load[config]()
+	if err != nil {
+		return err
 	}
 	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
 	if err != nil {

@@ -5,11 +5,14 @@
 package component
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run in CI, where every component must exist.
@@ -38,6 +41,27 @@ func Missing(t testing.TB, format string, args ...any) {
 		t.Fatalf("CI=true and a required component is missing: "+format, args...)
 	}
 	t.Skipf("skipping: "+format, args...)
+}
+
+// WaitHTTP polls url until it answers 200, failing t after timeout.
+func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer 200 within %s: %v", url, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -5,7 +5,6 @@ package promserver
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,20 +67,8 @@ scrape_configs:
 	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
 	t.Cleanup(s.Stop)
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus on %s not ready within 20s", s.URL)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	component.WaitHTTP(t, s.URL+"/-/ready", 20*time.Second)
+	return s
 }
 
 // Stop kills Prometheus and waits for it; later calls do nothing.

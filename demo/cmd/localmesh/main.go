@@ -17,10 +17,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cloudburst-demo/cloudburst/demo/internal/localmesh"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
@@ -35,6 +35,8 @@ type config struct {
 	PrimaryURL string `envconfig:"PRIMARY_URL" required:"true"`
 	BurstURL   string `envconfig:"BURST_URL" required:"true"`
 	LogLevel   string `envconfig:"LOG_LEVEL" default:"info"`
+
+	primary, burst *url.URL // parsed by Validate
 }
 
 func main() {
@@ -44,19 +46,22 @@ func main() {
 	}
 }
 
+// Validate checks and parses the upstream URLs.
+func (c *config) Validate() error {
+	var err error
+	if c.primary, err = parseUpstream("PRIMARY_URL", c.PrimaryURL); err != nil {
+		return err
+	}
+	c.burst, err = parseUpstream("BURST_URL", c.BurstURL)
+	return err
+}
+
 func run() error {
-	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		return fmt.Errorf("reading configuration: %w", err)
-	}
-	primary, err := parseUpstream("PRIMARY_URL", cfg.PrimaryURL)
+	cfg, err := envconf.Load[config]()
 	if err != nil {
 		return err
 	}
-	burst, err := parseUpstream("BURST_URL", cfg.BurstURL)
-	if err != nil {
-		return err
-	}
+	primary, burst := cfg.primary, cfg.burst
 	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
 	if err != nil {
 		return err

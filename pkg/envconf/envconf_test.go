@@ -1,0 +1,41 @@
+package envconf_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
+)
+
+type cfg struct {
+	Port  int    `envconfig:"PORT" default:"8080"`
+	Name  string `envconfig:"NAME"`
+	Label string `envconfig:"LABEL"`
+}
+
+func (c *cfg) Validate() error {
+	if c.Port > 65535 {
+		return errors.New("PORT is not a TCP port")
+	}
+	if c.Label == "" {
+		c.Label = "derived-" + c.Name
+	}
+	return nil
+}
+
+func TestLoad(t *testing.T) {
+	t.Setenv("NAME", "x")
+	c, err := envconf.Load[cfg]()
+	if err != nil || c.Port != 8080 || c.Label != "derived-x" {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	t.Setenv("PORT", "nope")
+	if _, err := envconf.Load[cfg](); err == nil || !strings.Contains(err.Error(), "reading configuration") {
+		t.Fatalf("bad number: %v", err)
+	}
+	t.Setenv("PORT", "70000")
+	if _, err := envconf.Load[cfg](); err == nil || !strings.Contains(err.Error(), "invalid configuration: PORT") {
+		t.Fatalf("invalid: %v", err)
+	}
+}
