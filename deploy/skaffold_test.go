@@ -33,6 +33,10 @@ func TestSkaffoldConfig(t *testing.T) {
 			t.Errorf("skaffold diagnose output lacks %q", want)
 		}
 	}
+	artifacts := skaffoldArtifacts(t)
+	if len(artifacts) != 3 {
+		t.Fatalf("skaffold.yaml builds %v, want frontend, worker and burster", artifacts)
+	}
 	for cfg, images := range map[string][]string{"primary": {"frontend", "worker", "burster"}, "burst": {"worker"}} {
 		out, err := run(t, root, skaffold, "render", "-m", cfg, "--offline=true", "--digest-source=none")
 		if err != nil {
@@ -41,6 +45,13 @@ func TestSkaffoldConfig(t *testing.T) {
 		for _, img := range images {
 			if !strings.Contains(out, "image: "+img+"\n") {
 				t.Errorf("skaffold render -m %s: no container runs image %s", cfg, img)
+			}
+		}
+		// Every image of ours (no registry in its name) is one skaffold builds.
+		for _, line := range strings.Split(out, "\n") {
+			img, ok := strings.CutPrefix(strings.TrimSpace(line), "image: ")
+			if ok && !strings.Contains(img, "/") && !artifacts[img] {
+				t.Errorf("skaffold render -m %s: image %q is not a skaffold artifact", cfg, img)
 			}
 		}
 	}
@@ -148,4 +159,24 @@ func pushBase(t *testing.T, registry string) string {
 		t.Fatal(err)
 	}
 	return registry + "/base@" + d.String()
+}
+
+// skaffoldArtifacts reads the images skaffold.yaml builds, across configs.
+func skaffoldArtifacts(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "skaffold.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := decodeAll(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, d := range docs {
+		for _, a := range slice(d, "build", "artifacts") {
+			out[str(obj(a), "image")] = true
+		}
+	}
+	return out
 }
