@@ -1,11 +1,13 @@
 package stream
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,13 +155,27 @@ func TestFansOutToEveryClient(t *testing.T) {
 // its queue is full, while a reading client gets every frame.
 func TestSlowClientIsDropped(t *testing.T) {
 	h, ts := newHub(t, Config{ClientQueue: 4, MaxHashesPerFrame: 50})
-	slow := dial(t, ts) // never read from
-	_ = slow
+	// Never read from, with a small fixed receive buffer: setting SO_RCVBUF
+	// turns off autotuning, so the server's writes to it block soon.
+	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = c.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+	slow, _, err := small.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
 	fast := dial(t, ts)
 	read(t, fast)
 	waitClients(t, h, 2)
 
-	const frames = 3000 // ~9 MB each way: more than loopback socket buffers hold
+	// Up to ~30 MB, far more than the slow client's buffers hold; the loop
+	// stops at the drop.
+	const frames = 10000
 	got := make(chan int, frames)
 	go func() {
 		for {
