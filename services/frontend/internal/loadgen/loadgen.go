@@ -138,6 +138,13 @@ func (g *Generator) Run(ctx context.Context) error {
 	}
 	restart()
 	for {
+		// A rate change waiting while the timer also fired must win: never
+		// send at the old rate after SetRate returned.
+		select {
+		case <-g.changed:
+			restart()
+		default:
+		}
 		var wake <-chan time.Time
 		if rate > 0 {
 			fire, drop, after := plan(time.Since(epoch), rate, issued)

@@ -134,6 +134,7 @@ func TestSendsJSONAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return g.Stats().InFlight == 0 })
+	time.Sleep(50 * time.Millisecond) // one scheduling step for the change to land
 	stopped := got.Load()
 	time.Sleep(200 * time.Millisecond)
 	if n := got.Load(); n != stopped {
