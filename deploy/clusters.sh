@@ -19,7 +19,7 @@ declare -A hint=(
 	[istioctl]="https://istio.io/latest/docs/setup/getting-started/#download (Istio 1.27 or later)"
 	[kubectl]="https://kubernetes.io/docs/tasks/tools/"
 	[skaffold]="https://skaffold.dev/docs/install/ (v2.16 or later)"
-	[cloud-provider-kind]="go install sigs.k8s.io/cloud-provider-kind@v0.6.0"
+	[cloud-provider-kind]="go install sigs.k8s.io/cloud-provider-kind@v0.6.0 (on macOS run it with sudo yourself first)"
 	[openssl]="your package manager's openssl"
 )
 
