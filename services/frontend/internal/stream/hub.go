@@ -81,6 +81,7 @@ type Frame struct {
 	Counts   *Counts  `json:"counts,omitempty"` // every hash received this interval
 	Received *Rates   `json:"received,omitempty"`
 	Status   any      `json:"status,omitempty"`
+	At       int64    `json:"at,omitempty"` // server time of a status, Unix ms: pages chart on the server's clock
 	MaxRPS   int      `json:"maxRps,omitempty"`
 	Message  string   `json:"message,omitempty"`
 }
@@ -226,7 +227,7 @@ func (h *Hub) broadcast(now time.Time) {
 	h.mu.Unlock()
 
 	if withStatus {
-		f.Status = h.cfg.Status()
+		f.Status, f.At = h.cfg.Status(), now.UnixMilli()
 	}
 	if f.Hashes == nil && !withStatus {
 		return

@@ -119,8 +119,8 @@ func TestFrameBatchesAndBounds(t *testing.T) {
 	if len(f.Hashes) != 10 || f.Hashes[9] != msg("bursty-", 29) || f.Hashes[0] != msg("bursty-", 20) {
 		t.Fatalf("hashes %q, want the newest 10 oldest first", f.Hashes)
 	}
-	if f.Received == nil || f.Status == nil {
-		t.Fatalf("first update lacks status: %+v", f)
+	if f.Received == nil || f.Status == nil || f.At == 0 {
+		t.Fatalf("first update lacks status or its server time: %+v", f)
 	}
 	if got := testutil.ToFloat64(h.messages.WithLabelValues("malformed")); got != 1 {
 		t.Fatalf("malformed count %v", got)

@@ -51,7 +51,10 @@ function onFrame(f) {
       if (f.received) applyReceived(f.received);
       if (f.status) applyStatus(f.status);
       if (f.received && f.status) {
-        chart.push({ t: Date.now(), primary: f.received.primary, burst: f.received.burst, target: f.status.targetRps });
+        // Chart on the server's clock, as the burster's decisions are: a
+        // browser whose clock is off would misplace the markers otherwise.
+        chart.setClockOffset(Date.now() - f.at);
+        chart.push({ t: f.at, primary: f.received.primary, burst: f.received.burst, target: f.status.targetRps });
         chart.draw();
       }
       break;

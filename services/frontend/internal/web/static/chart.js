@@ -11,6 +11,7 @@ const Chart = (() => {
     const points = [];   // {t, primary, burst, target}
     let markers = [];    // {t, label}
     let thresholds = null;
+    let offset = 0;      // browser clock minus server clock, in ms
 
     function push(p) {
       points.push(p);
@@ -29,7 +30,7 @@ const Chart = (() => {
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       g.clearRect(0, 0, w, h);
       const pad = { l: 44, r: 8, t: 10, b: 22 };
-      const now = Date.now(), t0 = now - WINDOW_MS;
+      const now = Date.now() - offset, t0 = now - WINDOW_MS;
       let ymax = 10;
       for (const p of points) ymax = Math.max(ymax, p.primary + p.burst, p.target);
       if (thresholds) ymax = Math.max(ymax, thresholds.high);
@@ -107,6 +108,7 @@ const Chart = (() => {
       draw,
       setMarkers(list) { markers = list; },
       setThresholds(t) { thresholds = t; },
+      setClockOffset(ms) { offset = ms; },
     };
   }
   return { create };
