@@ -54,8 +54,10 @@ func clusters(t testing.TB) []cluster {
 	primary := append([]*unstructured.Unstructured{istioSystem}, render(t, "k8s/overlays/primary")...)
 	primary = append(primary, render(t, "deploy/prometheus")...)
 	primary = append(primary, expose...)
-	burst := append([]*unstructured.Unstructured{istioSystem}, render(t, "k8s/overlays/burst")...)
-	burst = append(burst, kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))...)
+	burst := append([]*unstructured.Unstructured{istioSystem.DeepCopy()}, render(t, "k8s/overlays/burst")...)
+	for _, o := range expose {
+		burst = append(burst, o.DeepCopy())
+	}
 	return []cluster{{"primary", primary}, {"burst", burst}}
 }
 

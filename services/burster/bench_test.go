@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
@@ -41,7 +42,7 @@ func reactOnce(b *testing.B, src string) time.Duration {
 	}
 	r := c.startReplica(b, "bench", env)
 	// Steady state first: the idle load measured over a full window.
-	waitFor(b, 60*time.Second, "steady idle rate", func() bool {
+	component.Eventually(b, 60*time.Second, "steady idle rate", func() bool {
 		v, ok := r.metric("burster_observed_rps")
 		return ok && v > 4.5 && v < 5.5
 	})
@@ -49,6 +50,6 @@ func reactOnce(b *testing.B, src string) time.Duration {
 
 	start := time.Now()
 	load.set(30)
-	waitFor(b, 60*time.Second, "weights reach burst", func() bool { return c.weights(b) == split.AllBurst })
+	component.Eventually(b, 60*time.Second, "weights reach burst", func() bool { return c.weights(b) == split.AllBurst })
 	return time.Since(start)
 }

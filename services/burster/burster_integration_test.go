@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
@@ -24,7 +25,7 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 	load := newLoadExporter(t, 5)
 
 	a := c.startReplica(t, "replica-a", scrapeEnv(load))
-	waitFor(t, 15*time.Second, "replica-a leads", a.leader)
+	component.Eventually(t, 15*time.Second, "replica-a leads", a.leader)
 	b := c.startReplica(t, "replica-b", scrapeEnv(load))
 	time.Sleep(2 * time.Second) // several retry periods
 	if b.leader() {
@@ -32,8 +33,8 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 	}
 
 	load.set(30)
-	waitFor(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
-	waitFor(t, 10*time.Second, "WeightsChanged event", func() bool { return len(c.events(t, "WeightsChanged")) > 0 })
+	component.Eventually(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
+	component.Eventually(t, 10*time.Second, "WeightsChanged event", func() bool { return len(c.events(t, "WeightsChanged")) > 0 })
 	for _, e := range c.events(t, "WeightsChanged") {
 		if e.Source.Host != "replica-a" {
 			t.Fatalf("event from %q while replica-a leads: %s", e.Source.Host, e.Message)
@@ -42,12 +43,12 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 
 	a.stop(t) // releases the Lease
 	start := time.Now()
-	waitFor(t, 10*time.Second, "replica-b takes over", b.leader)
+	component.Eventually(t, 10*time.Second, "replica-b takes over", b.leader)
 	t.Logf("hand-over took %s", time.Since(start).Round(10*time.Millisecond))
 
 	load.set(2)
-	waitFor(t, 15*time.Second, "weights back to primary", func() bool { return c.weights(t) == split.AllPrimary })
-	waitFor(t, 10*time.Second, "replica-b's event", func() bool {
+	component.Eventually(t, 15*time.Second, "weights back to primary", func() bool { return c.weights(t) == split.AllPrimary })
+	component.Eventually(t, 10*time.Second, "replica-b's event", func() bool {
 		for _, e := range c.events(t, "WeightsChanged") {
 			if e.Source.Host == "replica-b" {
 				return true
@@ -63,14 +64,14 @@ func TestDriftIsPutBack(t *testing.T) {
 	c := newCluster(t)
 	load := newLoadExporter(t, 30)
 	r := c.startReplica(t, "replica", scrapeEnv(load))
-	waitFor(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
+	component.Eventually(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
 
 	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
 	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "weights put back", func() bool { return c.weights(t) == split.AllBurst })
-	waitFor(t, 10*time.Second, "DriftCorrected event", func() bool { return len(c.events(t, "DriftCorrected")) > 0 })
+	component.Eventually(t, 10*time.Second, "weights put back", func() bool { return c.weights(t) == split.AllBurst })
+	component.Eventually(t, 10*time.Second, "DriftCorrected event", func() bool { return len(c.events(t, "DriftCorrected")) > 0 })
 	if v, _ := r.metric("burster_drift_corrections_total"); v < 1 {
 		t.Fatalf("burster_drift_corrections_total = %v", v)
 	}
@@ -83,7 +84,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	env := scrapeEnv(load)
 	env["DRY_RUN"] = "true"
 	c.startReplica(t, "replica", env)
-	waitFor(t, 15*time.Second, "DryRun event", func() bool { return len(c.events(t, "DryRun")) > 0 })
+	component.Eventually(t, 15*time.Second, "DryRun event", func() bool { return len(c.events(t, "DryRun")) > 0 })
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("dry run changed the weights to %v", got)
 	}
@@ -101,15 +102,15 @@ func TestBurstLoopWithRealPrometheus(t *testing.T) {
 		"QUERY": `sum(rate(test_requests_total[5s]))`, "INTERVAL": "500ms",
 	})
 	// Wait until the burster measures the idle load, then check it held.
-	waitFor(t, 30*time.Second, "a measurement", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 3 && v < 7 })
+	component.Eventually(t, 30*time.Second, "a measurement", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 3 && v < 7 })
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("at 5 req/s the weights are %v", got)
 	}
 
 	load.set(30)
-	waitFor(t, 30*time.Second, "weights reach burst above HIGH_RPS", func() bool { return c.weights(t) == split.AllBurst })
+	component.Eventually(t, 30*time.Second, "weights reach burst above HIGH_RPS", func() bool { return c.weights(t) == split.AllBurst })
 	load.set(2)
-	waitFor(t, 30*time.Second, "weights back below LOW_RPS", func() bool { return c.weights(t) == split.AllPrimary })
+	component.Eventually(t, 30*time.Second, "weights back below LOW_RPS", func() bool { return c.weights(t) == split.AllPrimary })
 	if n := len(c.events(t, "WeightsChanged")); n < 2 {
 		t.Fatalf("%d WeightsChanged events, want the way up and the way down", n)
 	}

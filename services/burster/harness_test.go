@@ -173,7 +173,7 @@ func (c *cluster) startReplica(t testing.TB, name string, env map[string]string)
 		r.done <- serve(ctx, cfg, log, b)
 	}()
 	t.Cleanup(func() { r.stop(t) })
-	waitFor(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })
+	component.Eventually(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })
 	return r
 }
 
@@ -211,14 +211,3 @@ func (r *replica) metric(name string) (float64, bool) {
 }
 
 func (r *replica) leader() bool { v, _ := r.metric("burster_leader"); return v == 1 }
-
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

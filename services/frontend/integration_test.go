@@ -56,7 +56,7 @@ func startFrontend(t *testing.T, redisAddr string) string {
 		rdb.Close()
 	})
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitUntil(t, 10*time.Second, func() bool {
+	component.Eventually(t, 10*time.Second, "frontend ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -148,15 +148,4 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // let the subscription notice
 	rs.Restart()
 	publishUntilSeen("after restart")
-}
-
-func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

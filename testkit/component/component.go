@@ -43,6 +43,19 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("skipping: "+format, args...)
 }
 
+// Eventually polls cond every 20ms until it holds, failing t with what
+// after timeout.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // WaitHTTP polls url until it answers 200, failing t after timeout.
 func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()

@@ -48,9 +48,6 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// URL is the server's address as a redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.Addr }
-
 // Stop kills the server and waits for it to exit. Stopping a stopped server
 // does nothing.
 func (s *Server) Stop() {

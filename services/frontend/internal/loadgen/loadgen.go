@@ -84,9 +84,6 @@ func New(cfg Config) (*Generator, error) {
 	}, nil
 }
 
-// MaxRPS is the highest rate SetRate accepts.
-func (g *Generator) MaxRPS() int { return g.cfg.MaxRPS }
-
 // Rate is the current target rate in requests per second.
 func (g *Generator) Rate() int { return int(g.rate.Load()) }
 

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -129,11 +130,11 @@ func TestSendsJSONAndStops(t *testing.T) {
 	if err := g.SetRate(200); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return got.Load() >= 20 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return got.Load() >= 20 })
 	if err := g.SetRate(0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return g.Stats().InFlight == 0 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().InFlight == 0 })
 	time.Sleep(50 * time.Millisecond) // one scheduling step for the change to land
 	stopped := got.Load()
 	time.Sleep(200 * time.Millisecond)
@@ -179,7 +180,7 @@ func TestInFlightBound(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- g.Run(ctx) }()
 	_ = g.SetRate(1000)
-	waitFor(t, func() bool { return g.Stats().Dropped > 50 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Dropped > 50 })
 	// Before the first timeout (1s) the server's count is exact; afterwards
 	// handlers of abandoned requests may still be unwinding.
 	mu.Lock()
@@ -188,7 +189,7 @@ func TestInFlightBound(t *testing.T) {
 	if s := g.Stats(); p > 4 || s.InFlight != 4 {
 		t.Fatalf("server saw %d concurrent requests, generator reports %d in flight; MaxInFlight is 4", p, s.InFlight)
 	}
-	waitFor(t, func() bool { return g.Stats().Failed >= 4 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 4 })
 	if s := g.Stats(); !strings.Contains(s.LastError, "deadline exceeded") {
 		t.Fatalf("last error %q, want the request timeout", s.LastError)
 	}
@@ -210,22 +211,11 @@ func TestNon200IsAFailure(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- g.Run(ctx) }()
 	_ = g.SetRate(50)
-	waitFor(t, func() bool { return g.Stats().Failed >= 3 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 3 })
 	cancel()
 	<-done
 	if s := g.Stats(); s.Succeeded != 0 || !strings.Contains(s.LastError, "503") {
 		t.Fatalf("stats %+v", s)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -37,7 +38,7 @@ func TestRequestsCarryTraceContext(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- g.Run(ctx) }()
 	_ = g.SetRate(100)
-	waitFor(t, func() bool { return seen.Load() >= 5 })
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return seen.Load() >= 5 })
 	cancel()
 	<-done
 	if bad.Load() != 0 {

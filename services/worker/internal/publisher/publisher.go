@@ -23,9 +23,6 @@ func NewRedis(rdb redis.UniversalClient, channel string, timeout time.Duration) 
 	return &Redis{rdb: rdb, channel: channel, timeout: timeout}
 }
 
-// Channel is the Redis channel messages are published on.
-func (r *Redis) Channel() string { return r.channel }
-
 // Publish sends msg on the channel. A nil error means Redis accepted it.
 func (r *Redis) Publish(ctx context.Context, msg string) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
