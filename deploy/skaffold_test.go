@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -126,12 +127,15 @@ func startRegistry(t *testing.T) string {
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", cfg)
-	if err := cmd.Start(); err != nil {
+	reg, err := process.Start(process.Spec{
+		Name: "docker-registry", Path: bin, Args: []string{"serve", cfg},
+		Lines: func(name, line string) { t.Logf("%s: %s", name, line) },
+		Ready: process.HTTPReady("http://" + addr + "/v2/"), ReadyTimeout: 15 * time.Second,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	component.WaitHTTP(t, "http://"+addr+"/v2/", 15*time.Second)
+	t.Cleanup(func() { _ = reg.Stop() })
 	return addr
 }
 

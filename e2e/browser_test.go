@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -56,7 +56,10 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-const listedHashes = `Array.from(document.querySelectorAll("#hashes li")).map(li => li.textContent)`
+const (
+	listedHashes            = `Array.from(document.querySelectorAll("#hashes li")).map(li => li.textContent)`
+	listedHashesAndClusters = `Array.from(document.querySelectorAll("#hashes li")).map(li => [li.textContent, li.className])`
+)
 
 // TestPageShowsHashesAtTheSliderRate: the slider, moved with the keyboard as
 // a person would, sets the rate; hashes appear on the page as text, newest
@@ -87,9 +90,11 @@ func TestPageShowsHashesAtTheSliderRate(t *testing.T) {
 	if err := poll(ctx, `document.querySelectorAll("#hashes li").length >= 20`, 20*time.Second); err != nil {
 		t.Fatalf("no hashes on the page: %v", err)
 	}
-	for _, txt := range eval[[]string](t, ctx, listedHashes) {
-		if m, err := hashmsg.Parse(txt); err != nil || m.Prefix != "bursty-" {
-			t.Fatalf("page shows %q: not a hash from this worker (%v)", txt, err)
+	// Each hash is shown as the server classified it: the page derives
+	// nothing from the text.
+	for _, li := range eval[[][2]string](t, ctx, listedHashesAndClusters) {
+		if m, err := hashmsg.Parse(li[0]); err != nil || m.Prefix != "bursty-" || li[1] != string(m.Cluster()) {
+			t.Fatalf("page shows %q as %q: not a hash from this worker, or not shown as its cluster (%v)", li[0], li[1], err)
 		}
 	}
 

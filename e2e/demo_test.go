@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
@@ -64,46 +63,33 @@ func runDemo(t *testing.T, redisMode string) {
 		ports[n] = component.FreePort(t)
 		args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
 	}
-	cmd := exec.Command(launcherBin, args...)
-	cmd.Dir = repoRoot
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logMu sync.Mutex
-	var logs []string
+	logs := &logLines{}
 	pageURL := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		announced := false
-		for sc.Scan() {
-			logMu.Lock()
-			logs = append(logs, sc.Text())
-			logMu.Unlock()
-			if !announced && strings.TrimSpace(sc.Text()) == pageURL {
-				announced = true
-				close(ready)
+	// Ready once the launcher prints the page's URL on a line of its own.
+	demo, err := process.Start(process.Spec{
+		Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.add,
+		Ready: func() error {
+			for _, l := range logs.snapshot() {
+				if strings.TrimSpace(l) == pageURL {
+					return nil
+				}
 			}
-		}
-	}()
-	dump := func() string { logMu.Lock(); defer logMu.Unlock(); return strings.Join(logs, "\n") }
+			return fmt.Errorf("%s not printed yet", pageURL)
+		},
+		ReadyTimeout: 3 * time.Minute,
+		StopSignal:   syscall.SIGINT, // Ctrl-C, as a presenter stops it
+		StopTimeout:  30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("%v; output:\n%s", err, logs)
+	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			_ = demo.Stop()
 		}
 	})
-	select {
-	case <-ready:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("the launcher did not print %s on a line of its own; output:\n%s", pageURL, dump())
-	}
+	dump := logs.String
 	if !strings.Contains(dump(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
 		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", dump())
 	}
@@ -146,18 +132,11 @@ func runDemo(t *testing.T, redisMode string) {
 		t.Fatal(err)
 	}
 
-	// Ctrl-C: everything stops, nothing is left, every port is free.
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		stopped = true
-		if err != nil {
-			t.Fatalf("the launcher exited with %v on Ctrl-C; output:\n%s", err, dump())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the launcher did not stop within 30s of Ctrl-C")
+	// Ctrl-C: everything stops within 30 s with exit 0, nothing is left,
+	// every port is free.
+	stopped = true
+	if err := demo.Stop(); err != nil {
+		t.Fatalf("the launcher did not exit 0 within 30s of Ctrl-C: %v; output:\n%s", err, tail(dump(), 40))
 	}
 	if left := processesUsing(binDir, ports["redis"]); len(left) > 0 {
 		t.Fatalf("processes left after the demo stopped: %v", left)
@@ -221,29 +200,28 @@ func (w *hashWatcher) observe(t *testing.T, ctx context.Context) {
 func (w *hashWatcher) waitShare(t *testing.T, ctx context.Context, burst bool, within time.Duration, logs func() string) time.Duration {
 	t.Helper()
 	start := w.since
-	for {
+	component.EventuallyEvery(t, within, 250*time.Millisecond, fmt.Sprintf("90%% of the last %d new hashes burst=%v", judged, burst), func() error {
 		w.observe(t, ctx)
-		if n := len(w.fresh); n >= judged {
-			match := 0
-			for _, h := range w.fresh[n-judged:] {
-				m, err := hashmsg.Parse(h)
-				if err != nil {
-					t.Fatalf("the page shows %q: %v", h, err)
-				}
-				if m.Burst() == burst {
-					match++
-				}
+		n := len(w.fresh)
+		if n < judged {
+			return fmt.Errorf("%d new hashes so far\nlauncher output:\n%s", n, tail(logs(), 40))
+		}
+		match := 0
+		for _, h := range w.fresh[n-judged:] {
+			m, err := hashmsg.Parse(h)
+			if err != nil {
+				t.Fatalf("the page shows %q: %v", h, err)
 			}
-			if match*10 >= judged*9 {
-				return time.Since(start)
+			if m.Burst() == burst {
+				match++
 			}
 		}
-		if time.Since(start) > within {
-			t.Fatalf("after %s, %d new hashes, the last %d not 90%% burst=%v: %v\nlauncher output:\n%s",
-				within, len(w.fresh), judged, burst, w.fresh[max(0, len(w.fresh)-judged):], tail(logs(), 40))
+		if match*10 < judged*9 {
+			return fmt.Errorf("%d new hashes, the last %d: %v\nlauncher output:\n%s", n, judged, w.fresh[n-judged:], tail(logs(), 40))
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return nil
+	})
+	return time.Since(start)
 }
 
 func tail(s string, n int) string {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
@@ -60,110 +59,95 @@ func binary(t testing.TB, service string) string {
 	return filepath.Join(binDir, service)
 }
 
-// process is one service binary running for a test, its output prefixed and
-// kept for the failure message.
-type process struct {
+// service is one service binary running for a test, its output kept for
+// the failure message.
+type service struct {
 	name    string
-	cmd     *exec.Cmd
 	port    int
 	env     map[string]string
 	base    string // http://127.0.0.1:PORT
-	mu      sync.Mutex
-	log     []string
-	stopped sync.Once
+	proc    *process.Process
+	log     *logLines
+	stopped bool
+}
+
+// logLines keeps a process's output lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(_, line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+func (l *logLines) snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 // restart stops the service and starts it again on the same port.
-func (p *process) restart(t testing.TB) *process {
+func (s *service) restart(t testing.TB) *service {
 	t.Helper()
-	p.stop(t)
-	return startOn(t, p.name, p.port, p.env)
+	s.stop(t)
+	return startOn(t, s.name, s.port, s.env)
 }
 
 // start runs a service on a free loopback port with env and waits until it
 // is ready. It is stopped with SIGTERM when the test ends.
-func start(t testing.TB, service string, env map[string]string) *process {
+func start(t testing.TB, name string, env map[string]string) *service {
 	t.Helper()
-	return startOn(t, service, component.FreePort(t), env)
+	return startOn(t, name, component.FreePort(t), env)
 }
 
 // startOn is start on a given port, e.g. to restart a service where pages
 // and clients expect it.
-func startOn(t testing.TB, service string, port int, env map[string]string) *process {
+func startOn(t testing.TB, name string, port int, env map[string]string) *service {
 	t.Helper()
-	cmd := exec.Command(binary(t, service))
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port), "DRAIN_DELAY=0s", "LOG_LEVEL=warn")
+	s := &service{name: name, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port), log: &logLines{}}
+	all := map[string]string{"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "DRAIN_DELAY": "0s", "LOG_LEVEL": "warn"}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		all[k] = v
 	}
-	p := &process{name: service, cmd: cmd, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port)}
-	out, err := cmd.StdoutPipe()
+	p, err := process.Start(process.Spec{
+		Name: name, Path: binary(t, name), Env: all, Lines: s.log.add,
+		Ready: process.HTTPReady(s.base + "/readyz"), ReadyTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; output:\n%s", err, s.log)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", service, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log = append(p.log, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { p.stop(t) })
-
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready within 15s; output:\n%s", service, p.output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.log, "\n")
+	s.proc = p
+	t.Cleanup(func() { s.stop(t) })
+	return s
 }
 
 // stop sends SIGTERM and checks the service exits cleanly and promptly.
-// Only the first call does anything.
-func (p *process) stop(t testing.TB) {
-	p.stopped.Do(func() { p.terminate(t) })
-}
-
-func (p *process) terminate(t testing.TB) {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("%s exited with %v on SIGTERM; output:\n%s", p.name, err, p.output())
-		}
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-		t.Errorf("%s did not exit within 15s of SIGTERM", p.name)
+// Only the first call does anything; a service that died on its own is
+// reported then.
+func (s *service) stop(t testing.TB) {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	if err := s.proc.Stop(); err != nil {
+		t.Errorf("%s did not exit cleanly on SIGTERM: %v; output:\n%s", s.name, err, s.log)
 	}
 }
 
 // stack is Redis, one worker and the frontend pointed at it.
 type stack struct {
 	redis    *redisserver.Server
-	worker   *process
-	frontend *process
+	worker   *service
+	frontend *service
 }
 
 func startStack(t testing.TB, prefix string, frontendEnv map[string]string) *stack {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 )
 
 // publishMarker publishes one recognisable hash on the stack's channel, as

@@ -28,3 +28,17 @@ func Load[C any, P Validatable[C]]() (C, error) {
 	}
 	return c, nil
 }
+
+// OneOf sets *dst to the name in known that equals s, or returns an error
+// listing the known names. Typed names (a strategy, a source, a router) call
+// it from their UnmarshalText, which envconfig uses, so an unknown name stops
+// a service at start instead of falling back to some default.
+func OneOf[T ~string](dst *T, s string, known []T) error {
+	for _, k := range known {
+		if string(k) == s {
+			*dst = k
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %v", s, known)
+}

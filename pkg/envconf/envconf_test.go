@@ -39,3 +39,46 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("invalid: %v", err)
 	}
 }
+
+type color string
+
+const (
+	red  color = "red"
+	blue color = "blue"
+)
+
+func (c *color) UnmarshalText(b []byte) error { return envconf.OneOf(c, string(b), []color{red, blue}) }
+
+type named struct {
+	Color color `envconfig:"COLOR" default:"red"`
+}
+
+func (*named) Validate() error { return nil }
+
+func TestOneOf(t *testing.T) {
+	tests := []struct {
+		env, want, wantErr string
+	}{
+		{"", "red", ""},
+		{"blue", "blue", ""},
+		{"Blue", "", `COLOR`},
+		{"green", "", `"green" is not one of [red blue]`},
+	}
+	for _, tt := range tests {
+		t.Run("COLOR="+tt.env, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("COLOR", tt.env)
+			}
+			c, err := envconf.Load[named]()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load = %+v, %v; want an error with %q", c, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || string(c.Color) != tt.want {
+				t.Fatalf("Load = %+v, %v; want %s", c, err, tt.want)
+			}
+		})
+	}
+}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,8 +20,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/app"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 )
@@ -135,7 +137,7 @@ type replica struct {
 
 // testConfig is the burster's configuration from env on top of the
 // defaults, as envconfig reads it, for a fast test.
-func testConfig(t testing.TB, env map[string]string) config {
+func testConfig(t testing.TB, env map[string]string) config.Config {
 	t.Helper()
 	base := map[string]string{
 		"HOST": "127.0.0.1", "DRAIN_DELAY": "0s", "INTERVAL": "200ms", "MIN_DWELL": "1s",
@@ -147,14 +149,14 @@ func testConfig(t testing.TB, env map[string]string) config {
 	for k, v := range base {
 		t.Setenv(k, v)
 	}
-	cfg, err := envconf.Load[config]()
+	cfg, err := envconf.Load[config.Config]()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-// startReplica runs serve, as main does, with the burster's own token.
+// startReplica runs the burster, as main does, with the burster's own token.
 func (c *cluster) startReplica(t testing.TB, name string, env map[string]string) *replica {
 	t.Helper()
 	port := component.FreePort(t)
@@ -164,13 +166,13 @@ func (c *cluster) startReplica(t testing.TB, name string, env map[string]string)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{base: "http://127.0.0.1:" + strconv.Itoa(port), cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := connect(ctx, cfg, log, c.sa, c.ns)
+	b, err := app.Connect(ctx, cfg, log, c.sa, c.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		defer b.close()
-		r.done <- serve(ctx, cfg, log, b)
+		defer b.Close()
+		r.done <- app.Serve(ctx, cfg, log, b)
 	}()
 	t.Cleanup(func() { r.stop(t) })
 	component.Eventually(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })

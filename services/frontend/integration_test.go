@@ -15,9 +15,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
-	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
@@ -79,11 +79,11 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	frames := make(chan stream.Frame, 1024)
+	frames := make(chan pageapi.Frame, 1024)
 	go func() {
 		defer close(frames)
 		for {
-			var f stream.Frame
+			var f pageapi.Frame
 			if err := ws.ReadJSON(&f); err != nil {
 				return
 			}
@@ -98,12 +98,12 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pub.Close()
-		deadline := time.Now().Add(15 * time.Second)
-		for i := 0; ; i++ {
+		i := 0
+		component.EventuallyNil(t, 15*time.Second, phase+": a published hash reaching the page", func() error {
+			i++
 			msg := hashmsg.Format("bursty-", sha256.Sum256([]byte(fmt.Sprint(phase, i))))
 			_ = pub.Publish(context.Background(), "calculation", msg).Err()
 			wait := time.After(200 * time.Millisecond)
-		drain:
 			for {
 				select {
 				case f, ok := <-frames:
@@ -111,18 +111,18 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 						t.Fatalf("%s: websocket closed", phase)
 					}
 					for _, h := range f.Hashes {
-						if h == msg {
-							return
+						if h.Text == msg {
+							if h.Cluster != hashmsg.Burst {
+								t.Fatalf("%s: %q reached the page as %q, want burst", phase, h.Text, h.Cluster)
+							}
+							return nil
 						}
 					}
 				case <-wait:
-					break drain
+					return fmt.Errorf("%q not on the page within 200ms", msg)
 				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no published hash reached the page within 15s", phase)
-			}
-		}
+		})
 	}
 
 	publishUntilSeen("before restart")
@@ -137,7 +137,7 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	for _, want := range []string{
 		"loadgen_target_rps 0", "loadgen_achieved_rps", "loadgen_in_flight 0",
 		`loadgen_requests_total{result="dropped"} 0`, "hub_clients 1",
-		`hub_messages_total{cluster="burst"}`, "hub_frames_total", "http_requests_total",
+		`hashfeed_messages_total{cluster="burst"}`, "hub_frames_total", "http_requests_total",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -16,12 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/decisions"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/hashfeed"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
@@ -113,25 +115,21 @@ func run() error {
 // burstPoll is how often the page's view of the burster is refreshed.
 const burstPoll = time.Second
 
-// app is the frontend's parts, wired together.
+// app is the frontend's parts, wired together: the hash feed fills the hub,
+// the hub fans frames out to the pages, the pages' commands (through web)
+// drive the generator, and every rate change is announced to the hub.
 type app struct {
-	cfg     config
-	rdb     *redis.Client
 	gen     *loadgen.Generator
+	feed    *hashfeed.Feed
 	hub     *stream.Hub
 	srv     *server.Server
 	burster *decisions.Poller // nil without BURSTER_URL
 }
 
-// pageStatus is the status every page shows: the generator's figures and,
-// when a burster is configured, its view.
-type pageStatus struct {
-	loadgen.Stats
-	Burster *decisions.Status `json:"burster,omitempty"`
-}
-
-func (a *app) status() any {
-	s := pageStatus{Stats: a.gen.Stats()}
+// status is what every page shows: the generator's figures and, when a
+// burster is followed, its view.
+func (a *app) status() pageapi.Status {
+	s := pageapi.Status{Generator: a.gen.Stats()}
 	if a.burster != nil {
 		s.Burster = a.burster.Latest()
 	}
@@ -148,14 +146,16 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	if err := gen.SetRate(cfg.InitialRPS); err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, rdb: rdb, gen: gen}
+	a := &app{gen: gen}
 	a.srv = server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
-	a.hub = stream.NewHub(stream.Config{SetRate: gen.SetRate, Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
+	a.feed = hashfeed.New(rdb, cfg.RedisChannel, a.srv.Registry)
+	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
+	gen.OnRateChange(func(int) { a.hub.StatusChanged() })
 	if cfg.BursterURL != "" {
 		a.burster = decisions.NewPoller(cfg.BursterURL, burstPoll, a.hub.StatusChanged)
 	}
 	gen.RegisterMetrics(a.srv.Registry)
-	web.Register(a.srv.Echo, control{app: a}, a.hub.ServeWS)
+	web.Register(a.srv.Echo, web.Config{Generator: gen, Hub: a.hub, Status: a.status})
 	a.srv.OnShutdown(a.hub.Close)
 	return a, nil
 }
@@ -165,18 +165,10 @@ func (a *app) run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.gen.Run(ctx) })
 	g.Go(func() error { return a.hub.Run(ctx) })
-	g.Go(func() error { return stream.Subscribe(ctx, a.rdb, a.cfg.RedisChannel, a.hub) })
+	g.Go(func() error { return a.feed.Run(ctx, a.hub.Add) })
 	g.Go(func() error { return a.srv.Run(ctx) })
 	if a.burster != nil {
 		g.Go(func() error { return a.burster.Run(ctx) })
 	}
 	return g.Wait()
 }
-
-// control is what the page and the API drive: rate changes go through the
-// hub so that every open page is told at once.
-type control struct{ app *app }
-
-func (c control) SetRate(rps int) error { return c.app.hub.SetRate(rps) }
-func (c control) Rate() int             { return c.app.gen.Rate() }
-func (c control) Status() any           { return c.app.status() }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/testkit/configtest"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 )
 
 func TestConfig(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/services/worker/internal/api"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
 
@@ -155,17 +156,13 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	rs.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	component.EventuallyNil(t, 10*time.Second, "worker recovering after Redis returns", func() error {
 		code, _, err := postStr(client, ts.URL, "after")
-		if err == nil && code == http.StatusOK {
-			break
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("answered %d", code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker did not recover within 10s of Redis returning: %d %v", code, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	})
 	if code := status(t, client, ts.URL+"/readyz"); code != http.StatusOK {
 		t.Fatalf("/readyz after recovery = %d", code)
 	}

@@ -5,14 +5,16 @@
 package component
 
 import (
-	"fmt"
+	"context"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
 
 // InCI reports whether the tests run in CI, where every component must exist.
@@ -43,38 +45,39 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("skipping: "+format, args...)
 }
 
-// Eventually polls cond every 20ms until it holds, failing t with what
-// after timeout.
+// Eventually polls cond until it holds, failing t with what after timeout.
+// Tests wait through it (or WaitHTTP) rather than through loops of their own.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := poll.Until(context.Background(), timeout, pollInterval, poll.True(what, cond)); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
+
+// EventuallyNil polls check until it returns nil, failing t with what and
+// check's last error after timeout.
+func EventuallyNil(t testing.TB, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	EventuallyEvery(t, timeout, pollInterval, what, check)
+}
+
+// EventuallyEvery is EventuallyNil asking every interval, for a check that
+// costs enough (a browser round trip) to ask less often.
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, what string, check func() error) {
+	t.Helper()
+	if err := poll.Until(context.Background(), timeout, interval, check); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// pollInterval is how often Eventually asks: short enough that waiting adds
+// little to a test, long enough not to load the machine.
+const pollInterval = 20 * time.Millisecond
 
 // WaitHTTP polls url until it answers 200, failing t after timeout.
 func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer 200 within %s: %v", url, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	EventuallyNil(t, timeout, url+" answering 200", process.HTTPReady(url))
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -6,14 +6,13 @@ package promserver
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -28,8 +27,7 @@ type Server struct {
 	// URL is the HTTP API's base, http://127.0.0.1:PORT.
 	URL string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	proc *process.Process
 }
 
 // Start runs Prometheus scraping targets (host:port, path /metrics) every
@@ -56,29 +54,22 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	port := component.FreePort(t)
-	cmd := exec.Command(bin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
-		"--log.level=warn")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting prometheus: %v", err)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	p, err := process.Start(process.Spec{
+		Name: "prometheus", Path: bin,
+		Args: []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--log.level=warn"},
+		Lines:        func(name, line string) { t.Logf("%s: %s", name, line) },
+		Ready:        process.HTTPReady(url + "/-/ready"),
+		ReadyTimeout: 20 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	s := &Server{URL: url, proc: p}
 	t.Cleanup(s.Stop)
-
-	component.WaitHTTP(t, s.URL+"/-/ready", 20*time.Second)
 	return s
 }
 
-// Stop kills Prometheus and waits for it; later calls do nothing.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
+// Stop stops Prometheus and waits for it; later calls do nothing.
+func (s *Server) Stop() { _ = s.proc.Stop() }

@@ -7,13 +7,13 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -32,7 +32,7 @@ type Server struct {
 	bin  string
 	port int
 	mu   sync.Mutex
-	cmd  *exec.Cmd
+	proc *process.Process
 }
 
 // Start runs redis-server on a free loopback port, without persistence, and
@@ -48,17 +48,16 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// Stop kills the server and waits for it to exit. Stopping a stopped server
+// Stop stops the server and waits for it to exit. Stopping a stopped server
 // does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
+	if s.proc == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
+	_ = s.proc.Stop()
+	s.proc = nil
 }
 
 // Restart starts the server again on the same port after Stop.
@@ -71,26 +70,21 @@ func (s *Server) start() {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc != nil {
 		s.t.Fatal("redis-server already running")
 	}
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--loglevel", "warning")
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
+	p, err := process.Start(process.Spec{
+		Name: "redis-server", Path: s.bin,
+		Args: []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"},
+		Lines:        func(name, line string) { s.t.Logf("%s: %s", name, line) },
+		Ready:        func() error { return Ping(s.Addr) },
+		ReadyTimeout: startTimeout,
+	})
+	if err != nil {
+		s.t.Fatalf("starting redis-server on %s: %v", s.Addr, err)
 	}
-	s.cmd = cmd
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if err := Ping(s.Addr); err == nil {
-			return
-		} else if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on %s did not answer PING within %s: %v", s.Addr, startTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.proc = p
 }
 
 // Ping speaks just enough RESP to know a server at addr is up, so this package

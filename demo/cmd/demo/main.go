@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/cloudburst-demo/cloudburst/demo/internal/launcher"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
 
 // ports are the demo's defaults; every one can be changed with a flag.
@@ -95,15 +97,15 @@ func run() error {
 		}
 		return env
 	}
-	procs := []launcher.Proc{
-		{Name: "worker", Path: filepath.Join(bin, "worker"), Ready: launcher.HTTPReady(url("worker") + "/readyz"),
+	procs := []process.Spec{
+		{Name: "worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("worker") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["worker"]), "REDIS_URL": redisAddr, "PREFIX": ""})},
-		{Name: "burst-worker", Path: filepath.Join(bin, "worker"), Ready: launcher.HTTPReady(url("burst-worker") + "/readyz"),
+		{Name: "burst-worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("burst-worker") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["burst-worker"]), "REDIS_URL": redisAddr, "PREFIX": "bursty-"})},
-		{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: launcher.HTTPReady(url("mesh-admin") + "/readyz"),
+		{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: process.HTTPReady(url("mesh-admin") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["mesh-admin"]), "PROXY_PORT": itoa(*port["mesh"]),
 				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker")})},
-		{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: launcher.HTTPReady(url("burster") + "/readyz"),
+		{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["burster"]),
 				// The codelab's thresholds; the scrape source reads the
 				// local mesh's request counter, as Prometheus would.
@@ -111,7 +113,7 @@ func run() error {
 				"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
 				"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
 				"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false"})},
-		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: launcher.HTTPReady(url("frontend") + "/readyz"),
+		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["frontend"]), "REDIS_URL": redisAddr,
 				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster")})},
 	}
@@ -139,7 +141,7 @@ func startRedis(l *launcher.Launcher, out *launcher.Output, mode, host string, p
 		return errors.New("-redis=server but redis-server is not on PATH (apt-get install redis-server)")
 	case mode == "server" || (mode == "auto" && lookErr == nil):
 		out.Line("demo", "Redis: redis-server from "+server)
-		return l.Start(launcher.Proc{Name: "redis", Path: server,
+		return l.Start(process.Spec{Name: "redis", Path: server,
 			Args:  []string{"--port", itoa(port), "--bind", host, "--save", "", "--appendonly", "no"},
 			Ready: redisReady(addr(host, port))})
 	case mode == "embedded" || mode == "auto":
@@ -187,5 +189,5 @@ func repoRoot() (string, error) {
 	}
 }
 
-func addr(host string, port int) string { return host + ":" + itoa(port) }
+func addr(host string, port int) string { return net.JoinHostPort(host, itoa(port)) }
 func itoa(i int) string                 { return strconv.Itoa(i) }

@@ -1,40 +1,21 @@
-// Package launcher runs the demo's processes: it starts each one, waits until
-// it is ready, prefixes its log lines with its name, and stops them all
-// (SIGTERM, then SIGKILL) when asked or when one of them dies.
+// Package launcher runs the demo's processes (through package process): it
+// starts each one, waits until it is ready, prefixes its log lines with its
+// name, and stops them all, the last started first, when asked or when one of
+// them dies.
 package launcher
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
-)
 
-// Timeouts: how long a process may take to become ready, and to exit after
-// SIGTERM before it is killed.
-const (
-	readyTimeout = 30 * time.Second
-	stopTimeout  = 10 * time.Second
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
-
-// Proc is a process to run.
-type Proc struct {
-	Name  string
-	Path  string
-	Args  []string
-	Env   map[string]string // added to the launcher's environment
-	Ready func() error      // nil: ready once started
-}
 
 // Launcher owns the running processes.
 type Launcher struct {
@@ -42,14 +23,7 @@ type Launcher struct {
 	exited chan exit
 
 	mu      sync.Mutex
-	running []*running
-}
-
-type running struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	running []*process.Process
 }
 
 type exit struct {
@@ -62,60 +36,22 @@ func New(out *Output) *Launcher {
 	return &Launcher{out: out, exited: make(chan exit, 16)}
 }
 
-// Start runs p and waits until it is ready. A process that exits before it
-// is ready is an error.
-func (l *Launcher) Start(p Proc) error {
-	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = os.Environ()
-	for k, v := range p.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	// Own process group: Ctrl-C reaches the launcher only, which stops the
-	// children in order. Pdeathsig: if the launcher is killed outright, the
-	// kernel kills the children too, so nothing is left behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	pipe, err := cmd.StdoutPipe()
+// Start runs p, its output prefixed with its name, and waits until it is
+// ready. A process that exits before it is ready is an error.
+func (l *Launcher) Start(p process.Spec) error {
+	p.Lines = l.out.Line
+	proc, err := process.Start(p)
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", p.Name, err)
-	}
-	r := &running{name: p.Name, cmd: cmd, done: make(chan struct{})}
-	copied := make(chan struct{})
-	go func() {
-		l.out.Copy(p.Name, pipe)
-		close(copied)
-	}()
-	go func() {
-		<-copied
-		r.err = cmd.Wait()
-		close(r.done)
-		l.exited <- exit{p.Name, r.err}
-	}()
 	l.mu.Lock()
-	l.running = append(l.running, r)
+	l.running = append(l.running, proc)
 	l.mu.Unlock()
-
-	if p.Ready == nil {
-		return nil
-	}
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		err := p.Ready()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-r.done:
-			return fmt.Errorf("%s exited before it was ready: %v", p.Name, r.err)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready within %s: %v", p.Name, readyTimeout, err)
-		}
-	}
+	go func() {
+		<-proc.Done()
+		l.exited <- exit{proc.Name(), proc.Err()}
+	}()
+	return nil
 }
 
 // Wait returns nil when ctx is done, or an error naming the first process
@@ -132,43 +68,22 @@ func (l *Launcher) Wait(ctx context.Context) error {
 	}
 }
 
-// Stop stops every process, the last started first: SIGTERM, and SIGKILL
-// for any still running after stopTimeout. It returns once all have exited.
+// Stop stops every process, the last started first, and returns once all
+// have exited. One that does not exit cleanly is named.
 func (l *Launcher) Stop() {
 	l.mu.Lock()
-	procs := append([]*running(nil), l.running...)
+	procs := append([]*process.Process(nil), l.running...)
 	l.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		r := procs[i]
+		p := procs[i]
 		select {
-		case <-r.done:
-			continue
+		case <-p.Done():
+			continue // already reported by Wait
 		default:
 		}
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(stopTimeout):
-			l.out.Line("demo", r.name+" did not stop within "+stopTimeout.String()+"; killing it")
-			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-			<-r.done
+		if err := p.Stop(); err != nil {
+			l.out.Line("demo", p.Name()+" did not stop cleanly: "+err.Error())
 		}
-	}
-}
-
-// HTTPReady is a readiness check: GET url answers 200.
-func HTTPReady(url string) func() error {
-	client := &http.Client{Timeout: time.Second}
-	return func() error {
-		resp, err := client.Get(url)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		return nil
 	}
 }
 
@@ -208,13 +123,4 @@ func (o *Output) Line(name, line string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	fmt.Fprintf(o.w, "%-*s | %s\n", o.width, name, strings.TrimRight(line, "\r\n"))
-}
-
-// Copy writes every line of r under name until r ends.
-func (o *Output) Copy(name string, r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		o.Line(name, sc.Text())
-	}
 }

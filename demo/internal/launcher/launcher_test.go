@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
 
 type safeBuffer struct {
@@ -26,10 +28,10 @@ func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestPrefixesStopsAndReportsDeath(t *testing.T) {
 	var buf safeBuffer
 	l := New(NewOutput(&buf, 6))
-	if err := l.Start(Proc{Name: "sleepy", Path: "/bin/sh", Args: []string{"-c", "echo hello; exec sleep 60"}}); err != nil {
+	if err := l.Start(process.Spec{Name: "sleepy", Path: "/bin/sh", Args: []string{"-c", "echo hello; exec sleep 60"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Start(Proc{Name: "brief", Path: "/bin/sh", Args: []string{"-c", "echo bye; sleep 0.2; exit 3"}}); err != nil {
+	if err := l.Start(process.Spec{Name: "brief", Path: "/bin/sh", Args: []string{"-c", "echo bye; sleep 0.2; exit 3"}}); err != nil {
 		t.Fatal(err)
 	}
 	err := l.Wait(context.Background())
@@ -52,7 +54,7 @@ func TestPrefixesStopsAndReportsDeath(t *testing.T) {
 func TestStartFailsWhenNeverReady(t *testing.T) {
 	l := New(NewOutput(&safeBuffer{}, 4))
 	defer l.Stop()
-	err := l.Start(Proc{Name: "dies", Path: "/bin/sh", Args: []string{"-c", "exit 1"},
+	err := l.Start(process.Spec{Name: "dies", Path: "/bin/sh", Args: []string{"-c", "exit 1"},
 		Ready: func() error { return net.ErrClosed }})
 	if err == nil || !strings.Contains(err.Error(), "dies exited before it was ready") {
 		t.Fatalf("Start = %v", err)

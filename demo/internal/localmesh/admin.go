@@ -5,13 +5,16 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
-// RegisterAdmin adds GET and PUT /weights to the admin server.
+// RegisterAdmin adds the admin API (package meshapi) to the admin server.
 func (m *Mesh) RegisterAdmin(e *echo.Echo) {
-	e.GET("/weights", func(c echo.Context) error { return c.JSON(http.StatusOK, m.Weights()) })
-	e.PUT("/weights", func(c echo.Context) error {
-		var w Weights
+	e.GET(meshapi.WeightsPath, func(c echo.Context) error { return c.JSON(http.StatusOK, m.Weights()) })
+	e.PUT(meshapi.WeightsPath, func(c echo.Context) error {
+		var w split.Split
 		dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&w); err != nil {

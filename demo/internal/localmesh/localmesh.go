@@ -6,7 +6,6 @@
 package localmesh
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -15,9 +14,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
-// Destinations, in the order of Weights.
+// Destinations, in the order of the split's fields.
 const (
 	Primary = "primary"
 	Burst   = "burst"
@@ -26,20 +27,6 @@ const (
 // maxIdlePerUpstream keeps enough warm connections for the frontend's
 // highest rates without redialling.
 const maxIdlePerUpstream = 256
-
-// Weights is the traffic share of each destination, in percent.
-type Weights struct {
-	Primary int `json:"primary"`
-	Burst   int `json:"burst"`
-}
-
-// Validate accepts whole percentages 0..100 that sum to 100.
-func (w Weights) Validate() error {
-	if w.Primary < 0 || w.Burst < 0 || w.Primary+w.Burst != 100 {
-		return fmt.Errorf("weights must be 0 to 100 and sum to 100, got primary %d, burst %d", w.Primary, w.Burst)
-	}
-	return nil
-}
 
 // Mesh routes requests between two upstreams.
 type Mesh struct {
@@ -83,14 +70,14 @@ func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
 }
 
 // Weights returns the current weights.
-func (m *Mesh) Weights() Weights {
+func (m *Mesh) Weights() split.Split {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Weights{Primary: m.weights[0], Burst: m.weights[1]}
+	return split.Split{Primary: m.weights[0], Burst: m.weights[1]}
 }
 
 // SetWeights changes the split from the next request on.
-func (m *Mesh) SetWeights(w Weights) error {
+func (m *Mesh) SetWeights(w split.Split) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}

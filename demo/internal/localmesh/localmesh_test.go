@@ -11,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
 func upstream(t *testing.T, name string, code int) *url.URL {
@@ -26,7 +28,7 @@ func upstream(t *testing.T, name string, code int) *url.URL {
 }
 
 func TestPickIsExactAndInterleaved(t *testing.T) {
-	for _, w := range []Weights{{100, 0}, {0, 100}, {70, 30}, {50, 50}, {1, 99}} {
+	for _, w := range []split.Split{split.AllPrimary, split.AllBurst, split.WithBurst(30), split.WithBurst(50), split.WithBurst(99)} {
 		m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry())
 		if err := m.SetWeights(w); err != nil {
 			t.Fatal(err)
@@ -46,7 +48,7 @@ func TestPickIsExactAndInterleaved(t *testing.T) {
 		if n[0] != w.Primary || n[1] != w.Burst {
 			t.Errorf("weights %+v: %v of 100", w, n)
 		}
-		if w == (Weights{50, 50}) && longest > 1 {
+		if w == (split.Split{Primary: 50, Burst: 50}) && longest > 1 {
 			t.Errorf("50/50 produced a run of %d: not interleaved", longest)
 		}
 	}
@@ -73,7 +75,7 @@ func TestProxiesAndCounts(t *testing.T) {
 	if got := post(); got != `primary:POST:{"str":"x"}` {
 		t.Fatalf("default route: %q", got)
 	}
-	if err := m.SetWeights(Weights{Primary: 0, Burst: 100}); err != nil {
+	if err := m.SetWeights(split.Split{Primary: 0, Burst: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if got := post(); !strings.HasPrefix(got, "burst:") {
@@ -94,14 +96,14 @@ func TestAdmin(t *testing.T) {
 	tests := []struct {
 		body string
 		code int
-		want Weights
+		want split.Split
 	}{
-		{`{"primary":40,"burst":60}`, 200, Weights{40, 60}},
-		{`{"primary":50,"burst":60}`, 400, Weights{40, 60}},
-		{`{"primary":-10,"burst":110}`, 400, Weights{40, 60}},
-		{`{"primary":"all"}`, 400, Weights{40, 60}},
-		{`{"primary":100,"burst":0,"canary":0}`, 400, Weights{40, 60}},
-		{`{"primary":100,"burst":0}`, 200, Weights{100, 0}},
+		{`{"primary":40,"burst":60}`, 200, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":50,"burst":60}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":-10,"burst":110}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":"all"}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":100,"burst":0,"canary":0}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":100,"burst":0}`, 200, split.Split{Primary: 100, Burst: 0}},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()

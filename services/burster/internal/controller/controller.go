@@ -14,10 +14,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
 )
 
 // Recorder emits events about the routed object (a Kubernetes event on the
@@ -52,8 +53,8 @@ type Controller struct {
 
 // Snapshot is what the controller knows now, for status pages.
 type Snapshot struct {
-	Weights     *split.Split `json:"weights,omitempty"`     // nil until read from the router
-	ObservedRPS *float64     `json:"observedRps,omitempty"` // nil when the last measurement failed
+	Weights     *split.Split // nil until read from the router
+	ObservedRPS *float64     // nil when the last measurement failed
 }
 
 // Snapshot returns the current weights and the last measured rate.
@@ -80,7 +81,7 @@ func New(cfg Config) *Controller {
 }
 
 // Changes returns the recent weight changes, oldest first.
-func (c *Controller) Changes() []Change { return c.history.list() }
+func (c *Controller) Changes() []bursterapi.Change { return c.history.list() }
 
 type observed struct {
 	split split.Split
@@ -163,14 +164,14 @@ func (c *Controller) tick(ctx context.Context) {
 	if !d.Changed {
 		c.state = next
 		if d.FailSafe {
-			c.report(corev1.EventTypeWarning, "FailSafe", c.state.Weights, d, measured)
+			c.report(corev1.EventTypeWarning, bursterapi.FailSafe, c.state.Weights, d, measured)
 		}
 		return
 	}
 	from := c.state.Weights
 	if c.cfg.DryRun {
 		c.state = next
-		c.report(corev1.EventTypeNormal, "DryRun", from, d, measured)
+		c.report(corev1.EventTypeNormal, bursterapi.DryRun, from, d, measured)
 		return
 	}
 	if _, err := c.cfg.Router.Set(ctx, d.Weights); err != nil {
@@ -186,20 +187,20 @@ func (c *Controller) tick(ctx context.Context) {
 	c.cfg.Metrics.weights(d.Weights)
 	c.cfg.Metrics.changes.Inc()
 	if d.FailSafe {
-		c.report(corev1.EventTypeWarning, "FailSafe", from, d, measured)
+		c.report(corev1.EventTypeWarning, bursterapi.FailSafe, from, d, measured)
 	} else {
-		c.report(corev1.EventTypeNormal, "WeightsChanged", from, d, measured)
+		c.report(corev1.EventTypeNormal, bursterapi.WeightsChanged, from, d, measured)
 	}
 }
 
 // report tells people about a decision once: a log line, a Kubernetes event
 // and an entry in the history.
-func (c *Controller) report(eventtype, kind string, from split.Split, d policy.Decision, rps *float64) {
+func (c *Controller) report(eventtype string, kind bursterapi.Kind, from split.Split, d policy.Decision, rps *float64) {
 	msg := fmt.Sprintf("%v -> %v: %s", from, d.Weights, d.Reason)
 	switch kind {
-	case "DryRun":
+	case bursterapi.DryRun:
 		msg = "would change " + msg
-	case "FailSafe":
+	case bursterapi.FailSafe:
 		if from == d.Weights {
 			msg = d.Reason
 		}
@@ -209,8 +210,8 @@ func (c *Controller) report(eventtype, kind string, from split.Split, d policy.D
 		level = slog.LevelError
 	}
 	c.cfg.Log.Log(context.Background(), level, msg, "kind", kind, "from", from.String(), "to", d.Weights.String(), "rps", rps)
-	c.cfg.Events.Event(eventtype, kind, msg)
-	c.history.add(Change{At: c.now(), From: from, To: d.Weights, RPS: rps, Reason: d.Reason, Kind: kind})
+	c.cfg.Events.Event(eventtype, string(kind), msg)
+	c.history.add(bursterapi.Change{At: c.now(), From: from, To: d.Weights, RPS: rps, Reason: d.Reason, Kind: kind})
 }
 
 // correct puts the decided weights back when the routes show others.
@@ -238,8 +239,8 @@ func (c *Controller) correct(ctx context.Context, o observed) {
 	reason := fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)
 	c.cfg.Metrics.corrections.Inc()
 	c.cfg.Log.Warn("drift corrected", "found", old.String(), "restored", want.String())
-	c.cfg.Events.Event(corev1.EventTypeWarning, "DriftCorrected", reason)
-	c.history.add(Change{At: c.now(), From: old, To: want, Reason: reason, Kind: "DriftCorrected"})
+	c.cfg.Events.Event(corev1.EventTypeWarning, string(bursterapi.DriftCorrected), reason)
+	c.history.add(bursterapi.Change{At: c.now(), From: old, To: want, Reason: reason, Kind: bursterapi.DriftCorrected})
 }
 
 // latest replaces whatever is waiting in ch with v: only the newest

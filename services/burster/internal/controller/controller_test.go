@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
 )
 
 type fakeSource struct {
@@ -133,7 +133,7 @@ func TestMovesWeightsAndReports(t *testing.T) {
 	if got := r.ev.reasons(); got != "Normal WeightsChanged, Normal WeightsChanged" {
 		t.Fatalf("events: %s", got)
 	}
-	if !strings.Contains(r.ev.list[0], "primary 100 / burst 0 -> primary 0 / burst 100: 30.0 req/s above HIGH_RPS 15") {
+	if !strings.Contains(r.ev.list[0], "primary 100 / burst 0 -> primary 0 / burst 100: 30.0 req/s above the high threshold 15") {
 		t.Fatalf("event message: %s", r.ev.list[0])
 	}
 	ch := r.c.Changes()

@@ -2,31 +2,20 @@ package controller
 
 import (
 	"sync"
-	"time"
 
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 )
 
 // historySize bounds how many changes are kept for GET /api/changes.
 const historySize = 50
 
-// Change is one weight change, as reported to people and pages.
-type Change struct {
-	At     time.Time   `json:"at"`
-	From   split.Split `json:"from"`
-	To     split.Split `json:"to"`
-	RPS    *float64    `json:"rps,omitempty"` // nil when no rate was measured
-	Reason string      `json:"reason"`
-	Kind   string      `json:"kind"` // WeightsChanged, DriftCorrected, FailSafe or DryRun
-}
-
 // history is a bounded, newest-last list of changes.
 type history struct {
 	mu      sync.Mutex
-	changes []Change
+	changes []bursterapi.Change
 }
 
-func (h *history) add(c Change) {
+func (h *history) add(c bursterapi.Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.changes) == historySize {
@@ -36,8 +25,8 @@ func (h *history) add(c Change) {
 	h.changes = append(h.changes, c)
 }
 
-func (h *history) list() []Change {
+func (h *history) list() []bursterapi.Change {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Change(nil), h.changes...)
+	return append([]bursterapi.Change{}, h.changes...) // never nil: the API answers []
 }

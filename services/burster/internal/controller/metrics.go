@@ -6,8 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
 )
 
 // Metrics are the burster's Prometheus metrics.

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
 
-func cfg(strategy string) Config {
+func cfg(strategy StrategyName) Config {
 	return Config{
 		Strategy: strategy, HighRPS: 15, LowRPS: 10, Step: 20, CapacityRPS: 15,
 		MinDwell: 5 * time.Second, FailureThreshold: 3, FailSafe: FailSafeHold,
@@ -31,17 +31,17 @@ func mustNew(t *testing.T, c Config) *Policy {
 func TestStrategies(t *testing.T) {
 	tests := []struct {
 		name     string
-		strategy string
+		strategy StrategyName
 		step     int
 		cur      split.Split
 		rps      float64
 		want     split.Split
 		reason   string
 	}{
-		{"switch: above high", Switch, 0, split.AllPrimary, 15.1, split.AllBurst, "above HIGH_RPS"},
+		{"switch: above high", Switch, 0, split.AllPrimary, 15.1, split.AllBurst, "above the high threshold 15"},
 		{"switch: at high stays", Switch, 0, split.AllPrimary, 15, split.AllPrimary, "within"},
 		{"switch: in band keeps burst", Switch, 0, split.AllBurst, 12, split.AllBurst, "within"},
-		{"switch: below low", Switch, 0, split.AllBurst, 9.9, split.AllPrimary, "below LOW_RPS"},
+		{"switch: below low", Switch, 0, split.AllBurst, 9.9, split.AllPrimary, "below the low threshold 10"},
 		{"switch: zero load is a value", Switch, 0, split.AllBurst, 0, split.AllPrimary, "below"},
 		{"step: up one step", Step, 20, split.AllPrimary, 30, split.WithBurst(20), "above"},
 		{"step: capped at 100", Step, 30, split.WithBurst(90), 30, split.AllBurst, "above"},
@@ -84,7 +84,7 @@ func TestMinDwell(t *testing.T) {
 		t.Fatal("first change blocked")
 	}
 	st, d = p.Next(st, Observation{At: t0.Add(4 * time.Second), RPS: 1})
-	if d.Changed || d.Weights != split.AllBurst || !strings.Contains(d.Reason, "MIN_DWELL") {
+	if d.Changed || d.Weights != split.AllBurst || !strings.Contains(d.Reason, "minimum dwell") {
 		t.Fatalf("change within the dwell: %+v", d)
 	}
 	if _, d = p.Next(st, Observation{At: t0.Add(5 * time.Second), RPS: 1}); !d.Changed || d.Weights != split.AllPrimary {
@@ -94,8 +94,8 @@ func TestMinDwell(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	errQuery := errors.New("prometheus: connection refused")
-	for _, mode := range []string{FailSafeHold, FailSafePrimary} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range FailSafes {
+		t.Run(string(mode), func(t *testing.T) {
 			c := cfg(Switch)
 			c.FailSafe = mode
 			p := mustNew(t, c)
@@ -150,7 +150,7 @@ func TestNoDataIsNeverZero(t *testing.T) {
 func TestNoFlapping(t *testing.T) {
 	tests := []struct {
 		name       string
-		strategy   string
+		strategy   StrategyName
 		mean, amp  float64 // rps = mean ± amp, uniform noise
 		maxChanges int
 	}{
@@ -206,29 +206,54 @@ func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*Config)
-		want   string
+		want   Setting
 	}{
-		{"unknown strategy", func(c *Config) { c.Strategy = "yolo" }, "STRATEGY"},
-		{"low above high", func(c *Config) { c.LowRPS = 20 }, "LOW_RPS < HIGH_RPS"},
-		{"negative low", func(c *Config) { c.LowRPS = -1 }, "LOW_RPS"},
-		{"step zero", func(c *Config) { c.Strategy = Step; c.Step = 0 }, "STEP"},
-		{"capacity zero", func(c *Config) { c.Strategy = Spillover; c.CapacityRPS = 0 }, "CAPACITY_RPS"},
-		{"threshold zero", func(c *Config) { c.FailureThreshold = 0 }, "FAILURE_THRESHOLD"},
-		{"bad fail-safe", func(c *Config) { c.FailSafe = "panic" }, "FAIL_SAFE"},
-		{"negative dwell", func(c *Config) { c.MinDwell = -time.Second }, "MIN_DWELL"},
+		{"unknown strategy", func(c *Config) { c.Strategy = "yolo" }, SettingStrategy},
+		{"low above high", func(c *Config) { c.LowRPS = 20 }, SettingLow},
+		{"negative low", func(c *Config) { c.LowRPS = -1 }, SettingLow},
+		{"step zero", func(c *Config) { c.Strategy = Step; c.Step = 0 }, SettingStep},
+		{"capacity zero", func(c *Config) { c.Strategy = Spillover; c.CapacityRPS = 0 }, SettingCapacity},
+		{"threshold zero", func(c *Config) { c.FailureThreshold = 0 }, SettingFailureThreshold},
+		{"bad fail-safe", func(c *Config) { c.FailSafe = "panic" }, SettingFailSafe},
+		{"negative dwell", func(c *Config) { c.MinDwell = -time.Second }, SettingMinDwell},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg(Switch)
 			tt.mutate(&c)
-			if _, err := New(c); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New = %v, want an error about %s", err, tt.want)
+			_, err := New(c)
+			var se *SettingError
+			if !errors.As(err, &se) || se.Setting != tt.want || !strings.HasPrefix(err.Error(), string(tt.want)+": ") {
+				t.Fatalf("New = %v, want an error about the %s", err, tt.want)
 			}
 		})
 	}
-	for _, s := range []string{Switch, Step, Spillover} {
+	for _, s := range Strategies {
 		if _, err := New(cfg(s)); err != nil {
 			t.Errorf("valid %s config rejected: %v", s, err)
+		}
+	}
+}
+
+func TestNamesDecode(t *testing.T) {
+	tests := []struct {
+		text string
+		dst  interface{ UnmarshalText([]byte) error }
+		ok   bool
+	}{
+		{"switch", new(StrategyName), true},
+		{"spillover", new(StrategyName), true},
+		{"Switch", new(StrategyName), false},
+		{"yolo", new(StrategyName), false},
+		{"", new(StrategyName), false},
+		{"hold", new(FailSafe), true},
+		{"primary", new(FailSafe), true},
+		{"panic", new(FailSafe), false},
+	}
+	for _, tt := range tests {
+		err := tt.dst.UnmarshalText([]byte(tt.text))
+		if (err == nil) != tt.ok {
+			t.Errorf("UnmarshalText(%q) into %T = %v", tt.text, tt.dst, err)
 		}
 	}
 }

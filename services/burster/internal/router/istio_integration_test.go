@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -16,7 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 )
 
@@ -186,19 +188,11 @@ func TestWatchReportsChanges(t *testing.T) {
 	}()
 	waitSeen := func(want split.Split) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		component.Eventually(t, 10*time.Second, fmt.Sprintf("watch reporting %v", want), func() bool {
 			mu.Lock()
-			ok := len(seen) > 0 && seen[len(seen)-1] == want
-			mu.Unlock()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("watch did not report %v; saw %v", want, seen)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			defer mu.Unlock()
+			return len(seen) > 0 && seen[len(seen)-1] == want
+		})
 	}
 	waitSeen(split.AllPrimary)
 	other := NewIstio(admin, ns, "worker", "primary", "burst")

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
 // LocalMesh sets the weights of the local demo's stand-in mesh through its
-// admin API (GET and PUT /weights). It has no watch: nothing else writes to
+// admin API (package meshapi). It has no watch: nothing else writes to
 // the local mesh.
 type LocalMesh struct {
 	url    string
@@ -23,7 +24,7 @@ type LocalMesh struct {
 
 // NewLocalMesh returns a router for the admin API at url.
 func NewLocalMesh(url string, timeout time.Duration) *LocalMesh {
-	return &LocalMesh{url: strings.TrimSuffix(url, "/") + "/weights", client: &http.Client{Timeout: timeout}}
+	return &LocalMesh{url: strings.TrimSuffix(url, "/") + meshapi.WeightsPath, client: &http.Client{Timeout: timeout}}
 }
 
 // Get returns the mesh's weights.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
 // ErrInconsistent means the routes disagree on the weights (for example one
@@ -29,3 +31,18 @@ type Watcher interface {
 	// when it cannot be read) until ctx is done.
 	Watch(ctx context.Context, onChange func(split.Split, error)) error
 }
+
+// Kind names a router.
+type Kind string
+
+// The routers.
+const (
+	KindIstio     Kind = "istio"     // an Istio VirtualService, through the Kubernetes API
+	KindLocalMesh Kind = "localmesh" // the local demo's stand-in mesh, through its admin API
+)
+
+// Kinds lists every router.
+var Kinds = []Kind{KindIstio, KindLocalMesh}
+
+// UnmarshalText accepts only the names in Kinds.
+func (k *Kind) UnmarshalText(b []byte) error { return envconf.OneOf(k, string(b), Kinds) }

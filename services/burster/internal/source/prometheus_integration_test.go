@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
@@ -43,20 +44,16 @@ func TestPrometheusSourceAgainstRealPrometheus(t *testing.T) {
 
 	// rate() ramps up while the window fills (the series starts inside it),
 	// then holds the exporter's 20/s; allow for irregular scrape timing.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	component.EventuallyNil(t, 30*time.Second, "rate settling near 20/s", func() error {
 		v, err := src.Rate(ctx)
 		if err != nil && !errors.Is(err, ErrNoData) {
 			t.Fatalf("while waiting for data: %v", err)
 		}
-		if err == nil && v >= 18 && v <= 22 {
-			break
+		if err == nil && (v < 18 || v > 22) {
+			err = fmt.Errorf("rate %v", v)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rate did not settle near 20/s within 30s: last %v, %v", v, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err
+	})
 
 	prom.Stop()
 	if v, err := src.Rate(ctx); err == nil || errors.Is(err, ErrNoData) {

@@ -7,6 +7,9 @@ package source
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 )
 
 // ErrNoData means the source answered but has no value to give.
@@ -15,4 +18,41 @@ var ErrNoData = errors.New("no data")
 // Source returns the current request rate in requests per second.
 type Source interface {
 	Rate(ctx context.Context) (float64, error)
+}
+
+// Kind names a source.
+type Kind string
+
+// The sources.
+const (
+	KindPrometheus Kind = "prometheus" // a PromQL query (the cluster)
+	KindScrape     Kind = "scrape"     // a counter scraped directly (the local demo)
+)
+
+// Kinds lists every source.
+var Kinds = []Kind{KindPrometheus, KindScrape}
+
+// UnmarshalText accepts only the names in Kinds.
+func (k *Kind) UnmarshalText(b []byte) error { return envconf.OneOf(k, string(b), Kinds) }
+
+// Config selects and configures a source.
+type Config struct {
+	Kind    Kind
+	Timeout time.Duration // per query or scrape
+
+	PrometheusURL, Query string // KindPrometheus
+
+	ScrapeURL, ScrapeMetric, ScrapeLabels string        // KindScrape
+	ScrapeWindow                          time.Duration // KindScrape
+}
+
+// New returns the source cfg names.
+func New(cfg Config) (Source, error) {
+	switch cfg.Kind {
+	case KindPrometheus:
+		return NewPrometheus(cfg.PrometheusURL, cfg.Query, cfg.Timeout)
+	case KindScrape:
+		return NewScrape(cfg.ScrapeURL, cfg.ScrapeMetric, cfg.ScrapeLabels, cfg.ScrapeWindow, cfg.Timeout)
+	}
+	return nil, envconf.OneOf(&cfg.Kind, string(cfg.Kind), Kinds)
 }

@@ -13,34 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 )
-
-// Split is the traffic share in percent.
-type Split struct {
-	Primary int `json:"primary"`
-	Burst   int `json:"burst"`
-}
-
-// Change is one decision of the burster.
-type Change struct {
-	At     time.Time `json:"at"`
-	From   Split     `json:"from"`
-	To     Split     `json:"to"`
-	RPS    *float64  `json:"rps,omitempty"`
-	Reason string    `json:"reason"`
-	Kind   string    `json:"kind"`
-}
-
-// Status is the burster's view, as its /api/status reports it.
-type Status struct {
-	Weights     *Split   `json:"weights,omitempty"`
-	ObservedRPS *float64 `json:"observedRps,omitempty"`
-	Leader      bool     `json:"leader"`
-	Strategy    string   `json:"strategy"`
-	HighRPS     float64  `json:"highRps"`
-	LowRPS      float64  `json:"lowRps"`
-	Changes     []Change `json:"changes"`
-}
 
 // maxStatusBytes bounds one status response.
 const maxStatusBytes = 256 << 10
@@ -51,14 +26,14 @@ type Poller struct {
 	interval time.Duration
 	client   *http.Client
 	onChange func()
-	latest   atomic.Pointer[Status]
+	latest   atomic.Pointer[bursterapi.Status]
 }
 
 // NewPoller returns a poller of the burster at baseURL. onChange is called
 // when the weights or the decisions change, so pages can be told at once.
 func NewPoller(baseURL string, interval time.Duration, onChange func()) *Poller {
 	return &Poller{
-		url:      strings.TrimSuffix(baseURL, "/") + "/api/status",
+		url:      strings.TrimSuffix(baseURL, "/") + bursterapi.StatusPath,
 		interval: interval,
 		client:   &http.Client{Timeout: interval},
 		onChange: onChange,
@@ -67,7 +42,7 @@ func NewPoller(baseURL string, interval time.Duration, onChange func()) *Poller 
 
 // Latest is the last status from the leading burster, or nil when it could
 // not be read last time.
-func (p *Poller) Latest() *Status { return p.latest.Load() }
+func (p *Poller) Latest() *bursterapi.Status { return p.latest.Load() }
 
 // Run polls until ctx is done.
 func (p *Poller) Run(ctx context.Context) error {
@@ -96,7 +71,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
-func (p *Poller) fetch(ctx context.Context) (*Status, error) {
+func (p *Poller) fetch(ctx context.Context) (*bursterapi.Status, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
 	if err != nil {
 		return nil, err
@@ -109,7 +84,7 @@ func (p *Poller) fetch(ctx context.Context) (*Status, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", p.url, resp.Status)
 	}
-	var s Status
+	var s bursterapi.Status
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatusBytes)).Decode(&s); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p.url, err)
 	}
@@ -117,7 +92,7 @@ func (p *Poller) fetch(ctx context.Context) (*Status, error) {
 }
 
 // changed reports a difference the page should show at once.
-func changed(prev, cur *Status) bool {
+func changed(prev, cur *bursterapi.Status) bool {
 	if prev == nil || prev.Weights == nil || cur.Weights == nil {
 		return prev == nil || (prev.Weights == nil) != (cur.Weights == nil)
 	}

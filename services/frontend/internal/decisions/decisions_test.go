@@ -2,13 +2,15 @@ package decisions
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 func TestPoller(t *testing.T) {
@@ -33,18 +35,11 @@ func TestPoller(t *testing.T) {
 	defer cancel()
 	go func() { _ = p.Run(ctx) }()
 
-	wait := func(what string, cond func(*Status) bool) {
+	wait := func(what string, cond func(*bursterapi.Status) bool) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !cond(p.Latest()) {
-			if time.Now().After(deadline) {
-				got, _ := json.Marshal(p.Latest())
-				t.Fatalf("%s: latest %s", what, got)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		component.Eventually(t, 5*time.Second, what, func() bool { return cond(p.Latest()) })
 	}
-	wait("first status", func(s *Status) bool { return s != nil && s.Weights.Primary == 100 })
+	wait("first status", func(s *bursterapi.Status) bool { return s != nil && s.Weights.Primary == 100 })
 	n := changes.Load()
 
 	set(`{"leader":false,"strategy":"switch","changes":[]}`, 200)
@@ -54,11 +49,11 @@ func TestPoller(t *testing.T) {
 	}
 
 	set(`{"leader":true,"weights":{"primary":0,"burst":100},"observedRps":25.5,"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":100,"burst":0},"to":{"primary":0,"burst":100},"rps":25.5,"reason":"25.5 req/s above HIGH_RPS 15","kind":"WeightsChanged"}]}`, 200)
-	wait("burst", func(s *Status) bool { return s != nil && s.Weights.Burst == 100 && len(s.Changes) == 1 })
+	wait("burst", func(s *bursterapi.Status) bool { return s != nil && s.Weights.Burst == 100 && len(s.Changes) == 1 })
 	if changes.Load() <= n {
 		t.Fatal("a new split did not call onChange")
 	}
 
 	set(`oops`, 500)
-	wait("unreachable", func(s *Status) bool { return s == nil })
+	wait("unreachable", func(s *bursterapi.Status) bool { return s == nil })
 }

@@ -53,6 +53,18 @@ type Generator struct {
 	sent, succeeded, failed, dropped atomic.Uint64
 	lastErr                          atomic.Pointer[string]
 	meter                            meter
+
+	listenMu  sync.Mutex
+	listeners []func(rps int)
+}
+
+// OnRateChange calls fn with the new rate after every accepted SetRate, from
+// the caller's goroutine, so whoever shows the rate (every open page) is told
+// at once whichever way the change came in.
+func (g *Generator) OnRateChange(fn func(rps int)) {
+	g.listenMu.Lock()
+	defer g.listenMu.Unlock()
+	g.listeners = append(g.listeners, fn)
 }
 
 // New returns a stopped Generator at rate 0; call Run to start it.
@@ -96,6 +108,12 @@ func (g *Generator) SetRate(rps int) error {
 	select {
 	case g.changed <- struct{}{}:
 	default: // a change is already pending; Run reads the latest rate
+	}
+	g.listenMu.Lock()
+	listeners := g.listeners
+	g.listenMu.Unlock()
+	for _, fn := range listeners {
+		fn(rps)
 	}
 	return nil
 }

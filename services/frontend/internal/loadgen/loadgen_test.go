@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,8 @@ func newGen(t *testing.T, url string, maxInFlight int, timeout time.Duration) *G
 
 func TestSetRate(t *testing.T) {
 	g := newGen(t, "http://127.0.0.1:1/", 1, time.Second)
+	var announced []int
+	g.OnRateChange(func(rps int) { announced = append(announced, rps) })
 	tests := []struct {
 		rps int
 		ok  bool
@@ -93,6 +96,9 @@ func TestSetRate(t *testing.T) {
 	}
 	if g.Rate() != 10000 {
 		t.Fatalf("rejected rates changed the rate to %d", g.Rate())
+	}
+	if want := []int{0, 1, 10000}; !slices.Equal(announced, want) {
+		t.Fatalf("announced %v, want every accepted rate and nothing else: %v", announced, want)
 	}
 }
 

@@ -6,24 +6,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
-// Stats is a snapshot of the generator, as shown on the page.
-type Stats struct {
-	TargetRPS   int     `json:"targetRps"`   // what was asked for
-	SentRPS     float64 `json:"sentRps"`     // requests issued per second, last second
-	AchievedRPS float64 `json:"achievedRps"` // requests the worker answered 200, last second
-	InFlight    int     `json:"inFlight"`
-	Sent        uint64  `json:"sent"`
-	Succeeded   uint64  `json:"succeeded"`
-	Failed      uint64  `json:"failed"`  // errors and non-200 answers
-	Dropped     uint64  `json:"dropped"` // not sent: in-flight bound reached or too far behind
-	LastError   string  `json:"lastError,omitempty"`
-}
-
-// Stats returns the current figures.
-func (g *Generator) Stats() Stats {
-	s := Stats{
+// Stats returns the current figures, as the page shows them.
+func (g *Generator) Stats() pageapi.Generator {
+	s := pageapi.Generator{
 		TargetRPS:   g.Rate(),
 		SentRPS:     g.meter.sentRate(),
 		AchievedRPS: g.meter.okRate(),

@@ -1,32 +1,28 @@
 package stream
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/labstack/echo/v4"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
-// Websocket deadlines, as in podinfo and gorilla's chat example. Pages send
-// only small commands, so the read limit is small; the ping period is shorter
-// than the pong wait so a healthy client always answers in time.
+// Websocket deadlines, as in podinfo and gorilla's chat example. The ping
+// period is shorter than the pong wait so a healthy client always answers in
+// time. The read limit is the caller's: it knows what pages may send.
 const (
-	readLimit  = 1024 // bytes per message from a page
 	writeWait  = 5 * time.Second
 	pongWait   = 60 * time.Second
 	pingPeriod = pongWait * 9 / 10
 )
 
-// Command is what a page sends: {"type": "setRate", "rps": 25}.
-type Command struct {
-	Type string `json:"type"`
-	RPS  *int   `json:"rps"`
-}
+// Handler applies one message a page sent. An error is sent back to that
+// page as an error frame; the connection stays open.
+type Handler func(msg []byte) error
 
 // client is one websocket connection. Frames reach it only through its
 // bounded queue; its own goroutine does the writing.
@@ -54,38 +50,32 @@ func (c *client) close() {
 	c.once.Do(func() { close(c.done) })
 }
 
-// ServeWS upgrades the request to a websocket and serves the page until it
-// goes away. The upgrader's default origin check accepts only pages served
-// from the same host, so another site cannot drive the load generator.
-func (h *Hub) ServeWS(c echo.Context) error {
-	up := websocket.Upgrader{ReadBufferSize: readLimit, WriteBufferSize: 16 << 10}
-	conn, err := up.Upgrade(c.Response(), c.Request(), nil)
-	if err != nil {
-		// The upgrader has already answered the client.
-		return nil
-	}
+// Serve registers an upgraded websocket connection as a client, sends it the
+// hello frame, and serves it until it goes away: frames go out through its
+// bounded queue, and every message it sends is passed to handle.
+func (h *Hub) Serve(conn *websocket.Conn, remote string, handle Handler) {
 	cl := &client{
 		conn:   conn,
-		remote: c.RealIP(),
+		remote: remote,
 		send:   make(chan []byte, h.cfg.ClientQueue),
 		done:   make(chan struct{}),
 	}
 	if !h.register(cl) {
 		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(writeWait))
-		return conn.Close()
+		_ = conn.Close()
+		return
 	}
-	cl.queue(h.hello())
-
+	if hello := h.hello(); hello != nil {
+		cl.queue(hello)
+	}
 	go h.writePump(cl)
-	h.readPump(cl)
-	return nil
+	h.readPump(cl, handle)
 }
 
-// readPump reads commands until the connection fails or the client is closed.
-func (h *Hub) readPump(c *client) {
+// readPump reads messages until the connection fails or the client is closed.
+func (h *Hub) readPump(c *client, handle Handler) {
 	defer h.unregister(c)
-	c.conn.SetReadLimit(readLimit)
 	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
@@ -98,27 +88,11 @@ func (h *Hub) readPump(c *client) {
 			}
 			return
 		}
-		if err := h.command(data); err != nil {
-			b, _ := json.Marshal(Frame{Type: "error", Message: err.Error()})
-			c.queue(b)
+		if err := handle(data); err != nil {
+			if b := h.encode(pageapi.Frame{Type: pageapi.Error, Message: err.Error()}); b != nil {
+				c.queue(b)
+			}
 		}
-	}
-}
-
-// command applies one command from a page.
-func (h *Hub) command(data []byte) error {
-	var cmd Command
-	if err := json.Unmarshal(data, &cmd); err != nil {
-		return fmt.Errorf(`commands are JSON such as {"type":"setRate","rps":25}`)
-	}
-	switch cmd.Type {
-	case "setRate":
-		if cmd.RPS == nil {
-			return fmt.Errorf(`setRate needs "rps", a whole number of requests per second`)
-		}
-		return h.SetRate(*cmd.RPS)
-	default:
-		return fmt.Errorf("unknown command %q", cmd.Type)
 	}
 }
 

@@ -1,8 +1,9 @@
-// Package stream carries the hashes published on Redis to every open page.
-// One subscription feeds a Hub; the Hub folds messages into one frame per
-// tick, encodes it once and hands it to every websocket client. A client that
-// cannot keep up is disconnected instead of slowing the others, and nothing
-// the Hub holds grows with the message rate or the number of slow clients.
+// Package stream fans the hashes out to every open page. The Hub folds the
+// messages it is given into one frame per tick, encodes it once and hands it
+// to every websocket client. A client that cannot keep up is disconnected
+// instead of slowing the others, and nothing the Hub holds grows with the
+// message rate or the number of slow clients. What a page sends back is not
+// the Hub's business: Serve hands it to the caller's handler.
 package stream
 
 import (
@@ -14,7 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
 // Defaults for Config. 50 ms frames give a browser at most 20 updates a
@@ -35,10 +37,9 @@ type Config struct {
 	StatusInterval    time.Duration
 
 	// Status returns what the page shows besides the hashes, such as the load
-	// generator's figures. It is called once per StatusInterval.
-	Status func() any
-	// SetRate applies a rate change asked for by a page.
-	SetRate func(rps int) error
+	// generator's figures. It is called once per StatusInterval and after
+	// StatusChanged.
+	Status func() pageapi.Status
 	// MaxRPS is told to pages so the slider's range matches the server's.
 	MaxRPS int
 }
@@ -57,33 +58,8 @@ func (c *Config) setDefaults() {
 		c.StatusInterval = DefaultStatusInterval
 	}
 	if c.Status == nil {
-		c.Status = func() any { return nil }
+		c.Status = func() pageapi.Status { return pageapi.Status{} }
 	}
-}
-
-// Counts is a number of hashes per cluster.
-type Counts struct {
-	Primary int `json:"primary"`
-	Burst   int `json:"burst"`
-}
-
-// Rates is hashes received per second per cluster.
-type Rates struct {
-	Primary float64 `json:"primary"`
-	Burst   float64 `json:"burst"`
-}
-
-// Frame is what a page receives. Type is "hello" once on connect, "update"
-// at most once per FrameInterval, and "error" in answer to a bad command.
-type Frame struct {
-	Type     string   `json:"type"`
-	Hashes   []string `json:"hashes,omitempty"` // the newest of this interval, oldest first
-	Counts   *Counts  `json:"counts,omitempty"` // every hash received this interval
-	Received *Rates   `json:"received,omitempty"`
-	Status   any      `json:"status,omitempty"`
-	At       int64    `json:"at,omitempty"` // server time of a status, Unix ms: pages chart on the server's clock
-	MaxRPS   int      `json:"maxRps,omitempty"`
-	Message  string   `json:"message,omitempty"`
 }
 
 // Hub fans messages out to clients.
@@ -94,15 +70,14 @@ type Hub struct {
 	mu          sync.Mutex
 	clients     map[*client]struct{}
 	closed      bool
-	recent      []string // ring of the newest hashes, see add
-	counts      Counts   // since the last frame
-	window      Counts   // since the last status
+	recent      []pageapi.Hash // ring of the newest hashes, see Add
+	counts      pageapi.Counts // since the last frame
+	window      pageapi.Counts // since the last status
 	windowStart time.Time
 	statusDue   bool
 
-	messages *prometheus.CounterVec
-	dropped  prometheus.Counter
-	frames   prometheus.Counter
+	dropped prometheus.Counter
+	frames  prometheus.Counter
 }
 
 // NewHub returns a Hub; call Run to start sending frames.
@@ -112,12 +87,9 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 		cfg:         cfg,
 		log:         log,
 		clients:     map[*client]struct{}{},
-		recent:      make([]string, 0, 2*cfg.MaxHashesPerFrame),
+		recent:      make([]pageapi.Hash, 0, 2*cfg.MaxHashesPerFrame),
 		windowStart: time.Now(),
 		statusDue:   true,
-		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hub_messages_total", Help: "Messages received on the Redis channel, by cluster (primary, burst) or malformed.",
-		}, []string{"cluster"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hub_clients_dropped_total", Help: "Websocket clients disconnected for falling behind.",
 		}),
@@ -128,37 +100,23 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hub_clients", Help: "Connected websocket clients.",
 	}, func() float64 { return float64(h.Clients()) })
-	reg.MustRegister(h.messages, h.dropped, h.frames, clients)
+	reg.MustRegister(h.dropped, h.frames, clients)
 	return h
 }
 
 // Add takes one message from the channel. It never blocks on clients.
-func (h *Hub) Add(msg string) {
-	m, err := hashmsg.Parse(msg)
-	if err != nil {
-		h.messages.WithLabelValues("malformed").Inc()
-		return
-	}
-	cluster := "primary"
-	if m.Burst() {
-		cluster = "burst"
-	}
-	h.messages.WithLabelValues(cluster).Inc()
-
+func (h *Hub) Add(m hashmsg.Message) {
+	cluster := m.Cluster()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m.Burst() {
-		h.counts.Burst++
-	} else {
-		h.counts.Primary++
-	}
+	h.counts.Add(cluster)
 	// Keep only the newest MaxHashesPerFrame: compact the ring when full so
 	// memory stays bounded and appends stay amortised O(1).
 	if len(h.recent) == cap(h.recent) {
 		n := copy(h.recent, h.recent[len(h.recent)-h.cfg.MaxHashesPerFrame+1:])
 		h.recent = h.recent[:n]
 	}
-	h.recent = append(h.recent, msg)
+	h.recent = append(h.recent, pageapi.Hash{Text: m.Prefix + m.Hash, Cluster: cluster})
 }
 
 // StatusChanged makes the next frame carry the status, e.g. after a rate
@@ -167,15 +125,6 @@ func (h *Hub) StatusChanged() {
 	h.mu.Lock()
 	h.statusDue = true
 	h.mu.Unlock()
-}
-
-// SetRate applies a rate change and announces it to every page.
-func (h *Hub) SetRate(rps int) error {
-	if err := h.cfg.SetRate(rps); err != nil {
-		return err
-	}
-	h.StatusChanged()
-	return nil
 }
 
 // Clients is the number of connected clients.
@@ -206,35 +155,35 @@ func (h *Hub) Run(ctx context.Context) error {
 // broadcast cuts the frame for this interval and queues it for every client.
 func (h *Hub) broadcast(now time.Time) {
 	h.mu.Lock()
-	f := Frame{Type: "update"}
+	f := pageapi.Frame{Type: pageapi.Update}
 	if n := len(h.recent); n > 0 {
 		keep := min(n, h.cfg.MaxHashesPerFrame)
-		f.Hashes = append([]string(nil), h.recent[n-keep:]...)
+		f.Hashes = append([]pageapi.Hash(nil), h.recent[n-keep:]...)
 		c := h.counts
 		f.Counts = &c
 	}
 	h.window.Primary += h.counts.Primary
 	h.window.Burst += h.counts.Burst
-	h.recent, h.counts = h.recent[:0], Counts{}
+	h.recent, h.counts = h.recent[:0], pageapi.Counts{}
 	withStatus := h.statusDue
 	if withStatus {
 		h.statusDue = false
 		if dt := now.Sub(h.windowStart).Seconds(); dt > 0 {
-			f.Received = &Rates{Primary: float64(h.window.Primary) / dt, Burst: float64(h.window.Burst) / dt}
+			f.Received = &pageapi.Rates{Primary: float64(h.window.Primary) / dt, Burst: float64(h.window.Burst) / dt}
 		}
-		h.window, h.windowStart = Counts{}, now
+		h.window, h.windowStart = pageapi.Counts{}, now
 	}
 	h.mu.Unlock()
 
 	if withStatus {
-		f.Status, f.At = h.cfg.Status(), now.UnixMilli()
+		st := h.cfg.Status()
+		f.Status, f.At = &st, now.UnixMilli()
 	}
 	if f.Hashes == nil && !withStatus {
 		return
 	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		h.log.Error("encoding frame", "err", err)
+	b := h.encode(f)
+	if b == nil {
 		return
 	}
 	h.frames.Inc()
@@ -252,7 +201,18 @@ func (h *Hub) broadcast(now time.Time) {
 
 // hello is the first frame a client gets: the slider's range and the status.
 func (h *Hub) hello() []byte {
-	b, _ := json.Marshal(Frame{Type: "hello", MaxRPS: h.cfg.MaxRPS, Status: h.cfg.Status()})
+	st := h.cfg.Status()
+	return h.encode(pageapi.Frame{Type: pageapi.Hello, MaxRPS: h.cfg.MaxRPS, Status: &st})
+}
+
+// encode marshals a frame, or logs why it cannot (a NaN among the figures)
+// and returns nil.
+func (h *Hub) encode(f pageapi.Frame) []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		h.log.Error("encoding frame", "type", f.Type, "err", err)
+		return nil
+	}
 	return b
 }
 

@@ -3,15 +3,12 @@ package stream
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,46 +17,44 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-func msg(prefix string, i int) string {
-	return hashmsg.Format(prefix, sha256.Sum256([]byte(fmt.Sprint(i))))
-}
-
-type rateSink struct {
-	mu  sync.Mutex
-	rps int
-}
-
-func (r *rateSink) set(rps int) error {
-	if rps < 0 || rps > 100 {
-		return errors.New("rate out of range")
+func msg(prefix string, i int) hashmsg.Message {
+	m, err := hashmsg.Parse(hashmsg.Format(prefix, sha256.Sum256([]byte(fmt.Sprint(i)))))
+	if err != nil {
+		panic(err)
 	}
-	r.mu.Lock()
-	r.rps = rps
-	r.mu.Unlock()
-	return nil
+	return m
 }
 
-func (r *rateSink) get() any {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return map[string]int{"targetRps": r.rps}
+func hash(m hashmsg.Message) pageapi.Hash {
+	return pageapi.Hash{Text: m.Prefix + m.Hash, Cluster: m.Cluster()}
 }
 
 // newHub serves a hub without its ticker: tests call broadcast themselves.
-func newHub(t *testing.T, cfg Config) (*Hub, *httptest.Server) {
+// Messages from pages go to handle (nil: accepted and ignored).
+func newHub(t *testing.T, cfg Config, handle Handler) (*Hub, *httptest.Server) {
 	t.Helper()
-	sink := &rateSink{}
-	if cfg.SetRate == nil {
-		cfg.SetRate = sink.set
-		cfg.Status = sink.get
+	if handle == nil {
+		handle = func([]byte) error { return nil }
+	}
+	if cfg.Status == nil {
+		cfg.Status = func() pageapi.Status { return pageapi.Status{Generator: pageapi.Generator{TargetRPS: 7}} }
 	}
 	cfg.MaxRPS = 100
 	h := NewHub(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	e := echo.New()
-	e.GET("/ws", h.ServeWS)
+	e.GET("/ws", func(c echo.Context) error {
+		conn, err := (&websocket.Upgrader{}).Upgrade(c.Response(), c.Request(), nil)
+		if err != nil {
+			return nil
+		}
+		h.Serve(conn, c.RealIP(), handle)
+		return nil
+	})
 	ts := httptest.NewServer(e)
 	t.Cleanup(func() { h.Close(); ts.Close() })
 	return h, ts
@@ -75,10 +70,10 @@ func dial(t *testing.T, ts *httptest.Server) *websocket.Conn {
 	return c
 }
 
-func read(t *testing.T, c *websocket.Conn) Frame {
+func read(t *testing.T, c *websocket.Conn) pageapi.Frame {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var f Frame
+	var f pageapi.Frame
 	if err := c.ReadJSON(&f); err != nil {
 		t.Fatalf("reading frame: %v", err)
 	}
@@ -87,19 +82,13 @@ func read(t *testing.T, c *websocket.Conn) Frame {
 
 func waitClients(t *testing.T, h *Hub, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.Clients() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d clients, want %d", h.Clients(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	component.Eventually(t, 5*time.Second, fmt.Sprintf("%d clients", n), func() bool { return h.Clients() == n })
 }
 
 func TestFrameBatchesAndBounds(t *testing.T) {
-	h, ts := newHub(t, Config{MaxHashesPerFrame: 10})
+	h, ts := newHub(t, Config{MaxHashesPerFrame: 10}, nil)
 	c := dial(t, ts)
-	if f := read(t, c); f.Type != "hello" || f.MaxRPS != 100 || f.Status == nil {
+	if f := read(t, c); f.Type != pageapi.Hello || f.MaxRPS != 100 || f.Status == nil || f.Status.TargetRPS != 7 {
 		t.Fatalf("first frame %+v", f)
 	}
 
@@ -109,34 +98,31 @@ func TestFrameBatchesAndBounds(t *testing.T) {
 	for i := range 30 {
 		h.Add(msg("bursty-", i))
 	}
-	h.Add("not a hash message")
 	h.broadcast(time.Now())
 
 	f := read(t, c)
-	if f.Type != "update" || f.Counts == nil || *f.Counts != (Counts{Primary: 95, Burst: 30}) {
+	if f.Type != pageapi.Update || f.Counts == nil || *f.Counts != (pageapi.Counts{Primary: 95, Burst: 30}) {
 		t.Fatalf("frame %+v counts %+v", f, f.Counts)
 	}
-	if len(f.Hashes) != 10 || f.Hashes[9] != msg("bursty-", 29) || f.Hashes[0] != msg("bursty-", 20) {
-		t.Fatalf("hashes %q, want the newest 10 oldest first", f.Hashes)
+	if len(f.Hashes) != 10 || f.Hashes[9] != hash(msg("bursty-", 29)) || f.Hashes[0] != hash(msg("bursty-", 20)) ||
+		f.Hashes[0].Cluster != hashmsg.Burst {
+		t.Fatalf("hashes %+v, want the newest 10 oldest first, each with its cluster", f.Hashes)
 	}
 	if f.Received == nil || f.Status == nil || f.At == 0 {
 		t.Fatalf("first update lacks status or its server time: %+v", f)
-	}
-	if got := testutil.ToFloat64(h.messages.WithLabelValues("malformed")); got != 1 {
-		t.Fatalf("malformed count %v", got)
 	}
 
 	// Nothing new and no status due: no frame at all.
 	h.broadcast(time.Now())
 	h.Add(msg("", 1000))
 	h.broadcast(time.Now())
-	if f := read(t, c); len(f.Hashes) != 1 || f.Status != nil || f.Counts.Primary != 1 {
+	if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0].Cluster != hashmsg.Primary || f.Status != nil || f.Counts.Primary != 1 {
 		t.Fatalf("frame %+v", f)
 	}
 }
 
 func TestFansOutToEveryClient(t *testing.T) {
-	h, ts := newHub(t, Config{})
+	h, ts := newHub(t, Config{}, nil)
 	conns := []*websocket.Conn{dial(t, ts), dial(t, ts), dial(t, ts)}
 	for _, c := range conns {
 		read(t, c) // hello
@@ -145,7 +131,7 @@ func TestFansOutToEveryClient(t *testing.T) {
 	h.Add(msg("bursty-", 1))
 	h.broadcast(time.Now())
 	for i, c := range conns {
-		if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0] != msg("bursty-", 1) {
+		if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0] != hash(msg("bursty-", 1)) {
 			t.Fatalf("client %d got %+v", i, f)
 		}
 	}
@@ -154,7 +140,7 @@ func TestFansOutToEveryClient(t *testing.T) {
 // TestSlowClientIsDropped: a client that stops reading is disconnected once
 // its queue is full, while a reading client gets every frame.
 func TestSlowClientIsDropped(t *testing.T) {
-	h, ts := newHub(t, Config{ClientQueue: 4, MaxHashesPerFrame: 50})
+	h, ts := newHub(t, Config{ClientQueue: 4, MaxHashesPerFrame: 50}, nil)
 	// Never read from, with a small fixed receive buffer: setting SO_RCVBUF
 	// turns off autotuning, so the server's writes to it block soon.
 	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -179,12 +165,12 @@ func TestSlowClientIsDropped(t *testing.T) {
 	got := make(chan int, frames)
 	go func() {
 		for {
-			var f Frame
+			var f pageapi.Frame
 			if err := fast.ReadJSON(&f); err != nil {
 				close(got)
 				return
 			}
-			if f.Type == "update" {
+			if f.Type == pageapi.Update {
 				got <- len(f.Hashes)
 			}
 		}
@@ -218,93 +204,41 @@ func TestSlowClientIsDropped(t *testing.T) {
 	}
 }
 
-func TestReadLimit(t *testing.T) {
-	h, ts := newHub(t, Config{})
-	c := dial(t, ts)
-	read(t, c)
-	if err := c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 2*readLimit))); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, _, err := c.ReadMessage()
-	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
-		t.Fatalf("read after oversized message: %v, want close 1009", err)
-	}
-	waitClients(t, h, 0)
-}
-
-func TestCommands(t *testing.T) {
-	h, ts := newHub(t, Config{})
+// TestHandlerErrorsReachTheSender: what a page sends goes to the handler,
+// and a handler's error comes back to that page alone as an error frame.
+func TestHandlerErrorsReachTheSender(t *testing.T) {
+	got := make(chan string, 2)
+	h, ts := newHub(t, Config{}, func(msg []byte) error {
+		got <- string(msg)
+		if string(msg) == "bad" {
+			return errors.New("not applied: bad")
+		}
+		return nil
+	})
 	a, b := dial(t, ts), dial(t, ts)
 	read(t, a)
 	read(t, b)
 	waitClients(t, h, 2)
-	h.broadcast(time.Now()) // consume the initial status
-	read(t, a)
-	read(t, b)
-
-	tests := []struct {
-		cmd     string
-		wantErr string
-	}{
-		{`{"type":"setRate","rps":500}`, "rate out of range"},
-		{`{"type":"setRate","rps":2.5}`, "commands are JSON"},
-		{`{"type":"setRate"}`, `needs "rps"`},
-		{`{"type":"explode"}`, `unknown command "explode"`},
-		{`not json`, "commands are JSON"},
-	}
-	for _, tt := range tests {
-		if err := a.WriteMessage(websocket.TextMessage, []byte(tt.cmd)); err != nil {
+	for _, m := range []string{"fine", "bad"} {
+		if err := a.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
 			t.Fatal(err)
 		}
-		if f := read(t, a); f.Type != "error" || !strings.Contains(f.Message, tt.wantErr) {
-			t.Fatalf("%s: got %+v, want error %q", tt.cmd, f, tt.wantErr)
+		if r := <-got; r != m {
+			t.Fatalf("handler got %q, want %q", r, m)
 		}
 	}
-
-	// A valid change reaches every page in the next frame.
-	if err := a.WriteMessage(websocket.TextMessage, []byte(`{"type":"setRate","rps":25}`)); err != nil {
-		t.Fatal(err)
+	if f := read(t, a); f.Type != pageapi.Error || f.Message != "not applied: bad" {
+		t.Fatalf("sender got %+v, want the handler's error", f)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		due := h.statusDue
-		h.mu.Unlock()
-		if due {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("setRate did not mark the status due")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	h.Add(msg("", 1))
 	h.broadcast(time.Now())
-	for name, c := range map[string]*websocket.Conn{"sender": a, "other page": b} {
-		f := read(t, c)
-		st, _ := json.Marshal(f.Status)
-		if string(st) != `{"targetRps":25}` {
-			t.Fatalf("%s: status %s, want the new rate", name, st)
-		}
+	if f := read(t, b); f.Type != pageapi.Update {
+		t.Fatalf("the other page got %+v first, want the update (no error frame)", f)
 	}
-}
-
-func TestOriginCheck(t *testing.T) {
-	_, ts := newHub(t, Config{})
-	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
-	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"http://evil.example"}})
-	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-origin dial: err %v, resp %v", err, resp)
-	}
-	c, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {ts.URL}})
-	if err != nil {
-		t.Fatalf("same-origin dial: %v", err)
-	}
-	c.Close()
 }
 
 func TestCloseDisconnectsAndRefuses(t *testing.T) {
-	h, ts := newHub(t, Config{})
+	h, ts := newHub(t, Config{}, nil)
 	c := dial(t, ts)
 	read(t, c)
 	waitClients(t, h, 1)

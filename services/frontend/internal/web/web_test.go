@@ -1,9 +1,10 @@
-package web_test
+package web
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,30 +12,42 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
 )
 
-type fakeCtl struct{ rps int }
-
-func (f *fakeCtl) SetRate(rps int) error {
-	if rps < 0 || rps > 100 {
-		return errors.New("invalid rate: 500 requests/s is outside 0 to 100")
-	}
-	f.rps = rps
-	return nil
+// page is the routes over a real hub and a real (never started) generator,
+// wired as main wires them: every accepted rate is announced to the hub.
+type page struct {
+	e   *echo.Echo
+	gen *loadgen.Generator
+	hub *stream.Hub
 }
-func (f *fakeCtl) Rate() int   { return f.rps }
-func (f *fakeCtl) Status() any { return map[string]int{"targetRps": f.rps} }
 
-func serve(t *testing.T) (*echo.Echo, *fakeCtl) {
+func serve(t *testing.T) *page {
 	t.Helper()
+	gen, err := loadgen.New(loadgen.Config{URL: "http://127.0.0.1:1/", MaxRPS: 100, MaxInFlight: 1, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() pageapi.Status { return pageapi.Status{Generator: gen.Stats()} }
+	// Status only when announced (the periodic one is an hour away), so a
+	// status frame after a command proves the announcement.
+	hub := stream.NewHub(stream.Config{FrameInterval: 10 * time.Millisecond, StatusInterval: time.Hour, Status: status, MaxRPS: 100},
+		slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	gen.OnRateChange(func(int) { hub.StatusChanged() })
 	e := echo.New()
-	ctl := &fakeCtl{}
-	web.Register(e, ctl, func(c echo.Context) error { return c.String(http.StatusTeapot, "ws") })
-	return e, ctl
+	Register(e, Config{Generator: gen, Hub: hub, Status: status})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = hub.Run(ctx) }()
+	t.Cleanup(func() { cancel(); hub.Close() })
+	return &page{e: e, gen: gen, hub: hub}
 }
 
 func do(e *echo.Echo, method, path, body string) (int, string, http.Header) {
@@ -44,7 +57,7 @@ func do(e *echo.Echo, method, path, body string) (int, string, http.Header) {
 }
 
 func TestPageAndAssets(t *testing.T) {
-	e, _ := serve(t)
+	e := serve(t).e
 	tests := []struct {
 		path, contentType string
 		contains          []string
@@ -67,8 +80,8 @@ func TestPageAndAssets(t *testing.T) {
 			}
 		})
 	}
-	if code, _, _ := do(e, http.MethodGet, "/ws", ""); code != http.StatusTeapot {
-		t.Fatalf("/ws not routed to the websocket handler: %d", code)
+	if code, body, _ := do(e, http.MethodGet, "/ws", ""); code != http.StatusBadRequest || strings.TrimSpace(body) != http.StatusText(http.StatusBadRequest) {
+		t.Fatalf("GET /ws without a handshake = %d %s, want the upgrader's 400", code, body)
 	}
 }
 
@@ -108,17 +121,23 @@ func TestRateAPI(t *testing.T) {
 		{"missing", `{}`, 400, "whole number", 7},
 		{"not json", `fast`, 400, "whole number", 7},
 		{"too large", `{"rps":` + strings.Repeat("1", 2000) + `}`, 400, "whole number", 7},
+		{"the command itself", `{"type":"setRate","rps":3}`, 200, `{"rps":3}`, 3},
+		{"another command", `{"type":"explode","rps":3}`, 400, `not \"explode\"`, 7},
+		{"trailing data", `{"rps":3} {"rps":4}`, 400, "whole number", 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, ctl := serve(t)
-			ctl.rps = 7
+			p := serve(t)
+			e := p.e
+			if err := p.gen.SetRate(7); err != nil {
+				t.Fatal(err)
+			}
 			code, body, _ := do(e, http.MethodPut, "/api/rate", tt.body)
 			if code != tt.code || !strings.Contains(body, tt.want) {
 				t.Fatalf("PUT /api/rate %s = %d %s", tt.body, code, body)
 			}
-			if ctl.rps != tt.rps {
-				t.Fatalf("rate is %d, want %d", ctl.rps, tt.rps)
+			if p.gen.Rate() != tt.rps {
+				t.Fatalf("rate is %d, want %d", p.gen.Rate(), tt.rps)
 			}
 			if _, body, _ = do(e, http.MethodGet, "/api/rate", ""); strings.TrimSpace(body) != fmt.Sprintf(`{"rps":%d}`, tt.rps) {
 				t.Fatalf("GET /api/rate = %s, want rate %d", body, tt.rps)

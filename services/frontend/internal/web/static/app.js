@@ -4,7 +4,6 @@
 
 const MAX_ITEMS = 100;        // hashes kept on the page
 const SEND_EVERY_MS = 100;    // slider changes sent at most this often while dragging
-const HASH_LEN = 44;          // base64(sha256): what follows the cluster prefix
 
 const $ = (id) => document.getElementById(id);
 const slider = $("rate");
@@ -15,7 +14,7 @@ const MAX_DECISIONS = 6;      // decisions listed on the page
 
 let ws = null;
 let retryMs = 500;
-let pending = [];             // hashes waiting for the next animation frame
+let pending = [];             // {text, cluster} waiting for the next animation frame
 let drawScheduled = false;
 let dragging = false;
 let lastSentAt = 0;
@@ -73,15 +72,16 @@ function queueHashes(hashes) {
   }
 }
 
-// draw adds every pending hash in one DOM update, newest first.
+// draw adds every pending hash in one DOM update, newest first, styled by
+// the cluster the server says published it.
 function draw() {
   drawScheduled = false;
   const frag = document.createDocumentFragment();
   for (let i = pending.length - 1; i >= 0; i--) {
     const h = pending[i];
     const li = document.createElement("li");
-    li.textContent = h;
-    li.className = h.length > HASH_LEN ? "burst" : "primary";
+    li.textContent = h.text;
+    li.className = h.cluster;
     frag.appendChild(li);
   }
   pending = [];

@@ -1,22 +1,22 @@
-package main
+package config
 
 import (
-	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"testing"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/testkit/configtest"
 )
 
 func TestConfig(t *testing.T) {
-	configtest.Run(t, envconf.Load[config], []configtest.Case[config]{
-		{Name: "defaults are the codelab's", Check: func(t *testing.T, c config) {
+	configtest.Run(t, envconf.Load[Config], []configtest.Case[Config]{
+		{Name: "defaults are the codelab's", Check: func(t *testing.T, c Config) {
 			if c.Strategy != "switch" || c.HighRPS != 15 || c.LowRPS != 10 || c.Interval.String() != "1s" ||
 				c.VirtualService != "worker" || c.PrimarySubset != "primary" || c.BurstSubset != "burst" ||
-				!c.LeaderElect || c.DryRun || c.Query != defaultQuery || c.FailSafe != "hold" {
+				!c.LeaderElect || c.DryRun || c.Query != DefaultQuery || c.FailSafe != "hold" {
 				t.Fatalf("defaults = %+v", c)
 			}
 		}},
-		{Name: "spillover", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "40", "STEP": "10"}, Check: func(t *testing.T, c config) {
+		{Name: "spillover", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "40", "STEP": "10"}, Check: func(t *testing.T, c Config) {
 			if c.Strategy != "spillover" || c.CapacityRPS != 40 || c.Step != 10 {
 				t.Fatalf("config = %+v", c)
 			}
@@ -28,11 +28,14 @@ func TestConfig(t *testing.T) {
 		{Name: "local mesh", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}},
 		{Name: "local mesh without URL", Env: map[string]string{"ROUTER": "localmesh", "LEADER_ELECT": "false"}, WantErr: "MESH_ADMIN_URL"},
 		{Name: "local mesh cannot elect", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084"}, WantErr: "LEADER_ELECT=false"},
-		{Name: "low above high", Env: map[string]string{"LOW_RPS": "20"}, WantErr: "LOW_RPS < HIGH_RPS"},
+		{Name: "low above high", Env: map[string]string{"LOW_RPS": "20"}, WantErr: "LOW_RPS: must be 0 or more and below the high threshold (15), got 20"},
 		{Name: "same subsets", Env: map[string]string{"BURST_SUBSET": "primary"}, WantErr: "BURST_SUBSET"},
 		{Name: "lease timings", Env: map[string]string{"RENEW_DEADLINE": "20s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
 		{Name: "lease timings ignored without election", Env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
-		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: "STRATEGY"},
+		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: `assigning STRATEGY to Strategy: converting 'yolo' to type policy.StrategyName. details: "yolo" is not one of [switch step spillover]`},
+		{Name: "strategy in capitals", Env: map[string]string{"STRATEGY": "Switch"}, WantErr: "STRATEGY"},
+		{Name: "step zero", Env: map[string]string{"STRATEGY": "step", "STEP": "0"}, WantErr: "STEP: must be 1 to 100 percent"},
+		{Name: "spillover without capacity", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "0"}, WantErr: "CAPACITY_RPS: must be positive"},
 		{Name: "bad fail-safe", Env: map[string]string{"FAIL_SAFE": "panic"}, WantErr: "FAIL_SAFE"},
 		{Name: "not a duration", Env: map[string]string{"INTERVAL": "often"}, WantErr: "INTERVAL"},
 		{Name: "zero interval", Env: map[string]string{"INTERVAL": "0s"}, WantErr: "INTERVAL"},

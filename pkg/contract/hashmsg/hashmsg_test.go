@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 )
 
 func TestFormatParseRoundTrip(t *testing.T) {
@@ -23,8 +23,8 @@ func TestFormatParseRoundTrip(t *testing.T) {
 			if m.Prefix != prefix || m.Prefix+m.Hash != msg {
 				t.Fatalf("Parse(%q) = %+v", msg, m)
 			}
-			if m.Burst() != (prefix != "") {
-				t.Fatalf("Burst() = %v for prefix %q", m.Burst(), prefix)
+			if m.Burst() != (prefix != "") || (m.Cluster() == hashmsg.Burst) != (prefix != "") {
+				t.Fatalf("Burst() = %v, Cluster() = %q for prefix %q", m.Burst(), m.Cluster(), prefix)
 			}
 		})
 	}

@@ -1,12 +1,10 @@
-package main
+package app
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -18,13 +16,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
 
-// backend is what the controller drives and reports to. With the Istio
+// Backend is what the controller drives and reports to. With the Istio
 // router it holds the Kubernetes clients; the local mesh needs none.
-type backend struct {
+type Backend struct {
 	router    router.Router
 	events    controller.Recorder // nil: logs only
 	clientset kubernetes.Interface
@@ -33,10 +32,29 @@ type backend struct {
 	close     func()
 }
 
+// Close stops what the backend started (the event broadcaster).
+func (b *Backend) Close() { b.close() }
+
+// NewBackend connects to what the configured router changes: the Kubernetes
+// API for the Istio router, the local mesh's admin API for the demo.
+func NewBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*Backend, error) {
+	switch cfg.Router {
+	case router.KindLocalMesh:
+		return &Backend{router: router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout), close: func() {}}, nil
+	case router.KindIstio:
+		rc, ns, err := loadKube(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return Connect(ctx, cfg, log, rc, ns)
+	}
+	return nil, fmt.Errorf("no backend for router %q", cfg.Router)
+}
+
 // loadKube reads the client configuration from KUBECONFIG, or the pod's
 // service account in a cluster. The namespace defaults to the pod's own (or
 // the kubeconfig context's).
-func loadKube(cfg config) (*rest.Config, string, error) {
+func loadKube(cfg config.Config) (*rest.Config, string, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
 	rc, err := cc.ClientConfig()
@@ -52,10 +70,11 @@ func loadKube(cfg config) (*rest.Config, string, error) {
 	return rc, ns, nil
 }
 
-// connect builds the clients, the router and the event recorder.
-func connect(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config, ns string) (*backend, error) {
+// Connect builds the Istio router's backend on the API server rc reaches:
+// the clients, the router and the event recorder for namespace ns.
+func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.Config, ns string) (*Backend, error) {
 	rc = rest.CopyConfig(rc)
-	rc.UserAgent = "burster"
+	rc.UserAgent = Service
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
@@ -74,38 +93,8 @@ func connect(ctx context.Context, cfg config, log *slog.Logger, rc *rest.Config,
 	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events(ns)})
 	rt := router.NewIstio(dc, ns, cfg.VirtualService, cfg.PrimarySubset, cfg.BurstSubset)
 	ev := &vsEvents{
-		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "burster", Host: id}),
+		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
 		ref: rt.Ref, log: log,
 	}
-	return &backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}, nil
-}
-
-// refTimeout bounds the one lookup of the VirtualService events refer to.
-const refTimeout = 5 * time.Second
-
-// vsEvents records Kubernetes events on the VirtualService, so that
-// `kubectl describe virtualservice worker` shows what the burster did.
-type vsEvents struct {
-	rec record.EventRecorder
-	ref func(context.Context) (*corev1.ObjectReference, error)
-	log *slog.Logger
-
-	mu     sync.Mutex
-	cached *corev1.ObjectReference
-}
-
-func (e *vsEvents) Event(eventtype, reason, message string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cached == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), refTimeout)
-		ref, err := e.ref(ctx)
-		cancel()
-		if err != nil {
-			e.log.Warn("cannot record event", "reason", reason, "err", err)
-			return
-		}
-		e.cached = ref
-	}
-	e.rec.Event(e.cached, eventtype, reason, message)
+	return &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}, nil
 }

@@ -53,6 +53,26 @@ func Parse(msg string) (Message, error) {
 	return Message{Prefix: prefix, Hash: hash}, nil
 }
 
+// Cluster names the cluster whose worker published a message. Readers
+// classify a message once, where it enters (hashmsg.Parse), and pass the
+// Cluster on; nobody derives it again from the text.
+type Cluster string
+
+// The two clusters. A message without a prefix comes from primary; any
+// prefix (such as "bursty-") means the burst cluster.
+const (
+	Primary Cluster = "primary"
+	Burst   Cluster = "burst"
+)
+
+// Cluster is the cluster that published the message.
+func (m Message) Cluster() Cluster {
+	if m.Prefix != "" {
+		return Burst
+	}
+	return Primary
+}
+
 // Burst reports whether the message was published by a worker with a prefix,
 // which is how the project tells work done in the burst cluster.
-func (m Message) Burst() bool { return m.Prefix != "" }
+func (m Message) Burst() bool { return m.Cluster() == Burst }

@@ -1,5 +1,7 @@
 // Package split is the value the burster decides and the routers apply: the
-// share of the worker's traffic, in percent, that goes to each cluster.
+// share of the worker's traffic, in percent, that goes to each cluster. It is
+// also the JSON shape every process exchanges for it: the burster's status
+// API, the local mesh's admin API and the frames the page receives.
 package split
 
 import (

@@ -1,6 +1,7 @@
 package split
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -22,5 +23,20 @@ func TestValidate(t *testing.T) {
 	}
 	if got := WithBurst(40).String(); got != "primary 60 / burst 40" {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+// TestJSON pins the wire shape every process reads and writes.
+func TestJSON(t *testing.T) {
+	b, err := json.Marshal(WithBurst(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), `{"primary":60,"burst":40}`; got != want {
+		t.Fatalf("JSON = %s, want %s", got, want)
+	}
+	var s Split
+	if err := json.Unmarshal([]byte(`{"primary":0,"burst":100}`), &s); err != nil || s != AllBurst {
+		t.Fatalf("decoded %+v, %v", s, err)
 	}
 }

@@ -1,0 +1,50 @@
+// Package bursterapi is the burster's HTTP API as JSON: GET /api/status,
+// which the frontend polls to show the split and the decisions on its page,
+// and GET /api/changes. The burster serves these types and the frontend
+// decodes them; nothing else describes their shape.
+package bursterapi
+
+import (
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// Paths of the burster's API.
+const (
+	StatusPath  = "/api/status"
+	ChangesPath = "/api/changes"
+)
+
+// Kind says what kind of decision a Change records; it is also the reason of
+// the Kubernetes event the burster records for it.
+type Kind string
+
+// The kinds of change.
+const (
+	WeightsChanged Kind = "WeightsChanged" // the policy moved the weights
+	DriftCorrected Kind = "DriftCorrected" // someone else moved them; put back
+	FailSafe       Kind = "FailSafe"       // measurements kept failing
+	DryRun         Kind = "DryRun"         // decided, not written (DRY_RUN)
+)
+
+// Change is one decision of the burster.
+type Change struct {
+	At     time.Time   `json:"at"`
+	From   split.Split `json:"from"`
+	To     split.Split `json:"to"`
+	RPS    *float64    `json:"rps,omitempty"` // nil when no rate was measured
+	Reason string      `json:"reason"`
+	Kind   Kind        `json:"kind"`
+}
+
+// Status is the body of GET /api/status: what one burster replica knows now.
+type Status struct {
+	Weights     *split.Split `json:"weights,omitempty"`     // nil until read from the router
+	ObservedRPS *float64     `json:"observedRps,omitempty"` // nil when the last measurement failed
+	Leader      bool         `json:"leader"`                // only the leader's view is current
+	Strategy    string       `json:"strategy"`
+	HighRPS     float64      `json:"highRps"`
+	LowRPS      float64      `json:"lowRps"`
+	Changes     []Change     `json:"changes"` // the most recent, oldest first
+}

@@ -1,0 +1,50 @@
+package bursterapi_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// TestStatusJSON pins the shape the frontend and its page read.
+func TestStatusJSON(t *testing.T) {
+	rps := 25.5
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		in   bursterapi.Status
+		want string
+	}{
+		{"nothing known yet", bursterapi.Status{Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{}},
+			`{"leader":false,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
+		{"bursting", bursterapi.Status{
+			Weights: &split.AllBurst, ObservedRPS: &rps, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10,
+			Changes: []bursterapi.Change{{At: at, From: split.AllPrimary, To: split.AllBurst, RPS: &rps,
+				Reason: "25.5 req/s above the high threshold 15", Kind: bursterapi.WeightsChanged}},
+		}, `{"weights":{"primary":0,"burst":100},"observedRps":25.5,"leader":true,"strategy":"switch","highRps":15,"lowRps":10,` +
+			`"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":100,"burst":0},"to":{"primary":0,"burst":100},"rps":25.5,` +
+			`"reason":"25.5 req/s above the high threshold 15","kind":"WeightsChanged"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Fatalf("JSON\n got %s\nwant %s", b, tt.want)
+			}
+			var back bursterapi.Status
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			again, _ := json.Marshal(back)
+			if string(again) != tt.want {
+				t.Fatalf("round trip changed the status: %s", again)
+			}
+		})
+	}
+}

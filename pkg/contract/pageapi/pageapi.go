@@ -1,0 +1,100 @@
+// Package pageapi is the contract between the frontend and its page: the
+// frames the server sends over the websocket, the commands the page sends
+// back, and the JSON of the frontend's HTTP API (/api/status, /api/rate). The
+// server classifies every hash and computes every figure; the page renders
+// what these types carry and derives nothing itself.
+package pageapi
+
+import (
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+)
+
+// FrameType says what a Frame carries.
+type FrameType string
+
+// The frames a page receives.
+const (
+	Hello  FrameType = "hello"  // once on connect: the slider's range and the status
+	Update FrameType = "update" // at most once per frame interval: hashes, counts, status
+	Error  FrameType = "error"  // in answer to a command that was not applied
+)
+
+// Frame is one websocket message to the page.
+type Frame struct {
+	Type     FrameType `json:"type"`
+	Hashes   []Hash    `json:"hashes,omitempty"`   // the newest of this interval, oldest first
+	Counts   *Counts   `json:"counts,omitempty"`   // every hash received this interval
+	Received *Rates    `json:"received,omitempty"` // hashes per second, with each status
+	Status   *Status   `json:"status,omitempty"`
+	At       int64     `json:"at,omitempty"` // server time of the status, Unix ms: pages chart on the server's clock
+	MaxRPS   int       `json:"maxRps,omitempty"`
+	Message  string    `json:"message,omitempty"` // Error: what was wrong
+}
+
+// Hash is one published message with the cluster that published it.
+type Hash struct {
+	Text    string          `json:"text"`
+	Cluster hashmsg.Cluster `json:"cluster"`
+}
+
+// Counts is a number of hashes per cluster.
+type Counts struct {
+	Primary int `json:"primary"`
+	Burst   int `json:"burst"`
+}
+
+// Add counts one hash from cluster c.
+func (n *Counts) Add(c hashmsg.Cluster) {
+	if c == hashmsg.Burst {
+		n.Burst++
+	} else {
+		n.Primary++
+	}
+}
+
+// Rates is hashes received per second per cluster.
+type Rates struct {
+	Primary float64 `json:"primary"`
+	Burst   float64 `json:"burst"`
+}
+
+// Status is what every page shows besides the hashes, and the body of
+// GET /api/status: the load generator's figures and, when the frontend
+// follows a burster, the burster's view.
+type Status struct {
+	Generator
+	Burster *bursterapi.Status `json:"burster,omitempty"`
+}
+
+// Generator is a snapshot of the frontend's load generator.
+type Generator struct {
+	TargetRPS   int     `json:"targetRps"`   // what was asked for
+	SentRPS     float64 `json:"sentRps"`     // requests issued per second, last second
+	AchievedRPS float64 `json:"achievedRps"` // requests the worker answered 200, last second
+	InFlight    int     `json:"inFlight"`
+	Sent        uint64  `json:"sent"`
+	Succeeded   uint64  `json:"succeeded"`
+	Failed      uint64  `json:"failed"`  // errors and non-200 answers
+	Dropped     uint64  `json:"dropped"` // not sent: in-flight bound reached or too far behind
+	LastError   string  `json:"lastError,omitempty"`
+}
+
+// CommandType names a command.
+type CommandType string
+
+// SetRate sets the request rate of the whole deployment.
+const SetRate CommandType = "setRate"
+
+// Command is what a page sends over the websocket, such as
+// {"type": "setRate", "rps": 25}. PUT /api/rate takes the same object; there
+// the type may be left out.
+type Command struct {
+	Type CommandType `json:"type,omitempty"`
+	RPS  *int        `json:"rps,omitempty"`
+}
+
+// Rate is the body of GET /api/rate and the answer to PUT /api/rate.
+type Rate struct {
+	RPS int `json:"rps"`
+}

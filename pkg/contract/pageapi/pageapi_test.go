@@ -1,0 +1,61 @@
+package pageapi_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// TestJSON pins the shapes the page's script reads and writes.
+func TestJSON(t *testing.T) {
+	rps := 25
+	tests := []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"hello", pageapi.Frame{Type: pageapi.Hello, MaxRPS: 100, Status: &pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}}},
+			`{"type":"hello","status":{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0},"maxRps":100}`},
+		{"update", pageapi.Frame{Type: pageapi.Update,
+			Hashes:   []pageapi.Hash{{Text: "abc", Cluster: hashmsg.Primary}, {Text: "bursty-abc", Cluster: hashmsg.Burst}},
+			Counts:   &pageapi.Counts{Primary: 1, Burst: 1},
+			Received: &pageapi.Rates{Primary: 0.5, Burst: 1.5},
+			Status: &pageapi.Status{
+				Generator: pageapi.Generator{TargetRPS: 25, SentRPS: 25, AchievedRPS: 24.5, InFlight: 2, Sent: 100, Succeeded: 98, Failed: 1, Dropped: 1, LastError: "worker answered 503"},
+				Burster:   &bursterapi.Status{Weights: &split.AllBurst, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{}},
+			},
+			At: 1795335482000},
+			`{"type":"update","hashes":[{"text":"abc","cluster":"primary"},{"text":"bursty-abc","cluster":"burst"}],` +
+				`"counts":{"primary":1,"burst":1},"received":{"primary":0.5,"burst":1.5},` +
+				`"status":{"targetRps":25,"sentRps":25,"achievedRps":24.5,"inFlight":2,"sent":100,"succeeded":98,"failed":1,"dropped":1,"lastError":"worker answered 503",` +
+				`"burster":{"weights":{"primary":0,"burst":100},"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}},"at":1795335482000}`},
+		{"error", pageapi.Frame{Type: pageapi.Error, Message: "unknown command"}, `{"type":"error","message":"unknown command"}`},
+		{"command", pageapi.Command{Type: pageapi.SetRate, RPS: &rps}, `{"type":"setRate","rps":25}`},
+		{"rate", pageapi.Rate{RPS: 25}, `{"rps":25}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Fatalf("JSON\n got %s\nwant %s", b, tt.want)
+			}
+		})
+	}
+}
+
+func TestCountsAdd(t *testing.T) {
+	var n pageapi.Counts
+	for _, c := range []hashmsg.Cluster{hashmsg.Primary, hashmsg.Burst, hashmsg.Burst} {
+		n.Add(c)
+	}
+	if n != (pageapi.Counts{Primary: 1, Burst: 2}) {
+		t.Fatalf("counts %+v", n)
+	}
+}

@@ -1,0 +1,77 @@
+// Package app wires the burster together: the rate source, the policy, the
+// router and its backend (the Kubernetes API or the local mesh), the
+// controller under leader election, and the HTTP server with the status API.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/election"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+)
+
+// Service is the burster's name in logs, metrics and traces.
+const Service = "burster"
+
+// Run connects to the router's backend and serves until ctx is done.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	b, err := NewBackend(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return Serve(ctx, cfg, log, b)
+}
+
+// Serve runs the burster on b until ctx is done: the HTTP server, and the
+// controller while this replica leads.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend) error {
+	src, err := source.New(cfg.SourceConfig())
+	if err != nil {
+		return err
+	}
+	pol, err := policy.New(cfg.Policy())
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "source", cfg.Source, "router", cfg.Router, "strategy", cfg.Strategy, "high", cfg.HighRPS,
+		"low", cfg.LowRPS, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
+
+	srv := server.New(Service, cfg.Config, log, health.New())
+	metrics := controller.NewMetrics(srv.Registry)
+	ctrl := controller.New(controller.Config{
+		Source: src, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
+		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log,
+	})
+	var leading atomic.Bool
+	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
+	registerAPI(srv.Echo, cfg, ctrl, &leading)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error {
+		if !cfg.LeaderElect {
+			onLeader(true)
+			return ctrl.Run(ctx)
+		}
+		return election.Run(ctx, election.Config{
+			Client: b.clientset, Namespace: b.namespace, Lease: cfg.LeaseName, Identity: b.identity,
+			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
+			Log: log, OnLeader: onLeader,
+		}, func(lctx context.Context) {
+			if err := ctrl.Run(lctx); err != nil {
+				log.Error("controller stopped", "err", err)
+			}
+		})
+	})
+	return g.Wait()
+}

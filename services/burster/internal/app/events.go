@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/record"
+)
+
+// refTimeout bounds the one lookup of the VirtualService events refer to.
+const refTimeout = 5 * time.Second
+
+// vsEvents records Kubernetes events on the VirtualService, so that
+// `kubectl describe virtualservice worker` shows what the burster did.
+type vsEvents struct {
+	rec record.EventRecorder
+	ref func(context.Context) (*corev1.ObjectReference, error)
+	log *slog.Logger
+
+	mu     sync.Mutex
+	cached *corev1.ObjectReference
+}
+
+func (e *vsEvents) Event(eventtype, reason, message string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cached == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), refTimeout)
+		ref, err := e.ref(ctx)
+		cancel()
+		if err != nil {
+			e.log.Warn("cannot record event", "reason", reason, "err", err)
+			return
+		}
+		e.cached = ref
+	}
+	e.rec.Event(e.cached, eventtype, reason, message)
+}

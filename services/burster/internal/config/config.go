@@ -1,0 +1,147 @@
+// Package config is the burster's configuration: every environment variable,
+// its default and its description, and the checks that name the variable at
+// fault. It is the only package that knows the variables' names; the others
+// take typed settings.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+)
+
+// DefaultQuery is the worker's request rate as the frontend's sidecar
+// reports it (reporter="source"): it counts every request whichever cluster
+// serves it, and is scraped by the Prometheus in primary. The deployment
+// scrapes every 2s, so a 10s window holds five samples: rate() needs two, and
+// five survive a missed scrape while still reacting within seconds. (The
+// codelab's 15s window at the default 15s interval often held one sample.)
+const DefaultQuery = `sum(rate(istio_requests_total{reporter="source",source_workload="frontend",destination_service_name="worker"}[10s]))`
+
+// Config is the burster's configuration, read from the environment.
+type Config struct {
+	server.Config
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	Source        source.Kind   `envconfig:"SOURCE" default:"prometheus" desc:"where the rate comes from: prometheus or scrape"`
+	PrometheusURL string        `envconfig:"PROMETHEUS_URL" default:"http://prometheus.istio-system:9090" desc:"SOURCE=prometheus: the Prometheus API"`
+	Query         string        `envconfig:"QUERY" desc:"SOURCE=prometheus: PromQL returning one value in req/s; empty: the worker's rate from Istio's metrics"`
+	QueryTimeout  time.Duration `envconfig:"QUERY_TIMEOUT" default:"2s" desc:"per query, scrape or call to the router's API"`
+	ScrapeURL     string        `envconfig:"SCRAPE_URL" desc:"SOURCE=scrape: a Prometheus text endpoint"`
+	ScrapeMetric  string        `envconfig:"SCRAPE_METRIC" desc:"SOURCE=scrape: the request counter"`
+	ScrapeLabels  string        `envconfig:"SCRAPE_LABELS" desc:"SOURCE=scrape: label matchers, name=value,..."`
+	ScrapeWindow  time.Duration `envconfig:"SCRAPE_WINDOW" default:"5s" desc:"SOURCE=scrape: the window of the rate"`
+
+	Strategy         policy.StrategyName `envconfig:"STRATEGY" default:"switch" desc:"switch, step or spillover"`
+	HighRPS          float64             `envconfig:"HIGH_RPS" default:"15" desc:"switch, step: burst above this rate"`
+	LowRPS           float64             `envconfig:"LOW_RPS" default:"10" desc:"switch, step: back below this rate"`
+	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding"`
+	CapacityRPS      float64             `envconfig:"CAPACITY_RPS" default:"15" desc:"spillover: the rate primary keeps"`
+	Interval         time.Duration       `envconfig:"INTERVAL" default:"1s" desc:"time between measurements"`
+	MinDwell         time.Duration       `envconfig:"MIN_DWELL" default:"5s" desc:"least time between two changes"`
+	FailureThreshold int                 `envconfig:"FAILURE_THRESHOLD" default:"5" desc:"failed measurements in a row before the fail-safe"`
+	FailSafe         policy.FailSafe     `envconfig:"FAIL_SAFE" default:"hold" desc:"hold (keep the weights) or primary (all back to primary)"`
+	DryRun           bool                `envconfig:"DRY_RUN" default:"false" desc:"decide and report, never write"`
+
+	Router         router.Kind `envconfig:"ROUTER" default:"istio" desc:"what the weights are written to: istio or localmesh"`
+	MeshAdminURL   string      `envconfig:"MESH_ADMIN_URL" desc:"ROUTER=localmesh: the local mesh's admin API"`
+	VirtualService string      `envconfig:"VIRTUAL_SERVICE" default:"worker" desc:"ROUTER=istio: the VirtualService to change"`
+	Namespace      string      `envconfig:"NAMESPACE" desc:"its namespace; empty: the pod's own"`
+	PrimarySubset  string      `envconfig:"PRIMARY_SUBSET" default:"primary" desc:"the subset of the primary cluster's workers"`
+	BurstSubset    string      `envconfig:"BURST_SUBSET" default:"burst" desc:"the subset of the burst cluster's workers"`
+
+	LeaderElect   bool          `envconfig:"LEADER_ELECT" default:"true" desc:"run the controller only on the replica holding the Lease"`
+	LeaseName     string        `envconfig:"LEASE_NAME" default:"burster" desc:"the Lease"`
+	LeaseDuration time.Duration `envconfig:"LEASE_DURATION" default:"15s" desc:"how long a lease lasts without renewal"`
+	RenewDeadline time.Duration `envconfig:"RENEW_DEADLINE" default:"10s" desc:"the leader gives up when it cannot renew within this"`
+	RetryPeriod   time.Duration `envconfig:"RETRY_PERIOD" default:"2s" desc:"time between attempts to acquire or renew"`
+	PodName       string        `envconfig:"POD_NAME" desc:"the election identity; empty: host name and a random suffix"`
+}
+
+// Policy is the policy's part of the configuration.
+func (c Config) Policy() policy.Config {
+	return policy.Config{
+		Strategy: c.Strategy, HighRPS: c.HighRPS, LowRPS: c.LowRPS, Step: c.Step, CapacityRPS: c.CapacityRPS,
+		MinDwell: c.MinDwell, FailureThreshold: c.FailureThreshold, FailSafe: c.FailSafe,
+	}
+}
+
+// SourceConfig is the rate source's part of the configuration.
+func (c Config) SourceConfig() source.Config {
+	return source.Config{
+		Kind: c.Source, Timeout: c.QueryTimeout, PrometheusURL: c.PrometheusURL, Query: c.Query,
+		ScrapeURL: c.ScrapeURL, ScrapeMetric: c.ScrapeMetric, ScrapeLabels: c.ScrapeLabels, ScrapeWindow: c.ScrapeWindow,
+	}
+}
+
+// policyVars names the variable behind each policy setting.
+var policyVars = map[policy.Setting]string{
+	policy.SettingStrategy: "STRATEGY", policy.SettingHigh: "HIGH_RPS", policy.SettingLow: "LOW_RPS",
+	policy.SettingStep: "STEP", policy.SettingCapacity: "CAPACITY_RPS", policy.SettingMinDwell: "MIN_DWELL",
+	policy.SettingFailureThreshold: "FAILURE_THRESHOLD", policy.SettingFailSafe: "FAIL_SAFE",
+}
+
+// Validate fills in the default query and checks every setting, naming
+// each problem's variable.
+func (c *Config) Validate() error {
+	if c.Query == "" {
+		c.Query = DefaultQuery
+	}
+	var errs []error
+	switch c.Source {
+	case source.KindPrometheus:
+		if c.PrometheusURL == "" {
+			errs = append(errs, errors.New("PROMETHEUS_URL is required with SOURCE=prometheus"))
+		}
+	case source.KindScrape:
+		if c.ScrapeURL == "" || c.ScrapeMetric == "" {
+			errs = append(errs, errors.New("SCRAPE_URL and SCRAPE_METRIC are required with SOURCE=scrape"))
+		}
+	}
+	if c.Router == router.KindLocalMesh {
+		if c.MeshAdminURL == "" {
+			errs = append(errs, errors.New("MESH_ADMIN_URL is required with ROUTER=localmesh"))
+		}
+		if c.LeaderElect {
+			errs = append(errs, errors.New("leader election needs the Kubernetes API: set LEADER_ELECT=false with ROUTER=localmesh"))
+		}
+	}
+	if c.Interval <= 0 || c.QueryTimeout <= 0 {
+		errs = append(errs, errors.New("INTERVAL and QUERY_TIMEOUT must be positive"))
+	}
+	if c.VirtualService == "" || c.PrimarySubset == "" || c.BurstSubset == "" || c.PrimarySubset == c.BurstSubset {
+		errs = append(errs, errors.New("VIRTUAL_SERVICE must be set, and PRIMARY_SUBSET and BURST_SUBSET set and different"))
+	}
+	if c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0) {
+		errs = append(errs, errors.New("need LEASE_DURATION > RENEW_DEADLINE > RETRY_PERIOD > 0"))
+	}
+	if err := c.Policy().Validate(); err != nil {
+		errs = append(errs, nameVars(err))
+	}
+	return errors.Join(errs...)
+}
+
+// nameVars rewrites the policy's errors to name the variables at fault.
+func nameVars(err error) error {
+	var out []error
+	for _, e := range unjoin(err) {
+		var se *policy.SettingError
+		if errors.As(e, &se) {
+			e = fmt.Errorf("%s: %s", policyVars[se.Setting], se.Problem)
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

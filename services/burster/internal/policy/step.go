@@ -1,0 +1,22 @@
+package policy
+
+import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+
+// stepStrategy moves the burst share by step percent per decision: up while
+// the rate is above the high threshold, down while it is below the low one.
+// With the minimum dwell between changes it ramps like a canary.
+type stepStrategy struct {
+	band
+	step int
+}
+
+func (s stepStrategy) Target(cur split.Split, rps float64) (split.Split, string) {
+	dir, reason := s.where(rps)
+	switch dir {
+	case 1:
+		return split.WithBurst(min(100, cur.Burst+s.step)), reason
+	case -1:
+		return split.WithBurst(max(0, cur.Burst-s.step)), reason
+	}
+	return cur, reason
+}

@@ -1,0 +1,43 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// Strategy maps a measured rate to the weights it wants. Strategies are pure
+// and hold no state; the Policy around them adds the dwell time and the
+// handling of failed measurements, which every strategy shares.
+type Strategy interface {
+	// Target returns the weights wanted at rps, given the current ones, and why.
+	Target(cur split.Split, rps float64) (split.Split, string)
+}
+
+// newStrategy builds the strategy a validated Config names.
+func newStrategy(c Config) Strategy {
+	switch c.Strategy {
+	case Step:
+		return stepStrategy{band: band{high: c.HighRPS, low: c.LowRPS}, step: c.Step}
+	case Spillover:
+		return spilloverStrategy{capacity: c.CapacityRPS, step: c.Step}
+	default:
+		return switchStrategy{band{high: c.HighRPS, low: c.LowRPS}}
+	}
+}
+
+// band is the hysteresis band of the switch and step strategies: they move
+// towards burst above high and back below low, and hold in between.
+type band struct{ high, low float64 }
+
+// where tells whether rps is above (1), below (-1) or within (0) the band, and
+// says so.
+func (b band) where(rps float64) (int, string) {
+	switch {
+	case rps > b.high:
+		return 1, fmt.Sprintf("%.1f req/s above the high threshold %g", rps, b.high)
+	case rps < b.low:
+		return -1, fmt.Sprintf("%.1f req/s below the low threshold %g", rps, b.low)
+	}
+	return 0, fmt.Sprintf("%.1f req/s within %g..%g", rps, b.low, b.high)
+}

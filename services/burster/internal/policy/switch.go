@@ -1,0 +1,18 @@
+package policy
+
+import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+
+// switchStrategy is the codelab's: everything to burst above the high
+// threshold, everything back below the low one.
+type switchStrategy struct{ band }
+
+func (s switchStrategy) Target(cur split.Split, rps float64) (split.Split, string) {
+	dir, reason := s.where(rps)
+	switch dir {
+	case 1:
+		return split.AllBurst, reason
+	case -1:
+		return split.AllPrimary, reason
+	}
+	return cur, reason
+}
