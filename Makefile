@@ -20,7 +20,9 @@ build: ## Build the service binaries (and the demo's local mesh) into bin/
 
 .PHONY: demo
 demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-frontend-port 9090" to change ports
-	$(GO) run ./demo/cmd/demo $(DEMO_FLAGS)
+	@echo "building the demo's launcher (the first run downloads modules and builds for a few minutes)"
+	@$(GO) build -o $(BIN)/demo ./demo/cmd/demo
+	@GO="$(GO)" exec $(BIN)/demo $(DEMO_FLAGS)
 
 .PHONY: clusters
 clusters: ## Two kind clusters joined by Istio multicluster, with Prometheus (needs docker, kind, istioctl, cloud-provider-kind)

@@ -90,6 +90,9 @@ func runDemo(t *testing.T, redisMode string) {
 		}
 	})
 	dump := logs.String
+	if first := logs.snapshot()[0]; first != buildLine {
+		t.Fatalf("the launcher's first line is %q, want %q", first, buildLine)
+	}
 	if !strings.Contains(dump(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
 		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", dump())
 	}

@@ -56,6 +56,17 @@ func run() error {
 	}
 	flag.Parse()
 
+	// Signals and the terminal first: a Ctrl-C during the build is the
+	// launcher's alone, and stops it cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	restore, err := launcher.TakeTerminal()
+	if err != nil {
+		return err
+	}
+	defer restore()
+	out := launcher.NewOutput(os.Stdout, len("burst-worker"))
+
 	used := map[string]int{}
 	for name, p := range port {
 		used[name] = *p
@@ -71,13 +82,14 @@ func run() error {
 	if !filepath.IsAbs(bin) {
 		bin = filepath.Join(root, bin)
 	}
-	if err := build(root, bin); err != nil {
+	if err := build(ctx, out, root, bin); err != nil {
+		if ctx.Err() != nil {
+			out.Line("demo", "stopped during the build")
+			return nil
+		}
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	out := launcher.NewOutput(os.Stdout, len("burst-worker"))
 	l := launcher.New(out)
 	defer l.Stop()
 
@@ -119,6 +131,10 @@ func run() error {
 	}
 	for _, p := range procs {
 		if err := l.Start(p); err != nil {
+			if ctx.Err() != nil {
+				out.Line("demo", "stopped while starting")
+				return nil
+			}
 			return err
 		}
 	}
@@ -130,6 +146,8 @@ func run() error {
 		return fmt.Errorf("stopping the demo: %w", err)
 	}
 	out.Line("demo", "stopping")
+	l.Stop()
+	out.Line("demo", "stopped")
 	return nil
 }
 
@@ -154,21 +172,6 @@ func startRedis(l *launcher.Launcher, out *launcher.Output, mode, host string, p
 	default:
 		return fmt.Errorf("-redis=%q is not one of auto, server, embedded", mode)
 	}
-}
-
-// build compiles the services and the local mesh into bin.
-func build(root, bin string) error {
-	for name, dir := range map[string]string{
-		"worker": "services/worker", "frontend": "services/frontend", "burster": "services/burster",
-		"localmesh": "demo/cmd/localmesh",
-	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), ".")
-		cmd.Dir = filepath.Join(root, dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", name, err, out)
-		}
-	}
-	return nil
 }
 
 // repoRoot is the directory holding go.work, at or above the working one.

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// buildLine is the launcher's first line: it says what takes the time.
+const buildLine = "demo         | building worker, frontend, burster, localmesh (the first build downloads modules and takes a few minutes)"
+
+// demoPorts gives every process of the demo a free port, as DEMO_FLAGS.
+func demoPorts(t *testing.T) (map[string]int, string) {
+	t.Helper()
+	ports := map[string]int{}
+	var flags []string
+	for _, n := range []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"} {
+		ports[n] = component.FreePort(t)
+		flags = append(flags, "-"+n+"-port", strconv.Itoa(ports[n]))
+	}
+	return ports, strings.Join(flags, " ")
+}
+
+// TestMakeDemoCtrlC runs `make demo` as a person does, in a terminal (a
+// real pseudo-terminal), and presses Ctrl-C there once the page is up: the
+// terminal interrupts its whole foreground group, make included, and make
+// must still end with exit status 0 and no failure message. The first lines
+// say what is being built before anything else.
+func TestMakeDemoCtrlC(t *testing.T) {
+	makeBin := component.Require(t, "apt-get install -y --no-install-recommends make", "make")
+	ports, portFlags := demoPorts(t)
+	binDir := t.TempDir()
+	cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-redis embedded -bin "+binDir+" "+portFlags)
+	cmd.Dir = repoRoot
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatalf("starting make demo in a pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	logs := &logLines{}
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(tty) // ends with EIO once every process left the terminal
+		for sc.Scan() {
+			logs.add("", strings.TrimRight(sc.Text(), "\r"))
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
+	component.EventuallyEvery(t, 5*time.Minute, 200*time.Millisecond, "make demo printing "+url, func() error {
+		for _, l := range logs.snapshot() {
+			if strings.TrimSpace(l) == url {
+				return nil
+			}
+		}
+		return errors.New("not yet; output so far:\n" + tail(logs.String(), 20))
+	})
+	lines := logs.snapshot()
+	if !strings.HasPrefix(lines[0], "building the demo's launcher") || lines[1] != buildLine {
+		t.Fatalf("make demo's first lines are %q, want make's line then the launcher's build line %q", lines[:2], buildLine)
+	}
+	for _, b := range []string{"worker", "frontend", "burster", "localmesh"} {
+		if !strings.Contains(logs.String(), "demo         | built "+b+" (") && !strings.Contains(logs.String(), "demo         | "+b+" is up to date") {
+			t.Fatalf("no progress line for %s; output:\n%s", b, tail(logs.String(), 40))
+		}
+	}
+
+	before := len(logs.snapshot())
+	if _, err := tty.Write([]byte{3}); err != nil { // Ctrl-C, typed into the terminal
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		after := strings.Join(logs.snapshot()[before:], "\n")
+		if err != nil {
+			t.Fatalf("make demo ended with %v after Ctrl-C; output:\n%s", err, after)
+		}
+		for _, noise := range []string{"Error", "Interrupt", "***", "exit status"} {
+			if strings.Contains(after, noise) {
+				t.Fatalf("make demo printed %q after a clean Ctrl-C:\n%s", noise, after)
+			}
+		}
+		if !strings.Contains(after, "demo         | stopped") {
+			t.Fatalf("the launcher did not say it stopped:\n%s", after)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("make demo did not end within 30s of Ctrl-C; output:\n%s", tail(logs.String(), 40))
+	}
+	if left := processesUsing(binDir, ports["redis"]); len(left) > 0 {
+		t.Fatalf("processes left after make demo stopped: %v", left)
+	}
+}
+
+// TestMakeDemoPortTaken: a real failure still fails, with one clear message
+// from the launcher and nothing built or started.
+func TestMakeDemoPortTaken(t *testing.T) {
+	makeBin := component.Require(t, "apt-get install -y --no-install-recommends make", "make")
+	ports, portFlags := demoPorts(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports["burster"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-redis embedded -bin "+t.TempDir()+" "+portFlags)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("make demo with a port taken = %v, want a failure; output:\n%s", err, out)
+	}
+	want := fmt.Sprintf("demo: port %d for burster is in use (choose another with -burster-port)", ports["burster"])
+	if !strings.Contains(string(out), want) || strings.Contains(string(out), "building worker") {
+		t.Fatalf("output:\n%s\nwant %q and nothing built", out, want)
+	}
+}
