@@ -15,8 +15,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the service binaries (and the demo's local mesh) into bin/
-	@for d in $(BUILD); do (cd $$d && $(GO) build -o $(BIN)/$$(basename $$d) .) || exit 1; done
+build: ## Build the service binaries (and the demo's local mesh) into bin/, in one go build
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(BUILD))
 
 .PHONY: demo
 demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-frontend-port 9090" to change ports
@@ -47,15 +47,15 @@ deps: ## Install the real components the tests use (redis-server, prometheus, ch
 	@scripts/install-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envtest (once, ~4 min)
+envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envtest (once per machine, ~7 min on 2 cores)
 	@scripts/envtest-bin.sh
 
 .PHONY: tools
-tools: ## Build the pinned skaffold (with its ko builder) and istioctl for the deployment tests into bin/tools (once)
+tools: ## Build the pinned skaffold (with its ko builder) and istioctl for the deployment tests into bin/tools (once per machine, ~11 min)
 	@scripts/tools-bin.sh
 
 .PHONY: test
-test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip)
+test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip; first run: see README)
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 .PHONY: lint
@@ -71,5 +71,5 @@ bench: deps envtest ## Benchmarks: worker throughput, frontend rate accuracy, bu
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 
 .PHONY: clean
-clean: ## Remove bin/ and out/
+clean: ## Remove bin/ and out/ (the tools stay built in ~/.cache/cloudburst/tools for every clone)
 	rm -rf $(BIN) out
