@@ -26,8 +26,12 @@ func TakeTerminal() (restore func(), err error) {
 	if err != nil || fg != unix.Getpgrp() {
 		return noop, nil // not a terminal, or not in its foreground
 	}
-	if err := unix.Setpgid(0, 0); err != nil {
-		return noop, fmt.Errorf("moving into a process group of its own: %w", err)
+	// Already leading its group (started by a shell with job control, or as a
+	// session leader, which may not change group): the group is its own.
+	if unix.Getpgrp() != os.Getpid() {
+		if err := unix.Setpgid(0, 0); err != nil {
+			return noop, fmt.Errorf("moving into a process group of its own: %w", err)
+		}
 	}
 	// A process outside the foreground group that sets the foreground group
 	// is stopped by SIGTTOU unless it ignores it; the same holds for giving
