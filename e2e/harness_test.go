@@ -44,13 +44,10 @@ func binary(t testing.TB, service string) string {
 		if buildErr != nil {
 			return
 		}
-		for _, s := range []string{"worker", "frontend"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, s), ".")
-			cmd.Dir = filepath.Join(repoRoot, "services", s)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("building %s: %v\n%s", s, err, out)
-				return
-			}
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./services/worker", "./services/frontend")
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the services: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
