@@ -126,7 +126,7 @@ func TestOverlaysRender(t *testing.T) {
 			"PeerAuthentication/default", "AuthorizationPolicy/worker", "AuthorizationPolicy/redis",
 			"Deployment/prometheus", "Gateway/cross-network-gateway"},
 		"burst": {"Namespace/cloudburst", "Deployment/worker", "Service/worker", "Service/redis",
-			"HorizontalPodAutoscaler/worker", "PeerAuthentication/default", "AuthorizationPolicy/worker",
+			"HorizontalPodAutoscaler/worker", "PeerAuthentication/default", "AuthorizationPolicy/worker", "DestinationRule/worker",
 			"Gateway/cross-network-gateway"},
 	}
 	absent := map[string][]string{

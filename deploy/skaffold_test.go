@@ -24,7 +24,7 @@ import (
 // TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
 // configs on their own kube contexts, and renders both offline.
 func TestSkaffoldConfig(t *testing.T) {
-	skaffold := tool(t, "skaffold")
+	skaffold := component.Tool(t, "skaffold")
 	out, err := run(t, root, skaffold, "diagnose", "--yaml-only")
 	if err != nil {
 		t.Fatalf("skaffold diagnose: %v\n%s", err, out)
@@ -63,7 +63,7 @@ func TestSkaffoldConfig(t *testing.T) {
 // with those builds: the burst cluster runs the very worker image the
 // primary cluster does.
 func TestSkaffoldBuildsAndSharesImages(t *testing.T) {
-	skaffold := tool(t, "skaffold")
+	skaffold := component.Tool(t, "skaffold")
 	registry := startRegistry(t)
 	base := pushBase(t, registry)
 

@@ -14,20 +14,6 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-// tool returns a pinned tool built by `make tools`, skipping the test (or
-// failing it in CI) when it has not been built.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(root, "bin", "tools", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		component.Missing(t, "%s not built in bin/tools; build it with: make tools", name)
-	}
-	return p
-}
-
 // writeYAML writes objects as one multi-document file.
 func writeYAML(t *testing.T, objs []*unstructured.Unstructured) string {
 	t.Helper()
@@ -60,7 +46,7 @@ func run(t *testing.T, dir, name string, args ...string) (string, error) {
 // checks) and analyze (cross-resource checks) on each cluster's objects, and
 // manifest generate on the install configuration.
 func TestIstioctl(t *testing.T) {
-	istioctl := tool(t, "istioctl")
+	istioctl := component.Tool(t, "istioctl")
 	for _, c := range clusters(t) {
 		t.Run(c.name, func(t *testing.T) {
 			f := writeYAML(t, c.objs)

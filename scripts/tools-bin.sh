@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned deployment tools (skaffold, whose ko builder builds the
-# images, and istioctl) from their wrapper modules in tools/ into bin/tools.
+# images; istioctl; and istiod, pilot-discovery, from the same istio.io/istio)
+# from their wrapper modules in tools/ into bin/tools.
 # Each is built once per machine (see build-tool.sh).
 set -euo pipefail
 
@@ -8,11 +9,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/build-tool.sh"
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(skaffold istioctl)
+[ ${#tools[@]} -gt 0 ] || tools=(skaffold istioctl pilot-discovery)
 for t in "${tools[@]}"; do
 	case $t in
 	skaffold) build_tool skaffold "$root/tools/skaffold" github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold "$root/bin/tools" ;;
-	istioctl) build_tool istioctl "$root/tools/istioctl" istio.io/istio/istioctl/cmd/istioctl "$root/bin/tools" ;;
+	istioctl) build_tool istioctl "$root/tools/istio" istio.io/istio/istioctl/cmd/istioctl "$root/bin/tools" ;;
+	pilot-discovery) build_tool pilot-discovery "$root/tools/istio" istio.io/istio/pilot/cmd/pilot-discovery "$root/bin/tools" ;;
 	*) echo "unknown tool $t" >&2; exit 2 ;;
 	esac
 done

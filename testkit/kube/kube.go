@@ -64,24 +64,17 @@ func assetsDir() (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		return dir, nil
 	}
-	wd, err := os.Getwd()
+	root, err := component.WorkspaceRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w, and KUBEBUILDER_ASSETS is not set", err)
 	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			assets := filepath.Join(dir, "bin", "envtest")
-			for _, b := range []string{"kube-apiserver", "etcd"} {
-				if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-					return "", fmt.Errorf("%s not found in %s", b, assets)
-				}
-			}
-			return assets, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no go.work above %s to find bin/envtest, and KUBEBUILDER_ASSETS is not set", wd)
+	assets := filepath.Join(root, "bin", "envtest")
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
+			return "", fmt.Errorf("%s not found in %s", b, assets)
 		}
 	}
+	return assets, nil
 }
 
 // istioCRDs returns the path of Istio's CRD bundle in the module cache,

@@ -1,0 +1,409 @@
+package deploy
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
+)
+
+// The addresses the harness gives each cluster's pods and load balancers.
+// Nothing ever connects to them: they only appear in what istiod sends.
+var subnets = map[string][2]string{
+	"primary": {"10.10.0", "172.18.10"},
+	"burst":   {"10.20.0", "172.18.20"},
+}
+
+// startMesh brings up both clusters as `make clusters` and `make deploy`
+// would leave them: each one's Istio install (rendered by the real istioctl
+// from deploy/mesh), the certificates from deploy/mesh/gen-certs.sh, the
+// network label, the remote secrets, and the rendered overlays; then one
+// real istiod per cluster.
+func startMesh(t testing.TB) *mesh.Mesh {
+	t.Helper()
+	istioctl := component.Tool(t, "istioctl")
+	component.Require(t, "apt-get install openssl", "openssl")
+	certs := t.TempDir()
+	if out, err := exec.Command(filepath.Join(root, "deploy", "mesh", "gen-certs.sh"), certs, "primary", "burst").CombinedOutput(); err != nil {
+		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
+	}
+	var specs []mesh.ClusterSpec
+	for _, c := range clusters(t) {
+		file := filepath.Join(root, "deploy", "mesh", c.name+".yaml")
+		operator := kube.Objects(t, file)[0]
+		name, _, _ := unstructured.NestedString(operator.Object, "spec", "values", "global", "multiCluster", "clusterName")
+		network, _, _ := unstructured.NestedString(operator.Object, "spec", "values", "global", "network")
+		if name != c.name || network == "" {
+			t.Fatalf("%s: clusterName %q (want %q), network %q", file, name, c.name, network)
+		}
+		var install []*unstructured.Unstructured
+		for _, f := range []string{c.name, "eastwest-" + c.name} {
+			out, err := exec.Command(istioctl, "manifest", "generate", "-f", filepath.Join(root, "deploy", "mesh", f+".yaml")).Output()
+			if err != nil {
+				t.Fatalf("istioctl manifest generate %s: %v", f, err)
+			}
+			objs, err := kube.Decode(out)
+			if err != nil {
+				t.Fatalf("decoding the %s install: %v", f, err)
+			}
+			install = append(install, objs...)
+		}
+		var objs []*unstructured.Unstructured
+		for _, o := range c.objs {
+			if o.GetKind() == "Namespace" && o.GetName() == mesh.SystemNamespace {
+				continue // the harness makes it, labelled, as make clusters does
+			}
+			objs = append(objs, o)
+		}
+		specs = append(specs, mesh.ClusterSpec{
+			Name: name, Network: network, Install: install, Objects: objs,
+			CACerts: filepath.Join(certs, c.name), PodSubnet: subnets[c.name][0], LoadBalancerSubnet: subnets[c.name][1],
+		})
+	}
+	return mesh.Start(t, specs...)
+}
+
+// pushTimeout bounds how long istiod may take to send a change.
+const pushTimeout = 30 * time.Second
+
+// TestMesh asks the two real istiods what each proxy of a burst is told:
+// the frontend's sidecar in primary, both east-west gateways, and the
+// worker's sidecar in burst. Then the negative controls break one piece of
+// configuration at a time, see the matching check fail for that reason, and
+// put it back.
+func TestMesh(t *testing.T) {
+	m := startMesh(t)
+	primary, burst := m.Cluster("primary"), m.Cluster("burst")
+	ctx := context.Background()
+	connect := func(c *mesh.Cluster, ns, deployment string) *xds.Client {
+		cl, err := c.Connect(ctx, ns, deployment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	frontend := connect(primary, namespace, "frontend")
+	burstWorker := connect(burst, namespace, "worker")
+	burstGateway := connect(burst, mesh.SystemNamespace, "istio-eastwestgateway")
+	primaryGateway := connect(primary, mesh.SystemNamespace, "istio-eastwestgateway")
+
+	primaryWorkers := podAddresses(primary, "worker", 8080)
+	burstWorkers := podAddresses(burst, "worker", 8080)
+	burstGatewayAddr := loadBalancer(t, burst, mesh.SystemNamespace, "istio-eastwestgateway", eastWestPort)
+	primaryGatewayAddr := loadBalancer(t, primary, mesh.SystemNamespace, "istio-eastwestgateway", eastWestPort)
+
+	// Each check, as one function, so the negative controls reuse it.
+	primarySubset := endpointsAre(workerCluster("primary"), primaryWorkers...)
+	burstSubset := func(s xds.Snapshot) error {
+		if err := endpointsAre(workerCluster("burst"), burstGatewayAddr)(s); err != nil {
+			got, _ := endpoints(s, workerCluster("burst"))
+			for _, a := range got {
+				if slices.Contains(burstWorkers, a) {
+					return fmt.Errorf("%w: %s is a pod of the burst cluster, unreachable from primary's network", err, a)
+				}
+			}
+			return err
+		}
+		return nil
+	}
+	// passesGateway: the SNI the caller's sidecar sends for cluster is one
+	// the other cluster's gateway passes on, to a cluster whose endpoints
+	// are the target pods.
+	passesGateway := func(caller *xds.Client, cluster string, gateway *xds.Client, pods []string) func(xds.Snapshot) error {
+		return func(gw xds.Snapshot) error {
+			name, err := sni(caller.Snapshot(), cluster)
+			if err != nil {
+				return err
+			}
+			to, err := gatewayRoute(gw, name)
+			if err != nil {
+				return err
+			}
+			return endpointsAre(to, pods...)(gw)
+		}
+	}
+	burstGatewayPasses := passesGateway(frontend, workerCluster("burst"), burstGateway, burstWorkers)
+	redisBehindGateway := endpointsAre(redisCluster, primaryGatewayAddr)
+	primaryGatewayPasses := passesGateway(burstWorker, redisCluster, primaryGateway, podAddresses(primary, "redis", 6379))
+	admitsFrontend := admits(8080, frontendPrincipal, "spiffe://cluster.local/ns/"+namespace+"/sa/worker")
+
+	t.Run("frontend route has the VirtualService's weights", func(t *testing.T) {
+		eventually(t, frontend, "the shipped 100/0", routeIs(wantWeights(100, 0)))
+		setWeights(t, primary, 30, 70)
+		eventually(t, frontend, "30/70 after an update", routeIs(wantWeights(30, 70)))
+		setWeights(t, primary, 100, 0)
+		eventually(t, frontend, "100/0 again", routeIs(wantWeights(100, 0)))
+	})
+	t.Run("primary subset is the primary pods", func(t *testing.T) {
+		eventually(t, frontend, "primary subset endpoints", primarySubset)
+	})
+	t.Run("burst subset is burst's east-west gateway", func(t *testing.T) {
+		eventually(t, frontend, "burst subset endpoints", burstSubset)
+	})
+	t.Run("burst gateway passes the burst subset on", func(t *testing.T) {
+		eventually(t, frontend, "the frontend's clusters", func(s xds.Snapshot) error { _, err := sni(s, workerCluster("burst")); return err })
+		eventually(t, burstGateway, "burst gateway to the burst workers", burstGatewayPasses)
+	})
+	t.Run("burst worker reaches redis through primary's gateway", func(t *testing.T) {
+		eventually(t, burstWorker, "redis endpoints in burst", redisBehindGateway)
+		eventually(t, primaryGateway, "primary gateway to redis", primaryGatewayPasses)
+	})
+	t.Run("burst worker admits the frontend only", func(t *testing.T) {
+		eventually(t, burstWorker, "inbound authorization", admitsFrontend)
+	})
+	t.Run("one root of trust", func(t *testing.T) {
+		// Each istiod signs with its cluster's intermediate; both chain to
+		// the same root, so a workload of one cluster trusts the other's.
+		for _, c := range m.Clusters {
+			verifyChain(t, c.Spec.CACerts, primary.Spec.CACerts)
+		}
+	})
+
+	// Negative controls: each breaks one thing, the check that depends on
+	// it fails for that reason, and passes again once it is put back (also
+	// when the control fails, so the next one starts from a sound mesh).
+	control := func(name string, check func(xds.Snapshot) error, proxy *xds.Client, reason string, brk func(t *testing.T) (restore func())) {
+		t.Run("control: "+name, func(t *testing.T) {
+			restore := sync.OnceFunc(brk(t))
+			t.Cleanup(restore)
+			failsWith(t, proxy, reason, check)
+			restore()
+			eventually(t, proxy, "put back", check)
+		})
+	}
+	control("a subset missing from primary's DestinationRule", burstSubset, frontend,
+		"no cluster "+workerCluster("burst"), func(t *testing.T) func() { return dropSubset(t, primary, "burst") })
+	control("a subset missing from burst's DestinationRule", burstGatewayPasses, burstGateway,
+		"no filter chain for SNI outbound_.8080_.burst_", func(t *testing.T) func() { return dropSubset(t, burst, "burst") })
+	control("no remote secret", burstSubset, frontend, "has endpoints []", func(t *testing.T) func() {
+		if err := primary.RemoveRemoteSecret(ctx, "burst"); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := primary.AddRemoteSecret(ctx, t, burst); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	control("no remote secret in burst", redisBehindGateway, burstWorker, "has endpoints []", func(t *testing.T) func() {
+		if err := burst.RemoveRemoteSecret(ctx, "primary"); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := burst.AddRemoteSecret(ctx, t, primary); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	control("the worker's AuthorizationPolicy naming another identity", admitsFrontend, burstWorker,
+		"does not admit "+frontendPrincipal, func(t *testing.T) func() {
+			return setPrincipals(t, burst, "worker", "cluster.local/ns/"+namespace+"/sa/someone-else")
+		})
+	control("burst's east-west gateway labelled with primary's network", burstSubset, frontend,
+		"is a pod of the burst cluster", func(t *testing.T) func() {
+			gw := "services/istio-eastwestgateway"
+			setNetwork(t, burst, gw, primary.Spec.Network)
+			return func() { setNetwork(t, burst, gw, burst.Spec.Network) }
+		})
+	control("burst's worker labelled with primary's network", burstSubset, frontend,
+		"is a pod of the burst cluster", func(t *testing.T) func() {
+			pod := "pods/" + burst.Pod(namespace, "worker").Name
+			setNetwork(t, burst, pod, primary.Spec.Network)
+			return func() { setNetwork(t, burst, pod, burst.Spec.Network) }
+		})
+}
+
+// eventually waits until what the proxy was told passes check.
+func eventually(t *testing.T, c *xds.Client, what string, check func(xds.Snapshot) error) {
+	t.Helper()
+	if err := c.Wait(context.Background(), pushTimeout, check); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// failsWith waits until check fails with an error containing reason.
+func failsWith(t *testing.T, c *xds.Client, reason string, check func(xds.Snapshot) error) {
+	t.Helper()
+	err := c.Wait(context.Background(), pushTimeout, func(s xds.Snapshot) error {
+		err := check(s)
+		if err != nil && strings.Contains(err.Error(), reason) {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("the check still passes")
+		}
+		return fmt.Errorf("the check fails for another reason: %w", err)
+	})
+	if err != nil {
+		t.Fatalf("want the check to fail with %q: %v", reason, err)
+	}
+}
+
+// podAddresses are the addresses of a Deployment's pods on a port.
+func podAddresses(c *mesh.Cluster, deployment string, port int) []string {
+	var out []string
+	for _, p := range c.Pods {
+		if p.Deployment == deployment {
+			out = append(out, fmt.Sprintf("%s:%d", p.IP(), port))
+		}
+	}
+	return out
+}
+
+// loadBalancer is the address a LoadBalancer Service was given, on a port.
+func loadBalancer(t *testing.T, c *mesh.Cluster, ns, name string, port int) string {
+	t.Helper()
+	svc, err := c.Clientset(t).CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) == 0 {
+		t.Fatalf("%s/%s in %s has no load balancer address", ns, name, c.Spec.Name)
+	}
+	return fmt.Sprintf("%s:%d", svc.Status.LoadBalancer.Ingress[0].IP, port)
+}
+
+var destinationRules = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
+
+// setWeights writes the worker VirtualService's weights as the burster does.
+func setWeights(t *testing.T, c *mesh.Cluster, primary, burst int) {
+	t.Helper()
+	vs := c.API.Dynamic(t).Resource(virtualServices).Namespace(namespace)
+	obj, err := vs.Get(context.Background(), "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	http, _, _ := unstructured.NestedSlice(obj.Object, "spec", "http")
+	route := http[0].(map[string]any)["route"].([]any)
+	route[0].(map[string]any)["weight"] = int64(primary)
+	route[1].(map[string]any)["weight"] = int64(burst)
+	_ = unstructured.SetNestedSlice(obj.Object, http, "spec", "http")
+	if _, err := vs.Update(context.Background(), obj, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropSubset removes a subset from the worker's DestinationRule in one
+// cluster and returns the function that puts the rule back.
+func dropSubset(t *testing.T, c *mesh.Cluster, subset string) func() {
+	t.Helper()
+	ctx := context.Background()
+	dr := c.API.Dynamic(t).Resource(destinationRules).Namespace(namespace)
+	orig, err := dr.Get(ctx, "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", c.Spec.Name, err)
+	}
+	changed := orig.DeepCopy()
+	subsets, _, _ := unstructured.NestedSlice(changed.Object, "spec", "subsets")
+	subsets = slices.DeleteFunc(subsets, func(s any) bool { return s.(map[string]any)["name"] == subset })
+	_ = unstructured.SetNestedSlice(changed.Object, subsets, "spec", "subsets")
+	if _, err := dr.Update(ctx, changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return func() { putBack(t, dr, orig) }
+}
+
+// putBack writes an object as it was before a control changed it.
+func putBack(t *testing.T, ri dynamic.ResourceInterface, orig *unstructured.Unstructured) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := ri.Get(ctx, orig.GetName(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig = orig.DeepCopy()
+	orig.SetResourceVersion(cur.GetResourceVersion())
+	if _, err := ri.Update(ctx, orig, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var authorizationPolicies = schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"}
+
+// setPrincipals makes an AuthorizationPolicy admit only the given principal
+// and returns the function that puts the policy back.
+func setPrincipals(t *testing.T, c *mesh.Cluster, name, principal string) func() {
+	t.Helper()
+	ctx := context.Background()
+	ap := c.API.Dynamic(t).Resource(authorizationPolicies).Namespace(namespace)
+	orig, err := ap.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", c.Spec.Name, err)
+	}
+	changed := orig.DeepCopy()
+	rules := []any{map[string]any{"from": []any{map[string]any{"source": map[string]any{"principals": []any{principal}}}}}}
+	_ = unstructured.SetNestedSlice(changed.Object, rules, "spec", "rules")
+	if _, err := ap.Update(ctx, changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+	return func() { putBack(t, ap, orig) }
+}
+
+// setNetwork sets the network label of a Service or Pod ("services/NAME",
+// "pods/NAME") in its namespace: the gateway's Service in istio-system, the
+// worker's pod in the application namespace.
+func setNetwork(t *testing.T, c *mesh.Cluster, object, network string) {
+	t.Helper()
+	kind, name, _ := strings.Cut(object, "/")
+	ns := namespace
+	if kind == "services" {
+		ns = mesh.SystemNamespace
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, mesh.NetworkLabel, network)
+	err := c.Clientset(t).CoreV1().RESTClient().Patch(types.MergePatchType).
+		Namespace(ns).Resource(kind).Name(name).Body([]byte(patch)).Do(context.Background()).Error()
+	if err != nil {
+		t.Fatalf("%s: labelling %s: %v", c.Spec.Name, object, err)
+	}
+}
+
+// verifyChain checks that a cluster's intermediate CA chains to the root in
+// another cluster's cacerts.
+func verifyChain(t *testing.T, dir, rootDir string) {
+	t.Helper()
+	cert := func(path string) *x509.Certificate {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			t.Fatalf("%s: no PEM", path)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert(filepath.Join(rootDir, "root-cert.pem")))
+	ca := cert(filepath.Join(dir, "ca-cert.pem"))
+	if !ca.IsCA {
+		t.Fatalf("%s/ca-cert.pem is not a CA", dir)
+	}
+	if _, err := ca.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("%s/ca-cert.pem does not chain to the shared root: %v", dir, err)
+	}
+}
