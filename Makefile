@@ -51,7 +51,7 @@ envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envt
 	@scripts/envtest-bin.sh
 
 .PHONY: tools
-tools: ## Build the pinned skaffold (with its ko builder) and istioctl for the deployment tests into bin/tools (once per machine, ~11 min)
+tools: ## Build the pinned skaffold (with its ko builder), istioctl and istiod for the deployment tests into bin/tools (once per machine, ~13 min)
 	@scripts/tools-bin.sh
 
 .PHONY: test
@@ -65,10 +65,11 @@ lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
 	@for d in $(MODDIRS); do (cd $$d && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$d: run (cd $$d && GOWORK=off go mod tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: deps envtest ## Benchmarks: worker throughput, frontend rate accuracy, burster reaction time
+bench: deps envtest tools ## Benchmarks: worker throughput, frontend rate accuracy, burster reaction time, burst to sidecar
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
+	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/
 
 .PHONY: clean
 clean: ## Remove bin/ and out/ (the tools stay built in ~/.cache/cloudburst/tools for every clone)

@@ -180,6 +180,11 @@ func TestMesh(t *testing.T) {
 		}
 	})
 
+	t.Run("the real burster bursts and returns at the sidecar", func(t *testing.T) {
+		r := burstAtSidecar(t, primary, frontend)
+		t.Logf("rate step to push %s, VirtualService write to push %s", r.StepToPush.Round(time.Millisecond), r.WriteToPush.Round(time.Millisecond))
+	})
+
 	// Negative controls: each breaks one thing, the check that depends on
 	// it fails for that reason, and passes again once it is put back (also
 	// when the control fails, so the next one starts from a sound mesh).

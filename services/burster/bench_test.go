@@ -31,7 +31,7 @@ func reactOnce(b *testing.B, src string) time.Duration {
 	load := newLoadExporter(b, 5)
 	env := map[string]string{"INTERVAL": "1s", "LEADER_ELECT": "false"}
 	if src == "prometheus" {
-		prom := promserver.Start(b, load.host())
+		prom := promserver.Start(b, load.Host())
 		env["SOURCE"], env["PROMETHEUS_URL"], env["QUERY"] = "prometheus", prom.URL, `sum(rate(test_requests_total[5s]))`
 	} else {
 		// The scrape source samples at INTERVAL, i.e. every second too.
@@ -49,7 +49,7 @@ func reactOnce(b *testing.B, src string) time.Duration {
 	time.Sleep(5 * time.Second)
 
 	start := time.Now()
-	load.set(30)
+	load.Set(30)
 	component.Eventually(b, 60*time.Second, "weights reach burst", func() bool { return c.weights(b) == split.AllBurst })
 	return time.Since(start)
 }

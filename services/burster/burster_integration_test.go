@@ -11,9 +11,9 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
-func scrapeEnv(e *loadExporter) map[string]string {
+func scrapeEnv(e *promserver.Load) map[string]string {
 	return map[string]string{
-		"SOURCE": "scrape", "SCRAPE_URL": e.ts.URL, "SCRAPE_METRIC": "test_requests_total", "SCRAPE_WINDOW": "2s",
+		"SOURCE": "scrape", "SCRAPE_URL": e.URL, "SCRAPE_METRIC": "test_requests_total", "SCRAPE_WINDOW": "2s",
 	}
 }
 
@@ -32,7 +32,7 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 		t.Fatal("two leaders")
 	}
 
-	load.set(30)
+	load.Set(30)
 	component.Eventually(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
 	component.Eventually(t, 10*time.Second, "WeightsChanged event", func() bool { return len(c.events(t, "WeightsChanged")) > 0 })
 	for _, e := range c.events(t, "WeightsChanged") {
@@ -46,7 +46,7 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 	component.Eventually(t, 10*time.Second, "replica-b takes over", b.leader)
 	t.Logf("hand-over took %s", time.Since(start).Round(10*time.Millisecond))
 
-	load.set(2)
+	load.Set(2)
 	component.Eventually(t, 15*time.Second, "weights back to primary", func() bool { return c.weights(t) == split.AllPrimary })
 	component.Eventually(t, 10*time.Second, "replica-b's event", func() bool {
 		for _, e := range c.events(t, "WeightsChanged") {
@@ -96,7 +96,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestBurstLoopWithRealPrometheus(t *testing.T) {
 	c := newCluster(t)
 	load := newLoadExporter(t, 5)
-	prom := promserver.Start(t, load.host())
+	prom := promserver.Start(t, load.Host())
 	r := c.startReplica(t, "replica", map[string]string{
 		"SOURCE": "prometheus", "PROMETHEUS_URL": prom.URL,
 		"QUERY": `sum(rate(test_requests_total[5s]))`, "INTERVAL": "500ms",
@@ -107,9 +107,9 @@ func TestBurstLoopWithRealPrometheus(t *testing.T) {
 		t.Fatalf("at 5 req/s the weights are %v", got)
 	}
 
-	load.set(30)
+	load.Set(30)
 	component.Eventually(t, 30*time.Second, "weights reach burst above HIGH_RPS", func() bool { return c.weights(t) == split.AllBurst })
-	load.set(2)
+	load.Set(2)
 	component.Eventually(t, 30*time.Second, "weights back below LOW_RPS", func() bool { return c.weights(t) == split.AllPrimary })
 	if n := len(c.events(t, "WeightsChanged")); n < 2 {
 		t.Fatalf("%d WeightsChanged events, want the way up and the way down", n)

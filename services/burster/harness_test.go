@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +23,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
 var (
@@ -34,44 +31,12 @@ var (
 	shippedRBAC = filepath.Join("..", "..", "k8s", "base", "burster", "rbac.yaml")
 )
 
-// loadExporter serves a counter, test_requests_total, that grows at a rate
-// the test sets: the stand-in for the worker's request metric.
-type loadExporter struct {
-	mu    sync.Mutex
-	rps   float64
-	value float64
-	at    time.Time
-	ts    *httptest.Server
-}
-
-func newLoadExporter(t testing.TB, rps float64) *loadExporter {
+// newLoadExporter serves test_requests_total growing at rps: the stand-in
+// for the worker's request metric.
+func newLoadExporter(t testing.TB, rps float64) *promserver.Load {
 	t.Helper()
-	e := &loadExporter{rps: rps, at: time.Now()}
-	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.advance()
-		fmt.Fprintf(w, "# TYPE test_requests_total counter\ntest_requests_total{destination=\"worker\"} %f\n", e.value)
-	}))
-	t.Cleanup(e.ts.Close)
-	return e
+	return promserver.NewLoad(t, `test_requests_total{destination="worker"}`, rps)
 }
-
-func (e *loadExporter) advance() {
-	now := time.Now()
-	e.value += e.rps * now.Sub(e.at).Seconds()
-	e.at = now
-}
-
-// set changes the rate from now on.
-func (e *loadExporter) set(rps float64) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.advance()
-	e.rps = rps
-}
-
-func (e *loadExporter) host() string { return strings.TrimPrefix(e.ts.URL, "http://") }
 
 // cluster is an API server with the worker VirtualService and the shipped
 // RBAC in a namespace, and a client config holding the burster's token.

@@ -48,15 +48,7 @@ func (c *Cluster) startIstiod(ctx context.Context, t testing.TB, binary string) 
 			return err
 		}
 	}
-	cfg, err := c.serviceAccountConfig(ctx, SystemNamespace, d.Spec.Template.Spec.ServiceAccountName)
-	if err != nil {
-		return err
-	}
-	kubeconfig, err := kubeconfigFor(c.Spec.Name, cfg)
-	if err != nil {
-		return err
-	}
-	kubeconfigFile, err := writeFile(t, dir, "kubeconfig", kubeconfig)
+	kubeconfigFile, err := c.Kubeconfig(ctx, t, SystemNamespace, d.Spec.Template.Spec.ServiceAccountName)
 	if err != nil {
 		return err
 	}
@@ -131,6 +123,21 @@ func (c *Cluster) serviceAccountConfig(ctx context.Context, namespace, name stri
 	cfg := rest.AnonymousClientConfig(c.API.Config)
 	cfg.BearerToken = tr.Status.Token
 	return cfg, nil
+}
+
+// Kubeconfig writes a kubeconfig file that authenticates to the cluster's
+// API server as a ServiceAccount, the way a pod of it would, so the
+// program given it has exactly that account's RBAC. It returns the path.
+func (c *Cluster) Kubeconfig(ctx context.Context, t testing.TB, namespace, serviceAccount string) (string, error) {
+	cfg, err := c.serviceAccountConfig(ctx, namespace, serviceAccount)
+	if err != nil {
+		return "", err
+	}
+	b, err := kubeconfigFor(c.Spec.Name, cfg)
+	if err != nil {
+		return "", err
+	}
+	return writeFile(t, t.TempDir(), "kubeconfig", b)
 }
 
 // kubeconfigFor writes cfg (server, CA, token) as a kubeconfig whose
