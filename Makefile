@@ -29,17 +29,15 @@ clusters: ## Two kind clusters joined by Istio multicluster, with Prometheus (ne
 	deploy/clusters.sh up
 
 .PHONY: deploy
-deploy: ## Build the images once and deploy both clusters (skaffold run)
-	@deploy/clusters.sh check docker kubectl skaffold
-	SKAFFOLD_UPDATE_CHECK=false skaffold run
+deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected)
+	deploy/clusters.sh skaffold run
 
 .PHONY: dev
 dev: ## skaffold dev against both clusters, the page on http://localhost:8080/
-	@deploy/clusters.sh check docker kubectl skaffold
-	SKAFFOLD_UPDATE_CHECK=false skaffold dev --port-forward
+	deploy/clusters.sh skaffold dev --port-forward
 
 .PHONY: clusters-down
-clusters-down: ## Delete both kind clusters
+clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind make clusters started
 	deploy/clusters.sh down
 
 .PHONY: deps

@@ -4,19 +4,21 @@
 # Prometheus and metrics-server. See docs/clusters.md for what each step does.
 #
 #   deploy/clusters.sh up     create and wire both clusters (idempotent)
-#   deploy/clusters.sh down   delete both clusters
+#   deploy/clusters.sh down   delete both clusters, stop cloud-provider-kind
+#   deploy/clusters.sh skaffold ARGS...   run skaffold against both clusters
 #   deploy/clusters.sh check TOOL...   stop with a message if a tool is missing
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-state=$root/bin/clusters # certificates and the LoadBalancer's log
+state=${CLUSTERS_STATE:-$root/bin/clusters} # certificates, kubeconfig, cloud-provider-kind's pid and log
 clusters=(primary burst)
-metrics_server=https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.7.2/components.yaml
+kind_version=v0.33.0 # deploy/kind/*.yaml pin a node image built for this release
+cpk_pid=$state/cloud-provider-kind.pid
 
 declare -A hint=(
 	[docker]="install Docker (https://docs.docker.com/engine/install/) and start it"
-	[kind]="go install sigs.k8s.io/kind@v0.27.0"
-	[istioctl]="https://istio.io/latest/docs/setup/getting-started/#download (Istio 1.27 or later)"
+	[kind]="go install sigs.k8s.io/kind@$kind_version"
+	[istioctl]="https://istio.io/latest/docs/setup/getting-started/#download (Istio 1.31)"
 	[kubectl]="https://kubernetes.io/docs/tasks/tools/"
 	[skaffold]="https://skaffold.dev/docs/install/ (v2.16 or later)"
 	[cloud-provider-kind]="go install sigs.k8s.io/cloud-provider-kind@v0.6.0 (on macOS run it with sudo yourself first)"
@@ -49,17 +51,52 @@ apiserver() {
 	echo "https://$ip:6443"
 }
 
+# cloud_provider_kind starts cloud-provider-kind unless one runs already,
+# and records the pid of the one it starts. (Its name is longer than the 15
+# characters Linux keeps as a process name, so pgrep -x never finds it; the
+# full command line does.)
+cloud_provider_kind() {
+	if [ -f "$cpk_pid" ] && ours "$(cat "$cpk_pid")"; then
+		return
+	fi
+	if pgrep -f '(^|/)cloud-provider-kind( |$)' >/dev/null; then
+		echo "cloud-provider-kind is already running (started outside make clusters; it is left alone)"
+		return
+	fi
+	echo "starting cloud-provider-kind (LoadBalancer Services); log: $state/cloud-provider-kind.log"
+	nohup cloud-provider-kind >"$state/cloud-provider-kind.log" 2>&1 &
+	echo $! >"$cpk_pid"
+}
+
+# ours: the pid is alive and is cloud-provider-kind (not a reused pid).
+ours() {
+	ps -p "$1" -o command= 2>/dev/null | grep -Eq '(^|/)cloud-provider-kind( |$)'
+}
+
+# wait_synced waits until the cluster's istiod reports the other cluster
+# synced: it reads the other API server through the remote secret.
+wait_synced() {
+	local c=$1 other=$2 status=""
+	for _ in $(seq 60); do
+		status=$(istioctl remote-clusters --context "$(ctx "$c")" 2>/dev/null | awk -v o="$other" '$1 == o { print $3 }')
+		[ "$status" = synced ] && return
+		sleep 2
+	done
+	echo "istiod in $c has not synced $other (status: ${status:-not listed}). See: istioctl remote-clusters --context $(ctx "$c")" >&2
+	exit 1
+}
+
 up() {
 	check docker kind kubectl istioctl cloud-provider-kind openssl
+	if ! kind version | grep -q "^kind $kind_version "; then
+		echo "warning: $(kind version); the node image in deploy/kind is built for kind $kind_version" >&2
+	fi
 	mkdir -p "$state"
 	for c in "${clusters[@]}"; do
 		kind get clusters 2>/dev/null | grep -qx "$c" || kind create cluster --config "$root/deploy/kind/$c.yaml"
 	done
 
-	if ! pgrep -x cloud-provider-kind >/dev/null; then
-		echo "starting cloud-provider-kind (LoadBalancer Services); log: $state/cloud-provider-kind.log"
-		nohup cloud-provider-kind >"$state/cloud-provider-kind.log" 2>&1 &
-	fi
+	cloud_provider_kind
 
 	"$root/deploy/mesh/gen-certs.sh" "$state/certs" "${clusters[@]}"
 	for c in "${clusters[@]}"; do
@@ -76,12 +113,13 @@ up() {
 
 	for c in "${clusters[@]}"; do
 		echo "waiting for the east-west gateway of $c to get an address"
+		ip=""
 		for _ in $(seq 60); do
 			ip=$(kubectl --context "$(ctx "$c")" -n istio-system get svc istio-eastwestgateway -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
 			[ -n "$ip" ] && break
 			sleep 2
 		done
-		[ -n "$ip" ] || { echo "no LoadBalancer address for istio-eastwestgateway in $c: is cloud-provider-kind running?" >&2; exit 1; }
+		[ -n "$ip" ] || { echo "no LoadBalancer address for istio-eastwestgateway in $c: is cloud-provider-kind running? See $state/cloud-provider-kind.log" >&2; exit 1; }
 	done
 
 	# Each istiod watches the other cluster's API server for endpoints.
@@ -89,27 +127,53 @@ up() {
 		kubectl --context "$(ctx primary)" apply -f -
 	istioctl create-remote-secret --context "$(ctx primary)" --name primary --server "$(apiserver primary)" |
 		kubectl --context "$(ctx burst)" apply -f -
+	echo "waiting for each istiod to sync the other cluster"
+	wait_synced primary burst
+	wait_synced burst primary
 
 	kubectl --context "$(ctx primary)" apply -k "$root/deploy/prometheus"
-	# The burst cluster's HorizontalPodAutoscaler needs resource metrics;
-	# kind's kubelets have self-signed certificates.
-	kubectl --context "$(ctx burst)" apply -f "$metrics_server"
-	kubectl --context "$(ctx burst)" -n kube-system patch deployment metrics-server --type=json \
-		-p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' || true
+	# The burst cluster's HorizontalPodAutoscaler needs resource metrics.
+	kubectl --context "$(ctx burst)" apply -k "$root/deploy/metrics-server"
 
 	echo
-	echo "Both clusters are up and joined. Next: make deploy (or make dev)."
+	echo "Both clusters are up, and each istiod has synced the other. Next: make deploy (or make dev)."
+}
+
+# run_skaffold runs skaffold against both clusters whatever kube context is
+# selected: with a kubeconfig holding only the two kind clusters, whose
+# current context is kind-primary (skaffold decides from the current context
+# whether to load images into kind), and with the nodes' platform (skaffold
+# does not detect it when configs deploy to different contexts; ko would
+# build linux/amd64, wrong on Apple Silicon).
+run_skaffold() {
+	check docker kind kubectl skaffold
+	mkdir -p "$state"
+	local kubeconfig=$state/kubeconfig arch
+	for c in burst primary; do # primary last: it becomes the current context
+		kind get clusters 2>/dev/null | grep -qx "$c" || { echo "no kind cluster $c: run make clusters first" >&2; exit 1; }
+		kind export kubeconfig --name "$c" --kubeconfig "$kubeconfig" >/dev/null
+	done
+	arch=$(kubectl --kubeconfig "$kubeconfig" --context "$(ctx primary)" get nodes -o jsonpath='{.items[0].status.nodeInfo.architecture}')
+	KUBECONFIG=$kubeconfig SKAFFOLD_UPDATE_CHECK=false exec skaffold "$@" --platform "linux/$arch"
 }
 
 down() {
 	check kind
 	for c in "${clusters[@]}"; do kind delete cluster --name "$c"; done
-	pkill -x cloud-provider-kind 2>/dev/null || true
+	if [ -f "$cpk_pid" ]; then
+		pid=$(cat "$cpk_pid")
+		if ours "$pid"; then
+			echo "stopping cloud-provider-kind ($pid)"
+			kill "$pid"
+		fi
+		rm -f "$cpk_pid"
+	fi
 }
 
 case ${1:-} in
 up) up ;;
 down) down ;;
+skaffold) shift; run_skaffold "$@" ;;
 check) shift; check "$@" ;;
-*) echo "usage: $0 up|down|check TOOL..." >&2; exit 2 ;;
+*) echo "usage: $0 up|down|skaffold ARGS...|check TOOL..." >&2; exit 2 ;;
 esac

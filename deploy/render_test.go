@@ -1,12 +1,15 @@
 package deploy
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -43,8 +46,8 @@ type cluster struct {
 }
 
 // clusters renders everything each cluster gets: its overlay (which includes
-// its istio/ configuration), the mesh's exposed services, and Prometheus in
-// the primary cluster.
+// its istio/ configuration), the mesh's exposed services, Prometheus in the
+// primary cluster and metrics-server in the burst cluster.
 func clusters(t testing.TB) []cluster {
 	t.Helper()
 	expose := kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))
@@ -55,6 +58,7 @@ func clusters(t testing.TB) []cluster {
 	primary = append(primary, render(t, "deploy/prometheus")...)
 	primary = append(primary, expose...)
 	burst := append([]*unstructured.Unstructured{istioSystem.DeepCopy()}, render(t, "k8s/overlays/burst")...)
+	burst = append(burst, render(t, "deploy/metrics-server")...)
 	for _, o := range expose {
 		burst = append(burst, o.DeepCopy())
 	}
@@ -136,7 +140,8 @@ func TestOverlaysRender(t *testing.T) {
 		have := map[string]bool{}
 		for _, o := range c.objs {
 			have[o.GetKind()+"/"+o.GetName()] = true
-			if ns := o.GetNamespace(); o.GetKind() != "Namespace" && !strings.HasPrefix(o.GetKind(), "Cluster") && ns != "cloudburst" && ns != "istio-system" {
+			clusterScoped := o.GetKind() == "Namespace" || o.GetKind() == "APIService" || strings.HasPrefix(o.GetKind(), "Cluster")
+			if ns := o.GetNamespace(); !clusterScoped && ns != "cloudburst" && ns != "istio-system" && ns != "kube-system" {
 				t.Errorf("%s: %s/%s in namespace %q", c.name, o.GetKind(), o.GetName(), ns)
 			}
 		}
@@ -152,3 +157,56 @@ func TestOverlaysRender(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsServerIsUpstream: deploy/metrics-server/components.yaml is the
+// metrics-server release exactly, rendered again here from the release's
+// own kustomization in its Go module, and the kustomization adds the one
+// flag kind needs, once.
+func TestMetricsServerIsUpstream(t *testing.T) {
+	out, err := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/metrics-server@"+metricsServerVersion).Output()
+	if err != nil {
+		t.Fatalf("go mod download metrics-server: %v", err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(mod.Dir, "manifests", "overlays", "release"))
+	if err != nil {
+		t.Fatalf("rendering the release: %v", err)
+	}
+	b, err := res.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream, err := kube.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendored := kube.Objects(t, filepath.Join(root, "deploy", "metrics-server", "components.yaml"))
+	key := func(o *unstructured.Unstructured) string {
+		return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+	}
+	byKey := map[string]*unstructured.Unstructured{}
+	for _, o := range vendored {
+		byKey[key(o)] = o
+	}
+	if len(vendored) != len(upstream) {
+		t.Fatalf("components.yaml has %d objects, the release %d", len(vendored), len(upstream))
+	}
+	for _, o := range upstream {
+		if v := byKey[key(o)]; v == nil || !equality.Semantic.DeepEqual(v.Object, o.Object) {
+			t.Errorf("components.yaml differs from the release at %s", key(o))
+		}
+	}
+
+	d := one(t, render(t, "deploy/metrics-server"), "Deployment", "metrics-server")
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	if n := slices.Index(args, "--kubelet-insecure-tls"); n < 0 || slices.Index(args[n+1:], "--kubelet-insecure-tls") >= 0 {
+		t.Fatalf("metrics-server args %v: want --kubelet-insecure-tls once", args)
+	}
+}
+
+// metricsServerVersion is the vendored metrics-server release.
+const metricsServerVersion = "v0.7.2"

@@ -22,14 +22,15 @@ import (
 )
 
 // TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
-// configs on their own kube contexts, and renders both offline.
+// configs on their own kube contexts, each building what it runs, and
+// renders both offline.
 func TestSkaffoldConfig(t *testing.T) {
 	skaffold := component.Tool(t, "skaffold")
 	out, err := run(t, root, skaffold, "diagnose", "--yaml-only")
 	if err != nil {
 		t.Fatalf("skaffold diagnose: %v\n%s", err, out)
 	}
-	for _, want := range []string{"name: primary", "kubeContext: kind-primary", "name: burst", "kubeContext: kind-burst"} {
+	for _, want := range []string{"name: worker-image", "name: primary", "kubeContext: kind-primary", "name: burst", "kubeContext: kind-burst"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("skaffold diagnose output lacks %q", want)
 		}
@@ -39,6 +40,17 @@ func TestSkaffoldConfig(t *testing.T) {
 		t.Fatalf("skaffold.yaml builds %v, want frontend, worker and burster", artifacts)
 	}
 	for cfg, images := range map[string][]string{"primary": {"frontend", "worker", "burster"}, "burst": {"worker"}} {
+		// -m CONFIG alone builds every image the config runs: it requires
+		// the config that builds the worker.
+		diag, err := run(t, root, skaffold, "diagnose", "--yaml-only", "-m", cfg)
+		if err != nil {
+			t.Fatalf("skaffold diagnose -m %s: %v\n%s", cfg, err, diag)
+		}
+		for _, img := range images {
+			if !strings.Contains(diag, "- image: "+img+"\n") {
+				t.Errorf("skaffold -m %s does not build %s, which it deploys:\n%s", cfg, img, diag)
+			}
+		}
 		out, err := run(t, root, skaffold, "render", "-m", cfg, "--offline=true", "--digest-source=none")
 		if err != nil {
 			t.Fatalf("skaffold render -m %s: %v\n%s", cfg, err, out)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by envtest-bin.sh and tools-bin.sh: build_tool builds one pinned
 # tool from its wrapper module in tools/ and puts it in bin/.
 #

@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/bin/envtest
 k8s_version=v1.33.13
+# shellcheck source=build-tool.sh
 . "$root/scripts/build-tool.sh"
 
 minor=${k8s_version#v1.}; minor=${minor%%.*}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against (redis-server,
-# Prometheus, Chromium, a container registry for the image builds) when they
+# Prometheus, Chromium, a container registry for the image builds, openssl
+# for the mesh certificates, shellcheck for the scripts) when they
 # are missing. On Debian or Ubuntu it uses apt, as root or through sudo when
 # sudo needs no password; otherwise it says what to install, and the tests that
 # need them skip (or fail with CI=true).
@@ -12,6 +13,8 @@ need=()
 have redis-server || need+=(redis-server)
 have prometheus || need+=(prometheus)
 have docker-registry || need+=(docker-registry)
+have openssl || need+=(openssl)
+have shellcheck || need+=(shellcheck)
 have chromium || have chromium-browser || have google-chrome || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=build-tool.sh
 . "$root/scripts/build-tool.sh"
 
 tools=("$@")

@@ -1,0 +1,132 @@
+package deploy
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// TestShellcheck runs shellcheck on every script of the project.
+func TestShellcheck(t *testing.T) {
+	shellcheck := component.Require(t, "apt-get install -y --no-install-recommends shellcheck", "shellcheck")
+	scripts, err := filepath.Glob(filepath.Join(root, "scripts", "*.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts = append(scripts, filepath.Join(root, "deploy", "clusters.sh"), filepath.Join(root, "deploy", "mesh", "gen-certs.sh"),
+		filepath.Join(root, ".ci", "run"))
+	cmd := exec.Command(shellcheck, append([]string{"-x", "--source-path=SCRIPTDIR"}, scripts...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+}
+
+// stubs puts scripts named like the tools clusters.sh calls first on PATH
+// and returns the PATH to use. Each stub is a shell script body.
+func stubs(t *testing.T, bodies map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range bodies {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir + string(os.PathListSeparator) + os.Getenv("PATH")
+}
+
+// TestClustersSkaffold: `clusters.sh skaffold` runs skaffold with a
+// kubeconfig whose current context is kind-primary, whatever context the
+// user selected, and with the kind nodes' platform.
+func TestClustersSkaffold(t *testing.T) {
+	kubectl := component.Require(t, "https://kubernetes.io/docs/tasks/tools/", "kubectl")
+	dir := t.TempDir()
+	// The user's own kubeconfig selects another cluster.
+	user := filepath.Join(dir, "user-kubeconfig")
+	for _, args := range [][]string{
+		{"config", "set-cluster", "elsewhere", "--server", "https://192.0.2.1"},
+		{"config", "set-context", "elsewhere", "--cluster", "elsewhere"},
+		{"config", "use-context", "elsewhere"},
+	} {
+		if out, err := exec.Command(kubectl, append(args, "--kubeconfig", user)...).CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	record := filepath.Join(dir, "skaffold-call")
+	path := stubs(t, map[string]string{
+		"docker": "exit 0",
+		// kind export kubeconfig writes the cluster's context and selects it.
+		"kind": `case "$1 $2" in
+"get clusters") printf 'primary\nburst\n' ;;
+"export kubeconfig") ` + kubectl + ` config set-context "kind-$4" --cluster "kind-$4" --kubeconfig "$6" >/dev/null && ` + kubectl + ` config use-context "kind-$4" --kubeconfig "$6" >/dev/null ;;
+*) exit 1 ;;
+esac`,
+		"kubectl":  `case "$*" in *"get nodes"*) echo arm64 ;; *) exit 1 ;; esac`,
+		"skaffold": `{ ` + kubectl + ` config current-context; ` + kubectl + ` config get-contexts -o name | sort | tr '\n' ' '; echo; echo "$*"; } >` + record,
+	})
+	cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "skaffold", "run")
+	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+filepath.Join(dir, "state"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clusters.sh skaffold run: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := range got {
+		got[i] = strings.TrimSpace(got[i])
+	}
+	want := []string{"kind-primary", "kind-burst kind-primary", "run --platform linux/arm64"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("skaffold ran with current context, contexts, args %q, want %q", got, want)
+	}
+}
+
+// TestClustersDownStopsItsLoadBalancer: `clusters.sh down` stops the
+// cloud-provider-kind whose pid it recorded (a name longer than the 15
+// characters pgrep -x can match), and nothing else.
+func TestClustersDownStopsItsLoadBalancer(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := stubs(t, map[string]string{
+		"kind":                "exit 0",
+		"cloud-provider-kind": "while :; do sleep 1; done",
+	})
+	lb := exec.Command(filepath.Join(strings.Split(path, string(os.PathListSeparator))[0], "cloud-provider-kind"))
+	if err := lb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- lb.Wait() }()
+	t.Cleanup(func() { _ = lb.Process.Kill() })
+	if err := os.WriteFile(filepath.Join(state, "cloud-provider-kind.pid"), []byte(strconv.Itoa(lb.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "down")
+	cmd.Env = append(os.Environ(), "PATH="+path, "CLUSTERS_STATE="+state)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clusters.sh down: %v\n%s", err, out)
+	}
+	select {
+	case err := <-exited:
+		if ws, ok := lb.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGTERM {
+			t.Fatalf("cloud-provider-kind ended with %v, want SIGTERM", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("clusters.sh down left its cloud-provider-kind running")
+	}
+	if _, err := os.Stat(filepath.Join(state, "cloud-provider-kind.pid")); !os.IsNotExist(err) {
+		t.Fatalf("the pid file is still there: %v", err)
+	}
+}
