@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,9 +170,23 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 		env[k] = v
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	// Its log is shown when the test fails (a benchmark would print it all).
+	var mu sync.Mutex
+	var log []string
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			tb.Logf("the burster said:\n%s", strings.Join(log, "\n"))
+		}
+	})
 	p, err := process.Start(process.Spec{
 		Name: "burster", Path: bin, Env: env,
-		Lines: func(name, line string) { tb.Logf("%s: %s", name, line) },
+		Lines: func(_, line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			log = append(log[max(0, len(log)-500):], line)
+		},
 		Ready: process.HTTPReady(base + "/healthz"),
 	})
 	if err != nil {
