@@ -197,6 +197,10 @@ func TestMesh(t *testing.T) {
 			eventually(t, proxy, "put back", check)
 		})
 	}
+	control("the VirtualService naming a subset the DestinationRule lacks", routeIs(wantWeights(100, 0)), frontend,
+		"outbound|8080|primry|", func(t *testing.T) func() { return setSubset(t, primary, 0, "primry") })
+	control("the primary subset selecting a cluster name that does not exist", primarySubset, frontend,
+		"has endpoints []", func(t *testing.T) func() { return setSubsetCluster(t, primary, "primary", "primry") })
 	control("a subset missing from primary's DestinationRule", burstSubset, frontend,
 		"no cluster "+workerCluster("burst"), func(t *testing.T) func() { return dropSubset(t, primary, "burst") })
 	control("a subset missing from burst's DestinationRule", burstGatewayPasses, burstGateway,
@@ -307,6 +311,50 @@ func setWeights(t *testing.T, c *mesh.Cluster, primary, burst int) {
 	if _, err := vs.Update(context.Background(), obj, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// setSubset changes the subset of one destination of the worker
+// VirtualService and returns the function that puts it back.
+func setSubset(t *testing.T, c *mesh.Cluster, destination int, subset string) func() {
+	t.Helper()
+	vs := c.API.Dynamic(t).Resource(virtualServices).Namespace(namespace)
+	orig, err := vs.Get(context.Background(), "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := orig.DeepCopy()
+	http, _, _ := unstructured.NestedSlice(changed.Object, "spec", "http")
+	route := http[0].(map[string]any)["route"].([]any)
+	route[destination].(map[string]any)["destination"].(map[string]any)["subset"] = subset
+	_ = unstructured.SetNestedSlice(changed.Object, http, "spec", "http")
+	if _, err := vs.Update(context.Background(), changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+	return func() { putBack(t, vs, orig) }
+}
+
+// setSubsetCluster makes a subset of the worker's DestinationRule select
+// endpoints of another cluster name, and returns the function that puts the
+// rule back.
+func setSubsetCluster(t *testing.T, c *mesh.Cluster, subset, cluster string) func() {
+	t.Helper()
+	dr := c.API.Dynamic(t).Resource(destinationRules).Namespace(namespace)
+	orig, err := dr.Get(context.Background(), "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := orig.DeepCopy()
+	subsets, _, _ := unstructured.NestedSlice(changed.Object, "spec", "subsets")
+	for _, s := range subsets {
+		if s.(map[string]any)["name"] == subset {
+			s.(map[string]any)["labels"] = map[string]any{"topology.istio.io/cluster": cluster}
+		}
+	}
+	_ = unstructured.SetNestedSlice(changed.Object, subsets, "spec", "subsets")
+	if _, err := dr.Update(context.Background(), changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+	return func() { putBack(t, dr, orig) }
 }
 
 // dropSubset removes a subset from the worker's DestinationRule in one
