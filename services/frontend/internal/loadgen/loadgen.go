@@ -214,6 +214,11 @@ func (g *Generator) fire(ctx context.Context) {
 	g.wg.Go(func() {
 		defer func() { <-g.sem }()
 		if err := g.send(ctx); err != nil {
+			if ctx.Err() != nil {
+				// Stopped by Run's caller, not failed by the worker: a
+				// shutdown is not reported as the worker's last error.
+				return
+			}
 			g.failed.Add(1)
 			msg := err.Error()
 			g.lastErr.Store(&msg)

@@ -225,6 +225,34 @@ func TestNon200IsAFailure(t *testing.T) {
 	}
 }
 
+// TestStopIsNotAFailure: requests still in flight when the generator stops
+// are abandoned by us, not failed by the worker: they are not counted as
+// failures and do not replace the last error (the page would show "context
+// canceled" as the worker's problem).
+func TestStopIsNotAFailure(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select { // no answer before the generator has stopped
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	g := newGen(t, ts.URL, 4, 10*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(50)
+	component.Eventually(t, 10*time.Second, "requests in flight", func() bool { return g.Stats().InFlight == 4 })
+	cancel()
+	<-done
+	if s := g.Stats(); s.Failed != 0 || s.LastError != "" || s.InFlight != 0 {
+		t.Fatalf("stats after stop: %+v", s)
+	}
+}
+
 // TestRateChangesNeverExceedTheRate: a burst of changes, as from a slider
 // moved with the keyboard (0, 1, 2, ... 25 within a few milliseconds), must
 // not send more than the final rate allows.
