@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,23 +21,10 @@ var virtualServices = schema.GroupVersionResource{Group: "networking.istio.io", 
 func apply(t *testing.T, c cluster) *kube.Env {
 	t.Helper()
 	env := kube.Start(t)
-	objs := slices.Clone(c.objs)
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
-		return boolInt(b.GetKind() == "Namespace") - boolInt(a.GetKind() == "Namespace")
-	})
-	for _, o := range objs {
-		if err := env.Create(context.Background(), o.GetNamespace(), o); err != nil {
-			t.Errorf("%s: the API server refused %s/%s: %v", c.name, o.GetKind(), o.GetName(), err)
-		}
+	if err := env.CreateAll(context.Background(), c.objs...); err != nil {
+		t.Errorf("%s: the API server refused:\n%v", c.name, err)
 	}
 	return env
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TestAPIServerAcceptsEveryObject applies each cluster's full set to its own

@@ -33,7 +33,8 @@ func sh(script string) (string, []string) { return "/bin/sh", []string{"-c", scr
 
 func TestStartReadyStop(t *testing.T) {
 	var out lines
-	path, args := sh(`echo "hello $GREETING"; echo oops >&2; touch ready; trap 'echo bye; exit 0' TERM; while :; do sleep 0.01; done`)
+	// The trap comes first: once "oops" is seen (ready), SIGTERM is handled.
+	path, args := sh(`trap 'echo bye; exit 0' TERM; echo "hello $GREETING"; echo oops >&2; while :; do sleep 0.01; done`)
 	dir := t.TempDir()
 	p, err := process.Start(process.Spec{
 		Name: "greeter", Path: path, Args: args, Dir: dir, Env: map[string]string{"GREETING": "world"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"testing"
 
 	authv1 "k8s.io/api/authentication/v1"
@@ -116,6 +117,30 @@ func (e *Env) Create(ctx context.Context, namespace string, objs ...*unstructure
 		}
 	}
 	return nil
+}
+
+// CreateAll creates objs as Create does, each in its own namespace, the
+// Namespaces first (as kubectl apply orders them), and carries on past a
+// refused object: the error lists every one refused.
+func (e *Env) CreateAll(ctx context.Context, objs ...*unstructured.Unstructured) error {
+	objs = slices.Clone(objs)
+	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
+		return isNamespace(b) - isNamespace(a)
+	})
+	var errs []error
+	for _, o := range objs {
+		if err := e.Create(ctx, o.GetNamespace(), o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isNamespace(o *unstructured.Unstructured) int {
+	if o.GetKind() == "Namespace" {
+		return 1
+	}
+	return 0
 }
 
 // ServiceAccountConfig returns a client configuration that authenticates as

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,14 +59,8 @@ func (c *Cluster) deploy(ctx context.Context, t testing.TB, istioctl string) err
 			return fmt.Errorf("%s: install: %w", c.Spec.Name, err)
 		}
 	}
-	objs := slices.Clone(c.Spec.Objects)
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
-		return boolInt(b.GetKind() == "Namespace") - boolInt(a.GetKind() == "Namespace")
-	})
-	for _, o := range objs {
-		if err := c.API.Create(ctx, o.GetNamespace(), o); err != nil {
-			return fmt.Errorf("%s: deploy: %w", c.Spec.Name, err)
-		}
+	if err := c.API.CreateAll(ctx, c.Spec.Objects...); err != nil {
+		return fmt.Errorf("%s: deploy: %w", c.Spec.Name, err)
 	}
 
 	// What the cluster's controllers and kubelets would do.
@@ -96,11 +89,4 @@ func find(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstru
 		}
 	}
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
