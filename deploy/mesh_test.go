@@ -293,124 +293,95 @@ func loadBalancer(t *testing.T, c *mesh.Cluster, ns, name string, port int) stri
 	return fmt.Sprintf("%s:%d", svc.Status.LoadBalancer.Ingress[0].IP, port)
 }
 
-var destinationRules = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
+// change updates one object with mutate (strict field validation) and
+// returns the function that writes it back as it was.
+func change(t *testing.T, ri dynamic.ResourceInterface, name string, mutate func(o map[string]any)) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	orig, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := orig.DeepCopy()
+	mutate(changed.Object)
+	if _, err := ri.Update(ctx, changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		cur, err := ri.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := orig.DeepCopy()
+		back.SetResourceVersion(cur.GetResourceVersion())
+		if _, err := ri.Update(ctx, back, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var (
+	destinationRules      = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
+	authorizationPolicies = schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"}
+)
+
+func workerObject(t *testing.T, c *mesh.Cluster, gvr schema.GroupVersionResource) dynamic.ResourceInterface {
+	return c.API.Dynamic(t).Resource(gvr).Namespace(namespace)
+}
 
 // setWeights writes the worker VirtualService's weights as the burster does.
 func setWeights(t *testing.T, c *mesh.Cluster, primary, burst int) {
 	t.Helper()
-	vs := c.API.Dynamic(t).Resource(virtualServices).Namespace(namespace)
-	obj, err := vs.Get(context.Background(), "worker", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	http, _, _ := unstructured.NestedSlice(obj.Object, "spec", "http")
-	route := http[0].(map[string]any)["route"].([]any)
-	route[0].(map[string]any)["weight"] = int64(primary)
-	route[1].(map[string]any)["weight"] = int64(burst)
-	_ = unstructured.SetNestedSlice(obj.Object, http, "spec", "http")
-	if _, err := vs.Update(context.Background(), obj, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
-		t.Fatal(err)
-	}
+	change(t, workerObject(t, c, virtualServices), "worker", func(o map[string]any) {
+		http, _, _ := unstructured.NestedSlice(o, "spec", "http")
+		route := http[0].(map[string]any)["route"].([]any)
+		route[0].(map[string]any)["weight"] = int64(primary)
+		route[1].(map[string]any)["weight"] = int64(burst)
+		_ = unstructured.SetNestedSlice(o, http, "spec", "http")
+	})
 }
 
 // setSubset changes the subset of one destination of the worker
-// VirtualService and returns the function that puts it back.
+// VirtualService.
 func setSubset(t *testing.T, c *mesh.Cluster, destination int, subset string) func() {
-	t.Helper()
-	vs := c.API.Dynamic(t).Resource(virtualServices).Namespace(namespace)
-	orig, err := vs.Get(context.Background(), "worker", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := orig.DeepCopy()
-	http, _, _ := unstructured.NestedSlice(changed.Object, "spec", "http")
-	route := http[0].(map[string]any)["route"].([]any)
-	route[destination].(map[string]any)["destination"].(map[string]any)["subset"] = subset
-	_ = unstructured.SetNestedSlice(changed.Object, http, "spec", "http")
-	if _, err := vs.Update(context.Background(), changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
-		t.Fatal(err)
-	}
-	return func() { putBack(t, vs, orig) }
+	return change(t, workerObject(t, c, virtualServices), "worker", func(o map[string]any) {
+		http, _, _ := unstructured.NestedSlice(o, "spec", "http")
+		route := http[0].(map[string]any)["route"].([]any)
+		route[destination].(map[string]any)["destination"].(map[string]any)["subset"] = subset
+		_ = unstructured.SetNestedSlice(o, http, "spec", "http")
+	})
 }
 
 // setSubsetCluster makes a subset of the worker's DestinationRule select
-// endpoints of another cluster name, and returns the function that puts the
-// rule back.
+// the endpoints of another cluster name.
 func setSubsetCluster(t *testing.T, c *mesh.Cluster, subset, cluster string) func() {
-	t.Helper()
-	dr := c.API.Dynamic(t).Resource(destinationRules).Namespace(namespace)
-	orig, err := dr.Get(context.Background(), "worker", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := orig.DeepCopy()
-	subsets, _, _ := unstructured.NestedSlice(changed.Object, "spec", "subsets")
-	for _, s := range subsets {
-		if s.(map[string]any)["name"] == subset {
-			s.(map[string]any)["labels"] = map[string]any{"topology.istio.io/cluster": cluster}
+	return change(t, workerObject(t, c, destinationRules), "worker", func(o map[string]any) {
+		subsets, _, _ := unstructured.NestedSlice(o, "spec", "subsets")
+		for _, s := range subsets {
+			if s.(map[string]any)["name"] == subset {
+				s.(map[string]any)["labels"] = map[string]any{"topology.istio.io/cluster": cluster}
+			}
 		}
-	}
-	_ = unstructured.SetNestedSlice(changed.Object, subsets, "spec", "subsets")
-	if _, err := dr.Update(context.Background(), changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
-		t.Fatal(err)
-	}
-	return func() { putBack(t, dr, orig) }
+		_ = unstructured.SetNestedSlice(o, subsets, "spec", "subsets")
+	})
 }
 
-// dropSubset removes a subset from the worker's DestinationRule in one
-// cluster and returns the function that puts the rule back.
+// dropSubset removes a subset from the worker's DestinationRule.
 func dropSubset(t *testing.T, c *mesh.Cluster, subset string) func() {
-	t.Helper()
-	ctx := context.Background()
-	dr := c.API.Dynamic(t).Resource(destinationRules).Namespace(namespace)
-	orig, err := dr.Get(ctx, "worker", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("%s: %v", c.Spec.Name, err)
-	}
-	changed := orig.DeepCopy()
-	subsets, _, _ := unstructured.NestedSlice(changed.Object, "spec", "subsets")
-	subsets = slices.DeleteFunc(subsets, func(s any) bool { return s.(map[string]any)["name"] == subset })
-	_ = unstructured.SetNestedSlice(changed.Object, subsets, "spec", "subsets")
-	if _, err := dr.Update(ctx, changed, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return func() { putBack(t, dr, orig) }
+	return change(t, workerObject(t, c, destinationRules), "worker", func(o map[string]any) {
+		subsets, _, _ := unstructured.NestedSlice(o, "spec", "subsets")
+		subsets = slices.DeleteFunc(subsets, func(s any) bool { return s.(map[string]any)["name"] == subset })
+		_ = unstructured.SetNestedSlice(o, subsets, "spec", "subsets")
+	})
 }
 
-// putBack writes an object as it was before a control changed it.
-func putBack(t *testing.T, ri dynamic.ResourceInterface, orig *unstructured.Unstructured) {
-	t.Helper()
-	ctx := context.Background()
-	cur, err := ri.Get(ctx, orig.GetName(), metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig = orig.DeepCopy()
-	orig.SetResourceVersion(cur.GetResourceVersion())
-	if _, err := ri.Update(ctx, orig, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-var authorizationPolicies = schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"}
-
-// setPrincipals makes an AuthorizationPolicy admit only the given principal
-// and returns the function that puts the policy back.
+// setPrincipals makes an AuthorizationPolicy admit only the given principal.
 func setPrincipals(t *testing.T, c *mesh.Cluster, name, principal string) func() {
-	t.Helper()
-	ctx := context.Background()
-	ap := c.API.Dynamic(t).Resource(authorizationPolicies).Namespace(namespace)
-	orig, err := ap.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("%s: %v", c.Spec.Name, err)
-	}
-	changed := orig.DeepCopy()
-	rules := []any{map[string]any{"from": []any{map[string]any{"source": map[string]any{"principals": []any{principal}}}}}}
-	_ = unstructured.SetNestedSlice(changed.Object, rules, "spec", "rules")
-	if _, err := ap.Update(ctx, changed, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
-		t.Fatal(err)
-	}
-	return func() { putBack(t, ap, orig) }
+	return change(t, workerObject(t, c, authorizationPolicies), name, func(o map[string]any) {
+		rules := []any{map[string]any{"from": []any{map[string]any{"source": map[string]any{"principals": []any{principal}}}}}}
+		_ = unstructured.SetNestedSlice(o, rules, "spec", "rules")
+	})
 }
 
 // setNetwork sets the network label of a Service or Pod ("services/NAME",
