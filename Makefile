@@ -41,7 +41,7 @@ clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind mak
 	deploy/clusters.sh down
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry) if missing
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck) if missing
 	@scripts/install-deps.sh
 
 .PHONY: envtest
@@ -53,7 +53,7 @@ tools: ## Build the pinned skaffold (with its ko builder), istioctl and istiod f
 	@scripts/tools-bin.sh
 
 .PHONY: test
-test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API server, Chromium (CI=true: none may skip; first run: see README)
+test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API servers, istiod, Chromium (CI=true: none may skip; first run: see README)
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 .PHONY: lint
