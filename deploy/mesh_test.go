@@ -42,7 +42,7 @@ var subnets = map[string][2]string{
 func startMesh(t testing.TB) *mesh.Mesh {
 	t.Helper()
 	istioctl := component.Tool(t, "istioctl")
-	component.Require(t, "apt-get install openssl", "openssl")
+	component.Require(t, "apt-get install -y --no-install-recommends openssl", "openssl")
 	certs := t.TempDir()
 	if out, err := exec.Command(filepath.Join(root, "deploy", "mesh", "gen-certs.sh"), certs, "primary", "burst").CombinedOutput(); err != nil {
 		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
