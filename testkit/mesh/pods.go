@@ -88,6 +88,9 @@ func (c *Cluster) podsFor(ctx context.Context, t testing.TB, istioctl string, de
 			replicas = *d.Spec.Replicas
 		}
 		for i := range replicas {
+			if len(pods)+10 > 254 {
+				return nil, fmt.Errorf("more pods than addresses in %s.0/24", c.Spec.PodSubnet)
+			}
 			pods = append(pods, Pod{Deployment: d.Name, Pod: &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{
 					Name: fmt.Sprintf("%s-%d", d.Name, i), Namespace: d.Namespace,
