@@ -205,26 +205,21 @@ func TestMesh(t *testing.T) {
 		"no cluster "+workerCluster("burst"), func(t *testing.T) func() { return dropSubset(t, primary, "burst") })
 	control("a subset missing from burst's DestinationRule", burstGatewayPasses, burstGateway,
 		"no filter chain for SNI outbound_.8080_.burst_", func(t *testing.T) func() { return dropSubset(t, burst, "burst") })
-	control("no remote secret", burstSubset, frontend, "has endpoints []", func(t *testing.T) func() {
-		if err := primary.RemoveRemoteSecret(ctx, "burst"); err != nil {
-			t.Fatal(err)
-		}
-		return func() {
-			if err := primary.AddRemoteSecret(ctx, t, burst); err != nil {
-				t.Error(err)
+	// withoutRemoteSecret: c's istiod no longer reads other's API server.
+	withoutRemoteSecret := func(c, other *mesh.Cluster) func(t *testing.T) func() {
+		return func(t *testing.T) func() {
+			if err := c.RemoveRemoteSecret(ctx, other.Spec.Name); err != nil {
+				t.Fatal(err)
+			}
+			return func() {
+				if err := c.AddRemoteSecret(ctx, t, other); err != nil {
+					t.Error(err)
+				}
 			}
 		}
-	})
-	control("no remote secret in burst", redisBehindGateway, burstWorker, "has endpoints []", func(t *testing.T) func() {
-		if err := burst.RemoveRemoteSecret(ctx, "primary"); err != nil {
-			t.Fatal(err)
-		}
-		return func() {
-			if err := burst.AddRemoteSecret(ctx, t, primary); err != nil {
-				t.Error(err)
-			}
-		}
-	})
+	}
+	control("no remote secret", burstSubset, frontend, "has endpoints []", withoutRemoteSecret(primary, burst))
+	control("no remote secret in burst", redisBehindGateway, burstWorker, "has endpoints []", withoutRemoteSecret(burst, primary))
 	control("the worker's AuthorizationPolicy naming another identity", admitsFrontend, burstWorker,
 		"does not admit "+frontendPrincipal, func(t *testing.T) func() {
 			return setPrincipals(t, burst, "worker", "cluster.local/ns/"+namespace+"/sa/someone-else")
