@@ -54,12 +54,12 @@ apiserver() {
 # cloud_provider_kind starts cloud-provider-kind unless one runs already,
 # and records the pid of the one it starts. (Its name is longer than the 15
 # characters Linux keeps as a process name, so pgrep -x never finds it; the
-# full command line does.)
+# full command line does, also as "sudo cloud-provider-kind" on macOS.)
 cloud_provider_kind() {
 	if [ -f "$cpk_pid" ] && ours "$(cat "$cpk_pid")"; then
 		return
 	fi
-	if pgrep -f '(^|/)cloud-provider-kind( |$)' >/dev/null; then
+	if pgrep -f '(^|[/ ])cloud-provider-kind( |$)' >/dev/null; then
 		echo "cloud-provider-kind is already running (started outside make clusters; it is left alone)"
 		return
 	fi
@@ -70,7 +70,7 @@ cloud_provider_kind() {
 
 # ours: the pid is alive and is cloud-provider-kind (not a reused pid).
 ours() {
-	ps -p "$1" -o command= 2>/dev/null | grep -Eq '(^|/)cloud-provider-kind( |$)'
+	ps -p "$1" -o command= 2>/dev/null | grep -Eq '(^|[/ ])cloud-provider-kind( |$)'
 }
 
 # wait_synced waits until the cluster's istiod reports the other cluster
