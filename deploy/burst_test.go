@@ -3,14 +3,9 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -152,7 +147,7 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 		tb.Fatal(err)
 	}
 	pod := d.Spec.Template.Spec
-	kubeconfig, err := primary.Kubeconfig(context.Background(), tb, namespace, pod.ServiceAccountName)
+	kubeconfig, err := primary.Kubeconfig(tb, namespace, pod.ServiceAccountName)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -171,22 +166,14 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	// Its log is shown when the test fails (a benchmark would print it all).
-	var mu sync.Mutex
-	var log []string
+	log := &process.Log{Keep: 500}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			mu.Lock()
-			defer mu.Unlock()
-			tb.Logf("the burster said:\n%s", strings.Join(log, "\n"))
+			tb.Logf("the burster said:\n%s", log)
 		}
 	})
 	p, err := process.Start(process.Spec{
-		Name: "burster", Path: bin, Env: env,
-		Lines: func(_, line string) {
-			mu.Lock()
-			defer mu.Unlock()
-			log = append(log[max(0, len(log)-500):], line)
-		},
+		Name: "burster", Path: bin, Env: env, Lines: log.Add,
 		Ready: process.HTTPReady(base + "/healthz"),
 	})
 	if err != nil {
@@ -202,20 +189,7 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 
 // metric reads one unlabelled sample from the burster's /metrics.
 func (b *bursterProcess) metric(name string) (float64, error) {
-	resp, err := http.Get(b.base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return 0, err
-	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
-	if m == nil {
-		return 0, fmt.Errorf("no %s", name)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	return promserver.Sample(b.base+"/metrics", name)
 }
 
 // BenchmarkBurstAtSidecar prints how long a burst takes to reach the

@@ -278,7 +278,7 @@ func podAddresses(c *mesh.Cluster, deployment string, port int) []string {
 // loadBalancer is the address a LoadBalancer Service was given, on a port.
 func loadBalancer(t *testing.T, c *mesh.Cluster, ns, name string, port int) string {
 	t.Helper()
-	svc, err := c.Clientset(t).CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	svc, err := c.API.Clientset(t).CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func setNetwork(t *testing.T, c *mesh.Cluster, object, network string) {
 		ns = mesh.SystemNamespace
 	}
 	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, mesh.NetworkLabel, network)
-	err := c.Clientset(t).CoreV1().RESTClient().Patch(types.MergePatchType).
+	err := c.API.Clientset(t).CoreV1().RESTClient().Patch(types.MergePatchType).
 		Namespace(ns).Resource(kind).Name(name).Body([]byte(patch)).Do(context.Background()).Error()
 	if err != nil {
 		t.Fatalf("%s: labelling %s: %v", c.Spec.Name, object, err)

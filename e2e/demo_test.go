@@ -63,13 +63,13 @@ func runDemo(t *testing.T, redisMode string) {
 		ports[n] = component.FreePort(t)
 		args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
 	}
-	logs := &logLines{}
+	logs := &process.Log{}
 	pageURL := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
 	// Ready once the launcher prints the page's URL on a line of its own.
 	demo, err := process.Start(process.Spec{
-		Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.add,
+		Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.Add,
 		Ready: func() error {
-			for _, l := range logs.snapshot() {
+			for _, l := range logs.Lines() {
 				if strings.TrimSpace(l) == pageURL {
 					return nil
 				}
@@ -89,12 +89,11 @@ func runDemo(t *testing.T, redisMode string) {
 			_ = demo.Stop()
 		}
 	})
-	dump := logs.String
-	if first := logs.snapshot()[0]; first != buildLine {
+	if first := logs.Lines()[0]; first != buildLine {
 		t.Fatalf("the launcher's first line is %q, want %q", first, buildLine)
 	}
-	if !strings.Contains(dump(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
-		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", dump())
+	if !strings.Contains(logs.String(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
+		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", logs.String())
 	}
 
 	ctx := browser(t)
@@ -112,7 +111,7 @@ func runDemo(t *testing.T, redisMode string) {
 
 	w.restart()
 	press(t, ctx, kb.ArrowRight, 25)
-	burstTook := w.waitShare(t, ctx, true, burstWithin, dump)
+	burstTook := w.waitShare(t, ctx, true, burstWithin, logs)
 	if err := poll(ctx, `document.getElementById("split-burst-pct").textContent === "100"`, 10*time.Second); err != nil {
 		t.Fatalf("the page does not show the burster's split: %v", err)
 	}
@@ -125,7 +124,7 @@ func runDemo(t *testing.T, redisMode string) {
 
 	w.restart()
 	press(t, ctx, kb.ArrowLeft, 23)
-	backTook := w.waitShare(t, ctx, false, backWithin, dump)
+	backTook := w.waitShare(t, ctx, false, backWithin, logs)
 	shot(t, ctx, "demo-primary.png")
 
 	report := fmt.Sprintf("redis=%s: from the first key press, slider 0->25: 90%% of new hashes bursty- after %s; slider 25->2: plain again after %s\n",
@@ -139,7 +138,7 @@ func runDemo(t *testing.T, redisMode string) {
 	// every port is free.
 	stopped = true
 	if err := demo.Stop(); err != nil {
-		t.Fatalf("the launcher did not exit 0 within 30s of Ctrl-C: %v; output:\n%s", err, tail(dump(), 40))
+		t.Fatalf("the launcher did not exit 0 within 30s of Ctrl-C: %v; output:\n%s", err, logs.Tail(40))
 	}
 	if left := processesUsing(binDir, ports["redis"]); len(left) > 0 {
 		t.Fatalf("processes left after the demo stopped: %v", left)
@@ -200,14 +199,14 @@ func (w *hashWatcher) observe(t *testing.T, ctx context.Context) {
 // waitShare waits until at least 90% of the last `judged` hashes shown
 // since the restart are from the burst cluster (burst) or the primary one,
 // and returns how long that took from the restart.
-func (w *hashWatcher) waitShare(t *testing.T, ctx context.Context, burst bool, within time.Duration, logs func() string) time.Duration {
+func (w *hashWatcher) waitShare(t *testing.T, ctx context.Context, burst bool, within time.Duration, logs *process.Log) time.Duration {
 	t.Helper()
 	start := w.since
 	component.EventuallyEvery(t, within, 250*time.Millisecond, fmt.Sprintf("90%% of the last %d new hashes burst=%v", judged, burst), func() error {
 		w.observe(t, ctx)
 		n := len(w.fresh)
 		if n < judged {
-			return fmt.Errorf("%d new hashes so far\nlauncher output:\n%s", n, tail(logs(), 40))
+			return fmt.Errorf("%d new hashes so far\nlauncher output:\n%s", n, logs.Tail(40))
 		}
 		match := 0
 		for _, h := range w.fresh[n-judged:] {
@@ -220,16 +219,11 @@ func (w *hashWatcher) waitShare(t *testing.T, ctx context.Context, burst bool, w
 			}
 		}
 		if match*10 < judged*9 {
-			return fmt.Errorf("%d new hashes, the last %d: %v\nlauncher output:\n%s", n, judged, w.fresh[n-judged:], tail(logs(), 40))
+			return fmt.Errorf("%d new hashes, the last %d: %v\nlauncher output:\n%s", n, judged, w.fresh[n-judged:], logs.Tail(40))
 		}
 		return nil
 	})
 	return time.Since(start)
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // processesUsing lists running processes started from binDir, or a

@@ -64,32 +64,8 @@ type service struct {
 	env     map[string]string
 	base    string // http://127.0.0.1:PORT
 	proc    *process.Process
-	log     *logLines
+	log     *process.Log
 	stopped bool
-}
-
-// logLines keeps a process's output lines.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) add(_, line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-}
-
-func (l *logLines) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
 }
 
 // restart stops the service and starts it again on the same port.
@@ -110,13 +86,13 @@ func start(t testing.TB, name string, env map[string]string) *service {
 // and clients expect it.
 func startOn(t testing.TB, name string, port int, env map[string]string) *service {
 	t.Helper()
-	s := &service{name: name, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port), log: &logLines{}}
+	s := &service{name: name, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port), log: &process.Log{}}
 	all := map[string]string{"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "DRAIN_DELAY": "0s", "LOG_LEVEL": "warn"}
 	for k, v := range env {
 		all[k] = v
 	}
 	p, err := process.Start(process.Spec{
-		Name: name, Path: binary(t, name), Env: all, Lines: s.log.add,
+		Name: name, Path: binary(t, name), Env: all, Lines: s.log.Add,
 		Ready: process.HTTPReady(s.base + "/readyz"), ReadyTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -47,12 +48,12 @@ func TestMakeDemoCtrlC(t *testing.T) {
 		t.Fatalf("starting make demo in a pseudo-terminal: %v", err)
 	}
 	defer tty.Close()
-	logs := &logLines{}
+	logs := &process.Log{}
 	exited := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(tty) // ends with EIO once every process left the terminal
 		for sc.Scan() {
-			logs.add("", strings.TrimRight(sc.Text(), "\r"))
+			logs.Add("", strings.TrimRight(sc.Text(), "\r"))
 		}
 		exited <- cmd.Wait()
 	}()
@@ -60,30 +61,30 @@ func TestMakeDemoCtrlC(t *testing.T) {
 
 	url := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
 	component.EventuallyEvery(t, 5*time.Minute, 200*time.Millisecond, "make demo printing "+url, func() error {
-		for _, l := range logs.snapshot() {
+		for _, l := range logs.Lines() {
 			if strings.TrimSpace(l) == url {
 				return nil
 			}
 		}
-		return errors.New("not yet; output so far:\n" + tail(logs.String(), 20))
+		return errors.New("not yet; output so far:\n" + logs.Tail(20))
 	})
-	lines := logs.snapshot()
+	lines := logs.Lines()
 	if !strings.HasPrefix(lines[0], "building the demo's launcher") || lines[1] != buildLine {
 		t.Fatalf("make demo's first lines are %q, want make's line then the launcher's build line %q", lines[:2], buildLine)
 	}
 	for _, b := range []string{"worker", "frontend", "burster", "localmesh"} {
 		if !strings.Contains(logs.String(), "demo         | built "+b+" (") && !strings.Contains(logs.String(), "demo         | "+b+" is up to date") {
-			t.Fatalf("no progress line for %s; output:\n%s", b, tail(logs.String(), 40))
+			t.Fatalf("no progress line for %s; output:\n%s", b, logs.Tail(40))
 		}
 	}
 
-	before := len(logs.snapshot())
+	before := len(logs.Lines())
 	if _, err := tty.Write([]byte{3}); err != nil { // Ctrl-C, typed into the terminal
 		t.Fatal(err)
 	}
 	select {
 	case err := <-exited:
-		after := strings.Join(logs.snapshot()[before:], "\n")
+		after := strings.Join(logs.Lines()[before:], "\n")
 		if err != nil {
 			t.Fatalf("make demo ended with %v after Ctrl-C; output:\n%s", err, after)
 		}
@@ -96,7 +97,7 @@ func TestMakeDemoCtrlC(t *testing.T) {
 			t.Fatalf("the launcher did not say it stopped:\n%s", after)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("make demo did not end within 30s of Ctrl-C; output:\n%s", tail(logs.String(), 40))
+		t.Fatalf("make demo did not end within 30s of Ctrl-C; output:\n%s", logs.Tail(40))
 	}
 	if left := processesUsing(binDir, ports["redis"]); len(left) > 0 {
 		t.Fatalf("processes left after make demo stopped: %v", left)

@@ -2,6 +2,8 @@ package process_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -159,5 +161,25 @@ func TestLongLinesAreBounded(t *testing.T) {
 	}
 	if total != 200000 || got[len(got)-1] != "c: end" {
 		t.Fatalf("%d bytes in %d pieces, last %q", total, len(got)-1, got[len(got)-1])
+	}
+}
+
+func TestLogKeepsTheLastLines(t *testing.T) {
+	l := &process.Log{Keep: 3}
+	for i := range 10 {
+		l.Add("child", fmt.Sprint(i))
+	}
+	if got := l.Lines(); !slices.Equal(got, []string{"7", "8", "9"}) {
+		t.Fatalf("Lines = %q, want the last 3", got)
+	}
+	if got := l.Tail(2); got != "8\n9" {
+		t.Fatalf("Tail(2) = %q", got)
+	}
+	all := &process.Log{}
+	for i := range 5 {
+		all.Add("child", fmt.Sprint(i))
+	}
+	if got := all.String(); got != "0\n1\n2\n3\n4" {
+		t.Fatalf("String = %q, want every line", got)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -163,17 +161,7 @@ func (r *replica) stop(t testing.TB) {
 
 // metric reads one unlabelled sample from the replica's /metrics.
 func (r *replica) metric(name string) (float64, bool) {
-	resp, err := http.Get(r.base + "/metrics")
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
+	v, err := promserver.Sample(r.base+"/metrics", name)
 	return v, err == nil
 }
 

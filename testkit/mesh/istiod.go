@@ -15,7 +15,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 // startIstiod runs pilot-discovery as the cluster's istiod: the arguments
@@ -33,7 +33,7 @@ import (
 // the Deployment mounts them, and the identity of its ServiceAccount (so the
 // install's RBAC is what it works with). Only its addresses differ: free
 // loopback ports, and no TLS servers (xDS is read on the plaintext port).
-func (c *Cluster) startIstiod(ctx context.Context, t testing.TB, binary string) error {
+func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 	d, err := c.istiodDeployment()
 	if err != nil {
 		return err
@@ -48,16 +48,12 @@ func (c *Cluster) startIstiod(ctx context.Context, t testing.TB, binary string) 
 			return err
 		}
 	}
-	kubeconfigFile, err := c.Kubeconfig(ctx, t, SystemNamespace, d.Spec.Template.Spec.ServiceAccountName)
+	kubeconfigFile, err := c.Kubeconfig(t, SystemNamespace, d.Spec.Template.Spec.ServiceAccountName)
 	if err != nil {
 		return err
 	}
 
-	ports, err := freePorts(3)
-	if err != nil {
-		return err
-	}
-	c.HTTP, c.XDS = loopback(ports[0]), loopback(ports[1])
+	c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
 	container := d.Spec.Template.Spec.Containers[0]
 	var args []string
 	for _, a := range container.Args {
@@ -66,7 +62,7 @@ func (c *Cluster) startIstiod(ctx context.Context, t testing.TB, binary string) 
 		}
 	}
 	args = append(args, "--kubeconfig", kubeconfigFile,
-		"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(ports[2]),
+		"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(component.FreePort(t)),
 		"--secureGRPCAddr", "", "--httpsAddr", "")
 	env := map[string]string{
 		"POD_NAME":        "istiod-0",
@@ -81,12 +77,12 @@ func (c *Cluster) startIstiod(ctx context.Context, t testing.TB, binary string) 
 	}
 	p, err := process.Start(process.Spec{
 		Name: "istiod-" + c.Spec.Name, Path: binary, Args: args,
-		Dir: dir, Env: env, Lines: c.logs.add,
+		Dir: dir, Env: env, Lines: c.logs.Add,
 		Ready:        process.HTTPReady("http://" + c.HTTP + "/ready"),
 		ReadyTimeout: 60 * time.Second,
 	})
 	if err != nil {
-		return fmt.Errorf("starting istiod for %s: %w\n%s", c.Spec.Name, err, c.logs.tail(40))
+		return fmt.Errorf("starting istiod for %s: %w\n%s", c.Spec.Name, err, c.logs.Tail(40))
 	}
 	c.istiod = p
 	t.Cleanup(func() {
@@ -108,32 +104,11 @@ func (c *Cluster) istiodDeployment() (*appsv1.Deployment, error) {
 	return nil, fmt.Errorf("%s: the install has no istiod Deployment", c.Spec.Name)
 }
 
-// serviceAccountConfig is a client configuration authenticated as a
-// ServiceAccount, with a token from the TokenRequest API.
-func (c *Cluster) serviceAccountConfig(ctx context.Context, namespace, name string) (*rest.Config, error) {
-	cs, err := c.clientset()
-	if err != nil {
-		return nil, err
-	}
-	tr, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name,
-		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: new(int64(24 * 3600))}}, metav1.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: token for %s/%s: %w", c.Spec.Name, namespace, name, err)
-	}
-	cfg := rest.AnonymousClientConfig(c.API.Config)
-	cfg.BearerToken = tr.Status.Token
-	return cfg, nil
-}
-
 // Kubeconfig writes a kubeconfig file that authenticates to the cluster's
 // API server as a ServiceAccount, the way a pod of it would, so the
 // program given it has exactly that account's RBAC. It returns the path.
-func (c *Cluster) Kubeconfig(ctx context.Context, t testing.TB, namespace, serviceAccount string) (string, error) {
-	cfg, err := c.serviceAccountConfig(ctx, namespace, serviceAccount)
-	if err != nil {
-		return "", err
-	}
-	b, err := kubeconfigFor(c.Spec.Name, cfg)
+func (c *Cluster) Kubeconfig(t testing.TB, namespace, serviceAccount string) (string, error) {
+	b, err := kubeconfigFor(c.Spec.Name, c.API.ServiceAccountConfig(t, namespace, serviceAccount))
 	if err != nil {
 		return "", err
 	}
@@ -161,11 +136,7 @@ func RemoteSecretName(cluster string) string { return "istio-remote-secret-" + c
 // token of other's istio-reader-service-account, so the reader's RBAC from
 // other's install is what istiod works with.
 func (c *Cluster) AddRemoteSecret(ctx context.Context, t testing.TB, other *Cluster) error {
-	cfg, err := other.serviceAccountConfig(ctx, SystemNamespace, "istio-reader-service-account")
-	if err != nil {
-		return err
-	}
-	kc, err := kubeconfigFor(other.Spec.Name, cfg)
+	kc, err := kubeconfigFor(other.Spec.Name, other.API.ServiceAccountConfig(t, SystemNamespace, "istio-reader-service-account"))
 	if err != nil {
 		return err
 	}
@@ -253,25 +224,6 @@ func (c *Cluster) WaitSynced(ctx context.Context, timeout time.Duration, cluster
 		}
 		return nil
 	})
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

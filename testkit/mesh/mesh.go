@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -66,7 +65,7 @@ type Cluster struct {
 	Pods []Pod
 
 	istiod *process.Process
-	logs   *lines
+	logs   *process.Log
 }
 
 // Cluster returns the named cluster.
@@ -94,7 +93,7 @@ func Start(t testing.TB, specs ...ClusterSpec) *Mesh {
 	var wg sync.WaitGroup
 	errs := make([]error, len(specs))
 	for i, s := range specs {
-		c := &Cluster{Spec: s, API: kube.Start(t), logs: &lines{}}
+		c := &Cluster{Spec: s, API: kube.Start(t), logs: &process.Log{Keep: 200}}
 		m.Clusters = append(m.Clusters, c)
 		wg.Go(func() { errs[i] = c.deploy(ctx, t, istioctl) })
 	}
@@ -114,7 +113,7 @@ func Start(t testing.TB, specs ...ClusterSpec) *Mesh {
 		}
 	}
 	for _, c := range m.Clusters {
-		if err := c.startIstiod(ctx, t, istiod); err != nil {
+		if err := c.startIstiod(t, istiod); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -126,44 +125,10 @@ func Start(t testing.TB, specs ...ClusterSpec) *Mesh {
 			}
 		}
 		if err := c.WaitSynced(ctx, 60*time.Second, remotes...); err != nil {
-			t.Fatalf("%v\nistiod %s said:\n%s", err, c.Spec.Name, c.logs.tail(40))
+			t.Fatalf("%v\nistiod %s said:\n%s", err, c.Spec.Name, c.logs.Tail(40))
 		}
 	}
 	return m
-}
-
-// Clientset is an admin client of the cluster's API server.
-func (c *Cluster) Clientset(t testing.TB) kubernetes.Interface { return c.API.Clientset(t) }
-
-// IstiodLog is what the cluster's istiod has written (the last lines).
-func (c *Cluster) IstiodLog() string { return c.logs.tail(200) }
-
-// lines keeps the last lines a process wrote, for failure messages.
-type lines struct {
-	mu  sync.Mutex
-	buf []string
-}
-
-const keptLines = 2000
-
-func (l *lines) add(_, line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, line)
-	if len(l.buf) > keptLines {
-		l.buf = l.buf[len(l.buf)-keptLines:]
-	}
-}
-
-func (l *lines) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	from := max(0, len(l.buf)-n)
-	var s string
-	for _, line := range l.buf[from:] {
-		s += line + "\n"
-	}
-	return s
 }
 
 // writeFile writes b to a file in a test's temporary directory.

@@ -2,8 +2,11 @@ package promserver
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -59,3 +62,22 @@ func (l *Load) Set(rps float64) {
 
 // Host is the server's host:port, a Prometheus scrape target.
 func (l *Load) Host() string { return strings.TrimPrefix(l.URL, "http://") }
+
+// Sample reads one unlabelled sample, such as `burster_leader 1`, from a
+// Prometheus text endpoint (a service's /metrics).
+func Sample(url, name string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, err
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0, fmt.Errorf("%s has no sample %s", url, name)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
