@@ -1,6 +1,6 @@
 // Package kube runs a real Kubernetes API server (kube-apiserver and etcd,
-// through controller-runtime's envtest) with Istio's CRDs installed, for
-// integration tests. The binaries are built from source by `make envtest`
+// through controller-runtime's envtest) with Istio's and the Gateway API's
+// CRDs installed, for integration tests. The binaries are built from source by `make envtest`
 // into bin/envtest; nothing is downloaded at test time.
 package kube
 
@@ -18,9 +18,17 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-// IstioAPIVersion is the istio.io/api release whose CRDs are installed. It
-// matches the Istio the deployment targets.
-const IstioAPIVersion = "v1.31.1"
+// The releases whose CRDs are installed, each from its Go module (fetched
+// through the Go module proxy when missing from the module cache).
+const (
+	// IstioAPIVersion is the istio.io/api release; it matches the Istio the
+	// deployment targets.
+	IstioAPIVersion = "v1.31.1"
+	// GatewayAPIVersion is the sigs.k8s.io/gateway-api release whose
+	// standard channel `make clusters` installs; it is the one the pinned
+	// Istio is built against.
+	GatewayAPIVersion = "v1.6.0"
+)
 
 // Env is a running API server.
 type Env struct {
@@ -29,7 +37,8 @@ type Env struct {
 	env    *envtest.Environment
 }
 
-// Start runs an API server with Istio's CRDs installed and established, and
+// Start runs an API server with Istio's CRDs and the Gateway API's standard
+// channel CRDs installed and established, and
 // stops it when the test ends. It skips the test (fails it in CI) when the
 // binaries have not been built.
 func Start(t testing.TB) *Env {
@@ -38,13 +47,17 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		component.Missing(t, "%v; build them with: make envtest", err)
 	}
-	crds, err := istioCRDs()
+	istio, err := moduleFile("istio.io/api", IstioAPIVersion, "kubernetes/customresourcedefinitions.gen.yaml")
 	if err != nil {
-		t.Fatalf("locating Istio CRDs: %v", err)
+		t.Fatalf("locating Istio's CRDs: %v", err)
+	}
+	gatewayAPI, err := GatewayAPICRDs()
+	if err != nil {
+		t.Fatalf("locating the Gateway API's CRDs: %v", err)
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true},
+		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{istio, gatewayAPI}, ErrorIfPathMissing: true},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -77,24 +90,30 @@ func assetsDir() (string, error) {
 	return assets, nil
 }
 
-// istioCRDs returns the path of Istio's CRD bundle in the module cache,
-// downloading the pinned istio.io/api module through the Go module proxy
-// if needed.
-func istioCRDs() (string, error) {
-	out, err := exec.Command("go", "mod", "download", "-json", "istio.io/api@"+IstioAPIVersion).Output()
+// GatewayAPICRDs is the directory of the Gateway API's standard channel in
+// its module: the files its release's standard-install.yaml is made of.
+func GatewayAPICRDs() (string, error) {
+	return moduleFile("sigs.k8s.io/gateway-api", GatewayAPIVersion, "config/crd/standard")
+}
+
+// moduleFile returns the path of a file or directory in a module, from the
+// module cache, downloading the module through the Go module proxy if
+// needed.
+func moduleFile(module, version, path string) (string, error) {
+	out, err := exec.Command("go", "mod", "download", "-json", module+"@"+version).Output()
 	if err != nil {
-		return "", fmt.Errorf("go mod download istio.io/api@%s: %w", IstioAPIVersion, err)
+		return "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
 	}
 	var mod struct{ Dir, Error string }
 	if err := json.Unmarshal(out, &mod); err != nil {
 		return "", fmt.Errorf("reading go mod download output: %w", err)
 	}
 	if mod.Error != "" {
-		return "", fmt.Errorf("go mod download istio.io/api@%s: %s", IstioAPIVersion, mod.Error)
+		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, mod.Error)
 	}
-	path := filepath.Join(mod.Dir, "kubernetes", "customresourcedefinitions.gen.yaml")
-	if _, err := os.Stat(path); err != nil {
+	full := filepath.Join(mod.Dir, filepath.FromSlash(path))
+	if _, err := os.Stat(full); err != nil {
 		return "", err
 	}
-	return path, nil
+	return full, nil
 }

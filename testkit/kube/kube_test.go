@@ -7,7 +7,7 @@ import (
 	"k8s.io/client-go/discovery"
 )
 
-func TestIstioCRDsServed(t *testing.T) {
+func TestCRDsServed(t *testing.T) {
 	env := Start(t)
 	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
 	if err != nil {
@@ -16,6 +16,7 @@ func TestIstioCRDsServed(t *testing.T) {
 	for _, gv := range []schema.GroupVersion{
 		{Group: "networking.istio.io", Version: "v1"},
 		{Group: "security.istio.io", Version: "v1"},
+		{Group: "gateway.networking.k8s.io", Version: "v1"},
 	} {
 		res, err := dc.ServerResourcesForGroupVersion(gv.String())
 		if err != nil {

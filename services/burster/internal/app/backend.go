@@ -21,8 +21,9 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
 
-// Backend is what the controller drives and reports to. With the Istio
-// router it holds the Kubernetes clients; the local mesh needs none.
+// Backend is what the controller drives and reports to. With a router in
+// the Kubernetes API (Istio, Gateway API) it holds the Kubernetes clients;
+// the local mesh needs none.
 type Backend struct {
 	router    router.Router
 	events    controller.Recorder // nil: logs only
@@ -36,12 +37,13 @@ type Backend struct {
 func (b *Backend) Close() { b.close() }
 
 // NewBackend connects to what the configured router changes: the Kubernetes
-// API for the Istio router, the local mesh's admin API for the demo.
+// API for the Istio and Gateway API routers, the local mesh's admin API for
+// the demo.
 func NewBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*Backend, error) {
 	switch cfg.Router {
 	case router.KindLocalMesh:
 		return &Backend{router: router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout), close: func() {}}, nil
-	case router.KindIstio:
+	case router.KindIstio, router.KindGatewayAPI:
 		rc, ns, err := loadKube(cfg)
 		if err != nil {
 			return nil, err
@@ -70,8 +72,8 @@ func loadKube(cfg config.Config) (*rest.Config, string, error) {
 	return rc, ns, nil
 }
 
-// Connect builds the Istio router's backend on the API server rc reaches:
-// the clients, the router and the event recorder for namespace ns.
+// Connect builds a Kubernetes router's backend on the API server rc
+// reaches: the clients, the router and the event recorder for namespace ns.
 func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.Config, ns string) (*Backend, error) {
 	rc = rest.CopyConfig(rc)
 	rc.UserAgent = Service
@@ -92,7 +94,10 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	bc := record.NewBroadcaster(record.WithContext(ctx))
 	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events(ns)})
 	rt := router.NewIstio(dc, ns, cfg.VirtualService, cfg.PrimarySubset, cfg.BurstSubset)
-	ev := &vsEvents{
+	if cfg.Router == router.KindGatewayAPI {
+		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
+	}
+	ev := &objectEvents{
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
 		ref: rt.Ref, log: log,
 	}

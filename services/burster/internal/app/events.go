@@ -10,12 +10,13 @@ import (
 	"k8s.io/client-go/tools/record"
 )
 
-// refTimeout bounds the one lookup of the VirtualService events refer to.
+// refTimeout bounds the one lookup of the routing object events refer to.
 const refTimeout = 5 * time.Second
 
-// vsEvents records Kubernetes events on the VirtualService, so that
-// `kubectl describe virtualservice worker` shows what the burster did.
-type vsEvents struct {
+// objectEvents records Kubernetes events on the routing object, so that
+// `kubectl describe virtualservice worker` (or `httproute worker`) shows
+// what the burster did.
+type objectEvents struct {
 	rec record.EventRecorder
 	ref func(context.Context) (*corev1.ObjectReference, error)
 	log *slog.Logger
@@ -24,7 +25,7 @@ type vsEvents struct {
 	cached *corev1.ObjectReference
 }
 
-func (e *vsEvents) Event(eventtype, reason, message string) {
+func (e *objectEvents) Event(eventtype, reason, message string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.cached == nil {

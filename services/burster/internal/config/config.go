@@ -48,12 +48,15 @@ type Config struct {
 	FailSafe         policy.FailSafe     `envconfig:"FAIL_SAFE" default:"hold" desc:"hold (keep the weights) or primary (all back to primary)"`
 	DryRun           bool                `envconfig:"DRY_RUN" default:"false" desc:"decide and report, never write"`
 
-	Router         router.Kind `envconfig:"ROUTER" default:"istio" desc:"what the weights are written to: istio or localmesh"`
+	Router         router.Kind `envconfig:"ROUTER" default:"istio" desc:"what the weights are written to: istio, gatewayapi or localmesh"`
 	MeshAdminURL   string      `envconfig:"MESH_ADMIN_URL" desc:"ROUTER=localmesh: the local mesh's admin API"`
+	Namespace      string      `envconfig:"NAMESPACE" desc:"the routing object's namespace; empty: the pod's own"`
 	VirtualService string      `envconfig:"VIRTUAL_SERVICE" default:"worker" desc:"ROUTER=istio: the VirtualService to change"`
-	Namespace      string      `envconfig:"NAMESPACE" desc:"its namespace; empty: the pod's own"`
-	PrimarySubset  string      `envconfig:"PRIMARY_SUBSET" default:"primary" desc:"the subset of the primary cluster's workers"`
-	BurstSubset    string      `envconfig:"BURST_SUBSET" default:"burst" desc:"the subset of the burst cluster's workers"`
+	PrimarySubset  string      `envconfig:"PRIMARY_SUBSET" default:"primary" desc:"ROUTER=istio: the subset of the primary cluster's workers"`
+	BurstSubset    string      `envconfig:"BURST_SUBSET" default:"burst" desc:"ROUTER=istio: the subset of the burst cluster's workers"`
+	HTTPRoute      string      `envconfig:"HTTP_ROUTE" default:"worker" desc:"ROUTER=gatewayapi: the HTTPRoute to change"`
+	PrimaryBackend string      `envconfig:"PRIMARY_BACKEND" default:"worker-primary" desc:"ROUTER=gatewayapi: the Service of the primary cluster's workers"`
+	BurstBackend   string      `envconfig:"BURST_BACKEND" default:"worker-burst" desc:"ROUTER=gatewayapi: the Service of the burst cluster's workers"`
 
 	LeaderElect   bool          `envconfig:"LEADER_ELECT" default:"true" desc:"run the controller only on the replica holding the Lease"`
 	LeaseName     string        `envconfig:"LEASE_NAME" default:"burster" desc:"the Lease"`
@@ -103,19 +106,25 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("SCRAPE_URL and SCRAPE_METRIC are required with SOURCE=scrape"))
 		}
 	}
-	if c.Router == router.KindLocalMesh {
+	switch c.Router {
+	case router.KindLocalMesh:
 		if c.MeshAdminURL == "" {
 			errs = append(errs, errors.New("MESH_ADMIN_URL is required with ROUTER=localmesh"))
 		}
 		if c.LeaderElect {
 			errs = append(errs, errors.New("leader election needs the Kubernetes API: set LEADER_ELECT=false with ROUTER=localmesh"))
 		}
+	case router.KindIstio:
+		if c.VirtualService == "" || c.PrimarySubset == "" || c.BurstSubset == "" || c.PrimarySubset == c.BurstSubset {
+			errs = append(errs, errors.New("VIRTUAL_SERVICE must be set, and PRIMARY_SUBSET and BURST_SUBSET set and different"))
+		}
+	case router.KindGatewayAPI:
+		if c.HTTPRoute == "" || c.PrimaryBackend == "" || c.BurstBackend == "" || c.PrimaryBackend == c.BurstBackend {
+			errs = append(errs, errors.New("HTTP_ROUTE must be set, and PRIMARY_BACKEND and BURST_BACKEND set and different"))
+		}
 	}
 	if c.Interval <= 0 || c.QueryTimeout <= 0 {
 		errs = append(errs, errors.New("INTERVAL and QUERY_TIMEOUT must be positive"))
-	}
-	if c.VirtualService == "" || c.PrimarySubset == "" || c.BurstSubset == "" || c.PrimarySubset == c.BurstSubset {
-		errs = append(errs, errors.New("VIRTUAL_SERVICE must be set, and PRIMARY_SUBSET and BURST_SUBSET set and different"))
 	}
 	if c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0) {
 		errs = append(errs, errors.New("need LEASE_DURATION > RENEW_DEADLINE > RETRY_PERIOD > 0"))

@@ -30,6 +30,15 @@ func TestConfig(t *testing.T) {
 		{Name: "local mesh cannot elect", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084"}, WantErr: "LEADER_ELECT=false"},
 		{Name: "low above high", Env: map[string]string{"LOW_RPS": "20"}, WantErr: "LOW_RPS: must be 0 or more and below the high threshold (15), got 20"},
 		{Name: "same subsets", Env: map[string]string{"BURST_SUBSET": "primary"}, WantErr: "BURST_SUBSET"},
+		{Name: "gateway api", Env: map[string]string{"ROUTER": "gatewayapi"}, Check: func(t *testing.T, c Config) {
+			if c.Router != "gatewayapi" || c.HTTPRoute != "worker" || c.PrimaryBackend != "worker-primary" || c.BurstBackend != "worker-burst" {
+				t.Fatalf("config = %+v", c)
+			}
+		}},
+		{Name: "gateway api, same backends", Env: map[string]string{"ROUTER": "gatewayapi", "BURST_BACKEND": "worker-primary"}, WantErr: "BURST_BACKEND"},
+		{Name: "gateway api, no route", Env: map[string]string{"ROUTER": "gatewayapi", "HTTP_ROUTE": ""}, WantErr: "HTTP_ROUTE must be set"},
+		{Name: "subsets do not matter to the gateway api", Env: map[string]string{"ROUTER": "gatewayapi", "BURST_SUBSET": "primary"}},
+		{Name: "backends do not matter to istio", Env: map[string]string{"BURST_BACKEND": "worker-primary"}},
 		{Name: "lease timings", Env: map[string]string{"RENEW_DEADLINE": "20s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
 		{Name: "lease timings ignored without election", Env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
 		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: `assigning STRATEGY to Strategy: converting 'yolo' to type policy.StrategyName. details: "yolo" is not one of [switch step spillover]`},

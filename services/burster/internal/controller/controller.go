@@ -22,7 +22,7 @@ import (
 )
 
 // Recorder emits events about the routed object (a Kubernetes event on the
-// VirtualService, for the Istio router).
+// VirtualService or HTTPRoute, for the routers in the Kubernetes API).
 type Recorder interface {
 	Event(eventtype, reason, message string)
 }

@@ -1,5 +1,6 @@
 // Package router applies the burster's decisions: it reads and writes the
-// weights of the routes to the primary and burst subsets.
+// weights of the routes to the primary and the burst cluster's workers, in
+// an Istio VirtualService, a Gateway API HTTPRoute or the local demo's mesh.
 package router
 
 import (
@@ -37,12 +38,16 @@ type Kind string
 
 // The routers.
 const (
-	KindIstio     Kind = "istio"     // an Istio VirtualService, through the Kubernetes API
-	KindLocalMesh Kind = "localmesh" // the local demo's stand-in mesh, through its admin API
+	KindIstio      Kind = "istio"      // an Istio VirtualService, through the Kubernetes API
+	KindGatewayAPI Kind = "gatewayapi" // a Gateway API HTTPRoute, through the Kubernetes API
+	KindLocalMesh  Kind = "localmesh"  // the local demo's stand-in mesh, through its admin API
 )
 
 // Kinds lists every router.
-var Kinds = []Kind{KindIstio, KindLocalMesh}
+var Kinds = []Kind{KindIstio, KindGatewayAPI, KindLocalMesh}
+
+// Kube reports whether the router works through the Kubernetes API.
+func (k Kind) Kube() bool { return k == KindIstio || k == KindGatewayAPI }
 
 // UnmarshalText accepts only the names in Kinds.
 func (k *Kind) UnmarshalText(b []byte) error { return envconf.OneOf(k, string(b), Kinds) }

@@ -2,38 +2,55 @@ package router
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
-// weighted is one HTTP route's pair of destinations to the two subsets.
+// shape is where one kind of routing object keeps its weighted
+// destinations: a list of rules, each with a list of destinations that
+// carry a weight.
+type shape struct {
+	kind    string   // VirtualService, HTTPRoute
+	rules   []string // the path of the rules: spec.http, spec.rules
+	dests   string   // each rule's destinations: route, backendRefs
+	targets string   // what the two targets are, for messages: subsets, backends
+	// primary and burst are the two targets; target names the one a
+	// destination points to ("" for one that can be neither).
+	primary, burst string
+	target         func(dest map[string]any) string
+	// defaultWeight is the weight of a destination that has none.
+	defaultWeight int
+}
+
+// weighted is one rule's pair of destinations to the two targets.
 type weighted struct {
 	primary, burst map[string]any
 }
 
-// pairs finds, in spec.http, every route whose destinations are exactly the
-// primary and the burst subsets. It returns the http list (a copy, to write
-// back with SetNestedSlice) and the pairs, which point into that copy.
-func (r *Istio) pairs(obj *unstructured.Unstructured) ([]any, []weighted, error) {
-	http, found, err := unstructured.NestedSlice(obj.Object, "spec", "http")
+// pairs finds every rule whose destinations are exactly the primary and the
+// burst targets. It returns the rules (a copy, to write back with
+// SetNestedSlice) and the pairs, which point into that copy.
+func (r *Object) pairs(obj *unstructured.Unstructured) ([]any, []weighted, error) {
+	s := r.shape
+	rules, found, err := unstructured.NestedSlice(obj.Object, s.rules...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: spec.http: %v", ErrUnsupportedRoute, err)
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrUnsupportedRoute, s.path(), err)
 	}
 	var out []weighted
-	for i, h := range http {
-		entry, _ := h.(map[string]any)
-		dests, _ := entry["route"].([]any)
+	for i, rule := range rules {
+		entry, _ := rule.(map[string]any)
+		dests, _ := entry[s.dests].([]any)
 		var w weighted
 		others := 0
 		for _, d := range dests {
 			dest, _ := d.(map[string]any)
-			target, _ := dest["destination"].(map[string]any)
-			switch subset, _ := target["subset"].(string); subset {
-			case r.primarySub:
+			switch s.target(dest) {
+			case s.primary:
 				w.primary = dest
-			case r.burstSub:
+			case s.burst:
 				w.burst = dest
 			default:
 				others++
@@ -43,28 +60,31 @@ func (r *Istio) pairs(obj *unstructured.Unstructured) ([]any, []weighted, error)
 		case w.primary == nil && w.burst == nil:
 			continue
 		case w.primary == nil || w.burst == nil || others > 0:
-			return nil, nil, fmt.Errorf("%w: spec.http[%d] must route to exactly the subsets %q and %q",
-				ErrUnsupportedRoute, i, r.primarySub, r.burstSub)
+			return nil, nil, fmt.Errorf("%w: %s[%d] must route to exactly the %s %q and %q",
+				ErrUnsupportedRoute, s.path(), i, s.targets, s.primary, s.burst)
 		}
 		out = append(out, w)
 	}
 	if !found || len(out) == 0 {
-		return nil, nil, fmt.Errorf("%w: VirtualService %s/%s has no HTTP route to the subsets %q and %q",
-			ErrUnsupportedRoute, r.namespace, r.name, r.primarySub, r.burstSub)
+		return nil, nil, fmt.Errorf("%w: %s has no route to the %s %q and %q",
+			ErrUnsupportedRoute, r, s.targets, s.primary, s.burst)
 	}
-	return http, out, nil
+	return rules, out, nil
 }
 
-// read returns the split of the first managed route, and ErrInconsistent
-// when another route differs or the weights are not a valid split.
-func (r *Istio) read(obj *unstructured.Unstructured) (split.Split, error) {
+// path is the rules' path as kubectl explains it: spec.http.
+func (s shape) path() string { return strings.Join(s.rules, ".") }
+
+// read returns the split of the first managed rule, and ErrInconsistent
+// when another rule differs or the weights are not a valid split.
+func (r *Object) read(obj *unstructured.Unstructured) (split.Split, error) {
 	_, pairs, err := r.pairs(obj)
 	if err != nil {
 		return split.Split{}, err
 	}
-	first := split.Split{Primary: weight(pairs[0].primary), Burst: weight(pairs[0].burst)}
+	first := r.splitOf(pairs[0])
 	for _, p := range pairs[1:] {
-		if s := (split.Split{Primary: weight(p.primary), Burst: weight(p.burst)}); s != first {
+		if s := r.splitOf(p); s != first {
 			return first, fmt.Errorf("%w: %v and %v", ErrInconsistent, first, s)
 		}
 	}
@@ -74,9 +94,13 @@ func (r *Istio) read(obj *unstructured.Unstructured) (split.Split, error) {
 	return first, nil
 }
 
-// write sets s on every managed route of obj; nothing else changes.
-func (r *Istio) write(obj *unstructured.Unstructured, s split.Split) error {
-	http, pairs, err := r.pairs(obj)
+func (r *Object) splitOf(p weighted) split.Split {
+	return split.Split{Primary: r.weight(p.primary), Burst: r.weight(p.burst)}
+}
+
+// write sets s on every managed rule of obj; nothing else changes.
+func (r *Object) write(obj *unstructured.Unstructured, s split.Split) error {
+	rules, pairs, err := r.pairs(obj)
 	if err != nil {
 		return err
 	}
@@ -84,16 +108,16 @@ func (r *Istio) write(obj *unstructured.Unstructured, s split.Split) error {
 		p.primary["weight"] = int64(s.Primary)
 		p.burst["weight"] = int64(s.Burst)
 	}
-	return unstructured.SetNestedSlice(obj.Object, http, "spec", "http")
+	return unstructured.SetNestedSlice(obj.Object, rules, r.shape.rules...)
 }
 
-// weight reads a destination's weight; Istio treats a missing one as 0.
-func weight(dest map[string]any) int {
+// weight reads a destination's weight, or the kind's default.
+func (r *Object) weight(dest map[string]any) int {
 	switch w := dest["weight"].(type) {
 	case int64:
 		return int(w)
 	case float64:
 		return int(w)
 	}
-	return 0
+	return r.shape.defaultWeight
 }

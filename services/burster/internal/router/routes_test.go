@@ -28,6 +28,87 @@ func dest(subset string, weight any) map[string]any {
 	return d
 }
 
+func httpRoute(rules ...any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "worker", "namespace": "ns"},
+		"spec":     map[string]any{"rules": rules},
+	}}
+}
+
+func rule(refs ...any) map[string]any { return map[string]any{"backendRefs": refs} }
+
+// ref is a backendRef to a Service; more sets group, kind and namespace.
+func ref(name string, weight any, more ...string) map[string]any {
+	r := map[string]any{"name": name, "port": int64(8080)}
+	if weight != nil {
+		r["weight"] = weight
+	}
+	for i := 0; i+1 < len(more); i += 2 {
+		r[more[i]] = more[i+1]
+	}
+	return r
+}
+
+func TestReadHTTPRoute(t *testing.T) {
+	r := NewGatewayAPI(nil, "ns", "worker", "worker-primary", "worker-burst")
+	tests := []struct {
+		name    string
+		obj     *unstructured.Unstructured
+		want    split.Split
+		wantErr error
+	}{
+		{"one rule", httpRoute(rule(ref("worker-primary", int64(70)), ref("worker-burst", int64(30)))), split.WithBurst(30), nil},
+		{"core Service spelled out", httpRoute(rule(ref("worker-primary", int64(0), "group", "", "kind", "Service", "namespace", "ns"), ref("worker-burst", int64(100)))), split.AllBurst, nil},
+		{"unrelated rules skipped", httpRoute(rule(ref("legacy", nil)), rule(ref("worker-primary", int64(0)), ref("worker-burst", int64(100)))), split.AllBurst, nil},
+		{"missing weight is 1 (the API's default)", httpRoute(rule(ref("worker-primary", int64(99)), ref("worker-burst", nil))), split.Split{Primary: 99, Burst: 1}, nil},
+		{"proportions that are not percentages", httpRoute(rule(ref("worker-primary", int64(1)), ref("worker-burst", int64(1)))), split.Split{Primary: 1, Burst: 1}, ErrInconsistent},
+		{"rules disagree", httpRoute(rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0))), rule(ref("worker-primary", int64(0)), ref("worker-burst", int64(100)))), split.AllPrimary, ErrInconsistent},
+		{"burst backend missing", httpRoute(rule(ref("worker-primary", int64(100)))), split.Split{}, ErrUnsupportedRoute},
+		{"mixed with a third backend", httpRoute(rule(ref("worker-primary", int64(50)), ref("worker-burst", int64(25)), ref("canary", int64(25)))), split.Split{}, ErrUnsupportedRoute},
+		{"same name in another namespace", httpRoute(rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0), "namespace", "elsewhere"))), split.Split{}, ErrUnsupportedRoute},
+		{"same name, not a Service", httpRoute(rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0), "group", "example.com", "kind", "Backend"))), split.Split{}, ErrUnsupportedRoute},
+		{"no rules", httpRoute(), split.Split{}, ErrUnsupportedRoute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.read(tt.obj)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("read = %v, %v; want error %v", got, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("read = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteHTTPRouteChangesOnlyWeights(t *testing.T) {
+	r := NewGatewayAPI(nil, "ns", "worker", "worker-primary", "worker-burst")
+	obj := httpRoute(
+		rule(ref("legacy", int64(1))),
+		rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0))),
+		map[string]any{"name": "with-timeout", "timeouts": map[string]any{"request": "5s"},
+			"backendRefs": []any{ref("worker-burst", nil), ref("worker-primary", int64(3))}},
+	)
+	want := obj.DeepCopy()
+	rules := want.Object["spec"].(map[string]any)["rules"].([]any)
+	refs := func(i int) []any { return rules[i].(map[string]any)["backendRefs"].([]any) }
+	refs(1)[0].(map[string]any)["weight"] = int64(40)
+	refs(1)[1].(map[string]any)["weight"] = int64(60)
+	refs(2)[0].(map[string]any)["weight"] = int64(60) // burst first in this rule
+	refs(2)[1].(map[string]any)["weight"] = int64(40)
+	if err := r.write(obj, split.WithBurst(60)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(obj.Object, want.Object) {
+		t.Fatalf("write changed more than the weights:\n got %v\nwant %v", obj.Object, want.Object)
+	}
+	if got, err := r.read(obj); err != nil || got != split.WithBurst(60) {
+		t.Fatalf("read after write = %v, %v", got, err)
+	}
+}
+
 func TestRead(t *testing.T) {
 	r := NewIstio(nil, "ns", "worker", "primary", "burst")
 	tests := []struct {

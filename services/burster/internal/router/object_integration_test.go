@@ -26,21 +26,64 @@ import (
 // manifests deploy them.
 var shippedRBAC = filepath.Join("..", "..", "..", "..", "k8s", "base", "burster", "rbac.yaml")
 
-// setup starts an API server with Istio's CRDs and creates the worker
-// VirtualService from testdata in a fresh namespace.
-func setup(t *testing.T) (*kube.Env, string) {
+// kind is one kind of routing object the router moves, with an object from
+// testdata that holds more than the burster manages.
+type kind struct {
+	name     string
+	gvr      schema.GroupVersionResource
+	testdata string
+	new      func(dc dynamic.Interface, ns, name string) *Object
+	// rules and dests locate the destinations; managed tells the ones to
+	// the two targets (read independently of the router's own code).
+	rules   []string
+	dests   string
+	managed func(dest map[string]any) bool
+}
+
+var kinds = []kind{
+	{
+		name: "VirtualService", gvr: VirtualServices, testdata: "testdata/worker-vs.yaml",
+		new: func(dc dynamic.Interface, ns, name string) *Object {
+			return NewIstio(dc, ns, name, "primary", "burst")
+		},
+		rules: []string{"spec", "http"}, dests: "route",
+		managed: func(d map[string]any) bool {
+			sub, _ := d["destination"].(map[string]any)["subset"].(string)
+			return sub == "primary" || sub == "burst"
+		},
+	},
+	{
+		name: "HTTPRoute", gvr: HTTPRoutes, testdata: "testdata/worker-httproute.yaml",
+		new: func(dc dynamic.Interface, ns, name string) *Object {
+			return NewGatewayAPI(dc, ns, name, "worker-primary", "worker-burst")
+		},
+		rules: []string{"spec", "rules"}, dests: "backendRefs",
+		managed: func(d map[string]any) bool { return d["name"] == "worker-primary" || d["name"] == "worker-burst" },
+	},
+}
+
+// eachKind runs a test for every kind of routing object.
+func eachKind(t *testing.T, test func(t *testing.T, k kind)) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) { test(t, k) })
+	}
+}
+
+// setup starts an API server with Istio's and the Gateway API's CRDs and
+// creates the kind's worker object from testdata in a fresh namespace.
+func setup(t *testing.T, k kind) (*kube.Env, string) {
 	t.Helper()
 	env := kube.Start(t)
 	ns := env.Namespace(t)
-	if err := env.Create(context.Background(), ns, kube.Objects(t, "testdata/worker-vs.yaml")...); err != nil {
+	if err := env.Create(context.Background(), ns, kube.Objects(t, k.testdata)...); err != nil {
 		t.Fatal(err)
 	}
 	return env, ns
 }
 
-func getVS(t *testing.T, dc dynamic.Interface, ns, name string) *unstructured.Unstructured {
+func get(t *testing.T, dc dynamic.Interface, k kind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	obj, err := dc.Resource(VirtualServices).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	obj, err := dc.Resource(k.gvr).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,27 +92,28 @@ func getVS(t *testing.T, dc dynamic.Interface, ns, name string) *unstructured.Un
 
 // withoutWeights returns the object's spec and user metadata with the
 // managed weights blanked, to compare everything else.
-func withoutWeights(obj *unstructured.Unstructured) map[string]any {
+func withoutWeights(k kind, obj *unstructured.Unstructured) map[string]any {
 	o := obj.DeepCopy()
-	http, _, _ := unstructured.NestedSlice(o.Object, "spec", "http")
-	for _, h := range http {
-		for _, d := range h.(map[string]any)["route"].([]any) {
-			dest := d.(map[string]any)
-			if sub, _ := dest["destination"].(map[string]any)["subset"].(string); sub == "primary" || sub == "burst" {
+	rules, _, _ := unstructured.NestedSlice(o.Object, k.rules...)
+	for _, r := range rules {
+		for _, d := range r.(map[string]any)[k.dests].([]any) {
+			if dest := d.(map[string]any); k.managed(dest) {
 				delete(dest, "weight")
 			}
 		}
 	}
-	_ = unstructured.SetNestedSlice(o.Object, http, "spec", "http")
+	_ = unstructured.SetNestedSlice(o.Object, rules, k.rules...)
 	return map[string]any{"spec": o.Object["spec"], "labels": o.GetLabels(), "annotations": o.GetAnnotations()}
 }
 
-func TestSetMovesOnlyTheWeights(t *testing.T) {
-	env, ns := setup(t)
+func TestSetMovesOnlyTheWeights(t *testing.T) { eachKind(t, testSetMovesOnlyTheWeights) }
+
+func testSetMovesOnlyTheWeights(t *testing.T, k kind) {
+	env, ns := setup(t, k)
 	dc := env.Dynamic(t)
-	r := NewIstio(dc, ns, "worker", "primary", "burst")
+	r := k.new(dc, ns, "worker")
 	ctx := context.Background()
-	before := getVS(t, dc, ns, "worker")
+	before := get(t, dc, k, ns, "worker")
 
 	if got, err := r.Get(ctx); err != nil || got != split.AllPrimary {
 		t.Fatalf("Get = %v, %v", got, err)
@@ -80,21 +124,21 @@ func TestSetMovesOnlyTheWeights(t *testing.T) {
 		if err != nil || old != prev {
 			t.Fatalf("Set(%v) = %v, %v; want old %v", s, old, err, prev)
 		}
-		after := getVS(t, dc, ns, "worker")
+		after := get(t, dc, k, ns, "worker")
 		if got, err := r.read(after); err != nil || got != s {
 			t.Fatalf("after Set(%v) the object has %v, %v", s, got, err)
 		}
-		if !reflect.DeepEqual(withoutWeights(before), withoutWeights(after)) {
-			t.Fatalf("Set(%v) changed more than the weights:\nbefore %v\nafter  %v", s, withoutWeights(before), withoutWeights(after))
+		if !reflect.DeepEqual(withoutWeights(k, before), withoutWeights(k, after)) {
+			t.Fatalf("Set(%v) changed more than the weights:\nbefore %v\nafter  %v", s, withoutWeights(k, before), withoutWeights(k, after))
 		}
 	}
 
 	// Writing what is there is not a write.
-	rv := getVS(t, dc, ns, "worker").GetResourceVersion()
+	rv := get(t, dc, k, ns, "worker").GetResourceVersion()
 	if _, err := r.Set(ctx, split.AllPrimary); err != nil {
 		t.Fatal(err)
 	}
-	if got := getVS(t, dc, ns, "worker").GetResourceVersion(); got != rv {
+	if got := get(t, dc, k, ns, "worker").GetResourceVersion(); got != rv {
 		t.Fatalf("a no-op Set wrote the object (resourceVersion %s -> %s)", rv, got)
 	}
 	// Invalid weights are refused before any request.
@@ -140,27 +184,29 @@ func (r racingRes) Update(ctx context.Context, obj *unstructured.Unstructured, o
 	return out, err
 }
 
-func TestSetRetriesConflicts(t *testing.T) {
-	env, ns := setup(t)
+func TestSetRetriesConflicts(t *testing.T) { eachKind(t, testSetRetriesConflicts) }
+
+func testSetRetriesConflicts(t *testing.T, k kind) {
+	env, ns := setup(t, k)
 	admin := env.Dynamic(t)
 	var updates atomic.Int32
 	other := func() {
-		obj := getVS(t, admin, ns, "worker")
+		obj := get(t, admin, k, ns, "worker")
 		ann := obj.GetAnnotations()
 		ann["example.com/touched-by"] = "someone-else"
 		obj.SetAnnotations(ann)
-		if _, err := admin.Resource(VirtualServices).Namespace(ns).Update(context.Background(), obj, metav1.UpdateOptions{}); err != nil {
+		if _, err := admin.Resource(k.gvr).Namespace(ns).Update(context.Background(), obj, metav1.UpdateOptions{}); err != nil {
 			t.Errorf("competing update: %v", err)
 		}
 	}
-	r := NewIstio(racing{Interface: admin, race: other, updates: &updates}, ns, "worker", "primary", "burst")
+	r := k.new(racing{Interface: admin, race: other, updates: &updates}, ns, "worker")
 	if _, err := r.Set(context.Background(), split.AllBurst); err != nil {
 		t.Fatalf("Set after a conflict: %v", err)
 	}
 	if n := updates.Load(); n != 2 {
 		t.Fatalf("%d updates, want 2 (one conflict, one retry)", n)
 	}
-	obj := getVS(t, admin, ns, "worker")
+	obj := get(t, admin, k, ns, "worker")
 	if got, _ := r.read(obj); got != split.AllBurst {
 		t.Fatalf("weights %v after retry", got)
 	}
@@ -169,10 +215,12 @@ func TestSetRetriesConflicts(t *testing.T) {
 	}
 }
 
-func TestWatchReportsChanges(t *testing.T) {
-	env, ns := setup(t)
+func TestWatchReportsChanges(t *testing.T) { eachKind(t, testWatchReportsChanges) }
+
+func testWatchReportsChanges(t *testing.T, k kind) {
+	env, ns := setup(t, k)
 	admin := env.Dynamic(t)
-	r := NewIstio(admin, ns, "worker", "primary", "burst")
+	r := k.new(admin, ns, "worker")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
@@ -195,7 +243,7 @@ func TestWatchReportsChanges(t *testing.T) {
 		})
 	}
 	waitSeen(split.AllPrimary)
-	other := NewIstio(admin, ns, "worker", "primary", "burst")
+	other := k.new(admin, ns, "worker")
 	if _, err := other.Set(ctx, split.WithBurst(50)); err != nil {
 		t.Fatal(err)
 	}
@@ -204,9 +252,11 @@ func TestWatchReportsChanges(t *testing.T) {
 
 // TestShippedRoleIsEnoughAndNoMore authenticates with a real token of the
 // burster's ServiceAccount, bound only to the shipped Role: it can read,
-// watch and move its VirtualService, and is refused on another one.
+// watch and move its VirtualService, and is refused on another one. (The
+// Role for an HTTPRoute is made by a kustomize component: deploy's
+// TestRenderedRBAC proves it, rendered, for both.)
 func TestShippedRoleIsEnoughAndNoMore(t *testing.T) {
-	env, ns := setup(t)
+	env, ns := setup(t, kinds[0])
 	ctx := context.Background()
 	rbac := kube.Objects(t, shippedRBAC)
 	for _, o := range rbac {

@@ -1,0 +1,132 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// ErrUnsupportedRoute is returned for a routing object the router will not
+// change: no route to both targets, or a route that mixes them with others.
+var ErrUnsupportedRoute = errors.New("unsupported routes")
+
+// fieldManager names the burster in managedFields and audit logs.
+const fieldManager = "burster"
+
+// Object moves the weights of one routing object in the Kubernetes API: an
+// Istio VirtualService (NewIstio) or a Gateway API HTTPRoute
+// (NewGatewayAPI). It reads and writes the object unstructured, so every
+// field it does not manage (other routes, matches, retries, fields newer
+// than this code) is written back exactly as the API server returned it.
+// Writes carry the resourceVersion they were based on, are retried on
+// conflict and validated strictly.
+type Object struct {
+	client          dynamic.Interface
+	gvr             schema.GroupVersionResource
+	namespace, name string
+	shape           shape
+}
+
+func newObject(client dynamic.Interface, gvr schema.GroupVersionResource, namespace, name string, s shape) *Object {
+	return &Object{client: client, gvr: gvr, namespace: namespace, name: name, shape: s}
+}
+
+func (r *Object) resource() dynamic.ResourceInterface {
+	return r.client.Resource(r.gvr).Namespace(r.namespace)
+}
+
+// String names the object: "HTTPRoute ns/name".
+func (r *Object) String() string { return r.shape.kind + " " + r.namespace + "/" + r.name }
+
+// Ref identifies the object, for Kubernetes events about it.
+func (r *Object) Ref(ctx context.Context) (*corev1.ObjectReference, error) {
+	obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting %s: %w", r, err)
+	}
+	return &corev1.ObjectReference{
+		APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(),
+		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: obj.GetUID(),
+		ResourceVersion: obj.GetResourceVersion(),
+	}, nil
+}
+
+// Get returns the split of the object's routes.
+func (r *Object) Get(ctx context.Context) (split.Split, error) {
+	obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})
+	if err != nil {
+		return split.Split{}, fmt.Errorf("getting %s: %w", r, err)
+	}
+	return r.read(obj)
+}
+
+// Set writes s to every route to the two targets.
+func (r *Object) Set(ctx context.Context, s split.Split) (split.Split, error) {
+	if err := s.Validate(); err != nil {
+		return split.Split{}, err
+	}
+	var old split.Split
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("getting %s: %w", r, err)
+		}
+		cur, err := r.read(obj)
+		if err != nil && !errors.Is(err, ErrInconsistent) {
+			return err
+		}
+		old = cur
+		if err == nil && cur == s {
+			return nil
+		}
+		if err := r.write(obj, s); err != nil {
+			return err
+		}
+		_, err = r.resource().Update(ctx, obj, metav1.UpdateOptions{
+			FieldManager:    fieldManager,
+			FieldValidation: metav1.FieldValidationStrict,
+		})
+		return err // a Conflict here is retried with a fresh read
+	})
+	if err != nil {
+		return old, fmt.Errorf("updating %s: %w", r, err)
+	}
+	return old, nil
+}
+
+// Watch reports the split after every change of the one object. The
+// informer lists and watches with a field selector on its name, which a
+// Role limited to that name by resourceNames permits.
+func (r *Object) Watch(ctx context.Context, onChange func(split.Split, error)) error {
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.client, 10*time.Minute, r.namespace,
+		func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", r.name).String()
+		})
+	inf := factory.ForResource(r.gvr).Informer()
+	report := func(o any) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			onChange(r.read(u))
+		}
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    report,
+		UpdateFunc: func(_, o any) { report(o) },
+	}); err != nil {
+		return fmt.Errorf("watching %s: %w", r, err)
+	}
+	inf.RunWithContext(ctx)
+	return nil
+}
