@@ -25,15 +25,15 @@ demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="
 	@GO="$(GO)" exec $(BIN)/demo $(DEMO_FLAGS)
 
 .PHONY: clusters
-clusters: ## Two kind clusters joined by Istio multicluster, with Prometheus (needs docker, kind, istioctl, cloud-provider-kind)
+clusters: ## Two kind clusters joined by Istio multicluster, with the Gateway API CRDs and Prometheus (needs docker, kind, istioctl, cloud-provider-kind)
 	deploy/clusters.sh up
 
 .PHONY: deploy
-deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected)
+deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute
 	deploy/clusters.sh skaffold run
 
 .PHONY: dev
-dev: ## skaffold dev against both clusters, the page on http://localhost:8080/
+dev: ## skaffold dev against both clusters, the page on http://localhost:8080/ (ROUTER=gatewayapi as for deploy)
 	deploy/clusters.sh skaffold dev --port-forward
 
 .PHONY: clusters-down

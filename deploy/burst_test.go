@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,45 +29,55 @@ import (
 // burstTimes is how long one burst took to reach the frontend's sidecar.
 type burstTimes struct {
 	// StepToPush: from the rate stepping over HIGH_RPS to istiod's push of
-	// the new route to the sidecar. WriteToPush: from the VirtualService
-	// write (seen by a watch) to that push.
+	// the new route to the sidecar. WriteToPush: from the write of the
+	// VirtualService or HTTPRoute (seen by a watch) to that push.
 	StepToPush, WriteToPush time.Duration
 }
 
 // burstAtSidecar runs the real burster binary with its Deployment's
 // configuration from the primary overlay, authenticated as its
 // ServiceAccount against the primary API server, reading the rate from a
-// real Prometheus. The rate, Istio's istio_requests_total as the frontend's
-// sidecar would report it, steps from 5/s to 30/s (HIGH_RPS is 15): the
-// frontend's sidecar must be told to send everything to burst. Then it drops
-// to 0 and the sidecar must be told to send everything back.
-func burstAtSidecar(tb testing.TB, primary *mesh.Cluster, frontend *xds.Client) burstTimes {
+// real Prometheus. The rate is Istio's istio_requests_total as the
+// frontend's sidecar would report it: under the Service that istiod's
+// cluster metadata names for each share (worker for both subsets,
+// worker-primary and worker-burst for the HTTPRoute). It steps from 5/s to
+// 30/s (HIGH_RPS is 15): the frontend's sidecar must be told to send
+// everything to burst. Then the 30/s move to the burst share's series and
+// the burster must go on counting them; then the rate drops to 0 and the
+// sidecar must be told to send everything back. Every other field of the
+// moved object must have survived.
+func burstAtSidecar(tb testing.TB, api trafficAPI, primary *mesh.Cluster, frontend *xds.Client) burstTimes {
 	tb.Helper()
 	ctx := context.Background()
-	load := promserver.NewLoad(tb,
-		`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name="worker"}`, 5)
-	prom := promserver.Start(tb, load.Host())
-	burster := startBurster(tb, primary, prom.URL)
-
-	if err := frontend.Wait(ctx, pushTimeout, routeIs(wantWeights(100, 0))); err != nil {
+	if err := frontend.Wait(ctx, pushTimeout, routeIs(api.wantRoute(100, 0))); err != nil {
 		tb.Fatalf("before the step: %v", err)
 	}
-	// Steady first: the burster measures the idle rate over a full window.
-	component.EventuallyNil(tb, 60*time.Second, "the burster measures about 5/s", func() error {
-		v, err := burster.metric("burster_observed_rps")
-		if err != nil || v < 4.5 || v > 5.5 {
-			return fmt.Errorf("burster_observed_rps %v (%v)", v, err)
+	loads := map[string]*promserver.Load{}
+	var targets []string
+	for _, share := range []string{"primary", "burst"} {
+		name, err := serviceName(frontend.Snapshot(), api.sidecarCluster(share))
+		if err != nil {
+			tb.Fatal(err)
 		}
-		return nil
-	})
-	written := watchWeights(tb, primary, 0, 100)
+		loads[share] = promserver.NewLoad(tb, fmt.Sprintf(
+			`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name=%q}`, name), 0)
+		targets = append(targets, loads[share].Host())
+	}
+	loads["primary"].Set(5)
+	prom := promserver.Start(tb, targets...)
+	burster := startBurster(tb, primary, prom.URL)
+	before := userFields(tb, primary, api)
+
+	// Steady first: the burster measures the idle rate over a full window.
+	burster.eventuallyMeasures(tb, 5, "the idle rate")
+	written := watchWeights(tb, api, primary, 0, 100)
 
 	step := time.Now()
-	load.Set(30)
+	loads["primary"].Set(30)
 	var pushed time.Time
 	err := frontend.Wait(ctx, 60*time.Second, func(s xds.Snapshot) error {
 		pushed = s.Received[xds.RouteType]
-		return routeIs(wantWeights(0, 100))(s)
+		return routeIs(api.wantRoute(0, 100))(s)
 	})
 	if err != nil {
 		tb.Fatalf("the burst never reached the frontend's sidecar: %v", err)
@@ -72,23 +86,101 @@ func burstAtSidecar(tb testing.TB, primary *mesh.Cluster, frontend *xds.Client) 
 	select {
 	case writtenAt = <-written:
 	case <-time.After(10 * time.Second):
-		tb.Fatal("the sidecar was told 0/100 but no VirtualService write was seen")
+		tb.Fatalf("the sidecar was told 0/100 but no %s write was seen", api.kind)
 	}
 
-	load.Set(0)
-	if err := frontend.Wait(ctx, 90*time.Second, routeIs(wantWeights(100, 0))); err != nil {
+	// The requests now go to burst, and are reported under its Service.
+	moved := time.Now()
+	loads["primary"].Set(0)
+	loads["burst"].Set(30)
+	component.EventuallyNil(tb, 60*time.Second, "the burster counts the burst share", func() error {
+		if elapsed := time.Since(moved); elapsed < burster.window {
+			return fmt.Errorf("the rate window still holds primary's requests (%s of %s)", elapsed.Round(time.Second), burster.window)
+		}
+		return burster.measures(30)
+	})
+	if err := frontend.Wait(ctx, time.Second, routeIs(api.wantRoute(0, 100))); err != nil {
+		tb.Fatalf("the burster returned while the burst carried the load: %v", err)
+	}
+
+	loads["burst"].Set(0)
+	if err := frontend.Wait(ctx, 90*time.Second, routeIs(api.wantRoute(100, 0))); err != nil {
 		tb.Fatalf("the return never reached the frontend's sidecar: %v", err)
+	}
+	component.EventuallyNil(tb, 10*time.Second, "every other field as it was", func() error {
+		return sameFields(before, userFields(tb, primary, api))
+	})
+	events, err := primary.API.Clientset(tb).CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=WeightsChanged",
+	})
+	if err != nil || len(events.Items) == 0 {
+		tb.Fatalf("no WeightsChanged event on the %s: %v", api.kind, err)
 	}
 	return burstTimes{StepToPush: pushed.Sub(step), WriteToPush: pushed.Sub(writtenAt)}
 }
 
-// watchWeights reports when a watch of the worker VirtualService in the
-// cluster first sees the given weights.
-func watchWeights(tb testing.TB, c *mesh.Cluster, primary, burst int64) <-chan time.Time {
+// userFields is what a user of the worker object wrote: its spec, labels
+// and annotations (not its status, which istiod writes).
+func userFields(tb testing.TB, c *mesh.Cluster, api trafficAPI) map[string]any {
+	tb.Helper()
+	o, err := c.API.Dynamic(tb).Resource(api.gvr).Namespace(namespace).Get(context.Background(), "worker", metav1.GetOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return map[string]any{"spec": o.Object["spec"], "labels": o.GetLabels(), "annotations": o.GetAnnotations()}
+}
+
+// sameFields compares two decoded objects field by field and names every
+// path where they differ.
+func sameFields(want, got map[string]any) error {
+	var diffs []string
+	var walk func(path string, a, b any)
+	walk = func(path string, a, b any) {
+		switch a := a.(type) {
+		case map[string]any:
+			b, ok := b.(map[string]any)
+			if !ok {
+				diffs = append(diffs, fmt.Sprintf("%s: %v, want %v", path, b, a))
+				return
+			}
+			for k := range a {
+				walk(path+"."+k, a[k], b[k])
+			}
+			for k := range b {
+				if _, ok := a[k]; !ok {
+					diffs = append(diffs, fmt.Sprintf("%s.%s: added %v", path, k, b[k]))
+				}
+			}
+		case []any:
+			b, ok := b.([]any)
+			if !ok || len(a) != len(b) {
+				diffs = append(diffs, fmt.Sprintf("%s: %v, want %v", path, b, a))
+				return
+			}
+			for i := range a {
+				walk(fmt.Sprintf("%s[%d]", path, i), a[i], b[i])
+			}
+		default:
+			if !reflect.DeepEqual(a, b) {
+				diffs = append(diffs, fmt.Sprintf("%s: %v, want %v", path, b, a))
+			}
+		}
+	}
+	walk("", want, got)
+	if len(diffs) > 0 {
+		slices.Sort(diffs)
+		return fmt.Errorf("changed: %s", strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// watchWeights reports when a watch of the worker object in the cluster
+// first sees the given weights.
+func watchWeights(tb testing.TB, api trafficAPI, c *mesh.Cluster, primary, burst int64) <-chan time.Time {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	w, err := c.API.Dynamic(tb).Resource(virtualServices).Namespace(namespace).Watch(ctx,
+	w, err := c.API.Dynamic(tb).Resource(api.gvr).Namespace(namespace).Watch(ctx,
 		metav1.ListOptions{FieldSelector: "metadata.name=worker"})
 	if err != nil {
 		tb.Fatal(err)
@@ -100,12 +192,8 @@ func watchWeights(tb testing.TB, c *mesh.Cluster, primary, burst int64) <-chan t
 			if ev.Type != watch.Modified && ev.Type != watch.Added {
 				continue
 			}
-			http, _, _ := unstructured.NestedSlice(ev.Object.(*unstructured.Unstructured).Object, "spec", "http")
-			if len(http) == 0 {
-				continue
-			}
-			route, _ := http[0].(map[string]any)["route"].([]any)
-			if len(route) == 2 && route[0].(map[string]any)["weight"] == primary && route[1].(map[string]any)["weight"] == burst {
+			p, b, err := api.weights(ev.Object.(*unstructured.Unstructured).Object)
+			if err == nil && p == primary && b == burst {
 				seen <- time.Now()
 				return
 			}
@@ -115,7 +203,11 @@ func watchWeights(tb testing.TB, c *mesh.Cluster, primary, burst int64) <-chan t
 }
 
 // bursterProcess is the running burster binary.
-type bursterProcess struct{ base string }
+type bursterProcess struct {
+	base string
+	// window is its QUERY's rate window.
+	window time.Duration
+}
 
 // startBurster builds and runs the burster with the environment of its
 // Deployment in the primary overlay; only what a pod gets from its
@@ -184,33 +276,53 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 			tb.Errorf("burster: %v", err)
 		}
 	})
-	return &bursterProcess{base: base}
+	m := regexp.MustCompile(`\[(\d+[smh])\]`).FindStringSubmatch(env["QUERY"])
+	if m == nil {
+		tb.Fatalf("the burster's QUERY %q has no rate window", env["QUERY"])
+	}
+	window, _ := time.ParseDuration(m[1])
+	return &bursterProcess{base: base, window: window}
 }
 
-// metric reads one unlabelled sample from the burster's /metrics.
-func (b *bursterProcess) metric(name string) (float64, error) {
-	return promserver.Sample(b.base+"/metrics", name)
+// measures passes when the burster's last measurement is within 10% of rps.
+func (b *bursterProcess) measures(rps float64) error {
+	v, err := promserver.Sample(b.base+"/metrics", "burster_observed_rps")
+	if err != nil || v < 0.9*rps || v > 1.1*rps {
+		return fmt.Errorf("burster_observed_rps %v (%v), want about %v", v, err, rps)
+	}
+	return nil
+}
+
+// eventuallyMeasures waits until the burster measures about rps.
+func (b *bursterProcess) eventuallyMeasures(tb testing.TB, rps float64, what string) {
+	tb.Helper()
+	component.EventuallyNil(tb, 60*time.Second, "the burster measures "+what, func() error { return b.measures(rps) })
 }
 
 // BenchmarkBurstAtSidecar prints how long a burst takes to reach the
-// frontend's sidecar, from the rate step and from the VirtualService write,
-// beside istiod's debounce (PILOT_DEBOUNCE_AFTER, 100 ms by default): the
-// least time istiod waits before it pushes a change. Run with -benchtime=1x.
+// frontend's sidecar, from the rate step and from the write of the object
+// the burster moves, beside istiod's debounce (PILOT_DEBOUNCE_AFTER, 100 ms
+// by default): the least time istiod waits before it pushes a change. For
+// the VirtualService and the HTTPRoute; run with -benchtime=1x.
 func BenchmarkBurstAtSidecar(b *testing.B) {
-	m := startMesh(b)
-	frontend, err := m.Cluster("primary").Connect(context.Background(), namespace, "frontend")
-	if err != nil {
-		b.Fatal(err)
+	for _, api := range trafficAPIs {
+		b.Run(api.router, func(b *testing.B) {
+			m := startMesh(b, api)
+			frontend, err := m.Cluster("primary").Connect(context.Background(), namespace, "frontend")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer frontend.Close()
+			var step, write time.Duration
+			for range b.N {
+				r := burstAtSidecar(b, api, m.Cluster("primary"), frontend)
+				step += r.StepToPush
+				write += r.WriteToPush
+			}
+			n := float64(b.N)
+			b.ReportMetric(step.Seconds()/n, "step-to-push-s")
+			b.ReportMetric(float64(write.Milliseconds())/n, "write-to-push-ms")
+			b.ReportMetric(float64(write.Milliseconds())/n/100, "x-debounce")
+		})
 	}
-	defer frontend.Close()
-	var step, write time.Duration
-	for range b.N {
-		r := burstAtSidecar(b, m.Cluster("primary"), frontend)
-		step += r.StepToPush
-		write += r.WriteToPush
-	}
-	n := float64(b.N)
-	b.ReportMetric(step.Seconds()/n, "step-to-push-s")
-	b.ReportMetric(float64(write.Milliseconds())/n, "write-to-push-ms")
-	b.ReportMetric(float64(write.Milliseconds())/n/100, "x-debounce")
 }

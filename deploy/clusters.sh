@@ -6,6 +6,7 @@
 #   deploy/clusters.sh up     create and wire both clusters (idempotent)
 #   deploy/clusters.sh down   delete both clusters, stop cloud-provider-kind
 #   deploy/clusters.sh skaffold ARGS...   run skaffold against both clusters
+#                           (ROUTER=gatewayapi: the worker's split as an HTTPRoute)
 #   deploy/clusters.sh check TOOL...   stop with a message if a tool is missing
 set -euo pipefail
 
@@ -13,6 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 state=${CLUSTERS_STATE:-$root/bin/clusters} # certificates, kubeconfig, cloud-provider-kind's pid and log
 clusters=(primary burst)
 kind_version=v0.33.0 # deploy/kind/*.yaml pin a node image built for this release
+# The Gateway API release the pinned Istio is built against; the tests install
+# the same one (testkit/kube.GatewayAPIVersion).
+gateway_api_version=v1.6.0
 cpk_pid=$state/cloud-provider-kind.pid
 
 declare -A hint=(
@@ -106,6 +110,11 @@ up() {
 			--from-file="$state/certs/$c/ca-cert.pem" --from-file="$state/certs/$c/ca-key.pem" \
 			--from-file="$state/certs/$c/root-cert.pem" --from-file="$state/certs/$c/cert-chain.pem" \
 			--dry-run=client -o yaml | kubectl --context "$(ctx "$c")" apply -f -
+		# Before Istio, so istiod serves HTTPRoutes from its start
+		# (ROUTER=gatewayapi). Server-side: the CRDs are too large for the
+		# last-applied annotation.
+		kubectl --context "$(ctx "$c")" apply --server-side -f \
+			"https://github.com/kubernetes-sigs/gateway-api/releases/download/$gateway_api_version/standard-install.yaml"
 		istioctl install -y --context "$(ctx "$c")" -f "$root/deploy/mesh/$c.yaml"
 		istioctl install -y --context "$(ctx "$c")" -f "$root/deploy/mesh/eastwest-$c.yaml"
 		kubectl --context "$(ctx "$c")" apply -f "$root/deploy/mesh/expose-services.yaml"
@@ -144,8 +153,15 @@ up() {
 # current context is kind-primary (skaffold decides from the current context
 # whether to load images into kind), and with the nodes' platform (skaffold
 # does not detect it when configs deploy to different contexts; ko would
-# build linux/amd64, wrong on Apple Silicon).
+# build linux/amd64, wrong on Apple Silicon). ROUTER=gatewayapi selects
+# skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi.
 run_skaffold() {
+	local profile=()
+	case ${ROUTER:-istio} in
+	istio) ;;
+	gatewayapi) profile=(--profile gatewayapi) ;;
+	*) echo "ROUTER=$ROUTER: want istio (a VirtualService) or gatewayapi (an HTTPRoute)" >&2; exit 2 ;;
+	esac
 	check docker kind kubectl skaffold
 	mkdir -p "$state"
 	local kubeconfig=$state/kubeconfig arch
@@ -154,7 +170,7 @@ run_skaffold() {
 		kind export kubeconfig --name "$c" --kubeconfig "$kubeconfig" >/dev/null
 	done
 	arch=$(kubectl --kubeconfig "$kubeconfig" --context "$(ctx primary)" get nodes -o jsonpath='{.items[0].status.nodeInfo.architecture}')
-	KUBECONFIG=$kubeconfig SKAFFOLD_UPDATE_CHECK=false exec skaffold "$@" --platform "linux/$arch"
+	KUBECONFIG=$kubeconfig SKAFFOLD_UPDATE_CHECK=false exec skaffold "$@" "${profile[@]}" --platform "linux/$arch"
 }
 
 down() {

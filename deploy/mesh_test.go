@@ -35,11 +35,12 @@ var subnets = map[string][2]string{
 }
 
 // startMesh brings up both clusters as `make clusters` and `make deploy`
-// would leave them: each one's Istio install (rendered by the real istioctl
-// from deploy/mesh), the certificates from deploy/mesh/gen-certs.sh, the
-// network label, the remote secrets, and the rendered overlays; then one
-// real istiod per cluster.
-func startMesh(t testing.TB) *mesh.Mesh {
+// would leave them, with one way of splitting the traffic: each one's Istio
+// install (rendered by the real istioctl from deploy/mesh), the Gateway
+// API's CRDs, the certificates from deploy/mesh/gen-certs.sh, the network
+// label, the remote secrets, and the rendered overlays; then one real
+// istiod per cluster.
+func startMesh(t testing.TB, api trafficAPI) *mesh.Mesh {
 	t.Helper()
 	istioctl := component.Tool(t, "istioctl")
 	component.Require(t, "apt-get install -y --no-install-recommends openssl", "openssl")
@@ -48,7 +49,7 @@ func startMesh(t testing.TB) *mesh.Mesh {
 		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
 	}
 	var specs []mesh.ClusterSpec
-	for _, c := range clusters(t) {
+	for _, c := range clusters(t, api) {
 		file := filepath.Join(root, "deploy", "mesh", c.name+".yaml")
 		operator := kube.Objects(t, file)[0]
 		name, _, _ := unstructured.NestedString(operator.Object, "spec", "values", "global", "multiCluster", "clusterName")
@@ -88,11 +89,14 @@ const pushTimeout = 30 * time.Second
 
 // TestMesh asks the two real istiods what each proxy of a burst is told:
 // the frontend's sidecar in primary, both east-west gateways, and the
-// worker's sidecar in burst. Then the negative controls break one piece of
+// worker's sidecar in burst; once with the split as a VirtualService, once
+// as an HTTPRoute. Then the negative controls break one piece of
 // configuration at a time, see the matching check fail for that reason, and
 // put it back.
-func TestMesh(t *testing.T) {
-	m := startMesh(t)
+func TestMesh(t *testing.T) { eachAPI(t, testMesh) }
+
+func testMesh(t *testing.T, api trafficAPI) {
+	m := startMesh(t, api)
 	primary, burst := m.Cluster("primary"), m.Cluster("burst")
 	ctx := context.Background()
 	connect := func(c *mesh.Cluster, ns, deployment string) *xds.Client {
@@ -114,13 +118,16 @@ func TestMesh(t *testing.T) {
 	primaryGatewayAddr := loadBalancer(t, primary, mesh.SystemNamespace, "istio-eastwestgateway", eastWestPort)
 
 	// Each check, as one function, so the negative controls reuse it.
-	primarySubset := endpointsAre(workerCluster("primary"), primaryWorkers...)
+	primarySubset := endpointsAre(api.sidecarCluster("primary"), primaryWorkers...)
 	burstSubset := func(s xds.Snapshot) error {
-		if err := endpointsAre(workerCluster("burst"), burstGatewayAddr)(s); err != nil {
-			got, _ := endpoints(s, workerCluster("burst"))
+		if err := endpointsAre(api.sidecarCluster("burst"), burstGatewayAddr)(s); err != nil {
+			got, _ := endpoints(s, api.sidecarCluster("burst"))
 			for _, a := range got {
 				if slices.Contains(burstWorkers, a) {
 					return fmt.Errorf("%w: %s is a pod of the burst cluster, unreachable from primary's network", err, a)
+				}
+				if slices.Contains(primaryWorkers, a) {
+					return fmt.Errorf("%w: %s is a primary pod, the burst share would stay in primary", err, a)
 				}
 			}
 			return err
@@ -143,26 +150,26 @@ func TestMesh(t *testing.T) {
 			return endpointsAre(to, pods...)(gw)
 		}
 	}
-	burstGatewayPasses := passesGateway(frontend, workerCluster("burst"), burstGateway, burstWorkers)
+	burstGatewayPasses := passesGateway(frontend, api.sidecarCluster("burst"), burstGateway, burstWorkers)
 	redisBehindGateway := endpointsAre(redisCluster, primaryGatewayAddr)
 	primaryGatewayPasses := passesGateway(burstWorker, redisCluster, primaryGateway, podAddresses(primary, "redis", 6379))
 	admitsFrontend := admits(8080, frontendPrincipal, "spiffe://cluster.local/ns/"+namespace+"/sa/worker")
 
-	t.Run("frontend route has the VirtualService's weights", func(t *testing.T) {
-		eventually(t, frontend, "the shipped 100/0", routeIs(wantWeights(100, 0)))
-		setWeights(t, primary, 30, 70)
-		eventually(t, frontend, "30/70 after an update", routeIs(wantWeights(30, 70)))
-		setWeights(t, primary, 100, 0)
-		eventually(t, frontend, "100/0 again", routeIs(wantWeights(100, 0)))
+	t.Run("frontend route has the "+api.kind+"'s weights", func(t *testing.T) {
+		eventually(t, frontend, "the shipped 100/0", routeIs(api.wantRoute(100, 0)))
+		restore := api.changeWeights(t, primary, 30, 70)
+		eventually(t, frontend, "30/70 after an update", routeIs(api.wantRoute(30, 70)))
+		restore()
+		eventually(t, frontend, "100/0 again", routeIs(api.wantRoute(100, 0)))
 	})
-	t.Run("primary subset is the primary pods", func(t *testing.T) {
-		eventually(t, frontend, "primary subset endpoints", primarySubset)
+	t.Run("primary share is the primary pods", func(t *testing.T) {
+		eventually(t, frontend, "primary endpoints", primarySubset)
 	})
-	t.Run("burst subset is burst's east-west gateway", func(t *testing.T) {
-		eventually(t, frontend, "burst subset endpoints", burstSubset)
+	t.Run("burst share is burst's east-west gateway", func(t *testing.T) {
+		eventually(t, frontend, "burst endpoints", burstSubset)
 	})
-	t.Run("burst gateway passes the burst subset on", func(t *testing.T) {
-		eventually(t, frontend, "the frontend's clusters", func(s xds.Snapshot) error { _, err := sni(s, workerCluster("burst")); return err })
+	t.Run("burst gateway passes the burst share on", func(t *testing.T) {
+		eventually(t, frontend, "the frontend's clusters", func(s xds.Snapshot) error { _, err := sni(s, api.sidecarCluster("burst")); return err })
 		eventually(t, burstGateway, "burst gateway to the burst workers", burstGatewayPasses)
 	})
 	t.Run("burst worker reaches redis through primary's gateway", func(t *testing.T) {
@@ -181,8 +188,8 @@ func TestMesh(t *testing.T) {
 	})
 
 	t.Run("the real burster bursts and returns at the sidecar", func(t *testing.T) {
-		r := burstAtSidecar(t, primary, frontend)
-		t.Logf("rate step to push %s, VirtualService write to push %s", r.StepToPush.Round(time.Millisecond), r.WriteToPush.Round(time.Millisecond))
+		r := burstAtSidecar(t, api, primary, frontend)
+		t.Logf("rate step to push %s, %s write to push %s", r.StepToPush.Round(time.Millisecond), api.kind, r.WriteToPush.Round(time.Millisecond))
 	})
 
 	// Negative controls: each breaks one thing, the check that depends on
@@ -197,14 +204,30 @@ func TestMesh(t *testing.T) {
 			eventually(t, proxy, "put back", check)
 		})
 	}
-	control("the VirtualService naming a subset the DestinationRule lacks", routeIs(wantWeights(100, 0)), frontend,
-		"outbound|8080|primry|", func(t *testing.T) func() { return setSubset(t, primary, 0, "primry") })
-	control("the primary subset selecting a cluster name that does not exist", primarySubset, frontend,
-		"has endpoints []", func(t *testing.T) func() { return setSubsetCluster(t, primary, "primary", "primry") })
-	control("a subset missing from primary's DestinationRule", burstSubset, frontend,
-		"no cluster "+workerCluster("burst"), func(t *testing.T) func() { return dropSubset(t, primary, "burst") })
-	control("a subset missing from burst's DestinationRule", burstGatewayPasses, burstGateway,
-		"no filter chain for SNI outbound_.8080_.burst_", func(t *testing.T) func() { return dropSubset(t, burst, "burst") })
+	switch api.router {
+	case istioAPI.router:
+		control("the VirtualService naming a subset the DestinationRule lacks", routeIs(api.wantRoute(100, 0)), frontend,
+			"outbound|8080|primry|", func(t *testing.T) func() { return setSubset(t, primary, 0, "primry") })
+		control("the primary subset selecting a cluster name that does not exist", primarySubset, frontend,
+			"has endpoints []", func(t *testing.T) func() { return setSubsetCluster(t, primary, "primary", "primry") })
+		control("a subset missing from primary's DestinationRule", burstSubset, frontend,
+			"no cluster "+api.sidecarCluster("burst"), func(t *testing.T) func() { return dropSubset(t, primary, "burst") })
+		control("a subset missing from burst's DestinationRule", burstGatewayPasses, burstGateway,
+			"no filter chain for SNI outbound_.8080_.burst_", func(t *testing.T) func() { return dropSubset(t, burst, "burst") })
+	case gatewayAPI.router:
+		// The sidecar is sent a route to a cluster that does not exist:
+		// Envoy would answer 503 to every request.
+		control("the HTTPRoute naming a backend Service that does not exist", routeIs(api.wantRoute(100, 0)), frontend,
+			"outbound|8080||worker-primry.", func(t *testing.T) func() { return setBackend(t, primary, 0, "worker-primry") })
+		control("worker-burst selecting primary's workers in primary too", burstSubset, frontend,
+			"is a primary pod", func(t *testing.T) func() {
+				return setSelector(t, primary, "worker-burst", map[string]any{"app": "worker"})
+			})
+		// The gateway still knows the name (from primary's Service) but
+		// has nowhere to pass the connection to.
+		control("worker-burst missing from the burst cluster", burstGatewayPasses, burstGateway,
+			"worker-burst."+namespace+".svc.cluster.local has endpoints []", func(t *testing.T) func() { return remove(t, burst, "worker-burst") })
+	}
 	// withoutRemoteSecret: c's istiod no longer reads other's API server.
 	withoutRemoteSecret := func(c, other *mesh.Cluster) func(t *testing.T) func() {
 		return func(t *testing.T) func() {
@@ -317,6 +340,7 @@ func change(t *testing.T, ri dynamic.ResourceInterface, name string, mutate func
 }
 
 var (
+	services              = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	destinationRules      = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
 	authorizationPolicies = schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"}
 )
@@ -325,16 +349,55 @@ func workerObject(t *testing.T, c *mesh.Cluster, gvr schema.GroupVersionResource
 	return c.API.Dynamic(t).Resource(gvr).Namespace(namespace)
 }
 
-// setWeights writes the worker VirtualService's weights as the burster does.
-func setWeights(t *testing.T, c *mesh.Cluster, primary, burst int) {
-	t.Helper()
-	change(t, workerObject(t, c, virtualServices), "worker", func(o map[string]any) {
-		http, _, _ := unstructured.NestedSlice(o, "spec", "http")
-		route := http[0].(map[string]any)["route"].([]any)
-		route[0].(map[string]any)["weight"] = int64(primary)
-		route[1].(map[string]any)["weight"] = int64(burst)
-		_ = unstructured.SetNestedSlice(o, http, "spec", "http")
+// setBackend changes the Service of one backendRef of the worker
+// HTTPRoute's first rule.
+func setBackend(t *testing.T, c *mesh.Cluster, ref int, service string) func() {
+	return change(t, workerObject(t, c, httpRoutes), "worker", func(o map[string]any) {
+		rules, _, _ := unstructured.NestedSlice(o, "spec", "rules")
+		rules[0].(map[string]any)["backendRefs"].([]any)[ref].(map[string]any)["name"] = service
+		_ = unstructured.SetNestedSlice(o, rules, "spec", "rules")
 	})
+}
+
+// setSelector gives a Service another selector and publishes its endpoints
+// as the EndpointSlice controller would.
+func setSelector(t *testing.T, c *mesh.Cluster, service string, selector map[string]any) func() {
+	t.Helper()
+	ctx := context.Background()
+	restore := change(t, c.API.Dynamic(t).Resource(services).Namespace(namespace), service, func(o map[string]any) {
+		_ = unstructured.SetNestedMap(o, selector, "spec", "selector")
+	})
+	if err := c.Publish(ctx, namespace, service); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		restore()
+		if err := c.Publish(ctx, namespace, service); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// remove deletes a Service and returns the function that creates it again.
+func remove(t *testing.T, c *mesh.Cluster, service string) func() {
+	t.Helper()
+	ctx := context.Background()
+	ri := c.API.Dynamic(t).Resource(services).Namespace(namespace)
+	orig, err := ri.Get(ctx, service, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ri.Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		back := orig.DeepCopy()
+		back.SetResourceVersion("")
+		back.SetUID("")
+		if _, err := ri.Create(ctx, back, metav1.CreateOptions{}); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // setSubset changes the subset of one destination of the worker

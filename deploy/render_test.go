@@ -45,19 +45,20 @@ type cluster struct {
 	objs []*unstructured.Unstructured
 }
 
-// clusters renders everything each cluster gets: its overlay (which includes
-// its istio/ configuration), the mesh's exposed services, Prometheus in the
-// primary cluster and metrics-server in the burst cluster.
-func clusters(t testing.TB) []cluster {
+// clusters renders everything each cluster gets with one way of splitting
+// the traffic: its overlay (which includes its istio/ configuration), the
+// mesh's exposed services, Prometheus in the primary cluster and
+// metrics-server in the burst cluster.
+func clusters(t testing.TB, api trafficAPI) []cluster {
 	t.Helper()
 	expose := kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))
 	istioSystem := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"},
 	}}
-	primary := append([]*unstructured.Unstructured{istioSystem}, render(t, "k8s/overlays/primary")...)
+	primary := append([]*unstructured.Unstructured{istioSystem}, render(t, api.overlays+"/primary")...)
 	primary = append(primary, render(t, "deploy/prometheus")...)
 	primary = append(primary, expose...)
-	burst := append([]*unstructured.Unstructured{istioSystem.DeepCopy()}, render(t, "k8s/overlays/burst")...)
+	burst := append([]*unstructured.Unstructured{istioSystem.DeepCopy()}, render(t, api.overlays+"/burst")...)
 	burst = append(burst, render(t, "deploy/metrics-server")...)
 	for _, o := range expose {
 		burst = append(burst, o.DeepCopy())
@@ -123,39 +124,56 @@ func TestNoDeprecatedKustomizeFields(t *testing.T) {
 }
 
 func TestOverlaysRender(t *testing.T) {
-	want := map[string][]string{
+	common := map[string][]string{
 		"primary": {"Namespace/cloudburst", "Deployment/frontend", "Deployment/worker", "Deployment/redis", "Deployment/burster",
 			"Service/frontend", "Service/worker", "Service/redis", "Service/burster", "Role/burster", "RoleBinding/burster",
-			"VirtualService/worker", "DestinationRule/worker", "Gateway/frontend", "VirtualService/frontend",
+			"Gateway/frontend", "VirtualService/frontend",
 			"PeerAuthentication/default", "AuthorizationPolicy/worker", "AuthorizationPolicy/redis",
 			"Deployment/prometheus", "Gateway/cross-network-gateway"},
 		"burst": {"Namespace/cloudburst", "Deployment/worker", "Service/worker", "Service/redis",
-			"HorizontalPodAutoscaler/worker", "PeerAuthentication/default", "AuthorizationPolicy/worker", "DestinationRule/worker",
+			"HorizontalPodAutoscaler/worker", "PeerAuthentication/default", "AuthorizationPolicy/worker",
 			"Gateway/cross-network-gateway"},
 	}
-	absent := map[string][]string{
-		"burst": {"Deployment/redis", "Deployment/frontend", "Deployment/burster", "VirtualService/worker"},
+	commonAbsent := map[string][]string{
+		"burst": {"Deployment/redis", "Deployment/frontend", "Deployment/burster", "VirtualService/worker", "HTTPRoute/worker"},
 	}
-	for _, c := range clusters(t) {
-		have := map[string]bool{}
-		for _, o := range c.objs {
-			have[o.GetKind()+"/"+o.GetName()] = true
-			clusterScoped := o.GetKind() == "Namespace" || o.GetKind() == "APIService" || strings.HasPrefix(o.GetKind(), "Cluster")
-			if ns := o.GetNamespace(); !clusterScoped && ns != "cloudburst" && ns != "istio-system" && ns != "kube-system" {
-				t.Errorf("%s: %s/%s in namespace %q", c.name, o.GetKind(), o.GetName(), ns)
-			}
-		}
-		for _, w := range want[c.name] {
-			if !have[w] {
-				t.Errorf("%s lacks %s", c.name, w)
-			}
-		}
-		for _, a := range absent[c.name] {
-			if have[a] {
-				t.Errorf("%s must not have %s", c.name, a)
-			}
-		}
+	// What each way of splitting adds to both lists.
+	want := map[string]map[string][]string{
+		"istio": {"primary": {"VirtualService/worker", "DestinationRule/worker"}, "burst": {"DestinationRule/worker"}},
+		"gatewayapi": {
+			"primary": {"HTTPRoute/worker", "Service/worker-primary", "Service/worker-burst"},
+			"burst":   {"Service/worker-primary", "Service/worker-burst"},
+		},
 	}
+	absent := map[string]map[string][]string{
+		"istio": {"primary": {"HTTPRoute/worker", "Service/worker-primary", "Service/worker-burst"}},
+		"gatewayapi": {
+			"primary": {"VirtualService/worker", "DestinationRule/worker"},
+			"burst":   {"DestinationRule/worker"},
+		},
+	}
+	eachAPI(t, func(t *testing.T, api trafficAPI) {
+		for _, c := range clusters(t, api) {
+			have := map[string]bool{}
+			for _, o := range c.objs {
+				have[o.GetKind()+"/"+o.GetName()] = true
+				clusterScoped := o.GetKind() == "Namespace" || o.GetKind() == "APIService" || strings.HasPrefix(o.GetKind(), "Cluster")
+				if ns := o.GetNamespace(); !clusterScoped && ns != "cloudburst" && ns != "istio-system" && ns != "kube-system" {
+					t.Errorf("%s: %s/%s in namespace %q", c.name, o.GetKind(), o.GetName(), ns)
+				}
+			}
+			for _, w := range append(common[c.name], want[api.router][c.name]...) {
+				if !have[w] {
+					t.Errorf("%s lacks %s", c.name, w)
+				}
+			}
+			for _, a := range append(commonAbsent[c.name], absent[api.router][c.name]...) {
+				if have[a] {
+					t.Errorf("%s must not have %s", c.name, a)
+				}
+			}
+		}
+	})
 }
 
 // TestMetricsServerIsUpstream: deploy/metrics-server/components.yaml is the

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,8 @@ func stubs(t *testing.T, bodies map[string]string) string {
 
 // TestClustersSkaffold: `clusters.sh skaffold` runs skaffold with a
 // kubeconfig whose current context is kind-primary, whatever context the
-// user selected, and with the kind nodes' platform.
+// user selected, with the kind nodes' platform, and with the profile
+// ROUTER selects.
 func TestClustersSkaffold(t *testing.T) {
 	dir := t.TempDir()
 	// The user's own kubeconfig selects another cluster.
@@ -64,22 +66,40 @@ esac`,
 		"kubectl":  `case "$*" in *"get nodes"*) echo arm64 ;; *) exit 1 ;; esac`,
 		"skaffold": `{ sed -n 's/^current-context: //p' "$KUBECONFIG"; sed -n 's/^context: //p' "$KUBECONFIG" | sort | tr '\n' ' '; echo; echo "$*"; } >` + record,
 	})
-	cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "skaffold", "run")
-	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+filepath.Join(dir, "state"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("clusters.sh skaffold run: %v\n%s", err, out)
+	run := func(t *testing.T, router string) ([]string, error) {
+		t.Helper()
+		_ = os.Remove(record)
+		cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "skaffold", "run")
+		cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+t.TempDir(), "ROUTER="+router)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("clusters.sh skaffold run: %v\n%s", err, out)
+		}
+		b, err := os.ReadFile(record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Split(strings.TrimSpace(string(b)), "\n")
+		for i := range got {
+			got[i] = strings.TrimSpace(got[i])
+		}
+		return got, nil
 	}
-	b, err := os.ReadFile(record)
-	if err != nil {
-		t.Fatal(err)
+	for router, args := range map[string]string{
+		"":           "run --platform linux/arm64",
+		"istio":      "run --platform linux/arm64",
+		"gatewayapi": "run --profile gatewayapi --platform linux/arm64",
+	} {
+		got, err := run(t, router)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"kind-primary", "kind-burst kind-primary", args}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("ROUTER=%q: skaffold ran with current context, contexts, args %q, want %q", router, got, want)
+		}
 	}
-	got := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for i := range got {
-		got[i] = strings.TrimSpace(got[i])
-	}
-	want := []string{"kind-primary", "kind-burst kind-primary", "run --platform linux/arm64"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("skaffold ran with current context, contexts, args %q, want %q", got, want)
+	if _, err := run(t, "nginx"); err == nil || !strings.Contains(err.Error(), "want istio (a VirtualService) or gatewayapi") {
+		t.Fatalf("ROUTER=nginx: %v, want a refusal naming the choices", err)
 	}
 }
 

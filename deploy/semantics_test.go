@@ -41,9 +41,12 @@ func shortHost(h string) string { return strings.Split(h, ".")[0] }
 // TestIstioSemantics checks what the CRD schemas do not: every destination
 // host is a Service in that cluster, every subset exists in the host's
 // DestinationRule, weights are whole percentages summing to 100, gateways
-// exist, and policies name identities that exist.
-func TestIstioSemantics(t *testing.T) {
-	for _, c := range clusters(t) {
+// exist, HTTPRoutes attach to and route to Services that exist, and
+// policies name identities that exist.
+func TestIstioSemantics(t *testing.T) { eachAPI(t, testIstioSemantics) }
+
+func testIstioSemantics(t *testing.T, api trafficAPI) {
+	for _, c := range clusters(t, api) {
 		t.Run(c.name, func(t *testing.T) {
 			services := map[string]bool{}
 			for _, s := range find(c.objs, "Service", "") {
@@ -92,6 +95,27 @@ func TestIstioSemantics(t *testing.T) {
 					}
 				}
 			}
+			for _, hr := range find(c.objs, "HTTPRoute", "") {
+				for _, p := range slice(hr.Object, "spec", "parentRefs") {
+					if str(obj(p), "kind") != "Service" || !services[str(obj(p), "name")] {
+						t.Errorf("HTTPRoute %s: parent %v is not a Service here", hr.GetName(), p)
+					}
+				}
+				for i, r := range slice(hr.Object, "spec", "rules") {
+					refs := slice(obj(r), "backendRefs")
+					sum := int64(0)
+					for _, ref := range refs {
+						if !services[str(obj(ref), "name")] {
+							t.Errorf("HTTPRoute %s rules[%d]: backend %q is not a Service here", hr.GetName(), i, str(obj(ref), "name"))
+						}
+						sum += num(obj(ref)["weight"])
+					}
+					// The burster writes percentages; the API takes any proportions.
+					if len(refs) > 1 && sum != 100 {
+						t.Errorf("HTTPRoute %s rules[%d]: weights sum to %d", hr.GetName(), i, sum)
+					}
+				}
+			}
 			accounts := map[string]bool{}
 			for _, sa := range find(c.objs, "ServiceAccount", "") {
 				accounts["cluster.local/ns/"+sa.GetNamespace()+"/sa/"+sa.GetName()] = true
@@ -118,14 +142,21 @@ func TestIstioSemantics(t *testing.T) {
 }
 
 // TestConsistency checks the cross-references a typo would break.
-func TestConsistency(t *testing.T) {
-	for _, c := range clusters(t) {
+func TestConsistency(t *testing.T) { eachAPI(t, testConsistency) }
+
+func testConsistency(t *testing.T, api trafficAPI) {
+	for _, c := range clusters(t, api) {
 		t.Run(c.name, func(t *testing.T) {
 			deployments := find(c.objs, "Deployment", "")
 			for _, svc := range find(c.objs, "Service", "") {
 				sel := obj(obj(svc.Object["spec"])["selector"])
+				// The Gateway API's per-cluster Services select their
+				// cluster's workers there and nothing in the other cluster.
+				other := map[string]string{"primary": "worker-burst", "burst": "worker-primary"}[c.name]
+				if perCluster := api.router == gatewayAPI.router && svc.GetName() == other; perCluster != (len(sel) == 0) {
+					t.Errorf("Service %s in %s: selector %v", svc.GetName(), c.name, sel)
+				}
 				if len(sel) == 0 {
-					t.Errorf("Service %s has no selector", svc.GetName())
 					continue
 				}
 				var match *unstructured.Unstructured
@@ -206,41 +237,86 @@ func checkPod(t *testing.T, d *unstructured.Unstructured) {
 	}
 }
 
-// TestBursterTargetsAgree: the VirtualService the burster is told to move,
-// the one its Role names, and the one istio/ ships are the same, with the
-// subsets the DestinationRule defines.
-func TestBursterTargetsAgree(t *testing.T) {
-	objs := clusters(t)[0].objs
+// TestBursterTargetsAgree: the object the burster is told to move (its
+// ROUTER, and the VirtualService or HTTPRoute by name), the one its Role
+// names, and the one the manifests ship are the same, with the subsets the
+// DestinationRule defines or the backends the HTTPRoute weighs; and its
+// query counts requests under the names the sidecars report them with.
+func TestBursterTargetsAgree(t *testing.T) { eachAPI(t, testBursterTargetsAgree) }
+
+func testBursterTargetsAgree(t *testing.T, api trafficAPI) {
+	objs := clusters(t, api)[0].objs
 	env := map[string]string{}
 	for _, c := range slice(one(t, objs, "Deployment", "burster").Object, "spec", "template", "spec", "containers") {
 		for _, e := range slice(obj(c), "env") {
 			env[str(obj(e), "name")] = str(obj(e), "value")
 		}
 	}
-	vsName := env["VIRTUAL_SERVICE"]
-	if vsName == "" {
-		vsName = "worker" // the burster's default
+	// The burster's defaults, where the Deployment sets nothing.
+	setting := func(name, def string) string {
+		if v, ok := env[name]; ok {
+			return v
+		}
+		return def
 	}
-	one(t, objs, "VirtualService", vsName)
+	if got := setting("ROUTER", "istio"); got != api.router {
+		t.Fatalf("the burster's ROUTER is %q, want %q", got, api.router)
+	}
+	objectVar, targets := "VIRTUAL_SERVICE", []string{setting("PRIMARY_SUBSET", "primary"), setting("BURST_SUBSET", "burst")}
+	if api.router == gatewayAPI.router {
+		objectVar, targets = "HTTP_ROUTE", []string{setting("PRIMARY_BACKEND", "worker-primary"), setting("BURST_BACKEND", "worker-burst")}
+	}
+	name := setting(objectVar, "worker")
+	moved := one(t, objs, api.kind, name)
 	var named []string
 	for _, r := range slice(one(t, objs, "Role", "burster").Object, "rules") {
-		if slices.Contains(slice(obj(r), "resources"), any("virtualservices")) {
-			for _, n := range slice(obj(r), "resourceNames") {
-				named = append(named, n.(string))
+		for _, res := range slice(obj(r), "resources") {
+			if res == "virtualservices" || res == "httproutes" {
+				named = append(named, res.(string))
+				for _, n := range slice(obj(r), "resourceNames") {
+					named = append(named, n.(string))
+				}
 			}
 		}
 	}
-	if !slices.Equal(named, []string{vsName}) {
-		t.Fatalf("the Role names VirtualServices %v, the burster moves %q", named, vsName)
+	if !slices.Equal(named, []string{api.gvr.Resource, name}) {
+		t.Fatalf("the Role names %v, the burster moves %s %s", named, api.gvr.Resource, name)
 	}
-	dr := one(t, objs, "DestinationRule", vsName)
-	var subsets []string
-	for _, s := range slice(dr.Object, "spec", "subsets") {
-		subsets = append(subsets, str(obj(s), "name"))
-	}
-	for _, want := range []string{"primary", "burst"} { // PRIMARY_SUBSET, BURST_SUBSET defaults
-		if !slices.Contains(subsets, want) {
-			t.Fatalf("DestinationRule %s lacks subset %s", vsName, want)
+	if api.router == gatewayAPI.router {
+		refs := map[string]bool{}
+		for _, r := range slice(moved.Object, "spec", "rules") {
+			for _, ref := range slice(obj(r), "backendRefs") {
+				refs[str(obj(ref), "name")] = true
+			}
+		}
+		for _, want := range targets {
+			if !refs[want] {
+				t.Fatalf("HTTPRoute %s does not route to %s", name, want)
+			}
+			one(t, objs, "Service", want)
+			// The sidecar reports requests under the backend's Service.
+			if !strings.Contains(env["QUERY"], want) {
+				t.Fatalf("the burster's QUERY %q does not count requests to %s", env["QUERY"], want)
+			}
+		}
+	} else {
+		primary, _, err := api.pair(slice(moved.Object, api.rules...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := shortHost(str(obj(primary["destination"]), "host"))
+		var subsets []string
+		for _, dr := range find(objs, "DestinationRule", "") {
+			if shortHost(str(dr.Object, "spec", "host")) == host {
+				for _, s := range slice(dr.Object, "spec", "subsets") {
+					subsets = append(subsets, str(obj(s), "name"))
+				}
+			}
+		}
+		for _, want := range targets {
+			if !slices.Contains(subsets, want) {
+				t.Fatalf("no DestinationRule of %s defines subset %s (have %v)", host, want, subsets)
+			}
 		}
 	}
 

@@ -23,7 +23,7 @@ import (
 
 // TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
 // configs on their own kube contexts, each building what it runs, and
-// renders both offline.
+// renders both offline, with the profile gatewayapi too.
 func TestSkaffoldConfig(t *testing.T) {
 	skaffold := component.Tool(t, "skaffold")
 	out, err := run(t, root, skaffold, "diagnose", "--yaml-only")
@@ -65,6 +65,16 @@ func TestSkaffoldConfig(t *testing.T) {
 			img, ok := strings.CutPrefix(strings.TrimSpace(line), "image: ")
 			if ok && !strings.Contains(img, "/") && !artifacts[img] {
 				t.Errorf("skaffold render -m %s: image %q is not a skaffold artifact", cfg, img)
+			}
+		}
+		// The profile gatewayapi renders the overlays with the component.
+		gw, err := run(t, root, skaffold, "render", "-m", cfg, "-p", "gatewayapi", "--offline=true", "--digest-source=none")
+		if err != nil {
+			t.Fatalf("skaffold render -m %s -p gatewayapi: %v\n%s", cfg, err, gw)
+		}
+		for _, marker := range []string{"name: worker-primary\n", "name: worker-burst\n"} {
+			if strings.Contains(out, marker) || !strings.Contains(gw, marker) {
+				t.Errorf("skaffold render -m %s: %q must appear with -p gatewayapi only", cfg, strings.TrimSpace(marker))
 			}
 		}
 	}

@@ -43,27 +43,30 @@ func run(t *testing.T, dir, name string, args ...string) (string, error) {
 }
 
 // TestIstioctl runs the real istioctl offline: validate (the webhook's
-// checks) and analyze (cross-resource checks) on each cluster's objects, and
-// manifest generate on the install configuration.
+// checks) and analyze (cross-resource checks) on each cluster's objects,
+// either way of splitting the traffic, and manifest generate on the install
+// configuration.
 func TestIstioctl(t *testing.T) {
 	istioctl := component.Tool(t, "istioctl")
-	for _, c := range clusters(t) {
-		t.Run(c.name, func(t *testing.T) {
-			f := writeYAML(t, c.objs)
-			if out, err := run(t, ".", istioctl, "validate", "-f", f); err != nil {
-				t.Fatalf("istioctl validate: %v\n%s", err, out)
-			}
-			// --all-namespaces: by default analyze reports only on the
-			// namespace "default", which would leave ours unchecked.
-			out, err := run(t, ".", istioctl, "analyze", "--use-kube=false", "--all-namespaces", f)
-			if err != nil || !strings.Contains(out, "No validation issues found") {
-				t.Fatalf("istioctl analyze: %v\n%s", err, out)
-			}
-		})
-	}
+	eachAPI(t, func(t *testing.T, api trafficAPI) {
+		for _, c := range clusters(t, api) {
+			t.Run(c.name, func(t *testing.T) {
+				f := writeYAML(t, c.objs)
+				if out, err := run(t, ".", istioctl, "validate", "-f", f); err != nil {
+					t.Fatalf("istioctl validate: %v\n%s", err, out)
+				}
+				// --all-namespaces: by default analyze reports only on the
+				// namespace "default", which would leave ours unchecked.
+				out, err := run(t, ".", istioctl, "analyze", "--use-kube=false", "--all-namespaces", f)
+				if err != nil || !strings.Contains(out, "No validation issues found") {
+					t.Fatalf("istioctl analyze: %v\n%s", err, out)
+				}
+			})
+		}
+	})
 
 	t.Run("checks can fail", func(t *testing.T) {
-		objs := clusters(t)[0].objs
+		objs := clusters(t, istioAPI)[0].objs
 		vs := one(t, objs, "VirtualService", "worker").DeepCopy()
 		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
 		http[0].(map[string]any)["route"].([]any)[1].(map[string]any)["weight"] = int64(-5)

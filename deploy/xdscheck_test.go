@@ -36,9 +36,6 @@ const (
 	frontendPrincipal = "spiffe://cluster.local/ns/" + namespace + "/sa/frontend"
 )
 
-// workerCluster is a sidecar's cluster for one subset of the worker.
-func workerCluster(subset string) string { return "outbound|8080|" + subset + "|" + workerFQDN }
-
 // routeWeights returns the weighted clusters of the worker's route in the
 // sidecar's route configuration for port 8080.
 func routeWeights(s xds.Snapshot) (map[string]uint32, error) {
@@ -71,19 +68,6 @@ func routeWeights(s xds.Snapshot) (map[string]uint32, error) {
 	return nil, fmt.Errorf("route configuration 8080 has no virtual host for %s", workerFQDN)
 }
 
-// wantWeights is what routeWeights must return for a VirtualService's
-// weights: istiod leaves out the destinations weighted 0.
-func wantWeights(primary, burst int) map[string]uint32 {
-	out := map[string]uint32{}
-	if primary > 0 {
-		out[workerCluster("primary")] = uint32(primary)
-	}
-	if burst > 0 {
-		out[workerCluster("burst")] = uint32(burst)
-	}
-	return out
-}
-
 // routeIs passes when the sidecar's worker route has exactly these weights.
 func routeIs(want map[string]uint32) func(xds.Snapshot) error {
 	return func(s xds.Snapshot) error {
@@ -96,6 +80,25 @@ func routeIs(want map[string]uint32) func(xds.Snapshot) error {
 		}
 		return nil
 	}
+}
+
+// serviceName is the Service a sidecar reports a request sent on a cluster
+// under (istio_requests_total's destination_service_name): Istio's stats
+// filter reads it from the cluster's metadata, istio.services[0].name.
+func serviceName(s xds.Snapshot, cluster string) (string, error) {
+	c, ok := s.Clusters[cluster]
+	if !ok {
+		return "", fmt.Errorf("no cluster %s", cluster)
+	}
+	services := c.GetMetadata().GetFilterMetadata()["istio"].GetFields()["services"].GetListValue().GetValues()
+	if len(services) == 0 {
+		return "", fmt.Errorf("cluster %s has no istio.services metadata", cluster)
+	}
+	name := services[0].GetStructValue().GetFields()["name"].GetStringValue()
+	if name == "" {
+		return "", fmt.Errorf("cluster %s: istio.services[0] has no name", cluster)
+	}
+	return name, nil
 }
 
 // endpoints returns the addresses (ip:port) of a cluster's endpoints.

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -28,7 +29,7 @@ func (c *Cluster) publishServices(ctx context.Context) error {
 	lb := 0
 	for _, svc := range svcs.Items {
 		if len(svc.Spec.Selector) == 0 {
-			continue // the API server's own "kubernetes" Service
+			continue // the API server's own "kubernetes" Service, or one whose endpoints are elsewhere
 		}
 		if _, err := cs.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, c.endpointSlice(&svc), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("%s: endpoints of %s/%s: %w", c.Spec.Name, svc.Namespace, svc.Name, err)
@@ -40,6 +41,32 @@ func (c *Cluster) publishServices(ctx context.Context) error {
 				return fmt.Errorf("%s: load balancer address of %s/%s: %w", c.Spec.Name, svc.Namespace, svc.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// Publish does what the EndpointSlice controller does after a Service
+// changed: its slice lists the pods its selector selects now, and a Service
+// without a selector has none.
+func (c *Cluster) Publish(ctx context.Context, namespace, service string) error {
+	cs, err := c.clientset()
+	if err != nil {
+		return err
+	}
+	svc, err := cs.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Spec.Name, err)
+	}
+	slice := c.endpointSlice(svc)
+	err = cs.DiscoveryV1().EndpointSlices(namespace).Delete(ctx, slice.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: endpoints of %s/%s: %w", c.Spec.Name, namespace, service, err)
+	}
+	if len(svc.Spec.Selector) == 0 {
+		return nil
+	}
+	if _, err := cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("%s: endpoints of %s/%s: %w", c.Spec.Name, namespace, service, err)
 	}
 	return nil
 }
