@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -228,3 +229,25 @@ func TestMetricsServerIsUpstream(t *testing.T) {
 
 // metricsServerVersion is the vendored metrics-server release.
 const metricsServerVersion = "v0.7.2"
+
+// TestGatewayAPIVersionAgrees: make clusters installs the Gateway API
+// release the tests install and the pinned Istio is built against.
+func TestGatewayAPIVersionAgrees(t *testing.T) {
+	read := func(path, pattern string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(pattern).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s has no %s", path, pattern)
+		}
+		return string(m[1])
+	}
+	script := read("deploy/clusters.sh", `(?m)^gateway_api_version=(v\S+)`)
+	istio := read("tools/istio/go.mod", `sigs\.k8s\.io/gateway-api (v\S+)`)
+	if script != kube.GatewayAPIVersion || istio != kube.GatewayAPIVersion {
+		t.Fatalf("Gateway API: clusters.sh installs %s, the tests %s, Istio is built against %s", script, kube.GatewayAPIVersion, istio)
+	}
+}
