@@ -10,10 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
@@ -30,6 +33,8 @@ const (
 	GatewayAPIVersion = "v1.6.0"
 )
 
+var setLogger sync.Once
+
 // Env is a running API server.
 type Env struct {
 	// Config is an admin (system:masters) client configuration.
@@ -43,6 +48,10 @@ type Env struct {
 // binaries have not been built.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	// envtest logs through controller-runtime's logger, which prints a
+	// warning with a stack trace into the test output when nobody set it;
+	// its failures come back as errors.
+	setLogger.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	assets, err := assetsDir()
 	if err != nil {
 		component.Missing(t, "%v; build them with: make envtest", err)
