@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
 // Timeouts are short on purpose: the worker must answer 503 within about a
@@ -57,15 +59,19 @@ func Options(addr string) (*redis.Options, error) {
 	return opt, nil
 }
 
-// Open returns a client for addr with tracing instrumentation. It does not
-// connect: callers learn about an absent Redis from their first command, and
-// readiness reports it.
+// Open returns a client for addr, instrumented for tracing when tracing is
+// on (the instrumentation costs CPU on every command even when nothing
+// records). It does not connect: callers learn about an absent Redis from
+// their first command, and readiness reports it.
 func Open(addr string) (*redis.Client, error) {
 	opt, err := Options(addr)
 	if err != nil {
 		return nil, err
 	}
 	rdb := redis.NewClient(opt)
+	if !telemetry.TracingEnabled() {
+		return rdb, nil
+	}
 	if err := redisotel.InstrumentTracing(rdb); err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("instrumenting redis client: %w", err)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
 // Server timeouts. Header reads are bounded against slow clients; idle
@@ -48,6 +49,11 @@ type Server struct {
 	Echo     *echo.Echo
 	Registry *prometheus.Registry
 	Health   *health.Health
+	// Propagate keeps the tracing middleware when tracing is off, so the
+	// trace context of a request reaches the calls the service makes for it
+	// (a mesh's tracing needs the headers passed on). A service that calls
+	// no one for its requests sets it false and saves the middleware's cost.
+	Propagate bool
 
 	cfg        Config
 	service    string
@@ -70,12 +76,16 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	h.Register(e)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 
-	return &Server{Echo: e, Registry: reg, Health: h, cfg: cfg, service: service, log: log}
+	return &Server{Echo: e, Registry: reg, Health: h, Propagate: true, cfg: cfg, service: service, log: log}
 }
 
-// Handler is the server's full HTTP handler, tracing included. Tests serve it
-// with httptest.
+// Handler is the server's full HTTP handler, with the tracing middleware
+// when tracing is on or the service propagates. Tests serve it with
+// httptest.
 func (s *Server) Handler() http.Handler {
+	if !s.Propagate && !telemetry.TracingEnabled() {
+		return s.Echo
+	}
 	return otelhttp.NewHandler(s.Echo, s.service,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return r.Method + " " + r.URL.Path

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
@@ -86,17 +87,25 @@ func run() error {
 	}
 	defer rdb.Close()
 
-	return newServer(cfg, log, rdb).Run(ctx)
+	srv, pub := newServer(cfg, log, rdb)
+	// After the server: its shutdown waits for the requests, which wait for
+	// their publishes.
+	defer pub.Close()
+	return srv.Run(ctx)
 }
 
-// newServer wires the worker's routes, readiness and metrics around rdb.
-func newServer(cfg config, log *slog.Logger, rdb redis.UniversalClient) *server.Server {
+// newServer wires the worker's routes, readiness and metrics around rdb,
+// and starts the publisher they use; the caller closes it after the server.
+func newServer(cfg config, log *slog.Logger, rdb redis.UniversalClient) (*server.Server, *publisher.Redis) {
 	h := health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)})
 	srv := server.New(service, cfg.Config, log, h)
+	srv.Propagate = false // it calls no other service
+	pub := publisher.NewRedis(rdb, publisher.Config{Channel: cfg.RedisChannel, Timeout: cfg.PublishTimeout},
+		otel.Tracer("github.com/cloudburst-demo/cloudburst/services/worker"), publisher.Metrics(srv.Registry))
 	api.Register(srv.Echo, srv.Registry, api.Config{
 		Prefix:       cfg.Prefix,
-		Publisher:    publisher.NewRedis(rdb, cfg.RedisChannel, cfg.PublishTimeout),
+		Publisher:    pub,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	})
-	return srv
+	return srv, pub
 }

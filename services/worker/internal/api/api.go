@@ -4,12 +4,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/services/worker/internal/hasher"
+	"github.com/cloudburst-demo/cloudburst/services/worker/internal/publisher"
 )
 
 // DefaultMaxBodyBytes is the default request body limit: far above any string
@@ -48,6 +50,7 @@ type Response struct {
 
 type handler struct {
 	cfg       Config
+	tooLarge  error
 	published prometheus.Counter
 	failed    prometheus.Counter
 	latency   prometheus.Histogram
@@ -60,6 +63,8 @@ func Register(e *echo.Echo, reg prometheus.Registerer, cfg Config) {
 	}
 	h := &handler{
 		cfg: cfg,
+		tooLarge: echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", cfg.MaxBodyBytes)),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "worker_hashes_published_total", Help: "Hashes published on Redis.",
 		}),
@@ -93,33 +98,49 @@ func (h *handler) hash(c echo.Context) error {
 	h.latency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		h.failed.Inc()
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "redis unavailable: hash not published").SetInternal(err)
+		msg := "redis unavailable: hash not published"
+		if errors.Is(err, publisher.ErrQueueFull) {
+			msg = "too many publishes waiting: hash not published"
+		}
+		return echo.NewHTTPError(http.StatusServiceUnavailable, msg).SetInternal(err)
 	}
 	h.published.Inc()
-	return c.JSON(http.StatusOK, Response{Message: msg})
+	body, err := json.Marshal(Response{Message: msg})
+	if err != nil {
+		return fmt.Errorf("encoding the answer: %w", err)
+	}
+	return c.JSONBlob(http.StatusOK, body)
 }
+
+// bodies holds the buffers request bodies are read into; one that grew
+// past maxPooled for a large body is left to the garbage collector.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooled = 4 << 10
 
 // decode reads {"str": "..."} and nothing else, enforcing the body limit.
 func (h *handler) decode(r *http.Request) (string, error) {
-	tooLarge := echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-		fmt.Sprintf("request body is larger than %d bytes", h.cfg.MaxBodyBytes))
 	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return "", tooLarge
+		return "", h.tooLarge
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
-	var req Request
-	err := dec.Decode(&req)
-	if err == nil {
-		// Exactly one JSON value: anything after it is malformed input.
-		if extra := dec.Decode(&struct{}{}); extra != io.EOF {
-			err = errors.Join(errors.New("unexpected data after the JSON object"), extra)
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooled {
+			bodies.Put(buf)
 		}
+	}()
+	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	var req Request
+	if err == nil {
+		// Exactly one JSON value: Unmarshal refuses anything after it.
+		err = json.Unmarshal(buf.Bytes(), &req)
 	}
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &maxErr):
-		return "", tooLarge
+		return "", h.tooLarge
 	case errors.As(err, &typeErr) && typeErr.Field == "str":
 		return "", badRequest(`"str" must be a string`)
 	case err != nil:
