@@ -41,7 +41,7 @@ clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind mak
 	deploy/clusters.sh down
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck) if missing
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck, wrk) if missing
 	@scripts/install-deps.sh
 
 .PHONY: envtest
@@ -63,8 +63,9 @@ lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
 	@for d in $(MODDIRS); do (cd $$d && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$d: run (cd $$d && GOWORK=off go mod tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: deps envtest tools ## Benchmarks: worker throughput, frontend rate accuracy, burster reaction time, burst to sidecar
+bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy, burster reaction time, burst to sidecar
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
+	$(GO) test -run '^$$' -bench WorkerCeiling -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/

@@ -34,7 +34,7 @@ func BenchmarkFrontendRate(b *testing.B) {
 		window time.Duration // long enough that ±1 message is ≤1% at 10/s
 	}{
 		{10, 10 * time.Second}, {100, 5 * time.Second}, {1000, 5 * time.Second},
-		{2000, 5 * time.Second}, {5000, 5 * time.Second},
+		{2000, 5 * time.Second}, {5000, 5 * time.Second}, {10000, 5 * time.Second},
 	} {
 		b.Run(fmt.Sprintf("target=%d", tc.rps), func(b *testing.B) {
 			ctx := context.Background()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against (redis-server,
 # Prometheus, Chromium, a container registry for the image builds, openssl
-# for the mesh certificates, shellcheck for the scripts) when they
+# for the mesh certificates, shellcheck for the scripts, wrk for the worker's
+# benchmark) when they
 # are missing. On Debian or Ubuntu it uses apt, as root or through sudo when
 # sudo needs no password; otherwise it says what to install, and the tests that
 # need them skip (or fail with CI=true).
@@ -15,6 +16,7 @@ have prometheus || need+=(prometheus)
 have docker-registry || need+=(docker-registry)
 have openssl || need+=(openssl)
 have shellcheck || need+=(shellcheck)
+have wrk || need+=(wrk)
 have chromium || have chromium-browser || have google-chrome || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 

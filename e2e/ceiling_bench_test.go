@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
+)
+
+// The load of the ceiling benchmark: wrk with one thread and 16 keep-alive
+// connections posting the frontend's request, rounds of runLength each.
+const (
+	connections = 16
+	runLength   = 8 * time.Second
+	rounds      = 3
+)
+
+// run is one wrk run against one server.
+type run struct {
+	rps, p50ms, p99ms float64
+	ok, non2xx        int     // answers, as wrk counted them
+	publishes         int     // PUBLISH calls Redis counted meanwhile
+	idleMB, loadMB    float64 // resident memory before, and the most during
+}
+
+// BenchmarkWorkerCeiling serves the frontend's request with the real worker
+// (and a real Redis) and with a bare net/http server that only reads the
+// body (e2e/cmd/bare), alternating, rounds times, under the same wrk load on
+// the same cores. It prints each run and reports the medians: the worker's
+// rate beside the ceiling, and their ratio, which is the figure to read on
+// a shared, noisy machine. Run with -benchtime=1x.
+func BenchmarkWorkerCeiling(b *testing.B) {
+	wrk := component.Require(b, "apt-get install -y --no-install-recommends wrk", "wrk")
+	rs := redisserver.Start(b)
+	servers := []*service{
+		start(b, "worker", map[string]string{"REDIS_URL": rs.Addr}),
+		start(b, "bare", nil),
+	}
+	script := filepath.Join(b.TempDir(), "post.lua")
+	lua := "wrk.method = \"POST\"\nwrk.body = '{\"str\":\"a string the frontend sends\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+
+	results := map[string][]run{}
+	for range b.N {
+		for round := range rounds {
+			for _, s := range servers {
+				r := measure(b, wrk, script, s, rdb)
+				results[s.name] = append(results[s.name], r)
+				// To stdout: a benchmark's log keeps only its first lines.
+				fmt.Printf("round %d %-6s %8.0f req/s  p50 %5.2f ms  p99 %5.2f ms  2xx %7d  non-2xx %d  publishes (Redis) %7d  RSS before %4.1f MB, most %4.1f MB\n",
+					round+1, s.name, r.rps, r.p50ms, r.p99ms, r.ok, r.non2xx, r.publishes, r.idleMB, r.loadMB)
+			}
+		}
+	}
+	median := func(name string, f func(run) float64) float64 {
+		var v []float64
+		for _, r := range results[name] {
+			v = append(v, f(r))
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	var ratios []float64
+	for i := range results["worker"] {
+		ratios = append(ratios, results["worker"][i].rps/results["bare"][i].rps)
+	}
+	slices.Sort(ratios)
+	fmt.Printf("worker/ceiling per round (sorted): %.2f\n", ratios)
+	b.ReportMetric(median("worker", func(r run) float64 { return r.rps }), "worker-req/s")
+	b.ReportMetric(median("bare", func(r run) float64 { return r.rps }), "ceiling-req/s")
+	b.ReportMetric(ratios[len(ratios)/2], "ratio")
+	b.ReportMetric(median("worker", func(r run) float64 { return r.p50ms }), "worker-p50-ms")
+	b.ReportMetric(median("worker", func(r run) float64 { return r.p99ms }), "worker-p99-ms")
+	// Idle: before the first load; after it the runtime keeps some heap.
+	b.ReportMetric(results["worker"][0].idleMB, "worker-idle-MB")
+	b.ReportMetric(slices.Max(loads(results["worker"])), "worker-load-MB")
+}
+
+func loads(rs []run) []float64 {
+	var out []float64
+	for _, r := range rs {
+		out = append(out, r.loadMB)
+	}
+	return out
+}
+
+// measure runs wrk against s once, sampling its memory meanwhile and
+// counting the PUBLISHes Redis executed.
+func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) run {
+	b.Helper()
+	pid := s.proc.Pid()
+	var r run
+	r.idleMB = rssMB(b, pid)
+	before := publishes(b, rdb)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.loadMB = max(r.loadMB, rssMB(b, pid))
+			}
+		}
+	})
+	out, err := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(connections), "-d"+runLength.String(), "--latency",
+		"-s", script, s.base+"/").CombinedOutput()
+	cancel()
+	wg.Wait()
+	if err != nil {
+		b.Fatalf("wrk: %v\n%s", err, out)
+	}
+	r.publishes = publishes(b, rdb) - before
+	if err := parseWrk(string(out), &r); err != nil {
+		b.Fatalf("%v in wrk's output:\n%s", err, out)
+	}
+	return r
+}
+
+var (
+	wrkRate    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkTotal   = regexp.MustCompile(`(\d+) requests in`)
+	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	wrkLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)$`)
+)
+
+// parseWrk reads the rate, the latency percentiles and the answers from
+// wrk's --latency output.
+func parseWrk(out string, r *run) error {
+	m := wrkRate.FindStringSubmatch(out)
+	t := wrkTotal.FindStringSubmatch(out)
+	if m == nil || t == nil {
+		return fmt.Errorf("no rate")
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	total, _ := strconv.Atoi(t[1])
+	if n := wrkNon2xx.FindStringSubmatch(out); n != nil {
+		r.non2xx, _ = strconv.Atoi(n[1])
+	}
+	r.ok = total - r.non2xx
+	for _, l := range wrkLatency.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(l[2], 64)
+		v *= map[string]float64{"us": 0.001, "ms": 1, "s": 1000}[l[3]]
+		if l[1] == "50" {
+			r.p50ms = v
+		} else {
+			r.p99ms = v
+		}
+	}
+	if r.p50ms == 0 || r.p99ms == 0 {
+		return fmt.Errorf("no latency percentiles")
+	}
+	return nil
+}
+
+// rssMB is a process's resident memory in MB, from /proc.
+func rssMB(b *testing.B, pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatalf("no VmRSS for pid %d", pid)
+	return 0
+}
+
+// publishes is how many PUBLISH commands Redis has executed.
+func publishes(b *testing.B, rdb *redis.Client) int {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := regexp.MustCompile(`cmdstat_publish:calls=(\d+)`).FindStringSubmatch(info)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
