@@ -23,11 +23,16 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
-// Server timeouts. Header reads are bounded against slow clients; idle
-// keep-alive connections live long enough for a load generator to reuse them.
+// Server timeouts. Header and body reads are bounded against slow clients
+// (a request that trickles its body in holds a connection and a goroutine);
+// idle keep-alive connections live long enough for a load generator to
+// reuse them.
 const (
 	readHeaderTimeout = 5 * time.Second
-	idleTimeout       = 120 * time.Second
+	// DefaultBodyReadTimeout is Server.BodyReadTimeout's default: far above
+	// what any client of ours needs for its bodies.
+	DefaultBodyReadTimeout = 10 * time.Second
+	idleTimeout            = 120 * time.Second
 )
 
 // Config is the part of every service's configuration that concerns serving.
@@ -54,6 +59,10 @@ type Server struct {
 	// (a mesh's tracing needs the headers passed on). A service that calls
 	// no one for its requests sets it false and saves the middleware's cost.
 	Propagate bool
+	// BodyReadTimeout bounds reading a request's body, from the handler's
+	// start: a body not in by then fails the request and its connection
+	// is closed.
+	BodyReadTimeout time.Duration
 
 	cfg        Config
 	service    string
@@ -71,12 +80,13 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Use(requestMetrics(reg))
+	s := &Server{Echo: e, Registry: reg, Health: h, Propagate: true, BodyReadTimeout: DefaultBodyReadTimeout,
+		cfg: cfg, service: service, log: log}
+	e.Use(requestMetrics(reg), s.bodyDeadline)
 
 	h.Register(e)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
-
-	return &Server{Echo: e, Registry: reg, Health: h, Propagate: true, cfg: cfg, service: service, log: log}
+	return s
 }
 
 // Handler is the server's full HTTP handler, with the tracing middleware
@@ -138,6 +148,20 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// bodyDeadline sets the connection's read deadline for a request that has
+// a body, so that reading it ends within BodyReadTimeout. Requests without
+// one (a websocket upgrade among them) keep their connection's deadlines.
+func (s *Server) bodyDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Body != nil && r.Body != http.NoBody {
+			// An error means the connection cannot take deadlines
+			// (not the case for net/http's TCP connections).
+			_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(s.BodyReadTimeout))
+		}
+		return next(c)
+	}
 }
 
 // errorHandler renders every error as {"error": "..."} with its status code

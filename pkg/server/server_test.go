@@ -3,11 +3,13 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,5 +156,121 @@ func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	if err := poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, poll.True("condition", cond)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientsCannotAddSeries: requests with made-up methods and paths are
+// answered as usual and counted, but under a closed set of label values:
+// the number of series does not grow with them.
+func TestClientsCannotAddSeries(t *testing.T) {
+	s := newServer(t, server.Config{})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	series := func() int {
+		t.Helper()
+		resp, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "http_request") {
+				n++
+			}
+		}
+		return n
+	}
+	send := func(method, path string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, ts.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// Every kind of answer once: the series a well-behaved client creates.
+	for _, m := range []string{"GET", "POST", "MADEUP"} {
+		for _, p := range []string{"/teapot", "/nowhere", "/boom"} {
+			send(m, p)
+		}
+	}
+	series() // the scrape's own series, counted from the next one on
+	base := series()
+	for i := range 200 {
+		send(fmt.Sprintf("X%d", i), fmt.Sprintf("/made/up/%d", i))
+		send("GET", fmt.Sprintf("/made/up/%d", i))
+		send(fmt.Sprintf("Y%d", i), "/teapot")
+	}
+	if got := series(); got != base {
+		t.Fatalf("600 requests with made-up methods and paths took the request series from %d to %d lines", base, got)
+	}
+}
+
+// TestSlowBodyIsCut: a client that declares a body and trickles it in is cut
+// off once BodyReadTimeout passed, and the server's goroutine for it ends; a
+// request with its body in time is served on the same server.
+func TestSlowBodyIsCut(t *testing.T) {
+	s := newServer(t, server.Config{})
+	s.BodyReadTimeout = 300 * time.Millisecond
+	s.Echo.POST("/echo", func(c echo.Context) error {
+		b, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "reading the body")
+		}
+		return c.String(http.StatusOK, string(b))
+	})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+
+	before := runtime.NumGoroutine()
+	var conns []net.Conn
+	// Before ts.Close, which would wait for connections the server holds.
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 20 {
+		c, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	// Each slow client is answered (or dropped) once the deadline passes.
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatalf("the slow client was not cut off: %v", err)
+		}
+		c.Close()
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("slow bodies were cut after %s", d)
+	}
+	if err := poll.Until(context.Background(), 5*time.Second, 20*time.Millisecond, func() error {
+		if n := runtime.NumGoroutine(); n > before+2 {
+			return fmt.Errorf("%d goroutines, %d before the slow clients", n, before)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := http.Post(ts.URL+"/echo", "text/plain", strings.NewReader("in time"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "in time" {
+		t.Fatalf("a prompt body: %d %q", resp.StatusCode, b)
 	}
 }
