@@ -80,6 +80,7 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
+	e.Pre(headAsGet, securityHeaders)
 	s := &Server{Echo: e, Registry: reg, Health: h, Propagate: true, BodyReadTimeout: DefaultBodyReadTimeout,
 		cfg: cfg, service: service, log: log}
 	e.Use(requestMetrics(reg), s.bodyDeadline)
@@ -150,6 +151,35 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// headAsGet serves HEAD as GET, as HTTP asks: the same status and headers,
+// and net/http sends no body for it.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+		}
+		return next(c)
+	}
+}
+
+// The headers every answer carries, in canonical form and allocated once:
+// no content sniffing, and no framing by another site (the page's slider
+// could be clickjacked).
+var (
+	nosniff     = []string{"nosniff"}
+	denyFrames  = []string{"DENY"}
+	frameCSP    = []string{"frame-ancestors 'none'"}
+	headerNames = [...]string{"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"}
+)
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h[headerNames[0]], h[headerNames[1]], h[headerNames[2]] = nosniff, denyFrames, frameCSP
+		return next(c)
+	}
+}
+
 // bodyDeadline sets the connection's read deadline for a request that has
 // a body, so that reading it ends within BodyReadTimeout. Requests without
 // one (a websocket upgrade among them) keep their connection's deadlines.
@@ -179,12 +209,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if code >= http.StatusInternalServerError {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "err", err)
 		}
-		if c.Request().Method == http.MethodHead {
-			err = c.NoContent(code)
-		} else {
-			err = c.JSON(code, map[string]string{"error": msg})
-		}
-		if err != nil {
+		// For HEAD (served as GET) net/http sends no body.
+		if err := c.JSON(code, map[string]string{"error": msg}); err != nil {
 			log.Warn("writing error response", "err", err)
 		}
 	}

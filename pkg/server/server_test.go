@@ -274,3 +274,41 @@ func TestSlowBodyIsCut(t *testing.T) {
 		t.Fatalf("a prompt body: %d %q", resp.StatusCode, b)
 	}
 }
+
+// TestHeadAndSecurityHeaders: HEAD is answered as GET without a body, and
+// every answer forbids sniffing and framing.
+func TestHeadAndSecurityHeaders(t *testing.T) {
+	s := newServer(t, server.Config{})
+	s.Echo.GET("/page", func(c echo.Context) error { return c.HTML(http.StatusOK, "<p>page</p>") })
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	for _, tt := range []struct {
+		method, path string
+		code         int
+		body         bool
+	}{
+		{http.MethodGet, "/page", 200, true},
+		{http.MethodHead, "/page", 200, false},
+		{http.MethodHead, "/nowhere", 404, false},
+		{http.MethodPost, "/page", 405, true},
+		{http.MethodGet, "/teapot", 418, true},
+	} {
+		req, _ := http.NewRequest(tt.method, ts.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || (len(b) > 0) != tt.body {
+			t.Errorf("%s %s = %d with %d bytes, want %d (body %v)", tt.method, tt.path, resp.StatusCode, len(b), tt.code, tt.body)
+		}
+		for h, want := range map[string]string{
+			"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+		} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s %s: %s %q, want %q", tt.method, tt.path, h, got, want)
+			}
+		}
+	}
+}

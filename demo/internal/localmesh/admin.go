@@ -1,13 +1,14 @@
 package localmesh
 
 import (
-	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/strictjson"
 )
 
 // RegisterAdmin adds the admin API (package meshapi) to the admin server.
@@ -15,10 +16,12 @@ func (m *Mesh) RegisterAdmin(e *echo.Echo) {
 	e.GET(meshapi.WeightsPath, func(c echo.Context) error { return c.JSON(http.StatusOK, m.Weights()) })
 	e.PUT(meshapi.WeightsPath, func(c echo.Context) error {
 		var w split.Split
-		dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&w); err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, `body must be {"primary": <0-100>, "burst": <0-100>}`)
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1024))
+		if err == nil {
+			err = strictjson.Decode(body, &w, "primary", "burst")
+		}
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, `body must be {"primary": <0-100>, "burst": <0-100>}: `+err.Error())
 		}
 		if err := m.SetWeights(w); err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, err.Error())

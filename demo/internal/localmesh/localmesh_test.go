@@ -103,6 +103,10 @@ func TestAdmin(t *testing.T) {
 		{`{"primary":-10,"burst":110}`, 400, split.Split{Primary: 40, Burst: 60}},
 		{`{"primary":"all"}`, 400, split.Split{Primary: 40, Burst: 60}},
 		{`{"primary":100,"burst":0,"canary":0}`, 400, split.Split{Primary: 40, Burst: 60}},
+		// Strict: no weight filled in, no key matched by case, nothing after.
+		{`{"primary":100}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"Primary":100,"burst":0}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":100,"burst":0} {"primary":0,"burst":100}`, 400, split.Split{Primary: 40, Burst: 60}},
 		{`{"primary":100,"burst":0}`, 200, split.Split{Primary: 100, Burst: 0}},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/strictjson"
 )
 
 // maxCommandBytes bounds one command, over HTTP or the websocket: a command
@@ -19,11 +19,12 @@ const maxCommandBytes = 1024
 // errNotACommand answers anything that does not decode as a command.
 var errNotACommand = errors.New(`a command is JSON such as {"type":"setRate","rps":25}, with rps a whole number of requests per second`)
 
-// decodeCommand is the one decoder of the page's commands.
+// decodeCommand is the one decoder of the page's commands: exactly one JSON
+// object with the command's keys, spelled exactly.
 func decodeCommand(data []byte) (pageapi.Command, error) {
 	var cmd pageapi.Command
-	if err := json.Unmarshal(data, &cmd); err != nil {
-		return pageapi.Command{}, errNotACommand
+	if err := strictjson.Decode(data, &cmd); err != nil {
+		return pageapi.Command{}, fmt.Errorf("%w: %v", errNotACommand, err)
 	}
 	return cmd, nil
 }

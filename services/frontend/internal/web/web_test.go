@@ -124,6 +124,8 @@ func TestRateAPI(t *testing.T) {
 		{"the command itself", `{"type":"setRate","rps":3}`, 200, `{"rps":3}`, 3},
 		{"another command", `{"type":"explode","rps":3}`, 400, `not \"explode\"`, 7},
 		{"trailing data", `{"rps":3} {"rps":4}`, 400, "whole number", 7},
+		{"key in another case", `{"RPS":3}`, 400, `unknown key \"RPS\"`, 7},
+		{"unknown key", `{"rps":3,"burst":true}`, 400, `unknown key \"burst\"`, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
