@@ -94,8 +94,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err := c.start(ctx); err != nil {
 		return err
 	}
+	// Drift: a router that can watch reports every change; any other is
+	// read back once per interval. Either way a change made by someone else
+	// is found and put back, whichever router is used.
 	drift := make(chan observed, 1)
-	if w, ok := c.cfg.Router.(router.Watcher); ok {
+	w, watching := c.cfg.Router.(router.Watcher)
+	if watching {
 		go func() {
 			err := w.Watch(ctx, func(s split.Split, err error) { latest(drift, observed{s, err}) })
 			if err != nil {
@@ -111,6 +115,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.C:
 			c.tick(ctx)
+			if !watching && ctx.Err() == nil {
+				cur, err := c.cfg.Router.Get(ctx)
+				c.correct(ctx, observed{cur, err})
+			}
 		case o := <-drift:
 			c.correct(ctx, o)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
@@ -213,6 +214,38 @@ func TestDriftIsCorrected(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.c.cfg.Metrics.corrections); got != 1 {
 		t.Fatalf("burster_drift_corrections_total = %v", got)
+	}
+}
+
+// TestDriftFoundWithoutAWatch: a router that cannot watch (the local mesh's)
+// is read back every interval, so a change made behind the burster's back
+// is found and put back all the same.
+func TestDriftFoundWithoutAWatch(t *testing.T) {
+	rt := &fakeRouter{cur: split.AllPrimary}
+	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
+	ev := &events{}
+	c := New(Config{Source: &fakeSource{rps: 1}, Router: rt, Policy: pol, Events: ev, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Interval: 10 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	time.Sleep(50 * time.Millisecond) // a few ticks on the weights it found
+	rt.mu.Lock()
+	rt.cur = split.WithBurst(50) // someone else, e.g. PUT /weights by hand
+	rt.mu.Unlock()
+	err := poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func() error {
+		if got, _ := rt.Get(context.Background()); got != split.AllPrimary {
+			return fmt.Errorf("weights %v", got)
+		}
+		if testutil.ToFloat64(c.cfg.Metrics.corrections) != 1 || !strings.Contains(ev.reasons(), "Warning DriftCorrected") {
+			return fmt.Errorf("corrections %v, events %s", testutil.ToFloat64(c.cfg.Metrics.corrections), ev.reasons())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("drift without a watch: %v", err)
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 )
 
 // LocalMesh sets the weights of the local demo's stand-in mesh through its
-// admin API (package meshapi). It has no watch: nothing else writes to
-// the local mesh.
+// admin API (package meshapi). It has no watch: the controller reads the
+// weights back every interval to find changes made by anyone else.
 type LocalMesh struct {
 	url    string
 	client *http.Client
