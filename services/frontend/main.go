@@ -138,7 +138,7 @@ func (a *app) status() pageapi.Status {
 
 func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	gen, err := loadgen.New(loadgen.Config{
-		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout,
+		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout, Log: log,
 	})
 	if err != nil {
 		return nil, err

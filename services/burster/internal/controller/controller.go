@@ -163,7 +163,9 @@ func (c *Controller) tick(ctx context.Context) {
 	if err != nil {
 		c.cfg.Log.Warn("no rate measured", "err", err)
 	}
-	next, d := c.cfg.Policy.Next(c.state, policy.Observation{At: c.now(), RPS: rps, Err: err})
+	// The decision's reason reaches events, the status and the page: it
+	// gets the error's class; the detail is in the log line above.
+	next, d := c.cfg.Policy.Next(c.state, policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)})
 	var measured *float64
 	if err == nil {
 		measured = &rps

@@ -249,6 +249,29 @@ func TestDriftFoundWithoutAWatch(t *testing.T) {
 	}
 }
 
+// TestReasonsNameNoAddress: a failed measurement's detail (the source's
+// address) stays out of the reasons that reach events, the status and the
+// page; they say what kind of failure it was.
+func TestReasonsNameNoAddress(t *testing.T) {
+	r := newRig(t, false, split.AllBurst)
+	detail := fmt.Errorf("querying http://10.9.8.7:9090/api/v1/query: connection refused")
+	for range 3 { // FailureThreshold: the fail-safe
+		r.at(0, detail)
+	}
+	r.at(0, fmt.Errorf("%w: empty result from http://10.9.8.7:9090", source.ErrNoData))
+	changes := r.c.Changes()
+	if len(changes) == 0 {
+		t.Fatal("no fail-safe entry in the history")
+	}
+	all := r.ev.reasons() + fmt.Sprint(r.ev.list)
+	for _, ch := range changes {
+		all += ch.Reason
+	}
+	if strings.Contains(all, "10.9.8.7") || !strings.Contains(all, source.ErrFailed.Error()) {
+		t.Fatalf("reasons: %s", all)
+	}
+}
+
 func TestStartRepairsInvalidWeights(t *testing.T) {
 	rt := &fakeRouter{cur: split.Split{Primary: 50, Burst: 40}, getErr: fmt.Errorf("%w: bad sum", router.ErrInconsistent)}
 	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 1, FailSafe: policy.FailSafeHold})

@@ -15,6 +15,23 @@ import (
 // ErrNoData means the source answered but has no value to give.
 var ErrNoData = errors.New("no data")
 
+// ErrFailed is the class of every other failed measurement (unreachable,
+// refused, timed out, a bad query).
+var ErrFailed = errors.New("the rate query failed")
+
+// Classify reduces a measurement's error to its class, ErrNoData or
+// ErrFailed, for what the status, the page and the events say: the full
+// error names internal addresses and belongs in the log.
+func Classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNoData):
+		return ErrNoData
+	}
+	return ErrFailed
+}
+
 // Source returns the current request rate in requests per second.
 type Source interface {
 	Rate(ctx context.Context) (float64, error)

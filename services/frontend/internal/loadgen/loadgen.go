@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -39,6 +41,9 @@ type Config struct {
 	MaxRPS      int           // SetRate refuses anything higher
 	MaxInFlight int           // requests beyond this are dropped, not queued
 	Timeout     time.Duration // per request
+	// Log receives a failure's full error, at most once per second; nil
+	// logs nothing. The status (and so the page) gets only its class.
+	Log *slog.Logger
 }
 
 // Generator sends POST {"str": "<random>"} to the worker at the set rate.
@@ -52,6 +57,7 @@ type Generator struct {
 
 	sent, succeeded, failed, dropped atomic.Uint64
 	lastErr                          atomic.Pointer[string]
+	lastLogged                       atomic.Int64 // Unix ns of the last failure logged
 	meter                            meter
 
 	listenMu  sync.Mutex
@@ -220,8 +226,9 @@ func (g *Generator) fire(ctx context.Context) {
 				return
 			}
 			g.failed.Add(1)
-			msg := err.Error()
+			msg := failureClass(err)
 			g.lastErr.Store(&msg)
+			g.logFailure(err)
 			return
 		}
 		g.succeeded.Add(1)
@@ -243,9 +250,53 @@ func (g *Generator) send(ctx context.Context) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("worker answered %s", resp.Status)
+		return statusError{resp.StatusCode}
 	}
 	return nil
+}
+
+// Why a request failed, as the page is told: a class, never an address.
+const (
+	failedTimeout     = "the worker did not answer in time"
+	failedRefused     = "the worker refused the connection"
+	failedUnreachable = "the worker could not be reached"
+)
+
+// statusError is a worker's answer other than 200.
+type statusError struct{ code int }
+
+func (e statusError) Error() string {
+	return fmt.Sprintf("the worker answered %d %s", e.code, http.StatusText(e.code))
+}
+
+// failureClass reduces a failed request's error to what the page may show:
+// the internal address and the transport's wording stay in the log.
+func failureClass(err error) string {
+	var se statusError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return se.Error()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return failedTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return failedRefused
+	}
+	return failedUnreachable
+}
+
+// logFailure logs err unless a failure was logged less than a second ago:
+// a worker that fails every request costs one line a second.
+func (g *Generator) logFailure(err error) {
+	if g.cfg.Log == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := g.lastLogged.Load()
+	if now-last < int64(time.Second) || !g.lastLogged.CompareAndSwap(last, now) {
+		return
+	}
+	g.cfg.Log.Warn("request to the worker failed", "url", g.cfg.URL, "err", err, "failed", g.failed.Load())
 }
 
 // randomBody returns {"str":"<13 base-36 digits>"}, like the codelab's random

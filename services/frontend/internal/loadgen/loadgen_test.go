@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -196,7 +197,7 @@ func TestInFlightBound(t *testing.T) {
 		t.Fatalf("server saw %d concurrent requests, generator reports %d in flight; MaxInFlight is 4", p, s.InFlight)
 	}
 	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 4 })
-	if s := g.Stats(); !strings.Contains(s.LastError, "deadline exceeded") {
+	if s := g.Stats(); s.LastError != failedTimeout {
 		t.Fatalf("last error %q, want the request timeout", s.LastError)
 	}
 	cancel()
@@ -282,5 +283,55 @@ func TestRateChangesNeverExceedTheRate(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("only %d requests in the first second at 25/s", n)
+	}
+}
+
+// TestFailureReasonsAreClassified: what the status (and so the page) says
+// about a failed request names its class, never the worker's address, and
+// the full error is logged at most once a second however many fail.
+func TestFailureReasonsAreClassified(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	refusedURL := closed.URL + "/"
+	closed.Close()
+	hangsUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close() // no answer at all
+		}
+	}))
+	defer hangsUp.Close()
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "redis unavailable at 10.1.2.3:6379", http.StatusServiceUnavailable)
+	}))
+	defer unavailable.Close()
+	tests := []struct {
+		name, url, want string
+	}{
+		{"refused", refusedURL, failedRefused},
+		{"hangs up", hangsUp.URL + "/", failedUnreachable},
+		{"503", unavailable.URL + "/", "the worker answered 503 Service Unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logged strings.Builder
+			g, err := New(Config{URL: tt.url, MaxRPS: 1000, MaxInFlight: 8, Timeout: time.Second,
+				Log: slog.New(slog.NewTextHandler(&logged, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- g.Run(ctx) }()
+			_ = g.SetRate(200)
+			component.Eventually(t, 10*time.Second, "50 failures", func() bool { return g.Stats().Failed >= 50 })
+			cancel()
+			<-done
+			host := strings.TrimSuffix(strings.TrimPrefix(tt.url, "http://"), "/")
+			if s := g.Stats(); s.LastError != tt.want || strings.Contains(s.LastError, host) {
+				t.Fatalf("last error %q, want %q", s.LastError, tt.want)
+			}
+			if lines := strings.Count(logged.String(), "\n"); lines < 1 || lines > 3 || !strings.Contains(logged.String(), host) {
+				t.Fatalf("%d log lines for %d failures, with the detail:\n%s", lines, g.Stats().Failed, logged.String())
+			}
+		})
 	}
 }
