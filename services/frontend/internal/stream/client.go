@@ -2,11 +2,13 @@ package stream
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
@@ -60,9 +62,12 @@ func (h *Hub) Serve(conn *websocket.Conn, remote string, handle Handler) {
 		send:   make(chan []byte, h.cfg.ClientQueue),
 		done:   make(chan struct{}),
 	}
-	if !h.register(cl) {
-		_ = conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(writeWait))
+	if err := h.register(cl); err != nil {
+		code := websocket.CloseGoingAway
+		if errors.Is(err, errFull) {
+			code = websocket.CloseTryAgainLater
+		}
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, err.Error()), time.Now().Add(writeWait))
 		_ = conn.Close()
 		return
 	}
@@ -80,12 +85,19 @@ func (h *Hub) readPump(c *client, handle Handler) {
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
+	limit := rate.NewLimiter(rate.Limit(h.cfg.CommandsPerSecond), h.cfg.CommandsPerSecond)
 	for {
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !errors.Is(err, net.ErrClosed) {
 				h.log.Debug("websocket read ended", "remote", c.remote, "err", err)
 			}
+			return
+		}
+		if !limit.Allow() {
+			h.dropped.Inc()
+			msg := fmt.Sprintf("more than %d commands a second", h.cfg.CommandsPerSecond)
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, msg), time.Now().Add(writeWait))
 			return
 		}
 		if err := handle(data); err != nil {

@@ -9,6 +9,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ const (
 	DefaultMaxHashesPerFrame = 50
 	DefaultClientQueue       = 32 // frames, about 1.6 s behind at the default interval
 	DefaultStatusInterval    = time.Second
+	// DefaultMaxClients: a page costs about 28 KB on the server, so 1,000
+	// pages are about 28 MB.
+	DefaultMaxClients        = 1000
+	DefaultCommandsPerSecond = 20
 )
 
 // Config configures a Hub.
@@ -42,6 +47,13 @@ type Config struct {
 	Status func() pageapi.Status
 	// MaxRPS is told to pages so the slider's range matches the server's.
 	MaxRPS int
+	// MaxClients bounds the pages connected at once (each costs a
+	// goroutine pair and its queue); more are refused with close code 1013.
+	MaxClients int
+	// CommandsPerSecond bounds what one page may send, with a burst of as
+	// many; a page that sends more is disconnected with close code 1008.
+	// The page sends at most 10 a second while the slider moves.
+	CommandsPerSecond int
 }
 
 func (c *Config) setDefaults() {
@@ -60,6 +72,12 @@ func (c *Config) setDefaults() {
 	if c.Status == nil {
 		c.Status = func() pageapi.Status { return pageapi.Status{} }
 	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = DefaultMaxClients
+	}
+	if c.CommandsPerSecond <= 0 {
+		c.CommandsPerSecond = DefaultCommandsPerSecond
+	}
 }
 
 // Hub fans messages out to clients.
@@ -77,6 +95,7 @@ type Hub struct {
 	statusDue   bool
 
 	dropped prometheus.Counter
+	refused prometheus.Counter
 	frames  prometheus.Counter
 }
 
@@ -91,7 +110,10 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 		windowStart: time.Now(),
 		statusDue:   true,
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hub_clients_dropped_total", Help: "Websocket clients disconnected for falling behind.",
+			Name: "hub_clients_dropped_total", Help: "Websocket clients disconnected for falling behind or sending too many commands.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_clients_refused_total", Help: "Websocket clients refused because MaxClients were connected.",
 		}),
 		frames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hub_frames_total", Help: "Update frames broadcast.",
@@ -100,7 +122,7 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hub_clients", Help: "Connected websocket clients.",
 	}, func() float64 { return float64(h.Clients()) })
-	reg.MustRegister(h.dropped, h.frames, clients)
+	reg.MustRegister(h.dropped, h.refused, h.frames, clients)
 	return h
 }
 
@@ -216,15 +238,25 @@ func (h *Hub) encode(f pageapi.Frame) []byte {
 	return b
 }
 
-// register adds c unless the hub is closed.
-func (h *Hub) register(c *client) bool {
+// Why register refused a client.
+var (
+	errClosed = errors.New("server shutting down")
+	errFull   = errors.New("too many pages connected; try again later")
+)
+
+// register adds c unless the hub is closed or full.
+func (h *Hub) register(c *client) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return false
+	switch {
+	case h.closed:
+		return errClosed
+	case len(h.clients) >= h.cfg.MaxClients:
+		h.refused.Inc()
+		return errFull
 	}
 	h.clients[c] = struct{}{}
-	return true
+	return nil
 }
 
 func (h *Hub) unregister(c *client) {

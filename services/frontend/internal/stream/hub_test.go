@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,4 +253,57 @@ func TestCloseDisconnectsAndRefuses(t *testing.T) {
 	if _, _, err := late.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 		t.Fatalf("connection after Close: %v, want close 1001", err)
 	}
+}
+
+// TestTooManyPagesAreRefused: beyond MaxClients a page is refused with
+// close code 1013 (try again later) and counted; once one leaves, another
+// is served.
+func TestTooManyPagesAreRefused(t *testing.T) {
+	h, ts := newHub(t, Config{MaxClients: 2}, nil)
+	a, b := dial(t, ts), dial(t, ts)
+	read(t, a)
+	read(t, b)
+	waitClients(t, h, 2)
+	extra := dial(t, ts)
+	_ = extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := extra.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+		t.Fatalf("a third page: %v, want close 1013", err)
+	}
+	if got := testutil.ToFloat64(h.refused); got != 1 {
+		t.Fatalf("hub_clients_refused_total = %v", got)
+	}
+	a.Close()
+	waitClients(t, h, 1)
+	if f := read(t, dial(t, ts)); f.Type != pageapi.Hello {
+		t.Fatalf("a page after one left got %+v, want the hello frame", f)
+	}
+}
+
+// TestCommandFloodDisconnects: a page sending more than CommandsPerSecond
+// (with a burst of as many) is disconnected with close code 1008, and its
+// commands beyond the burst are not carried out.
+func TestCommandFloodDisconnects(t *testing.T) {
+	var handled atomic.Int64
+	h, ts := newHub(t, Config{CommandsPerSecond: 5}, func([]byte) error { handled.Add(1); return nil })
+	c := dial(t, ts)
+	read(t, c)
+	waitClients(t, h, 1)
+	for range 100 {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"setRate","rps":1}`)); err != nil {
+			break // the server closed it
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+				t.Fatalf("flooding page: %v, want close 1008", err)
+			}
+			break
+		}
+	}
+	if n := handled.Load(); n > 6 {
+		t.Fatalf("%d commands carried out, want at most the burst of 5 (and one refilled)", n)
+	}
+	waitClients(t, h, 0)
 }

@@ -185,12 +185,16 @@ function sendRate() {
   }
 }
 
-slider.addEventListener("input", () => {
+// Every change of the slider, dragged or keyed (each arrow key press is an
+// input and a change event), is sent at most every SEND_EVERY_MS, the latest
+// value last: the server disconnects a page that floods it with commands.
+function scheduleSend() {
   readout.textContent = slider.value;
   if (Date.now() - lastSentAt >= SEND_EVERY_MS) sendRate();
   else if (!sendTimer) sendTimer = setTimeout(sendRate, SEND_EVERY_MS);
-});
-slider.addEventListener("change", sendRate);
+}
+slider.addEventListener("input", scheduleSend);
+slider.addEventListener("change", scheduleSend);
 slider.addEventListener("pointerdown", () => { dragging = true; });
 window.addEventListener("pointerup", () => { dragging = false; });
 
