@@ -5,6 +5,7 @@ package redisconn
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -92,4 +93,24 @@ func Redact(addr string) string {
 		return strings.Replace(addr, opt.Password, "xxxxx", 1)
 	}
 	return addr
+}
+
+// SetLogger sends go-redis' own messages (a failed dial, a bad connection
+// dropped from the pool) to log as structured warnings, at most one a
+// second with the number held back, instead of go-redis' default of one
+// unstructured line on stderr per event. It applies to every client of the
+// process (go-redis has one logger).
+func SetLogger(log *slog.Logger) {
+	redis.SetLogger(&redisLog{log: log, limit: &telemetry.Limit{Every: time.Second}})
+}
+
+type redisLog struct {
+	log   *slog.Logger
+	limit *telemetry.Limit
+}
+
+func (l *redisLog) Printf(ctx context.Context, format string, v ...any) {
+	if ok, held := l.limit.Allow(); ok {
+		l.log.WarnContext(ctx, "redis client", "msg", fmt.Sprintf(format, v...), "heldBack", held)
+	}
 }

@@ -195,8 +195,11 @@ func (s *Server) bodyDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // errorHandler renders every error as {"error": "..."} with its status code
-// and logs server-side failures once, here, where they leave the service.
+// and logs server-side failures here, where they leave the service: at most
+// one line a second, with the number of failures held back since the last.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	// A failing dependency fails every request: one line a second says so.
+	limit := &telemetry.Limit{Every: time.Second}
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -207,7 +210,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			code, msg = he.Code, fmt.Sprint(he.Message)
 		}
 		if code >= http.StatusInternalServerError {
-			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "err", err)
+			if ok, held := limit.Allow(); ok {
+				log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code,
+					"err", err, "heldBack", held)
+			}
 		}
 		// For HEAD (served as GET) net/http sends no body.
 		if err := c.JSON(code, map[string]string{"error": msg}); err != nil {

@@ -99,6 +99,7 @@ func run() error {
 	}
 	defer telemetry.Flush(log, shutdownTracing)
 
+	redisconn.SetLogger(log)
 	rdb, err := redisconn.Open(cfg.RedisURL)
 	if err != nil {
 		return err

@@ -9,8 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +33,12 @@ import (
 // startWorker serves the worker, wired as main wires it, against redisAddr.
 func startWorker(t testing.TB, redisAddr, prefix string) *httptest.Server {
 	t.Helper()
+	return startWorkerLog(t, redisAddr, prefix, slog.New(slog.DiscardHandler))
+}
+
+// startWorkerLog is startWorker logging to log.
+func startWorkerLog(t testing.TB, redisAddr, prefix string, log *slog.Logger) *httptest.Server {
+	t.Helper()
 	t.Setenv("REDIS_URL", redisAddr)
 	t.Setenv("PREFIX", prefix)
 	cfg, err := envconf.Load[config]()
@@ -40,7 +50,7 @@ func startWorker(t testing.TB, redisAddr, prefix string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	srv, pub := newServer(cfg, slog.New(slog.DiscardHandler), rdb)
+	srv, pub := newServer(cfg, log, rdb)
 	t.Cleanup(pub.Close) // after the server (cleanups run last first)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -317,6 +327,109 @@ func TestRedisStopsMidBatches(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("the message acknowledged after recovery never arrived")
+		}
+	}
+}
+
+// lines is a concurrency-safe log sink that counts what it was given.
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func (l *lines) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.all[n:])
+}
+
+func (l *lines) count() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.all) }
+
+// TestRedisFreezeIsCheap: Redis frozen for 3 s under 16 busy clients (its
+// connections open, nothing answered) costs the worker a few new
+// connections and a few structured log lines, not one of each per failed
+// request; and it serves again by itself once Redis does.
+func TestRedisFreezeIsCheap(t *testing.T) {
+	rs := redisserver.Start(t)
+	sink := &lines{}
+	log := slog.New(slog.NewJSONHandler(sink, nil))
+	redisconn.SetLogger(log)
+	t.Cleanup(func() { redisconn.SetLogger(slog.New(slog.DiscardHandler)) })
+	ts := startWorkerLog(t, rs.Addr, "", log)
+	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { admin.Close() })
+	accepted := func() int {
+		t.Helper()
+		info, err := admin.Info(context.Background(), "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`total_connections_received:(\d+)`).FindStringSubmatch(info)
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+
+	var ok, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, _, err := postStr(client, ts.URL, fmt.Sprintf("w%d-%d", w, i))
+				switch {
+				case err != nil:
+					t.Errorf("POST: %v", err)
+					return
+				case code == http.StatusOK:
+					ok.Add(1)
+				default:
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	component.Eventually(t, 10*time.Second, "the worker publishing", func() bool { return ok.Load() >= 200 })
+
+	before, logged := accepted(), sink.count()
+	rs.Freeze()
+	time.Sleep(3 * time.Second)
+	rs.Thaw()
+	during := failed.Load()
+	served := ok.Load()
+	component.Eventually(t, 10*time.Second, "the worker publishing again", func() bool { return ok.Load() >= served+200 })
+
+	dials := accepted() - before - 1 // the INFO just now is on admin's open connection
+	newLines := sink.since(logged)
+	t.Logf("a 3 s freeze: %d requests failed, %d new connections to Redis, %d log lines", during, dials, len(newLines))
+	if during < 16 {
+		t.Fatalf("only %d requests failed during the freeze: was Redis frozen?", during)
+	}
+	// One pipeline at a time, each given up after PUBLISH_TIMEOUT (1 s).
+	if dials > 10 {
+		t.Errorf("%d new connections to Redis in a 3 s freeze", dials)
+	}
+	// At most one line a second from the server's failures and one from
+	// the Redis client's, each counting what it held back.
+	if len(newLines) > 10 {
+		t.Errorf("%d log lines in a 3 s freeze:\n%s", len(newLines), strings.Join(newLines, "\n"))
+	}
+	for _, l := range newLines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("an unstructured log line: %s", l)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +59,27 @@ func (s *Server) Stop() {
 	}
 	_ = s.proc.Stop()
 	s.proc = nil
+}
+
+// Freeze stops the server's process (SIGSTOP) without closing anything: its
+// connections stay open and new ones are still accepted by the kernel, but
+// nothing is answered, as with a server stalled on a slow disk. Thaw
+// resumes it.
+func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		s.t.Fatal("redis-server is not running")
+	}
+	if err := syscall.Kill(s.proc.Pid(), sig); err != nil {
+		s.t.Fatalf("signalling redis-server: %v", err)
+	}
 }
 
 // Restart starts the server again on the same port after Stop.

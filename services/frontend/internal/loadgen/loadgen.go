@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
 // ErrInvalidRate is returned by SetRate for a rate outside 0..MaxRPS.
@@ -57,7 +59,7 @@ type Generator struct {
 
 	sent, succeeded, failed, dropped atomic.Uint64
 	lastErr                          atomic.Pointer[string]
-	lastLogged                       atomic.Int64 // Unix ns of the last failure logged
+	logLimit                         telemetry.Limit
 	meter                            meter
 
 	listenMu  sync.Mutex
@@ -95,10 +97,11 @@ func New(cfg Config) (*Generator, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Generator{
-		cfg:     cfg,
-		client:  &http.Client{Transport: otelhttp.NewTransport(transport)},
-		changed: make(chan struct{}, 1),
-		sem:     make(chan struct{}, cfg.MaxInFlight),
+		logLimit: telemetry.Limit{Every: time.Second},
+		cfg:      cfg,
+		client:   &http.Client{Transport: otelhttp.NewTransport(transport)},
+		changed:  make(chan struct{}, 1),
+		sem:      make(chan struct{}, cfg.MaxInFlight),
 	}, nil
 }
 
@@ -285,18 +288,15 @@ func failureClass(err error) string {
 	return failedUnreachable
 }
 
-// logFailure logs err unless a failure was logged less than a second ago:
-// a worker that fails every request costs one line a second.
+// logFailure logs err at most once a second: a worker that fails every
+// request costs one line a second, which counts the others.
 func (g *Generator) logFailure(err error) {
 	if g.cfg.Log == nil {
 		return
 	}
-	now := time.Now().UnixNano()
-	last := g.lastLogged.Load()
-	if now-last < int64(time.Second) || !g.lastLogged.CompareAndSwap(last, now) {
-		return
+	if ok, held := g.logLimit.Allow(); ok {
+		g.cfg.Log.Warn("request to the worker failed", "url", g.cfg.URL, "err", err, "failed", g.failed.Load(), "heldBack", held)
 	}
-	g.cfg.Log.Warn("request to the worker failed", "url", g.cfg.URL, "err", err, "failed", g.failed.Load())
 }
 
 // randomBody returns {"str":"<13 base-36 digits>"}, like the codelab's random
