@@ -249,38 +249,21 @@ func TestRedisStopsMidBatches(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	codes := map[int]int{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := range 16 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				code, msg, err := postStr(client, ts.URL, fmt.Sprintf("w%d-%d", w, i))
-				if err != nil {
-					t.Errorf("POST: %v", err)
-					return
-				}
-				mu.Lock()
-				codes[code]++
-				if code == http.StatusOK {
-					acked[msg] = true
-				}
-				mu.Unlock()
-			}
-		})
-	}
+	stop := post16(t, ts.URL, func(code int, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		codes[code]++
+		if code == http.StatusOK {
+			acked[msg] = true
+		}
+	})
+	defer stop()
 	count := func(code int) int { mu.Lock(); defer mu.Unlock(); return codes[code] }
 	component.Eventually(t, 10*time.Second, "some requests published before the stop", func() bool { return count(200) >= 500 })
 	rs.Stop()
 	before := count(200)
 	component.Eventually(t, 10*time.Second, "503s during the outage", func() bool { return count(503) >= 50 })
-	close(stop)
-	wg.Wait()
+	stop()
 	// Stop returned once redis-server exited: only answers already on their
 	// way to the 16 clients may be counted after it.
 	if extra := count(200) - before; extra > 16 {
@@ -312,7 +295,7 @@ func TestRedisStopsMidBatches(t *testing.T) {
 	after := subscribe()
 	var msg string
 	component.EventuallyNil(t, 10*time.Second, "the worker publishing again", func() error {
-		code, m, err := postStr(client, ts.URL, "after")
+		code, m, err := postStr(ts.Client(), ts.URL, "after")
 		if err == nil && code != http.StatusOK {
 			err = fmt.Errorf("answered %d", code)
 		}
@@ -329,6 +312,34 @@ func TestRedisStopsMidBatches(t *testing.T) {
 			t.Fatal("the message acknowledged after recovery never arrived")
 		}
 	}
+}
+
+// post16 has 16 clients post to the worker at url as fast as it answers,
+// each answer passed to seen, until the returned stop is called (which
+// waits for them).
+func post16(t *testing.T, url string, seen func(code int, msg string)) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				code, msg, err := postStr(client, url, fmt.Sprintf("w%d-%d", w, i))
+				if err != nil {
+					t.Errorf("POST: %v", err)
+					return
+				}
+				seen(code, msg)
+			}
+		})
+	}
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
 }
 
 // lines is a concurrency-safe log sink that counts what it was given.
@@ -377,31 +388,14 @@ func TestRedisFreezeIsCheap(t *testing.T) {
 	}
 
 	var ok, failed atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := range 16 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				code, _, err := postStr(client, ts.URL, fmt.Sprintf("w%d-%d", w, i))
-				switch {
-				case err != nil:
-					t.Errorf("POST: %v", err)
-					return
-				case code == http.StatusOK:
-					ok.Add(1)
-				default:
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	defer func() { close(stop); wg.Wait() }()
+	stop := post16(t, ts.URL, func(code int, _ string) {
+		if code == http.StatusOK {
+			ok.Add(1)
+		} else {
+			failed.Add(1)
+		}
+	})
+	defer stop()
 	component.Eventually(t, 10*time.Second, "the worker publishing", func() bool { return ok.Load() >= 200 })
 
 	before, logged := accepted(), sink.count()
