@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
@@ -59,9 +62,15 @@ func burstAtSidecar(tb testing.TB, api trafficAPI, primary *mesh.Cluster, fronte
 		if err != nil {
 			tb.Fatal(err)
 		}
-		loads[share] = promserver.NewLoad(tb, fmt.Sprintf(
-			`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name=%q}`, name), 0)
-		targets = append(targets, loads[share].Host())
+		for _, code := range []string{"200", "503"} {
+			key := share
+			if code != "200" {
+				key += "-" + code
+			}
+			loads[key] = promserver.NewLoad(tb, fmt.Sprintf(
+				`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name=%q,response_code=%q}`, name, code), 0)
+			targets = append(targets, loads[key].Host())
+		}
 	}
 	loads["primary"].Set(5)
 	prom := promserver.Start(tb, targets...)
@@ -101,6 +110,12 @@ func burstAtSidecar(tb testing.TB, api trafficAPI, primary *mesh.Cluster, fronte
 	})
 	if err := frontend.Wait(ctx, time.Second, routeIs(api.wantRoute(0, 100))); err != nil {
 		tb.Fatalf("the burster returned while the burst carried the load: %v", err)
+	}
+	if burster.destinations {
+		burster.failingBurst(tb, primary, api, loads["burst"], loads["burst-503"])
+		if err := frontend.Wait(ctx, time.Second, routeIs(api.wantRoute(0, 100))); err != nil {
+			tb.Fatalf("a failing burst moved the weights: %v", err)
+		}
 	}
 
 	loads["burst"].Set(0)
@@ -207,6 +222,50 @@ type bursterProcess struct {
 	base string
 	// window is its QUERY's rate window.
 	window time.Duration
+	// destinations: it is configured to tell the destinations apart.
+	destinations bool
+}
+
+// failingBurst: the burst share's requests, 30/s counted under its Service,
+// turn from 200s into 503s (what a sidecar reports when the backend has no
+// healthy endpoint). The burster, through the real Prometheus and the
+// overlay's DESTINATIONS_QUERY, must first measure them as burst's, then
+// show burst failing in its status with a DestinationFailing event on the
+// routing object, and leave the weights alone.
+func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api trafficAPI, ok, failing *promserver.Load) {
+	tb.Helper()
+	component.EventuallyNil(tb, 60*time.Second, "the burster measures burst's traffic", func() error {
+		rps, err := promserver.Sample(b.base+"/metrics", `burster_destination_rps{destination="burst"}`)
+		if err != nil || rps < 27 || rps > 33 {
+			return fmt.Errorf("burster_destination_rps{burst} %v (%v), want about 30", rps, err)
+		}
+		return nil
+	})
+	ok.Set(0)
+	failing.Set(30)
+	component.EventuallyNil(tb, 60*time.Second, "the burster shows burst failing", func() error {
+		resp, err := http.Get(b.base + bursterapi.StatusPath)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var st bursterapi.Status
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			return err
+		}
+		if st.Destinations == nil || !st.Destinations.Burst.Failing || st.Destinations.Primary.Failing {
+			return fmt.Errorf("destinations %+v", st.Destinations)
+		}
+		return nil
+	})
+	events, err := c.API.Clientset(tb).CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=DestinationFailing",
+	})
+	if err != nil || len(events.Items) == 0 || !strings.Contains(events.Items[0].Message, "burst is failing") {
+		tb.Fatalf("no DestinationFailing event on the %s: %v %v", api.kind, err, events)
+	}
+	failing.Set(0)
+	ok.Set(30)
 }
 
 // startBurster builds and runs the burster with the environment of its
@@ -281,7 +340,7 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 		tb.Fatalf("the burster's QUERY %q has no rate window", env["QUERY"])
 	}
 	window, _ := time.ParseDuration(m[1])
-	return &bursterProcess{base: base, window: window}
+	return &bursterProcess{base: base, window: window, destinations: env["DESTINATIONS_QUERY"] != ""}
 }
 
 // measures passes when the burster's last measurement is within 10% of rps.

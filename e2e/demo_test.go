@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -31,6 +35,8 @@ const (
 	// judged is how many newly shown hashes must be at least 90% from the
 	// expected cluster.
 	judged = 10
+	// restartAfter is the launcher's delay before it restarts a dead process.
+	restartAfter = 15 * time.Second
 )
 
 // TestDemo runs `make demo`'s launcher, drives the page like a presenter
@@ -58,7 +64,9 @@ func runDemo(t *testing.T, redisMode string) {
 	binDir := t.TempDir()
 	names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
 	ports := map[string]int{}
-	args := []string{"-redis", redisMode, "-bin", binDir}
+	// Long enough for the burster to see the killed worker fail before it
+	// is back, on a loaded machine.
+	args := []string{"-redis", redisMode, "-bin", binDir, "-restart-after", restartAfter.String()}
 	for _, n := range names {
 		ports[n] = component.FreePort(t)
 		args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
@@ -121,6 +129,9 @@ func runDemo(t *testing.T, redisMode string) {
 	}
 	time.Sleep(4 * time.Second) // a few seconds of burst on the chart, for the screenshot
 	shot(t, ctx, "demo-burst.png")
+	if redisMode == "embedded" { // once is enough; it takes half a minute
+		killBurstWorker(t, ctx, w, binDir, ports, logs)
+	}
 
 	w.restart()
 	press(t, ctx, kb.ArrowLeft, 23)
@@ -149,6 +160,86 @@ func runDemo(t *testing.T, redisMode string) {
 			t.Fatalf("port %d (%s) still taken after the demo stopped: %v", p, name, err)
 		}
 		ln.Close()
+	}
+}
+
+// killBurstWorker kills the burst worker while it carries the burst, as a
+// crash would: the page and the burster's status must show the burst
+// destination failing, the launcher must say so and keep the rest running,
+// and once it has restarted the worker the hashes are bursty- again.
+func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir string, ports map[string]int, logs *process.Log) {
+	t.Helper()
+	pid := workerPid(t, binDir, ports["burst-worker"])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := poll(ctx, `document.getElementById("dest-burst").classList.contains("failing")`, restartAfter); err != nil {
+		t.Fatalf("the page does not show the dead burst worker failing within %s: %v\nlauncher output:\n%s", restartAfter, err, logs.Tail(40))
+	}
+	shown := time.Since(killed)
+	shot(t, ctx, "demo-burst-failing.png")
+	text := eval[string](t, ctx, `document.getElementById("dest-burst").textContent`)
+	if !strings.HasPrefix(text, "failing: ") {
+		t.Fatalf("the burst destination reads %q", text)
+	}
+	var st bursterapi.Status
+	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d%s", ports["burster"], bursterapi.StatusPath), &st)
+	if st.Destinations == nil || !st.Destinations.Burst.Failing || st.Destinations.Primary.Failing {
+		t.Fatalf("the burster's status shows destinations %+v, want burst failing", st.Destinations)
+	}
+	said := "demo         | !!! burst-worker exited (signal: killed); the rest keeps running; restarting it in " + restartAfter.String()
+	if !strings.Contains(logs.String(), said) {
+		t.Fatalf("the launcher did not report the death as %q:\n%s", said, logs.Tail(40))
+	}
+	component.EventuallyEvery(t, restartAfter+30*time.Second, 250*time.Millisecond, "the burst worker restarted", func() error {
+		if !strings.Contains(logs.String(), "demo         | burst-worker restarted (pid ") {
+			return fmt.Errorf("not yet:\n%s", logs.Tail(20))
+		}
+		return nil
+	})
+	w.restart()
+	w.waitShare(t, ctx, true, burstWithin, logs)
+	if err := poll(ctx, `!document.getElementById("dest-burst").classList.contains("failing")`, 30*time.Second); err != nil {
+		t.Fatalf("the page still shows burst failing after the restart: %v", err)
+	}
+	t.Logf("burst worker killed: shown failing on the page after %s, bursty- hashes again after %s",
+		shown.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+}
+
+// workerPid finds the worker started from binDir listening on port.
+func workerPid(t *testing.T, binDir string, port int) int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if strings.TrimRight(string(cmdline), "\x00") == filepath.Join(binDir, "worker") &&
+			slices.Contains(strings.Split(string(environ), "\x00"), "PORT="+strconv.Itoa(port)) {
+			return pid
+		}
+	}
+	t.Fatalf("no worker from %s on port %d", binDir, port)
+	return 0
+}
+
+// getJSON decodes the JSON body of a GET.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 

@@ -2,7 +2,8 @@
 // installed: Redis (redis-server if installed, else an embedded miniredis),
 // a primary worker, a burst worker with PREFIX=bursty-, the local mesh that
 // stands in for Istio, the burster driving it with the codelab's thresholds,
-// and the frontend. Open the printed URL and move the slider past 15.
+// and the frontend. Open the printed URL and move the slider past 15. A
+// process that dies is reported and started again; the others keep running.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -50,6 +52,8 @@ func run() error {
 	host := flag.String("host", "127.0.0.1", "address every process listens on")
 	redisMode := flag.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
 	binDir := flag.String("bin", "bin", "where the binaries are built (relative to the repository root)")
+	restartAfter := flag.Duration("restart-after", 10*time.Second,
+		"start a process that died again after this long (doubling while it keeps dying); 0 leaves it down")
 	port := map[string]*int{}
 	for _, p := range ports {
 		port[p.name] = flag.Int(p.name+"-port", p.def, "port for "+p.help)
@@ -90,7 +94,10 @@ func run() error {
 		return err
 	}
 
-	l := launcher.New(out)
+	if *restartAfter < 0 {
+		return fmt.Errorf("-restart-after=%s is negative", *restartAfter)
+	}
+	l := launcher.New(out, *restartAfter)
 	defer l.Stop()
 
 	url := func(name string) string { return "http://" + addr(*host, *port[name]) }
@@ -124,6 +131,9 @@ func run() error {
 				"HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
 				"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
 				"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
+				// The same counter tells the destinations apart, so a dead
+				// worker shows as failing on the page.
+				"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
 				"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false"})},
 		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["frontend"]), "REDIS_URL": redisAddr,
@@ -142,9 +152,7 @@ func run() error {
 	fmt.Printf("\nThe demo is running. Open the page, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
 	fmt.Printf("    %s/\n\n", url("frontend"))
 	fmt.Printf("Ctrl-C stops everything.\n\n")
-	if err := l.Wait(ctx); err != nil {
-		return fmt.Errorf("stopping the demo: %w", err)
-	}
+	<-ctx.Done()
 	out.Line("demo", "stopping")
 	l.Stop()
 	out.Line("demo", "stopped")

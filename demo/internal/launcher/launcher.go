@@ -1,11 +1,10 @@
 // Package launcher runs the demo's processes (through package process): it
 // starts each one, waits until it is ready, prefixes its log lines with its
-// name, and stops them all, the last started first, when asked or when one of
-// them dies.
+// name, restarts one that dies (saying so loudly) while the others keep
+// running, and stops them all, the last started first, when asked.
 package launcher
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,64 +12,122 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
 
+// Restart delays: a process that dies is started again after the launcher's
+// delay, doubled each time it dies again within stableAfter of its start,
+// up to maxRestartDelay, so a crashing process costs one line per attempt.
+const (
+	stableAfter     = time.Minute
+	maxRestartDelay = 2 * time.Minute
+)
+
 // Launcher owns the running processes.
 type Launcher struct {
-	out    *Output
-	exited chan exit
+	out          *Output
+	restartAfter time.Duration // 0: a process that dies stays down
+	stop         chan struct{} // closed by Stop
+	stopOnce     sync.Once
+	supervisors  sync.WaitGroup
 
 	mu      sync.Mutex
-	running []*process.Process
+	running []*process.Process // in start order; a restarted one in its place
 }
 
-type exit struct {
-	name string
-	err  error
-}
-
-// New returns a Launcher writing prefixed output to out.
-func New(out *Output) *Launcher {
-	return &Launcher{out: out, exited: make(chan exit, 16)}
+// New returns a Launcher writing prefixed output to out. A process that
+// dies is started again after restartAfter; zero leaves it down.
+func New(out *Output, restartAfter time.Duration) *Launcher {
+	return &Launcher{out: out, restartAfter: restartAfter, stop: make(chan struct{})}
 }
 
 // Start runs p, its output prefixed with its name, and waits until it is
-// ready. A process that exits before it is ready is an error.
+// ready. A process that exits before it is ready is an error. Once started,
+// the process is watched: see New.
 func (l *Launcher) Start(p process.Spec) error {
 	p.Lines = l.out.Line
 	proc, err := process.Start(p)
 	if err != nil {
 		return err
 	}
+	l.out.Line("demo", fmt.Sprintf("%s is up (pid %d)", p.Name, proc.Pid()))
 	l.mu.Lock()
+	i := len(l.running)
 	l.running = append(l.running, proc)
 	l.mu.Unlock()
-	go func() {
-		<-proc.Done()
-		l.exited <- exit{proc.Name(), proc.Err()}
-	}()
+	l.supervisors.Add(1)
+	go l.supervise(i, p, proc)
 	return nil
 }
 
-// Wait returns nil when ctx is done, or an error naming the first process
-// that exits on its own.
-func (l *Launcher) Wait(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-		return nil
-	case e := <-l.exited:
-		if e.err == nil {
-			return fmt.Errorf("%s exited", e.name)
+// supervise waits for the process in slot i to die and starts it again,
+// until Stop.
+func (l *Launcher) supervise(i int, spec process.Spec, proc *process.Process) {
+	defer l.supervisors.Done()
+	delay := l.restartAfter
+	for {
+		started := time.Now()
+		select {
+		case <-l.stop:
+			return
+		case <-proc.Done():
 		}
-		return fmt.Errorf("%s exited: %w", e.name, e.err)
+		if l.stopping() {
+			return
+		}
+		why := "exited"
+		if err := proc.Err(); err != nil {
+			why += " (" + err.Error() + ")"
+		}
+		if l.restartAfter <= 0 {
+			l.out.Line("demo", fmt.Sprintf("!!! %s %s; the rest keeps running without it. "+
+				"Restarting is off (-restart-after=0): press Ctrl-C and run make demo again to bring it back.", spec.Name, why))
+			return
+		}
+		if time.Since(started) >= stableAfter {
+			delay = l.restartAfter
+		}
+		l.out.Line("demo", fmt.Sprintf("!!! %s %s; the rest keeps running; restarting it in %s", spec.Name, why, delay))
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, maxRestartDelay)
+			next, err := process.Start(spec)
+			if err == nil {
+				proc = next
+				break
+			}
+			l.out.Line("demo", fmt.Sprintf("!!! restarting %s failed: %v; trying again in %s", spec.Name, err, delay))
+		}
+		l.mu.Lock()
+		l.running[i] = proc
+		l.mu.Unlock()
+		if l.stopping() { // Stop began while it was starting: Stop stops it
+			return
+		}
+		l.out.Line("demo", fmt.Sprintf("%s restarted (pid %d)", spec.Name, proc.Pid()))
+	}
+}
+
+func (l *Launcher) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
 	}
 }
 
 // Stop stops every process, the last started first, and returns once all
 // have exited. One that does not exit cleanly is named.
 func (l *Launcher) Stop() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.supervisors.Wait() // no restart after this
 	l.mu.Lock()
 	procs := append([]*process.Process(nil), l.running...)
 	l.mu.Unlock()
@@ -78,7 +135,7 @@ func (l *Launcher) Stop() {
 		p := procs[i]
 		select {
 		case <-p.Done():
-			continue // already reported by Wait
+			continue // died on its own, already reported
 		default:
 		}
 		if err := p.Stop(); err != nil {

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"strconv"
 	"strings"
@@ -25,34 +24,80 @@ func (s *safeBuffer) Write(p []byte) (int, error) {
 }
 func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func TestPrefixesStopsAndReportsDeath(t *testing.T) {
+// waitFor polls buf until it holds want.
+func waitFor(t *testing.T, buf *safeBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(buf.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output lacks %q:\n%s", want, buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRestartsADeadProcess: a process that dies is reported, the others keep
+// running, and it is started again after the delay, doubled while it keeps
+// dying; after Stop nothing is restarted and everything is gone promptly.
+func TestRestartsADeadProcess(t *testing.T) {
 	var buf safeBuffer
-	l := New(NewOutput(&buf, 6))
+	l := New(NewOutput(&buf, 6), 100*time.Millisecond)
 	if err := l.Start(process.Spec{Name: "sleepy", Path: "/bin/sh", Args: []string{"-c", "echo hello; exec sleep 60"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Start(process.Spec{Name: "brief", Path: "/bin/sh", Args: []string{"-c", "echo bye; sleep 0.2; exit 3"}}); err != nil {
 		t.Fatal(err)
 	}
-	err := l.Wait(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "brief exited: exit status 3") {
-		t.Fatalf("Wait = %v, want the dead child named", err)
+	waitFor(t, &buf, "demo   | !!! brief exited (exit status 3); the rest keeps running; restarting it in 100ms\n")
+	waitFor(t, &buf, "demo   | brief restarted (pid ")
+	waitFor(t, &buf, "restarting it in 200ms\n")
+	if n := strings.Count(buf.String(), "brief  | bye\n"); n < 2 {
+		t.Fatalf("brief ran %d times:\n%s", n, buf.String())
 	}
+	l.mu.Lock()
+	sleepy := l.running[0]
+	l.mu.Unlock()
+	select {
+	case <-sleepy.Done():
+		t.Fatal("a dying neighbour stopped sleepy")
+	default:
+	}
+
 	start := time.Now()
 	l.Stop()
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("Stop took %s: SIGTERM did not stop sleep", d)
+		t.Fatalf("Stop took %s", d)
 	}
-	out := buf.String()
-	for _, want := range []string{"sleepy | hello\n", "brief  | bye\n"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("output %q lacks %q", out, want)
-		}
+	<-sleepy.Done()
+	after := buf.String()
+	time.Sleep(600 * time.Millisecond) // past any pending restart delay
+	if buf.String() != after {
+		t.Fatalf("output after Stop:\n%s", strings.TrimPrefix(buf.String(), after))
+	}
+	if !strings.Contains(after, "sleepy | hello\n") {
+		t.Fatalf("output %q lacks sleepy's line", after)
+	}
+}
+
+// TestRestartOff: with no delay a dead process stays down, and the
+// launcher says how to bring it back.
+func TestRestartOff(t *testing.T) {
+	var buf safeBuffer
+	l := New(NewOutput(&buf, 6), 0)
+	defer l.Stop()
+	if err := l.Start(process.Spec{Name: "brief", Path: "/bin/sh", Args: []string{"-c", "exit 0"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &buf, "demo   | !!! brief exited; the rest keeps running without it. Restarting is off (-restart-after=0): "+
+		"press Ctrl-C and run make demo again to bring it back.\n")
+	time.Sleep(200 * time.Millisecond)
+	if strings.Contains(buf.String(), "restarted") {
+		t.Fatalf("restarted with restarting off:\n%s", buf.String())
 	}
 }
 
 func TestStartFailsWhenNeverReady(t *testing.T) {
-	l := New(NewOutput(&safeBuffer{}, 4))
+	l := New(NewOutput(&safeBuffer{}, 4), time.Second)
 	defer l.Stop()
 	err := l.Start(process.Spec{Name: "dies", Path: "/bin/sh", Args: []string{"-c", "exit 1"},
 		Ready: func() error { return net.ErrClosed }})

@@ -26,7 +26,28 @@ const (
 	DriftCorrected Kind = "DriftCorrected" // someone else moved them; put back
 	FailSafe       Kind = "FailSafe"       // measurements kept failing
 	DryRun         Kind = "DryRun"         // decided, not written (DRY_RUN)
+
+	// Not changes of the weights: the health of a destination changed.
+	DestinationFailing   Kind = "DestinationFailing"   // at least half its requests fail
+	DestinationRecovered Kind = "DestinationRecovered" // no longer failing
 )
+
+// Destination is the traffic one destination was sent over the burster's
+// measuring window, as the mesh reports it.
+type Destination struct {
+	RPS       float64 `json:"rps"`       // requests per second sent there
+	FailedRPS float64 `json:"failedRps"` // of which failed: a 5xx, or no answer
+	// Failing: it was sent requests and at least half of them failed. A
+	// burst destination answering only errors shows here, while its
+	// requests still count as load.
+	Failing bool `json:"failing"`
+}
+
+// Destinations is each destination's traffic.
+type Destinations struct {
+	Primary Destination `json:"primary"`
+	Burst   Destination `json:"burst"`
+}
 
 // Change is one decision of the burster.
 type Change struct {
@@ -42,9 +63,12 @@ type Change struct {
 type Status struct {
 	Weights     *split.Split `json:"weights,omitempty"`     // nil until read from the router
 	ObservedRPS *float64     `json:"observedRps,omitempty"` // nil when the last measurement failed
-	Leader      bool         `json:"leader"`                // only the leader's view is current
-	Strategy    string       `json:"strategy"`
-	HighRPS     float64      `json:"highRps"`
-	LowRPS      float64      `json:"lowRps"`
-	Changes     []Change     `json:"changes"` // the most recent, oldest first
+	// Destinations is nil when the burster is not configured to tell them
+	// apart, or the last measurement of them failed.
+	Destinations *Destinations `json:"destinations,omitempty"`
+	Leader       bool          `json:"leader"` // only the leader's view is current
+	Strategy     string        `json:"strategy"`
+	HighRPS      float64       `json:"highRps"`
+	LowRPS       float64       `json:"lowRps"`
+	Changes      []Change      `json:"changes"` // the most recent, oldest first
 }

@@ -27,6 +27,13 @@ func TestStatusJSON(t *testing.T) {
 		}, `{"weights":{"primary":0,"burst":100},"observedRps":25.5,"leader":true,"strategy":"switch","highRps":15,"lowRps":10,` +
 			`"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":100,"burst":0},"to":{"primary":0,"burst":100},"rps":25.5,` +
 			`"reason":"25.5 req/s above the high threshold 15","kind":"WeightsChanged"}]}`},
+		{"a failing burst", bursterapi.Status{
+			Weights: &split.AllBurst, ObservedRPS: &rps, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10,
+			Destinations: &bursterapi.Destinations{Burst: bursterapi.Destination{RPS: 25.5, FailedRPS: 25.5, Failing: true}},
+			Changes:      []bursterapi.Change{},
+		}, `{"weights":{"primary":0,"burst":100},"observedRps":25.5,` +
+			`"destinations":{"primary":{"rps":0,"failedRps":0,"failing":false},"burst":{"rps":25.5,"failedRps":25.5,"failing":true}},` +
+			`"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

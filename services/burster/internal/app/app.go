@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // Serve runs the burster on b until ctx is done: the HTTP server, and the
 // controller while this replica leads.
 func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend) error {
-	src, err := source.New(cfg.SourceConfig())
+	src, dests, err := source.New(cfg.SourceConfig())
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	srv := server.New(Service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
 	ctrl := controller.New(controller.Config{
-		Source: src, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
+		Source: src, Destinations: dests, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log,
 	})
 	var leading atomic.Bool

@@ -37,6 +37,10 @@ type Config struct {
 	ScrapeLabels  string        `envconfig:"SCRAPE_LABELS" desc:"SOURCE=scrape: label matchers, name=value,..."`
 	ScrapeWindow  time.Duration `envconfig:"SCRAPE_WINDOW" default:"5s" desc:"SOURCE=scrape: the window of the rate"`
 
+	DestinationsQuery      string `envconfig:"DESTINATIONS_QUERY" desc:"SOURCE=prometheus: PromQL giving req/s by the labels destination (primary, burst) and code; empty: destinations not measured"`
+	ScrapeDestinationLabel string `envconfig:"SCRAPE_DESTINATION_LABEL" desc:"SOURCE=scrape: the counter's label naming the destination (primary, burst); empty: destinations not measured"`
+	ScrapeCodeLabel        string `envconfig:"SCRAPE_CODE_LABEL" default:"code" desc:"SOURCE=scrape: the counter's label holding the response code"`
+
 	Strategy         policy.StrategyName `envconfig:"STRATEGY" default:"switch" desc:"switch, step or spillover"`
 	HighRPS          float64             `envconfig:"HIGH_RPS" default:"15" desc:"switch, step: burst above this rate"`
 	LowRPS           float64             `envconfig:"LOW_RPS" default:"10" desc:"switch, step: back below this rate"`
@@ -77,8 +81,10 @@ func (c Config) Policy() policy.Config {
 // SourceConfig is the rate source's part of the configuration.
 func (c Config) SourceConfig() source.Config {
 	return source.Config{
-		Kind: c.Source, Timeout: c.QueryTimeout, PrometheusURL: c.PrometheusURL, Query: c.Query,
+		Kind: c.Source, Timeout: c.QueryTimeout,
+		PrometheusURL: c.PrometheusURL, Query: c.Query, DestinationsQuery: c.DestinationsQuery,
 		ScrapeURL: c.ScrapeURL, ScrapeMetric: c.ScrapeMetric, ScrapeLabels: c.ScrapeLabels, ScrapeWindow: c.ScrapeWindow,
+		ScrapeDestinationLabel: c.ScrapeDestinationLabel, ScrapeCodeLabel: c.ScrapeCodeLabel,
 	}
 }
 
@@ -104,6 +110,9 @@ func (c *Config) Validate() error {
 	case source.KindScrape:
 		if c.ScrapeURL == "" || c.ScrapeMetric == "" {
 			errs = append(errs, errors.New("SCRAPE_URL and SCRAPE_METRIC are required with SOURCE=scrape"))
+		}
+		if c.ScrapeDestinationLabel != "" && (c.ScrapeCodeLabel == "" || c.ScrapeCodeLabel == c.ScrapeDestinationLabel) {
+			errs = append(errs, errors.New("SCRAPE_CODE_LABEL must be set, and differ from SCRAPE_DESTINATION_LABEL"))
 		}
 	}
 	switch c.Router {

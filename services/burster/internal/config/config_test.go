@@ -22,6 +22,14 @@ func TestConfig(t *testing.T) {
 			}
 		}},
 		{Name: "scrape", Env: map[string]string{"SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics", "SCRAPE_METRIC": "m_total"}},
+		{Name: "scrape with destinations", Env: map[string]string{"SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics", "SCRAPE_METRIC": "m_total",
+			"SCRAPE_DESTINATION_LABEL": "destination"}, Check: func(t *testing.T, c Config) {
+			if s := c.SourceConfig(); s.ScrapeDestinationLabel != "destination" || s.ScrapeCodeLabel != "code" {
+				t.Fatalf("source config = %+v", s)
+			}
+		}},
+		{Name: "scrape destinations without a code label", Env: map[string]string{"SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics",
+			"SCRAPE_METRIC": "m_total", "SCRAPE_DESTINATION_LABEL": "code"}, WantErr: "SCRAPE_CODE_LABEL must be set, and differ"},
 		{Name: "scrape without URL", Env: map[string]string{"SOURCE": "scrape"}, WantErr: "SCRAPE_URL"},
 		{Name: "unknown source", Env: map[string]string{"SOURCE": "vibes"}, WantErr: "SOURCE"},
 		{Name: "unknown router", Env: map[string]string{"ROUTER": "nginx"}, WantErr: "ROUTER"},

@@ -29,14 +29,17 @@ type Recorder interface {
 
 // Config wires a Controller.
 type Config struct {
-	Source   source.Source
-	Router   router.Router
-	Policy   *policy.Policy
-	Events   Recorder // nil: logs only
-	Metrics  *Metrics
-	Interval time.Duration
-	DryRun   bool // decide and report, never write
-	Log      *slog.Logger
+	Source source.Source
+	// Destinations, when not nil, measures each destination's traffic
+	// after each rate, so that one answering only errors is reported.
+	Destinations source.DestinationSource
+	Router       router.Router
+	Policy       *policy.Policy
+	Events       Recorder // nil: logs only
+	Metrics      *Metrics
+	Interval     time.Duration
+	DryRun       bool // decide and report, never write
+	Log          *slog.Logger
 }
 
 // Controller is the burster's control loop.
@@ -46,29 +49,33 @@ type Controller struct {
 	history history
 	now     func() time.Time
 
-	mu       sync.Mutex // guards what Snapshot reads; the loop owns state
-	weights  *split.Split
-	observed *float64
+	failing [2]bool // primary, burst: as last reported
+
+	mu           sync.Mutex // guards what Snapshot reads; the loop owns state
+	weights      *split.Split
+	observed     *float64
+	destinations *bursterapi.Destinations
 }
 
 // Snapshot is what the controller knows now, for status pages.
 type Snapshot struct {
-	Weights     *split.Split // nil until read from the router
-	ObservedRPS *float64     // nil when the last measurement failed
+	Weights      *split.Split             // nil until read from the router
+	ObservedRPS  *float64                 // nil when the last measurement failed
+	Destinations *bursterapi.Destinations // nil when not measured
 }
 
-// Snapshot returns the current weights and the last measured rate.
+// Snapshot returns the current weights and the last measurements.
 func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Snapshot{Weights: c.weights, ObservedRPS: c.observed}
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations}
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64) {
+func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations) {
 	w := c.state.Weights
 	c.mu.Lock()
-	c.weights, c.observed = &w, rps
+	c.weights, c.observed, c.destinations = &w, rps, dests
 	c.mu.Unlock()
 }
 
@@ -136,7 +143,7 @@ func (c *Controller) start(ctx context.Context) error {
 				cur = split.AllPrimary
 			}
 			c.state = policy.State{Weights: cur}
-			c.publish(nil)
+			c.publish(nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -170,7 +177,8 @@ func (c *Controller) tick(ctx context.Context) {
 	if err == nil {
 		measured = &rps
 	}
-	defer func() { c.publish(measured) }()
+	dests := c.measureDestinations(ctx)
+	defer func() { c.publish(measured, dests) }()
 	if !d.Changed {
 		c.state = next
 		if d.FailSafe {
@@ -201,6 +209,66 @@ func (c *Controller) tick(ctx context.Context) {
 	} else {
 		c.report(corev1.EventTypeNormal, bursterapi.WeightsChanged, from, d, measured)
 	}
+}
+
+// failingShare is the share of a destination's requests that must fail for
+// it to be reported failing.
+const failingShare = 0.5
+
+// measureDestinations measures each destination's traffic, when configured, and
+// reports a destination that starts or stops failing. Nil: not measured.
+func (c *Controller) measureDestinations(ctx context.Context) *bursterapi.Destinations {
+	if c.cfg.Destinations == nil {
+		return nil
+	}
+	d, err := c.cfg.Destinations.Destinations(ctx)
+	c.cfg.Metrics.destinations(d, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Warn("no destination traffic measured", "err", err)
+		}
+		return nil
+	}
+	out := &bursterapi.Destinations{Primary: health(d.Primary), Burst: health(d.Burst)}
+	for i, h := range []struct {
+		name string
+		d    bursterapi.Destination
+	}{{source.Primary, out.Primary}, {source.Burst, out.Burst}} {
+		if h.d.Failing == c.failing[i] {
+			continue
+		}
+		c.failing[i] = h.d.Failing
+		traffic := fmt.Sprintf("%.1f of %.1f req/s failed", h.d.FailedRPS, h.d.RPS)
+		if h.d.Failing {
+			c.note(corev1.EventTypeWarning, bursterapi.DestinationFailing,
+				fmt.Sprintf("%s is failing: %s (5xx or no answer); its requests still count as load", h.name, traffic))
+		} else {
+			c.note(corev1.EventTypeNormal, bursterapi.DestinationRecovered, fmt.Sprintf("%s recovered: %s", h.name, traffic))
+		}
+	}
+	return out
+}
+
+// health judges one destination's traffic.
+func health(t source.Traffic) bursterapi.Destination {
+	return bursterapi.Destination{
+		RPS: t.RPS, FailedRPS: t.FailedRPS,
+		Failing: t.RPS > 0 && t.FailedRPS >= failingShare*t.RPS,
+	}
+}
+
+// note tells people about something that is not a weight change: a log
+// line, a Kubernetes event and an entry in the history at the current
+// weights.
+func (c *Controller) note(eventtype string, kind bursterapi.Kind, msg string) {
+	level := slog.LevelInfo
+	if eventtype == corev1.EventTypeWarning {
+		level = slog.LevelWarn
+	}
+	w := c.state.Weights
+	c.cfg.Log.Log(context.Background(), level, msg, "kind", kind, "weights", w.String())
+	c.cfg.Events.Event(eventtype, string(kind), msg)
+	c.history.add(bursterapi.Change{At: c.now(), From: w, To: w, Reason: msg, Kind: kind})
 }
 
 // report tells people about a decision once: a log line, a Kubernetes event

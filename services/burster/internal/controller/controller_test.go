@@ -284,3 +284,75 @@ func TestStartRepairsInvalidWeights(t *testing.T) {
 		t.Fatalf("invalid weights left as %v", rt.cur)
 	}
 }
+
+type fakeDestinations struct {
+	d   source.Destinations
+	err error
+}
+
+func (f *fakeDestinations) Destinations(context.Context) (source.Destinations, error) {
+	return f.d, f.err
+}
+
+// TestFailingDestinationIsReported: a destination answering (mostly) errors
+// shows as failing in the snapshot, with one warning event when it starts
+// and one normal event when it recovers; an unmeasured tick shows nothing
+// rather than stale health. The weights are the policy's alone.
+func TestFailingDestinationIsReported(t *testing.T) {
+	r := newRig(t, false, split.AllPrimary)
+	fd := &fakeDestinations{}
+	r.c.cfg.Destinations = fd
+	steps := []struct {
+		name         string
+		d            source.Destinations
+		err          error
+		wantFailing  [2]bool
+		wantMeasured bool
+		wantEvents   string
+	}{
+		{"healthy", source.Destinations{Primary: source.Traffic{RPS: 30}}, nil, [2]bool{}, true, "Normal WeightsChanged"},
+		{"burst answers only errors", source.Destinations{Burst: source.Traffic{RPS: 30, FailedRPS: 30}}, nil,
+			[2]bool{false, true}, true, "Normal WeightsChanged, Warning DestinationFailing"},
+		{"still failing: no second event", source.Destinations{Burst: source.Traffic{RPS: 30, FailedRPS: 15}}, nil,
+			[2]bool{false, true}, true, "Normal WeightsChanged, Warning DestinationFailing"},
+		{"not measured", source.Destinations{}, errors.New("scrape failed"), [2]bool{false, true}, false,
+			"Normal WeightsChanged, Warning DestinationFailing"},
+		{"a few errors are not failing", source.Destinations{Burst: source.Traffic{RPS: 30, FailedRPS: 14}}, nil,
+			[2]bool{}, true, "Normal WeightsChanged, Warning DestinationFailing, Normal DestinationRecovered"},
+		{"no traffic is not failing", source.Destinations{}, nil, [2]bool{}, true,
+			"Normal WeightsChanged, Warning DestinationFailing, Normal DestinationRecovered"},
+	}
+	for _, st := range steps {
+		fd.d, fd.err = st.d, st.err
+		r.at(30, nil)
+		snap := r.c.Snapshot()
+		if (snap.Destinations != nil) != st.wantMeasured {
+			t.Fatalf("%s: destinations %+v, want measured=%v", st.name, snap.Destinations, st.wantMeasured)
+		}
+		if snap.Destinations != nil {
+			if got := [2]bool{snap.Destinations.Primary.Failing, snap.Destinations.Burst.Failing}; got != st.wantFailing {
+				t.Fatalf("%s: failing %v, want %v", st.name, got, st.wantFailing)
+			}
+			if snap.Destinations.Burst.RPS != st.d.Burst.RPS || snap.Destinations.Burst.FailedRPS != st.d.Burst.FailedRPS {
+				t.Fatalf("%s: burst %+v, want %+v", st.name, snap.Destinations.Burst, st.d.Burst)
+			}
+		}
+		if got := r.ev.reasons(); got != st.wantEvents {
+			t.Fatalf("%s: events %s, want %s", st.name, got, st.wantEvents)
+		}
+	}
+	if r.rt.cur != split.AllBurst || r.rt.sets != 1 {
+		t.Fatalf("destination health moved the weights: %v after %d writes", r.rt.cur, r.rt.sets)
+	}
+	ch := r.c.Changes()
+	if last := ch[len(ch)-1]; last.Kind != "DestinationRecovered" || last.From != split.AllBurst || last.To != split.AllBurst ||
+		!strings.Contains(last.Reason, "burst recovered: 14.0 of 30.0 req/s failed") {
+		t.Fatalf("history's last entry: %+v", last)
+	}
+	if !strings.Contains(r.ev.list[1], "burst is failing: 30.0 of 30.0 req/s failed") {
+		t.Fatalf("failing event: %s", r.ev.list[1])
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.destFailed.WithLabelValues("burst")); got != 0 {
+		t.Fatalf("burster_destination_failed_rps{burst} = %v", got)
+	}
+}

@@ -18,6 +18,8 @@ type Metrics struct {
 	corrections prometheus.Counter
 	queryErrors *prometheus.CounterVec
 	leader      prometheus.Gauge
+	destRPS     *prometheus.GaugeVec
+	destFailed  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -41,8 +43,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_leader", Help: "1 while this replica holds the lease and may write, else 0.",
 		}),
+		destRPS: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_destination_rps", Help: "Requests per second sent to each destination (primary, burst); NaN when not measured.",
+		}, []string{"destination"}),
+		destFailed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_destination_failed_rps", Help: "Of those, failed (5xx or no answer); NaN when not measured.",
+		}, []string{"destination"}),
 	}
-	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader)
+	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed)
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m
@@ -68,6 +76,21 @@ func (m *Metrics) observe(rps float64, err error) {
 		m.queryErrors.WithLabelValues("error").Inc()
 	}
 	m.observed.Set(math.NaN())
+}
+
+// destinations records each destination's traffic, or NaN without one.
+func (m *Metrics) destinations(d source.Destinations, err error) {
+	for _, t := range []struct {
+		name string
+		t    source.Traffic
+	}{{source.Primary, d.Primary}, {source.Burst, d.Burst}} {
+		rps, failed := t.t.RPS, t.t.FailedRPS
+		if err != nil {
+			rps, failed = math.NaN(), math.NaN()
+		}
+		m.destRPS.WithLabelValues(t.name).Set(rps)
+		m.destFailed.WithLabelValues(t.name).Set(failed)
+	}
 }
 
 func (m *Metrics) weights(s split.Split) {

@@ -84,3 +84,49 @@ func TestPrometheusUnreachableIsAnError(t *testing.T) {
 		t.Fatalf("err = %v, want a failure that is not ErrNoData", err)
 	}
 }
+
+func TestPrometheusDestinations(t *testing.T) {
+	series := func(dest, code, v string) string {
+		return `{"metric":{"destination":"` + dest + `","code":"` + code + `"},"value":[1700000000,"` + v + `"]}`
+	}
+	vector := func(s ...string) string {
+		return `{"status":"success","data":{"resultType":"vector","result":[` + strings.Join(s, ",") + `]}}`
+	}
+	tests := []struct {
+		name    string
+		body    string
+		want    Destinations
+		noData  bool
+		wantErr string
+	}{
+		{name: "both", body: vector(series("primary", "200", "5"), series("burst", "200", "10"), series("burst", "503", "20"),
+			series("burst", "404", "1"), series("elsewhere", "500", "99")),
+			want: Destinations{Primary: Traffic{RPS: 5}, Burst: Traffic{RPS: 31, FailedRPS: 20}}},
+		{name: "NaN skipped", body: vector(series("primary", "200", "NaN"), series("primary", "200", "2")),
+			want: Destinations{Primary: Traffic{RPS: 2}}},
+		{name: "no series", body: vector(), noData: true},
+		{name: "scalar", body: `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"7"]}}`, wantErr: "want a vector"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fakePrometheus(t, 200, tt.body, 0)
+			d := &PrometheusDestinations{prom: p, query: p.query}
+			got, err := d.Destinations(context.Background())
+			switch {
+			case tt.noData:
+				if !errors.Is(err, ErrNoData) {
+					t.Fatalf("err = %v, want ErrNoData", err)
+				}
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+			case err != nil || got != tt.want:
+				t.Fatalf("Destinations() = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := NewPrometheusDestinations("http://127.0.0.1:9", " ", time.Second); err == nil {
+		t.Fatal("an empty destinations query was accepted")
+	}
+}

@@ -20,22 +20,43 @@ const maxScrapeBytes = 16 << 20
 
 // Scrape reads a counter from a Prometheus-format endpoint and computes its
 // rate itself, over a sliding window, the way rate() does in Prometheus. It
-// needs no Prometheus server: the local demo uses it.
+// needs no Prometheus server: the local demo uses it. Told which labels name
+// the destination and the response code (WithDestinations), it also measures
+// each destination's traffic from the same scrapes.
 type Scrape struct {
-	url    string
-	metric string
-	labels map[string]string
-	window time.Duration
-	client *http.Client
-	now    func() time.Time
+	url       string
+	metric    string
+	labels    map[string]string
+	window    time.Duration
+	client    *http.Client
+	now       func() time.Time
+	destLabel string // "": destinations not measured
+	codeLabel string
 
 	mu      sync.Mutex
 	samples []sample // oldest first, spanning at most window
 }
 
+// sample is one scrape: the selected series' sum, and per destination
+// (primary, burst) the requests and the failed ones.
 type sample struct {
 	at    time.Time
 	value float64
+	dest  counts
+}
+
+// counts are per-destination counter values: [destination][all, failed].
+type counts [2][2]float64
+
+// WithDestinations makes s measure each destination's traffic from the
+// series it scrapes: dest is the label whose value is primary or burst, code
+// the label holding the response code.
+func (s *Scrape) WithDestinations(dest, code string) (*Scrape, error) {
+	if dest == "" || code == "" || dest == code {
+		return nil, fmt.Errorf("the destination and code labels must be set and different, got %q and %q", dest, code)
+	}
+	s.destLabel, s.codeLabel = dest, code
+	return s, nil
 }
 
 // NewScrape returns a source for the sum of metric's series whose labels
@@ -74,18 +95,19 @@ func parseLabels(s string) (map[string]string, error) {
 // first scrape only records a sample: it is ErrNoData, as is an absent
 // counter. A counter that went down was reset; its samples start over.
 func (s *Scrape) Rate(ctx context.Context) (float64, error) {
-	v, err := s.scrape(ctx)
+	cur, err := s.scrape(ctx)
 	if err != nil {
 		return 0, err
 	}
 	now := s.now()
+	cur.at = now
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := len(s.samples); n > 0 && v < s.samples[n-1].value {
+	if n := len(s.samples); n > 0 && s.samples[n-1].resetBy(cur) {
 		s.samples = s.samples[:0]
 	}
-	s.samples = append(s.samples, sample{at: now, value: v})
+	s.samples = append(s.samples, cur)
 	// Keep the newest sample at or before the window's start, so the rate
 	// spans the whole window once there is enough history.
 	cut := sort.Search(len(s.samples), func(i int) bool { return s.samples[i].at.After(now.Add(-s.window)) })
@@ -103,50 +125,117 @@ func (s *Scrape) Rate(ctx context.Context) (float64, error) {
 	return (last.value - first.value) / dt, nil
 }
 
-// scrape returns the current sum of the selected series.
-func (s *Scrape) scrape(ctx context.Context) (float64, error) {
+// resetBy reports whether any counter went down from s to next: a restart
+// of the exporter, after which the samples start over.
+func (s sample) resetBy(next sample) bool {
+	if next.value < s.value {
+		return true
+	}
+	for d := range s.dest {
+		for k := range s.dest[d] {
+			if next.dest[d][k] < s.dest[d][k] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Destinations is each destination's traffic over the window of the
+// samples Rate recorded: it scrapes nothing itself, so call it after Rate.
+func (s *Scrape) Destinations(context.Context) (Destinations, error) {
+	if s.destLabel == "" {
+		return Destinations{}, fmt.Errorf("%w: no destination label configured", ErrNoData)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) < 2 {
+		return Destinations{}, fmt.Errorf("%w: not enough samples yet", ErrNoData)
+	}
+	first, last := s.samples[0], s.samples[len(s.samples)-1]
+	dt := last.at.Sub(first.at).Seconds()
+	if dt <= 0 {
+		return Destinations{}, fmt.Errorf("%w: samples too close together", ErrNoData)
+	}
+	rate := func(d, k int) float64 { return (last.dest[d][k] - first.dest[d][k]) / dt }
+	return Destinations{
+		Primary: Traffic{RPS: rate(0, 0), FailedRPS: rate(0, 1)},
+		Burst:   Traffic{RPS: rate(1, 0), FailedRPS: rate(1, 1)},
+	}, nil
+}
+
+// scrape returns the current sum of the selected series and, when
+// configured, each destination's counts.
+func (s *Scrape) scrape(ctx context.Context) (sample, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return 0, fmt.Errorf("building scrape request: %w", err)
+		return sample{}, fmt.Errorf("building scrape request: %w", err)
 	}
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("scraping %s: %w", s.url, err)
+		return sample{}, fmt.Errorf("scraping %s: %w", s.url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scraping %s: %s", s.url, resp.Status)
+		return sample{}, fmt.Errorf("scraping %s: %s", s.url, resp.Status)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, maxScrapeBytes))
 	if err != nil {
-		return 0, fmt.Errorf("parsing scrape of %s: %w", s.url, err)
+		return sample{}, fmt.Errorf("parsing scrape of %s: %w", s.url, err)
 	}
 	fam, ok := families[s.metric]
 	if !ok {
-		return 0, fmt.Errorf("%w: %s has no metric %s", ErrNoData, s.url, s.metric)
+		return sample{}, fmt.Errorf("%w: %s has no metric %s", ErrNoData, s.url, s.metric)
 	}
-	var sum float64
+	var out sample
 	var matched bool
 	for _, m := range fam.GetMetric() {
 		if !s.matches(m.GetLabel()) {
 			continue
 		}
 		matched = true
+		var v float64
 		switch {
 		case m.GetCounter() != nil:
-			sum += m.GetCounter().GetValue()
+			v = m.GetCounter().GetValue()
 		case m.GetUntyped() != nil:
-			sum += m.GetUntyped().GetValue()
+			v = m.GetUntyped().GetValue()
 		default:
-			return 0, fmt.Errorf("%s is a %s, want a counter", s.metric, fam.GetType())
+			return sample{}, fmt.Errorf("%s is a %s, want a counter", s.metric, fam.GetType())
 		}
+		out.value += v
+		s.count(&out.dest, m.GetLabel(), v)
 	}
 	if !matched {
-		return 0, fmt.Errorf("%w: no series of %s matches %v", ErrNoData, s.metric, s.labels)
+		return sample{}, fmt.Errorf("%w: no series of %s matches %v", ErrNoData, s.metric, s.labels)
 	}
-	return sum, nil
+	return out, nil
+}
+
+// count adds a series' value to its destination's counts.
+func (s *Scrape) count(c *counts, labels []*dto.LabelPair, v float64) {
+	if s.destLabel == "" {
+		return
+	}
+	var dest, code string
+	for _, l := range labels {
+		switch l.GetName() {
+		case s.destLabel:
+			dest = l.GetValue()
+		case s.codeLabel:
+			code = l.GetValue()
+		}
+	}
+	i := index(dest)
+	if i < 0 {
+		return
+	}
+	c[i][0] += v
+	if failed(code) {
+		c[i][1] += v
+	}
 }
 
 func (s *Scrape) matches(labels []*dto.LabelPair) bool {

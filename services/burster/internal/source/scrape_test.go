@@ -148,3 +148,51 @@ func TestNewScrapeValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestScrapeDestinations: the same scrapes that give the rate give each
+// destination's requests and failures (5xx) over the window.
+func TestScrapeDestinations(t *testing.T) {
+	e := newExporter(t)
+	s, clk := newScrape(t, e.ts.URL, "mesh_requests_total", "")
+	if _, err := s.Destinations(context.Background()); !errors.Is(err, ErrNoData) {
+		t.Fatalf("without a destination label: %v, want ErrNoData", err)
+	}
+	if _, err := s.WithDestinations("destination", "destination"); err == nil {
+		t.Fatal("the same label for destination and code was accepted")
+	}
+	if _, err := s.WithDestinations("destination", "code"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	page := func(p200, b200, b503 float64) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.page = fmt.Sprintf("# TYPE mesh_requests_total counter\n"+
+			"mesh_requests_total{destination=\"primary\",code=\"200\"} %g\n"+
+			"mesh_requests_total{destination=\"burst\",code=\"200\"} %g\n"+
+			"mesh_requests_total{destination=\"burst\",code=\"503\"} %g\n"+
+			"mesh_requests_total{destination=\"elsewhere\",code=\"500\"} 1000\n", p200, b200, b503)
+	}
+	page(100, 0, 0)
+	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatalf("first scrape: %v", err)
+	}
+	if _, err := s.Destinations(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatalf("destinations after one scrape: %v, want ErrNoData", err)
+	}
+	clk.t = clk.t.Add(2 * time.Second)
+	page(110, 20, 40) // over 2s: primary 5/s, burst 10/s ok + 20/s failed
+	if _, err := s.Rate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Destinations(ctx)
+	want := Destinations{Primary: Traffic{RPS: 5}, Burst: Traffic{RPS: 30, FailedRPS: 20}}
+	if err != nil || got != want {
+		t.Fatalf("Destinations() = %+v, %v; want %+v", got, err, want)
+	}
+	clk.t = clk.t.Add(time.Second)
+	page(110, 0, 40) // a destination's counter went down: restarted, start over
+	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatalf("after a reset of one destination's counter: %v, want ErrNoData", err)
+	}
+}

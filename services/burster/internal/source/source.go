@@ -58,18 +58,32 @@ type Config struct {
 	Timeout time.Duration // per query or scrape
 
 	PrometheusURL, Query string // KindPrometheus
+	DestinationsQuery    string // KindPrometheus; "": destinations not measured
 
-	ScrapeURL, ScrapeMetric, ScrapeLabels string        // KindScrape
-	ScrapeWindow                          time.Duration // KindScrape
+	ScrapeURL, ScrapeMetric, ScrapeLabels   string        // KindScrape
+	ScrapeWindow                            time.Duration // KindScrape
+	ScrapeDestinationLabel, ScrapeCodeLabel string        // KindScrape; "": destinations not measured
 }
 
-// New returns the source cfg names.
-func New(cfg Config) (Source, error) {
+// New returns the source cfg names and, when cfg says how to tell the
+// destinations apart, the source of their traffic (else nil).
+func New(cfg Config) (Source, DestinationSource, error) {
 	switch cfg.Kind {
 	case KindPrometheus:
-		return NewPrometheus(cfg.PrometheusURL, cfg.Query, cfg.Timeout)
+		src, err := NewPrometheus(cfg.PrometheusURL, cfg.Query, cfg.Timeout)
+		if err != nil || cfg.DestinationsQuery == "" {
+			return src, nil, err
+		}
+		dst, err := NewPrometheusDestinations(cfg.PrometheusURL, cfg.DestinationsQuery, cfg.Timeout)
+		return src, dst, err
 	case KindScrape:
-		return NewScrape(cfg.ScrapeURL, cfg.ScrapeMetric, cfg.ScrapeLabels, cfg.ScrapeWindow, cfg.Timeout)
+		src, err := NewScrape(cfg.ScrapeURL, cfg.ScrapeMetric, cfg.ScrapeLabels, cfg.ScrapeWindow, cfg.Timeout)
+		if err != nil || cfg.ScrapeDestinationLabel == "" {
+			return src, nil, err
+		}
+		// The same scrapes measure both: call Rate before Destinations.
+		src, err = src.WithDestinations(cfg.ScrapeDestinationLabel, cfg.ScrapeCodeLabel)
+		return src, src, err
 	}
-	return nil, envconf.OneOf(&cfg.Kind, string(cfg.Kind), Kinds)
+	return nil, nil, envconf.OneOf(&cfg.Kind, string(cfg.Kind), Kinds)
 }

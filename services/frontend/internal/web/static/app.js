@@ -124,6 +124,7 @@ function showSplit(primary, burst, source) {
 
 // applyBurster shows the burster's view when the frontend follows one.
 function applyBurster(b) {
+  showDestinations(b && b.destinations);
   if (!b || !b.weights) {
     $("burster-line").textContent = b === undefined ? "" : "burster not reachable";
     if ($("split-source").textContent === "(set by the burster)") $("split-source").textContent = "";
@@ -135,7 +136,8 @@ function applyBurster(b) {
   $("burster-line").textContent = `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
   chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
-  chart.setMarkers(changes.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
+  const moved = changes.filter((c) => !isHealth(c));
+  chart.setMarkers(moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
   const ol = $("decisions");
   ol.replaceChildren();
   if (changes.length === 0) {
@@ -146,11 +148,29 @@ function applyBurster(b) {
   }
   for (const c of changes.slice(-MAX_DECISIONS).reverse()) {
     const li = document.createElement("li");
-    li.className = c.kind === "WeightsChanged" || c.kind === "DryRun" ? "" : "warning";
+    li.className = ["WeightsChanged", "DryRun", "DestinationRecovered"].includes(c.kind) ? "" : "warning";
     const time = document.createElement("time");
     time.textContent = new Date(c.at).toLocaleTimeString();
-    li.append(time, `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
+    li.append(time, isHealth(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
     ol.appendChild(li);
+  }
+}
+
+// isHealth: the entry reports a destination's health, not a weight change.
+function isHealth(c) {
+  return c.kind === "DestinationFailing" || c.kind === "DestinationRecovered";
+}
+
+// showDestinations puts each destination's traffic under its share, and
+// marks one whose requests mostly fail: they still count as load.
+function showDestinations(d) {
+  for (const name of ["primary", "burst"]) {
+    const el = $(`dest-${name}`);
+    const t = d && d[name];
+    el.classList.toggle("failing", Boolean(t && t.failing));
+    if (!t || t.rps === 0) el.textContent = "";
+    else if (t.failing) el.textContent = `failing: ${t.failedRps.toFixed(1)} of ${t.rps.toFixed(1)} req/s`;
+    else el.textContent = `${t.rps.toFixed(1)} req/s`;
   }
 }
 
