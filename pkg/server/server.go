@@ -83,7 +83,7 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	e.Pre(headAsGet, securityHeaders)
 	s := &Server{Echo: e, Registry: reg, Health: h, Propagate: true, BodyReadTimeout: DefaultBodyReadTimeout,
 		cfg: cfg, service: service, log: log}
-	e.Use(requestMetrics(reg), s.bodyDeadline)
+	e.Use(requestMetrics(reg))
 
 	h.Register(e)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
@@ -94,10 +94,11 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 // when tracing is on or the service propagates. Tests serve it with
 // httptest.
 func (s *Server) Handler() http.Handler {
+	h := BodyDeadline(s.Echo, s.BodyReadTimeout)
 	if !s.Propagate && !telemetry.TracingEnabled() {
-		return s.Echo
+		return h
 	}
-	return otelhttp.NewHandler(s.Echo, s.service,
+	return otelhttp.NewHandler(h, s.service,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return r.Method + " " + r.URL.Path
 		}))
@@ -115,12 +116,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", s.cfg.Addr(), err)
 	}
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := HTTPServer(s.Handler(), s.log)
 	for _, fn := range s.onShutdown {
 		srv.RegisterOnShutdown(fn)
 	}
@@ -180,18 +176,31 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// bodyDeadline sets the connection's read deadline for a request that has
-// a body, so that reading it ends within BodyReadTimeout. Requests without
-// one (a websocket upgrade among them) keep their connection's deadlines.
-func (s *Server) bodyDeadline(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if r := c.Request(); r.Body != nil && r.Body != http.NoBody {
+// HTTPServer is the net/http server every listener of the project uses:
+// header reads cut after 5 s, idle connections closed after 120 s, its own
+// complaints logged as warnings. Run uses it; so does a plain handler
+// outside echo, such as the local mesh's proxy (wrap it in BodyDeadline).
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// BodyDeadline sets the connection's read deadline for a request that has
+// a body, so that reading it ends within d. Requests without one (a
+// websocket upgrade among them) keep their connection's deadlines.
+func BodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
 			// An error means the connection cannot take deadlines
 			// (not the case for net/http's TCP connections).
-			_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(s.BodyReadTimeout))
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 		}
-		return next(c)
-	}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // errorHandler renders every error as {"error": "..."} with its status code

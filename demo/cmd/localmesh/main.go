@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -78,7 +77,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", proxyAddr, err)
 	}
-	proxy := &http.Server{Handler: mesh, ReadHeaderTimeout: 5 * time.Second}
+	// The same limits as every server of the project: slow headers and
+	// bodies are cut, idle connections closed.
+	proxy := server.HTTPServer(server.BodyDeadline(mesh, server.DefaultBodyReadTimeout), log)
 	log.Info("proxying", "addr", ln.Addr().String(), "primary", primary.String(), "burst", burst.String())
 
 	g, ctx := errgroup.WithContext(ctx)
