@@ -2,9 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -115,4 +124,64 @@ func TestBurstLoopWithRealPrometheus(t *testing.T) {
 	component.Eventually(t, 10*time.Second, "WeightsChanged events for the way up and the way down", func() bool {
 		return len(c.events(t, "WeightsChanged")) >= 2
 	})
+}
+
+// TestSpilloverFromLiveCapacity: with CAPACITY_PER_ENDPOINT_RPS the burster,
+// as its ServiceAccount with the shipped Role, counts the worker's ready
+// endpoints from their EndpointSlices on a real API server: 3 ready × 10
+// req/s against 50 req/s sends 40% to burst (STEP 10); one endpoint turning
+// unready makes it 60%. The status shows the capacity.
+func TestSpilloverFromLiveCapacity(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	slices := c.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "worker-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "worker"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for i := range 3 {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+			Addresses: []string{fmt.Sprintf("10.0.0.%d", i+1)}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+		})
+	}
+	// Another Service's endpoints do not count.
+	other := slice.DeepCopy()
+	other.Name, other.Labels = "frontend-xyz", map[string]string{discoveryv1.LabelServiceName: "frontend"}
+	for _, s := range []*discoveryv1.EndpointSlice{slice, other} {
+		if _, err := slices.Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := newLoadExporter(t, 50)
+	prom := promserver.Start(t, load.Host())
+	r := c.startReplica(t, "replica", map[string]string{
+		"SOURCE": "prometheus", "PROMETHEUS_URL": prom.URL, "QUERY": `sum(rate(test_requests_total[5s]))`,
+		"STRATEGY": "spillover", "STEP": "10", "CAPACITY_PER_ENDPOINT_RPS": "10", "INTERVAL": "500ms",
+	})
+	component.Eventually(t, 30*time.Second, "40% to burst with 3 ready endpoints", func() bool { return c.weights(t) == split.WithBurst(40) })
+	if v, ok := r.metric("burster_primary_ready_endpoints"); !ok || v != 3 {
+		t.Fatalf("burster_primary_ready_endpoints = %v (%v), want 3", v, ok)
+	}
+
+	slice.Endpoints[1].Conditions.Ready = ptr.To(false)
+	if _, err := slices.Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "60% to burst with 2 ready endpoints", func() bool { return c.weights(t) == split.WithBurst(60) })
+	var st bursterapi.Status
+	resp, err := http.Get(r.base + bursterapi.StatusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.PrimaryCapacity == nil || st.PrimaryCapacity.RPS != 20 || st.PrimaryCapacity.ReadyEndpoints != 2 {
+		t.Fatalf("status primaryCapacity = %+v, want 20 req/s from 2 ready endpoints", st.PrimaryCapacity)
+	}
+	changes := c.events(t, "WeightsChanged")
+	if len(changes) == 0 || !strings.Contains(changes[len(changes)-1].Message+changes[0].Message, "live capacity") {
+		t.Fatalf("WeightsChanged events do not name the live capacity: %v", changes)
+	}
 }

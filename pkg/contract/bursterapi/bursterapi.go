@@ -43,6 +43,12 @@ type Destination struct {
 	Failing bool `json:"failing"`
 }
 
+// Capacity is primary's live capacity: its ready workers × what one serves.
+type Capacity struct {
+	RPS            float64 `json:"rps"`
+	ReadyEndpoints int     `json:"readyEndpoints"`
+}
+
 // Destinations is each destination's traffic.
 type Destinations struct {
 	Primary Destination `json:"primary"`
@@ -66,9 +72,12 @@ type Status struct {
 	// Destinations is nil when the burster is not configured to tell them
 	// apart, or the last measurement of them failed.
 	Destinations *Destinations `json:"destinations,omitempty"`
-	Leader       bool          `json:"leader"` // only the leader's view is current
-	Strategy     string        `json:"strategy"`
-	HighRPS      float64       `json:"highRps"`
-	LowRPS       float64       `json:"lowRps"`
-	Changes      []Change      `json:"changes"` // the most recent, oldest first
+	// PrimaryCapacity is nil unless the burster follows primary's ready
+	// workers (CAPACITY_PER_ENDPOINT_RPS), or when they are not known.
+	PrimaryCapacity *Capacity `json:"primaryCapacity,omitempty"`
+	Leader          bool      `json:"leader"` // only the leader's view is current
+	Strategy        string    `json:"strategy"`
+	HighRPS         float64   `json:"highRps"`
+	LowRPS          float64   `json:"lowRps"`
+	Changes         []Change  `json:"changes"` // the most recent, oldest first
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/election"
@@ -48,16 +49,27 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 
 	srv := server.New(Service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
-	ctrl := controller.New(controller.Config{
+	ccfg := controller.Config{
 		Source: src, Destinations: dests, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log,
-	})
+	}
+	var endpoints *capacity.Endpoints
+	if cfg.PerEndpointRPS > 0 {
+		if endpoints, err = capacity.New(b.clientset, b.namespace, cfg.WorkerService, cfg.PerEndpointRPS); err != nil {
+			return err
+		}
+		ccfg.Capacity = endpoints
+	}
+	ctrl := controller.New(ccfg)
 	var leading atomic.Bool
 	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
 	registerAPI(srv.Echo, cfg, ctrl, &leading)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
+	if endpoints != nil {
+		g.Go(func() error { endpoints.Run(ctx); return nil })
+	}
 	g.Go(func() error {
 		if !cfg.LeaderElect {
 			onLeader(true)

@@ -46,6 +46,8 @@ type Config struct {
 	LowRPS           float64             `envconfig:"LOW_RPS" default:"10" desc:"switch, step: back below this rate"`
 	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding"`
 	CapacityRPS      float64             `envconfig:"CAPACITY_RPS" default:"15" desc:"spillover: the rate primary keeps"`
+	PerEndpointRPS   float64             `envconfig:"CAPACITY_PER_ENDPOINT_RPS" default:"0" desc:"spillover: > 0 keeps this × primary's ready workers instead of CAPACITY_RPS"`
+	WorkerService    string              `envconfig:"WORKER_SERVICE" default:"worker" desc:"CAPACITY_PER_ENDPOINT_RPS: the Service whose ready endpoints are counted"`
 	Interval         time.Duration       `envconfig:"INTERVAL" default:"1s" desc:"time between measurements"`
 	MinDwell         time.Duration       `envconfig:"MIN_DWELL" default:"5s" desc:"least time between two changes"`
 	FailureThreshold int                 `envconfig:"FAILURE_THRESHOLD" default:"5" desc:"failed measurements in a row before the fail-safe"`
@@ -130,6 +132,20 @@ func (c *Config) Validate() error {
 	case router.KindGatewayAPI:
 		if c.HTTPRoute == "" || c.PrimaryBackend == "" || c.BurstBackend == "" || c.PrimaryBackend == c.BurstBackend {
 			errs = append(errs, errors.New("HTTP_ROUTE must be set, and PRIMARY_BACKEND and BURST_BACKEND set and different"))
+		}
+	}
+	if c.PerEndpointRPS < 0 {
+		errs = append(errs, fmt.Errorf("CAPACITY_PER_ENDPOINT_RPS must not be negative, got %v", c.PerEndpointRPS))
+	}
+	if c.PerEndpointRPS > 0 {
+		if c.Router == router.KindLocalMesh {
+			errs = append(errs, errors.New("CAPACITY_PER_ENDPOINT_RPS counts endpoints in the Kubernetes API: not with ROUTER=localmesh"))
+		}
+		if c.Strategy != policy.Spillover {
+			errs = append(errs, errors.New("CAPACITY_PER_ENDPOINT_RPS is used by STRATEGY=spillover only"))
+		}
+		if c.WorkerService == "" {
+			errs = append(errs, errors.New("WORKER_SERVICE must be set with CAPACITY_PER_ENDPOINT_RPS"))
 		}
 	}
 	if c.Interval <= 0 || c.QueryTimeout <= 0 {

@@ -47,6 +47,15 @@ func TestConfig(t *testing.T) {
 		{Name: "gateway api, no route", Env: map[string]string{"ROUTER": "gatewayapi", "HTTP_ROUTE": ""}, WantErr: "HTTP_ROUTE must be set"},
 		{Name: "subsets do not matter to the gateway api", Env: map[string]string{"ROUTER": "gatewayapi", "BURST_SUBSET": "primary"}},
 		{Name: "backends do not matter to istio", Env: map[string]string{"BURST_BACKEND": "worker-primary"}},
+		{Name: "live capacity", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_PER_ENDPOINT_RPS": "10"}, Check: func(t *testing.T, c Config) {
+			if c.PerEndpointRPS != 10 || c.WorkerService != "worker" {
+				t.Fatalf("config = %+v", c)
+			}
+		}},
+		{Name: "live capacity with switch", Env: map[string]string{"CAPACITY_PER_ENDPOINT_RPS": "10"}, WantErr: "STRATEGY=spillover only"},
+		{Name: "live capacity with the local mesh", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_PER_ENDPOINT_RPS": "10",
+			"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}, WantErr: "not with ROUTER=localmesh"},
+		{Name: "negative capacity per endpoint", Env: map[string]string{"CAPACITY_PER_ENDPOINT_RPS": "-1"}, WantErr: "must not be negative"},
 		{Name: "lease timings", Env: map[string]string{"RENEW_DEADLINE": "20s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
 		{Name: "lease timings ignored without election", Env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
 		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: `assigning STRATEGY to Strategy: converting 'yolo' to type policy.StrategyName. details: "yolo" is not one of [switch step spillover]`},

@@ -33,14 +33,27 @@ type Config struct {
 	// Destinations, when not nil, measures each destination's traffic
 	// after each rate, so that one answering only errors is reported.
 	Destinations source.DestinationSource
-	Router       router.Router
-	Policy       *policy.Policy
-	Events       Recorder // nil: logs only
-	Metrics      *Metrics
-	Interval     time.Duration
-	DryRun       bool // decide and report, never write
-	Log          *slog.Logger
+	// Capacity, when not nil, is primary's live capacity, which the
+	// policy gets with each rate.
+	Capacity Capacity
+	Router   router.Router
+	Policy   *policy.Policy
+	Events   Recorder // nil: logs only
+	Metrics  *Metrics
+	Interval time.Duration
+	DryRun   bool // decide and report, never write
+	Log      *slog.Logger
 }
+
+// Capacity measures primary's capacity: ready endpoints × the rate one
+// serves. An error means it is unknown, which is never read as zero.
+type Capacity interface {
+	Capacity() (rps float64, ready int, err error)
+}
+
+// ErrCapacityUnknown is the class of a failed capacity measurement, for
+// reasons shown on the page.
+var ErrCapacityUnknown = errors.New("primary's ready workers are not known")
 
 // Controller is the burster's control loop.
 type Controller struct {
@@ -55,6 +68,7 @@ type Controller struct {
 	weights      *split.Split
 	observed     *float64
 	destinations *bursterapi.Destinations
+	capacity     *bursterapi.Capacity
 }
 
 // Snapshot is what the controller knows now, for status pages.
@@ -62,20 +76,21 @@ type Snapshot struct {
 	Weights      *split.Split             // nil until read from the router
 	ObservedRPS  *float64                 // nil when the last measurement failed
 	Destinations *bursterapi.Destinations // nil when not measured
+	Capacity     *bursterapi.Capacity     // nil when not measured
 }
 
 // Snapshot returns the current weights and the last measurements.
 func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations}
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity}
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations) {
+func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity) {
 	w := c.state.Weights
 	c.mu.Lock()
-	c.weights, c.observed, c.destinations = &w, rps, dests
+	c.weights, c.observed, c.destinations, c.capacity = &w, rps, dests, capacity
 	c.mu.Unlock()
 }
 
@@ -143,7 +158,7 @@ func (c *Controller) start(ctx context.Context) error {
 				cur = split.AllPrimary
 			}
 			c.state = policy.State{Weights: cur}
-			c.publish(nil, nil)
+			c.publish(nil, nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -172,13 +187,22 @@ func (c *Controller) tick(ctx context.Context) {
 	}
 	// The decision's reason reaches events, the status and the page: it
 	// gets the error's class; the detail is in the log line above.
-	next, d := c.cfg.Policy.Next(c.state, policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)})
+	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
+	capacity := c.measureCapacity()
+	if c.cfg.Capacity != nil {
+		if capacity == nil && obs.Err == nil {
+			obs.Err = ErrCapacityUnknown // hold: unknown is not zero
+		} else if capacity != nil {
+			obs.CapacityRPS = &capacity.RPS
+		}
+	}
+	next, d := c.cfg.Policy.Next(c.state, obs)
 	var measured *float64
 	if err == nil {
 		measured = &rps
 	}
 	dests := c.measureDestinations(ctx)
-	defer func() { c.publish(measured, dests) }()
+	defer func() { c.publish(measured, dests, capacity) }()
 	if !d.Changed {
 		c.state = next
 		if d.FailSafe {
@@ -209,6 +233,21 @@ func (c *Controller) tick(ctx context.Context) {
 	} else {
 		c.report(corev1.EventTypeNormal, bursterapi.WeightsChanged, from, d, measured)
 	}
+}
+
+// measureCapacity reads primary's capacity, when configured. Nil: not
+// measured.
+func (c *Controller) measureCapacity() *bursterapi.Capacity {
+	if c.cfg.Capacity == nil {
+		return nil
+	}
+	rps, ready, err := c.cfg.Capacity.Capacity()
+	c.cfg.Metrics.capacity(rps, ready, err)
+	if err != nil {
+		c.cfg.Log.Warn("primary's capacity unknown", "err", err)
+		return nil
+	}
+	return &bursterapi.Capacity{RPS: rps, ReadyEndpoints: ready}
 }
 
 // failingShare is the share of a destination's requests that must fail for

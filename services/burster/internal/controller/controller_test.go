@@ -356,3 +356,43 @@ func TestFailingDestinationIsReported(t *testing.T) {
 		t.Fatalf("burster_destination_failed_rps{burst} = %v", got)
 	}
 }
+
+type fakeCapacity struct {
+	rps   float64
+	ready int
+	err   error
+}
+
+func (f *fakeCapacity) Capacity() (float64, int, error) { return f.rps, f.ready, f.err }
+
+// TestLiveCapacity: spillover keeps primary's live capacity; while it is
+// unknown the weights hold, as for a failed measurement, and the status
+// shows no capacity rather than zero.
+func TestLiveCapacity(t *testing.T) {
+	pol, err := policy.New(policy.Config{Strategy: policy.Spillover, Step: 10, CapacityRPS: 15, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, capa := &fakeRouter{cur: split.AllPrimary}, &fakeCapacity{err: errors.New("not synced")}
+	src := &fakeSource{rps: 50}
+	c := New(Config{Source: src, Router: rt, Policy: pol, Capacity: capa, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
+	if err := c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.tick(context.Background())
+	if rt.cur != split.AllPrimary || c.Snapshot().Capacity != nil {
+		t.Fatalf("unknown capacity: weights %v, capacity %+v", rt.cur, c.Snapshot().Capacity)
+	}
+	capa.rps, capa.ready, capa.err = 30, 3, nil
+	c.tick(context.Background())
+	if rt.cur != split.WithBurst(40) {
+		t.Fatalf("50 req/s over a live capacity of 30: %v, want 40%% burst", rt.cur)
+	}
+	if got := c.Snapshot().Capacity; got == nil || got.RPS != 30 || got.ReadyEndpoints != 3 {
+		t.Fatalf("snapshot capacity %+v", got)
+	}
+	if got := testutil.ToFloat64(c.cfg.Metrics.capReady); got != 3 {
+		t.Fatalf("burster_primary_ready_endpoints = %v", got)
+	}
+}

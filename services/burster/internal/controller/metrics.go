@@ -20,6 +20,8 @@ type Metrics struct {
 	leader      prometheus.Gauge
 	destRPS     *prometheus.GaugeVec
 	destFailed  *prometheus.GaugeVec
+	capRPS      prometheus.Gauge
+	capReady    prometheus.Gauge
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -49,8 +51,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		destFailed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "burster_destination_failed_rps", Help: "Of those, failed (5xx or no answer); NaN when not measured.",
 		}, []string{"destination"}),
+		capRPS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_primary_capacity_rps", Help: "Primary's live capacity: ready endpoints × the rate one serves; NaN when unknown.",
+		}),
+		capReady: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_primary_ready_endpoints", Help: "Ready endpoints of the worker Service in primary; NaN when unknown.",
+		}),
 	}
-	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed)
+	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
+		m.capRPS, m.capReady)
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m
@@ -91,6 +100,17 @@ func (m *Metrics) destinations(d source.Destinations, err error) {
 		m.destRPS.WithLabelValues(t.name).Set(rps)
 		m.destFailed.WithLabelValues(t.name).Set(failed)
 	}
+}
+
+// capacity records primary's capacity, or NaN when unknown.
+func (m *Metrics) capacity(rps float64, ready int, err error) {
+	if err != nil {
+		m.capRPS.Set(math.NaN())
+		m.capReady.Set(math.NaN())
+		return
+	}
+	m.capRPS.Set(rps)
+	m.capReady.Set(float64(ready))
 }
 
 func (m *Metrics) weights(s split.Split) {

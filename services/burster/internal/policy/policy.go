@@ -24,6 +24,10 @@ type Observation struct {
 	At  time.Time
 	RPS float64
 	Err error
+	// CapacityRPS is primary's live capacity (its ready workers × what
+	// one serves), which spillover keeps instead of the configured
+	// capacity; nil when not measured.
+	CapacityRPS *float64
 }
 
 // Decision is the outcome of one observation.
@@ -54,7 +58,7 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 		return p.failed(st, obs)
 	}
 	st.Failures = 0
-	target, reason := p.strategy.Target(st.Weights, obs.RPS)
+	target, reason := p.strategy.Target(st.Weights, obs)
 	if target == st.Weights {
 		return st, Decision{Weights: st.Weights, Reason: reason}
 	}

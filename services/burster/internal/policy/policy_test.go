@@ -55,6 +55,31 @@ func TestStrategies(t *testing.T) {
 		{"spillover: large change moves", Spillover, 10, split.WithBurst(40), 100, split.WithBurst(90), "85.0% excess"},
 		{"spillover: load gone", Spillover, 10, split.WithBurst(40), 3, split.AllPrimary, "0.0% excess"},
 	}
+	live := func(v float64) *float64 { return &v }
+	liveTests := []struct {
+		name     string
+		cur      split.Split
+		rps      float64
+		capacity *float64
+		want     split.Split
+		reason   string
+	}{
+		{"live capacity replaces the configured one", split.AllPrimary, 50, live(30), split.WithBurst(40), "against a live capacity of 30 req/s: 40.0% excess"},
+		{"one endpoint fewer", split.WithBurst(40), 50, live(20), split.WithBurst(60), "live capacity of 20 req/s: 60.0% excess"},
+		{"no ready worker: all to burst", split.AllPrimary, 5, live(0), split.AllBurst, "100.0% excess"},
+		{"no ready worker, no load", split.WithBurst(40), 0, live(0), split.AllPrimary, "0.0% excess"},
+		{"not measured: the configured capacity", split.AllPrimary, 25, nil, split.WithBurst(40), "against a capacity of 15 req/s"},
+	}
+	for _, tt := range liveTests {
+		t.Run("spillover: "+tt.name, func(t *testing.T) {
+			c := cfg(Spillover)
+			c.Step = 10
+			_, d := mustNew(t, c).Next(State{Weights: tt.cur}, Observation{At: t0, RPS: tt.rps, CapacityRPS: tt.capacity})
+			if d.Weights != tt.want || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("Next = %v (%q), want %v (%q)", d.Weights, d.Reason, tt.want, tt.reason)
+			}
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg(tt.strategy)

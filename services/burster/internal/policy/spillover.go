@@ -7,8 +7,10 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
-// spilloverStrategy keeps capacity req/s on primary and sends the excess to
-// burst: the burst share is (rps - capacity) / rps, rounded to step.
+// spilloverStrategy keeps capacity req/s on primary, or the observation's
+// live capacity when measured, and sends the excess to burst: the burst
+// share is (rps - capacity) / rps, rounded to step. A primary with no ready
+// worker has no capacity: everything goes to burst.
 type spilloverStrategy struct {
 	capacity float64
 	step     int
@@ -17,12 +19,16 @@ type spilloverStrategy struct {
 // Target moves only when the exact share is more than three quarters of a
 // step away from the current one, so noise around a rounding boundary cannot
 // flap.
-func (s spilloverStrategy) Target(cur split.Split, rps float64) (split.Split, string) {
-	share := 0.0
-	if rps > s.capacity {
-		share = 100 * (rps - s.capacity) / rps
+func (s spilloverStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+	rps, capacity, live := obs.RPS, s.capacity, ""
+	if obs.CapacityRPS != nil {
+		capacity, live = *obs.CapacityRPS, "live "
 	}
-	reason := fmt.Sprintf("%.1f req/s against a capacity of %g req/s: %.1f%% excess", rps, s.capacity, share)
+	share := 0.0
+	if rps > capacity {
+		share = 100 * (rps - capacity) / rps
+	}
+	reason := fmt.Sprintf("%.1f req/s against a %scapacity of %g req/s: %.1f%% excess", rps, live, capacity, share)
 	if math.Abs(share-float64(cur.Burst)) <= 0.75*float64(s.step) {
 		return cur, reason
 	}

@@ -10,8 +10,8 @@ type stepStrategy struct {
 	step int
 }
 
-func (s stepStrategy) Target(cur split.Split, rps float64) (split.Split, string) {
-	dir, reason := s.where(rps)
+func (s stepStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
 		return split.WithBurst(min(100, cur.Burst+s.step)), reason

@@ -10,8 +10,9 @@ import (
 // and hold no state; the Policy around them adds the dwell time and the
 // handling of failed measurements, which every strategy shares.
 type Strategy interface {
-	// Target returns the weights wanted at rps, given the current ones, and why.
-	Target(cur split.Split, rps float64) (split.Split, string)
+	// Target returns the weights wanted for the observation (a rate, and
+	// primary's live capacity if measured), given the current ones, and why.
+	Target(cur split.Split, obs Observation) (split.Split, string)
 }
 
 // newStrategy builds the strategy a validated Config names.

@@ -6,8 +6,8 @@ import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 // threshold, everything back below the low one.
 type switchStrategy struct{ band }
 
-func (s switchStrategy) Target(cur split.Split, rps float64) (split.Split, string) {
-	dir, reason := s.where(rps)
+func (s switchStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
 		return split.AllBurst, reason

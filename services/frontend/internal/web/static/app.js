@@ -133,7 +133,10 @@ function applyBurster(b) {
   }
   showSplit(b.weights.primary, b.weights.burst, "(set by the burster)");
   const rps = b.observedRps === undefined ? "no measurement" : `${b.observedRps.toFixed(1)} req/s observed`;
-  $("burster-line").textContent = `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+  const cap = b.primaryCapacity;
+  $("burster-line").textContent = b.strategy === "spillover"
+    ? `burster: spillover, ${rps}, primary keeps ${cap ? `${cap.rps} req/s (${cap.readyEndpoints} ready workers)` : "its capacity"}`
+    : `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
   chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
   const moved = changes.filter((c) => !isHealth(c));
