@@ -9,14 +9,18 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
@@ -135,15 +139,7 @@ func TestSpilloverFromLiveCapacity(t *testing.T) {
 	c := newCluster(t)
 	ctx := context.Background()
 	slices := c.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "worker-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "worker"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-	}
-	for i := range 3 {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
-			Addresses: []string{fmt.Sprintf("10.0.0.%d", i+1)}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-		})
-	}
+	slice := workerSlice(true, true, true)
 	// Another Service's endpoints do not count.
 	other := slice.DeepCopy()
 	other.Name, other.Labels = "frontend-xyz", map[string]string{discoveryv1.LabelServiceName: "frontend"}
@@ -168,20 +164,146 @@ func TestSpilloverFromLiveCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	component.Eventually(t, 30*time.Second, "60% to burst with 2 ready endpoints", func() bool { return c.weights(t) == split.WithBurst(60) })
-	var st bursterapi.Status
-	resp, err := http.Get(r.base + bursterapi.StatusPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	if st.PrimaryCapacity == nil || st.PrimaryCapacity.RPS != 20 || st.PrimaryCapacity.ReadyEndpoints != 2 {
+	if st := status(t, r); st.PrimaryCapacity == nil || st.PrimaryCapacity.RPS != 20 || st.PrimaryCapacity.ReadyEndpoints != 2 {
 		t.Fatalf("status primaryCapacity = %+v, want 20 req/s from 2 ready endpoints", st.PrimaryCapacity)
 	}
 	changes := c.events(t, "WeightsChanged")
 	if len(changes) == 0 || !strings.Contains(changes[len(changes)-1].Message+changes[0].Message, "live capacity") {
 		t.Fatalf("WeightsChanged events do not name the live capacity: %v", changes)
 	}
+}
+
+// workerSlice is an EndpointSlice of the worker Service with one endpoint
+// per readiness given.
+func workerSlice(ready ...bool) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "worker-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "worker"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for i, r := range ready {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{
+			Addresses: []string{fmt.Sprintf("10.0.0.%d", i+1)}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(r)},
+		})
+	}
+	return s
+}
+
+// TestNoBurstIntoNothing runs the burster against two real API servers: its
+// own (primary) and the burst cluster's, which it reads with BURST_KUBECONFIG
+// as burster-remote, with the shipped burst-side Role. Far over HIGH_RPS, no
+// weight moves while burst's only worker is unready (a BurstNotReady event
+// says why); once it is ready everything bursts; when it turns unready while
+// carrying the burst, everything is back within an interval, though
+// MIN_DWELL is 30 s; and a burst API that cannot be reached counts as not
+// ready. The burst-side token can list EndpointSlices there and nothing else.
+func TestNoBurstIntoNothing(t *testing.T) {
+	c := newCluster(t)
+	burst := kube.Start(t)
+	ctx := context.Background()
+	if _, err := burst.Clientset(t).CoreV1().Namespaces().Create(ctx,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := burst.Create(ctx, c.ns, rbacIn(t, remoteRBAC, c.ns)...); err != nil {
+		t.Fatal(err)
+	}
+	slices := burst.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
+	slice, err := slices.Create(ctx, workerSlice(false), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := burst.Kubeconfig(t, "burst", c.ns, "burster-remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	load := newLoadExporter(t, 30)
+	prom := promserver.Start(t, load.Host())
+	r := c.startReplica(t, "replica", map[string]string{
+		"SOURCE": "prometheus", "PROMETHEUS_URL": prom.URL, "QUERY": `sum(rate(test_requests_total[5s]))`,
+		"BURST_KUBECONFIG": kubeconfig, "INTERVAL": "500ms", "MIN_DWELL": "30s",
+	})
+	component.Eventually(t, 30*time.Second, "the burster measuring 30 req/s", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 25 })
+	component.Eventually(t, 10*time.Second, "a BurstNotReady event", func() bool { return len(c.events(t, "BurstNotReady")) > 0 })
+	if got := c.weights(t); got != split.AllPrimary {
+		t.Fatalf("weights moved to a burst cluster without a ready worker: %v", got)
+	}
+	if st := status(t, r); st.Burst == nil || !st.Burst.Blocked || !st.Burst.Reachable || st.Burst.ReadyEndpoints != 0 {
+		t.Fatalf("status burst = %+v, want reachable, 0 ready, blocked", st.Burst)
+	}
+
+	slice.Endpoints[0].Conditions.Ready = ptr.To(true)
+	if slice, err = slices.Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "everything to burst once its worker is ready", func() bool { return c.weights(t) == split.AllBurst })
+
+	slice.Endpoints[0].Conditions.Ready = ptr.To(false)
+	if _, err = slices.Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lost := time.Now()
+	component.Eventually(t, 10*time.Second, "all back to primary, whatever MIN_DWELL", func() bool { return c.weights(t) == split.AllPrimary })
+	t.Logf("back to primary %s after burst lost its worker (INTERVAL 500ms, MIN_DWELL 30s)", time.Since(lost).Round(10*time.Millisecond))
+
+	// The burst-side token: list here, nothing more.
+	remote, err := kubernetes.NewForConfig(burst.ServiceAccountConfig(t, c.ns, "burster-remote"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.DiscoveryV1().EndpointSlices(c.ns).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("burster-remote cannot list EndpointSlices: %v", err)
+	}
+	for what, err := range map[string]error{
+		"get an EndpointSlice": func() error {
+			_, err := remote.DiscoveryV1().EndpointSlices(c.ns).Get(ctx, "worker-abc", metav1.GetOptions{})
+			return err
+		}(),
+		"watch EndpointSlices": func() error {
+			_, err := remote.DiscoveryV1().EndpointSlices(c.ns).Watch(ctx, metav1.ListOptions{})
+			return err
+		}(),
+		"list pods": func() error { _, err := remote.CoreV1().Pods(c.ns).List(ctx, metav1.ListOptions{}); return err }(),
+		"list in another namespace": func() error {
+			_, err := remote.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{})
+			return err
+		}(),
+		"delete an EndpointSlice": func() error {
+			return remote.DiscoveryV1().EndpointSlices(c.ns).Delete(ctx, "worker-abc", metav1.DeleteOptions{})
+		}(),
+		"list secrets": func() error { _, err := remote.CoreV1().Secrets(c.ns).List(ctx, metav1.ListOptions{}); return err }(),
+	} {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("burster-remote may %s: %v, want Forbidden", what, err)
+		}
+	}
+
+	// Unreachable counts as not ready: with burst's worker ready again and
+	// the load still high, stopping burst's API server keeps (or sends)
+	// everything on primary.
+	if err := burst.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "burst unreachable reported", func() bool {
+		st := status(t, r)
+		return st.Burst != nil && !st.Burst.Reachable && st.Burst.Blocked
+	})
+	if got := c.weights(t); got != split.AllPrimary {
+		t.Fatalf("weights with the burst API unreachable: %v", got)
+	}
+}
+
+// status reads the replica's /api/status.
+func status(t *testing.T, r *replica) bursterapi.Status {
+	t.Helper()
+	resp, err := http.Get(r.base + bursterapi.StatusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st bursterapi.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

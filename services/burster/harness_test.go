@@ -27,6 +27,8 @@ import (
 var (
 	workerVS    = filepath.Join("internal", "router", "testdata", "worker-vs.yaml")
 	shippedRBAC = filepath.Join("..", "..", "k8s", "base", "burster", "rbac.yaml")
+	// remoteRBAC is what the burster may do in the burst cluster.
+	remoteRBAC = filepath.Join("..", "..", "k8s", "overlays", "burst", "burster-remote.yaml")
 )
 
 // newLoadExporter serves test_requests_total growing at rps: the stand-in
@@ -48,7 +50,19 @@ func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	env := kube.Start(t)
 	ns := env.Namespace(t)
-	objs := kube.Objects(t, shippedRBAC)
+	objs := rbacIn(t, shippedRBAC, ns)
+	objs = append(objs, kube.Objects(t, workerVS)...)
+	if err := env.Create(context.Background(), ns, objs...); err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{env: env, ns: ns, sa: env.ServiceAccountConfig(t, ns, "burster")}
+}
+
+// rbacIn reads RBAC manifests with their RoleBindings' subjects in ns, as
+// kustomize's namespace setting writes them.
+func rbacIn(t testing.TB, path, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	objs := kube.Objects(t, path)
 	for _, o := range objs {
 		if o.GetKind() == "RoleBinding" {
 			subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
@@ -58,11 +72,7 @@ func newCluster(t testing.TB) *cluster {
 			_ = unstructured.SetNestedSlice(o.Object, subjects, "subjects")
 		}
 	}
-	objs = append(objs, kube.Objects(t, workerVS)...)
-	if err := env.Create(context.Background(), ns, objs...); err != nil {
-		t.Fatal(err)
-	}
-	return &cluster{env: env, ns: ns, sa: env.ServiceAccountConfig(t, ns, "burster")}
+	return objs
 }
 
 // weights reads the VirtualService as an admin would.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -21,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Namespace creates a namespace with a unique name for one test. (envtest
@@ -156,4 +159,28 @@ func (e *Env) ServiceAccountConfig(t testing.TB, namespace, name string) *rest.C
 	cfg := rest.AnonymousClientConfig(e.Config)
 	cfg.BearerToken = tr.Status.Token
 	return cfg
+}
+
+// Kubeconfig writes a kubeconfig file, with cluster, user and context all
+// called name, that authenticates as the ServiceAccount the way a pod of
+// the cluster would, so the program given it has exactly that account's
+// RBAC. It returns the path.
+func (e *Env) Kubeconfig(t testing.TB, name, namespace, serviceAccount string) (string, error) {
+	b, err := KubeconfigFor(name, e.ServiceAccountConfig(t, namespace, serviceAccount))
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+// KubeconfigFor writes cfg (server, CA, token) as a kubeconfig whose
+// cluster, user and context are all called name.
+func KubeconfigFor(name string, cfg *rest.Config) ([]byte, error) {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	kc.CurrentContext = name
+	return clientcmd.Write(*kc)
 }

@@ -40,6 +40,7 @@ type Env struct {
 	// Config is an admin (system:masters) client configuration.
 	Config *rest.Config
 	env    *envtest.Environment
+	stop   sync.Once
 }
 
 // Start runs an API server with Istio's CRDs and the Gateway API's standard
@@ -72,12 +73,22 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
 	}
+	e := &Env{Config: cfg, env: env}
 	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
+		if err := e.Stop(); err != nil {
 			t.Logf("stopping the API server: %v", err)
 		}
 	})
-	return &Env{Config: cfg, env: env}
+	return e
+}
+
+// Stop stops the API server and etcd, for a test of what happens when the
+// API cannot be reached; the test's end stops them otherwise. Later calls
+// do nothing.
+func (e *Env) Stop() error {
+	var err error
+	e.stop.Do(func() { err = e.env.Stop() })
+	return err
 }
 
 // assetsDir finds the kube-apiserver and etcd binaries: KUBEBUILDER_ASSETS,

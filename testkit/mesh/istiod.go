@@ -19,13 +19,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 )
 
 // startIstiod runs pilot-discovery as the cluster's istiod: the arguments
@@ -108,22 +106,7 @@ func (c *Cluster) istiodDeployment() (*appsv1.Deployment, error) {
 // API server as a ServiceAccount, the way a pod of it would, so the
 // program given it has exactly that account's RBAC. It returns the path.
 func (c *Cluster) Kubeconfig(t testing.TB, namespace, serviceAccount string) (string, error) {
-	b, err := kubeconfigFor(c.Spec.Name, c.API.ServiceAccountConfig(t, namespace, serviceAccount))
-	if err != nil {
-		return "", err
-	}
-	return writeFile(t, t.TempDir(), "kubeconfig", b)
-}
-
-// kubeconfigFor writes cfg (server, CA, token) as a kubeconfig whose
-// cluster, user and context are all called name.
-func kubeconfigFor(name string, cfg *rest.Config) ([]byte, error) {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	kc.CurrentContext = name
-	return clientcmd.Write(*kc)
+	return c.API.Kubeconfig(t, c.Spec.Name, namespace, serviceAccount)
 }
 
 // RemoteSecretName is the name `istioctl create-remote-secret` gives the
@@ -136,7 +119,7 @@ func RemoteSecretName(cluster string) string { return "istio-remote-secret-" + c
 // token of other's istio-reader-service-account, so the reader's RBAC from
 // other's install is what istiod works with.
 func (c *Cluster) AddRemoteSecret(ctx context.Context, t testing.TB, other *Cluster) error {
-	kc, err := kubeconfigFor(other.Spec.Name, other.API.ServiceAccountConfig(t, SystemNamespace, "istio-reader-service-account"))
+	kc, err := kube.KubeconfigFor(other.Spec.Name, other.API.ServiceAccountConfig(t, SystemNamespace, "istio-reader-service-account"))
 	if err != nil {
 		return err
 	}

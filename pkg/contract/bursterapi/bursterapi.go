@@ -27,6 +27,9 @@ const (
 	FailSafe       Kind = "FailSafe"       // measurements kept failing
 	DryRun         Kind = "DryRun"         // decided, not written (DRY_RUN)
 
+	BurstNotReady Kind = "BurstNotReady" // held, or back to primary: burst has no ready worker
+	BurstReady    Kind = "BurstReady"    // burst has ready workers again
+
 	// Not changes of the weights: the health of a destination changed.
 	DestinationFailing   Kind = "DestinationFailing"   // at least half its requests fail
 	DestinationRecovered Kind = "DestinationRecovered" // no longer failing
@@ -47,6 +50,15 @@ type Destination struct {
 type Capacity struct {
 	RPS            float64 `json:"rps"`
 	ReadyEndpoints int     `json:"readyEndpoints"`
+}
+
+// Burst is the burst cluster's readiness, as the burster reads it through
+// BURST_KUBECONFIG.
+type Burst struct {
+	ReadyEndpoints int  `json:"readyEndpoints"`
+	Reachable      bool `json:"reachable"` // its API answered; if not, it counts as not ready
+	// Blocked: weights are kept off burst because it has no ready worker.
+	Blocked bool `json:"blocked"`
 }
 
 // Destinations is each destination's traffic.
@@ -75,9 +87,11 @@ type Status struct {
 	// PrimaryCapacity is nil unless the burster follows primary's ready
 	// workers (CAPACITY_PER_ENDPOINT_RPS), or when they are not known.
 	PrimaryCapacity *Capacity `json:"primaryCapacity,omitempty"`
-	Leader          bool      `json:"leader"` // only the leader's view is current
-	Strategy        string    `json:"strategy"`
-	HighRPS         float64   `json:"highRps"`
-	LowRPS          float64   `json:"lowRps"`
-	Changes         []Change  `json:"changes"` // the most recent, oldest first
+	// Burst is nil unless the burster reads the burst cluster's readiness.
+	Burst    *Burst   `json:"burst,omitempty"`
+	Leader   bool     `json:"leader"` // only the leader's view is current
+	Strategy string   `json:"strategy"`
+	HighRPS  float64  `json:"highRps"`
+	LowRPS   float64  `json:"lowRps"`
+	Changes  []Change `json:"changes"` // the most recent, oldest first
 }

@@ -51,7 +51,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	metrics := controller.NewMetrics(srv.Registry)
 	ccfg := controller.Config{
 		Source: src, Destinations: dests, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
-		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log,
+		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}
 	var endpoints *capacity.Endpoints
 	if cfg.PerEndpointRPS > 0 {

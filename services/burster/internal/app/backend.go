@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -30,6 +31,7 @@ type Backend struct {
 	clientset kubernetes.Interface
 	namespace string
 	identity  string
+	burst     controller.BurstReadiness // nil: the burst cluster is not read
 	close     func()
 }
 
@@ -97,9 +99,27 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	if cfg.Router == router.KindGatewayAPI {
 		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
 	}
+	var burst *capacity.List
+	if cfg.BurstKubeconfig != "" {
+		brc, err := clientcmd.BuildConfigFromFlags("", cfg.BurstKubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("loading BURST_KUBECONFIG: %w", err)
+		}
+		brc.UserAgent = Service
+		bcs, err := kubernetes.NewForConfig(brc)
+		if err != nil {
+			return nil, fmt.Errorf("creating the burst cluster's client: %w", err)
+		}
+		// The same namespace as here: the overlays deploy both alike.
+		burst = capacity.NewList(bcs, ns, cfg.WorkerService, cfg.QueryTimeout)
+	}
 	ev := &objectEvents{
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
 		ref: rt.Ref, log: log,
 	}
-	return &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}, nil
+	b := &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}
+	if burst != nil {
+		b.burst = burst
+	}
+	return b, nil
 }

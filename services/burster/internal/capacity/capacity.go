@@ -1,14 +1,17 @@
-// Package capacity follows how many workers are ready in this cluster: it
-// watches the EndpointSlices of the worker Service (those labelled
-// kubernetes.io/service-name with its name, in one namespace) and counts the
-// distinct ready endpoints. Multiplied by what one endpoint serves, that is
-// the live capacity the spillover strategy keeps on primary.
+// Package capacity counts the ready workers of a cluster from the
+// EndpointSlices of the worker Service (those labelled
+// kubernetes.io/service-name with its name, in one namespace). In primary
+// an informer follows them (Endpoints): multiplied by what one endpoint
+// serves, that is the live capacity the spillover strategy keeps. In the
+// burst cluster they are listed at each decision (List), so that no weight
+// goes there while it has no ready worker, or its API cannot be reached.
 package capacity
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,6 +69,13 @@ func (e *Endpoints) Ready() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("listing the worker's EndpointSlices: %w", err)
 	}
+	return countReady(slices), nil
+}
+
+// countReady counts the distinct endpoints of slices that are ready: unless
+// their ready condition is false (the API's rule for a missing condition);
+// one listed in two slices (during a slice's replacement) counts once.
+func countReady(slices []*discoveryv1.EndpointSlice) int {
 	seen := map[string]bool{}
 	for _, s := range slices {
 		for _, ep := range s.Endpoints {
@@ -77,7 +87,41 @@ func (e *Endpoints) Ready() (int, error) {
 			}
 		}
 	}
-	return len(seen), nil
+	return len(seen)
+}
+
+// List counts a Service's ready endpoints in another cluster by listing its
+// EndpointSlices at each call, so an API server that cannot be reached is
+// an error at once, never a stale count.
+type List struct {
+	cs       kubernetes.Interface
+	ns       string
+	selector string
+	timeout  time.Duration
+}
+
+// NewList counts the ready endpoints of Service service in namespace ns
+// through cs, each list bounded by timeout. Its client needs list on
+// endpointslices in ns.
+func NewList(cs kubernetes.Interface, ns, service string, timeout time.Duration) *List {
+	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
+	return &List{cs: cs, ns: ns, selector: sel.String(), timeout: timeout}
+}
+
+// Ready lists the Service's EndpointSlices now and counts the ready
+// endpoints.
+func (l *List) Ready(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	list, err := l.cs.DiscoveryV1().EndpointSlices(l.ns).List(ctx, metav1.ListOptions{LabelSelector: l.selector})
+	if err != nil {
+		return 0, fmt.Errorf("listing the worker's EndpointSlices: %w", err)
+	}
+	slices := make([]*discoveryv1.EndpointSlice, len(list.Items))
+	for i := range list.Items {
+		slices[i] = &list.Items[i]
+	}
+	return countReady(slices), nil
 }
 
 // Capacity is ready endpoints × the rate one serves, and the count.

@@ -47,7 +47,8 @@ type Config struct {
 	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding"`
 	CapacityRPS      float64             `envconfig:"CAPACITY_RPS" default:"15" desc:"spillover: the rate primary keeps"`
 	PerEndpointRPS   float64             `envconfig:"CAPACITY_PER_ENDPOINT_RPS" default:"0" desc:"spillover: > 0 keeps this × primary's ready workers instead of CAPACITY_RPS"`
-	WorkerService    string              `envconfig:"WORKER_SERVICE" default:"worker" desc:"CAPACITY_PER_ENDPOINT_RPS: the Service whose ready endpoints are counted"`
+	WorkerService    string              `envconfig:"WORKER_SERVICE" default:"worker" desc:"the Service whose ready endpoints are counted (CAPACITY_PER_ENDPOINT_RPS, BURST_KUBECONFIG)"`
+	BurstKubeconfig  string              `envconfig:"BURST_KUBECONFIG" desc:"a kubeconfig for the burst cluster: no weight goes there while it has no ready worker; empty: not checked"`
 	Interval         time.Duration       `envconfig:"INTERVAL" default:"1s" desc:"time between measurements"`
 	MinDwell         time.Duration       `envconfig:"MIN_DWELL" default:"5s" desc:"least time between two changes"`
 	FailureThreshold int                 `envconfig:"FAILURE_THRESHOLD" default:"5" desc:"failed measurements in a row before the fail-safe"`
@@ -147,6 +148,12 @@ func (c *Config) Validate() error {
 		if c.WorkerService == "" {
 			errs = append(errs, errors.New("WORKER_SERVICE must be set with CAPACITY_PER_ENDPOINT_RPS"))
 		}
+	}
+	if c.BurstKubeconfig != "" && c.Router == router.KindLocalMesh {
+		errs = append(errs, errors.New("BURST_KUBECONFIG reads the burst cluster's Kubernetes API: not with ROUTER=localmesh"))
+	}
+	if c.BurstKubeconfig != "" && c.WorkerService == "" {
+		errs = append(errs, errors.New("WORKER_SERVICE must be set with BURST_KUBECONFIG"))
 	}
 	if c.Interval <= 0 || c.QueryTimeout <= 0 {
 		errs = append(errs, errors.New("INTERVAL and QUERY_TIMEOUT must be positive"))

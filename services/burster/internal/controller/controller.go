@@ -36,6 +36,9 @@ type Config struct {
 	// Capacity, when not nil, is primary's live capacity, which the
 	// policy gets with each rate.
 	Capacity Capacity
+	// Burst, when not nil, is the burst cluster's ready workers: no weight
+	// goes there while it has none.
+	Burst    BurstReadiness
 	Router   router.Router
 	Policy   *policy.Policy
 	Events   Recorder // nil: logs only
@@ -51,6 +54,12 @@ type Capacity interface {
 	Capacity() (rps float64, ready int, err error)
 }
 
+// BurstReadiness counts the burst cluster's ready workers. An error (its
+// API cannot be reached) counts as none.
+type BurstReadiness interface {
+	Ready(ctx context.Context) (int, error)
+}
+
 // ErrCapacityUnknown is the class of a failed capacity measurement, for
 // reasons shown on the page.
 var ErrCapacityUnknown = errors.New("primary's ready workers are not known")
@@ -62,13 +71,15 @@ type Controller struct {
 	history history
 	now     func() time.Time
 
-	failing [2]bool // primary, burst: as last reported
+	failing      [2]bool // primary, burst: as last reported
+	burstBlocked bool    // weights kept off burst: as last reported
 
 	mu           sync.Mutex // guards what Snapshot reads; the loop owns state
 	weights      *split.Split
 	observed     *float64
 	destinations *bursterapi.Destinations
 	capacity     *bursterapi.Capacity
+	burst        *bursterapi.Burst
 }
 
 // Snapshot is what the controller knows now, for status pages.
@@ -77,20 +88,21 @@ type Snapshot struct {
 	ObservedRPS  *float64                 // nil when the last measurement failed
 	Destinations *bursterapi.Destinations // nil when not measured
 	Capacity     *bursterapi.Capacity     // nil when not measured
+	Burst        *bursterapi.Burst        // nil when not read
 }
 
 // Snapshot returns the current weights and the last measurements.
 func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity}
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst}
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity) {
+func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst) {
 	w := c.state.Weights
 	c.mu.Lock()
-	c.weights, c.observed, c.destinations, c.capacity = &w, rps, dests, capacity
+	c.weights, c.observed, c.destinations, c.capacity, c.burst = &w, rps, dests, capacity, burst
 	c.mu.Unlock()
 }
 
@@ -158,7 +170,7 @@ func (c *Controller) start(ctx context.Context) error {
 				cur = split.AllPrimary
 			}
 			c.state = policy.State{Weights: cur}
-			c.publish(nil, nil, nil)
+			c.publish(nil, nil, nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -196,13 +208,24 @@ func (c *Controller) tick(ctx context.Context) {
 			obs.CapacityRPS = &capacity.RPS
 		}
 	}
+	burst := c.readBurst(ctx)
+	if burst != nil {
+		ready := burst.ReadyEndpoints > 0
+		obs.BurstReady = &ready
+	}
 	next, d := c.cfg.Policy.Next(c.state, obs)
 	var measured *float64
 	if err == nil {
 		measured = &rps
 	}
 	dests := c.measureDestinations(ctx)
-	defer func() { c.publish(measured, dests, capacity) }()
+	defer func() {
+		if burst != nil {
+			burst.Blocked = c.burstBlocked
+		}
+		c.publish(measured, dests, capacity, burst)
+	}()
+	c.burstGate(d, burst)
 	if !d.Changed {
 		c.state = next
 		if d.FailSafe {
@@ -228,10 +251,48 @@ func (c *Controller) tick(ctx context.Context) {
 	c.state = next
 	c.cfg.Metrics.weights(d.Weights)
 	c.cfg.Metrics.changes.Inc()
-	if d.FailSafe {
+	if d.BurstNotReady {
+		c.report(corev1.EventTypeWarning, bursterapi.BurstNotReady, from, d, measured)
+	} else if d.FailSafe {
 		c.report(corev1.EventTypeWarning, bursterapi.FailSafe, from, d, measured)
 	} else {
 		c.report(corev1.EventTypeNormal, bursterapi.WeightsChanged, from, d, measured)
+	}
+}
+
+// readBurst counts the burst cluster's ready workers, when configured. Nil:
+// not read. An unreachable API counts as none.
+func (c *Controller) readBurst(ctx context.Context) *bursterapi.Burst {
+	if c.cfg.Burst == nil {
+		return nil
+	}
+	n, err := c.cfg.Burst.Ready(ctx)
+	c.cfg.Metrics.burst(n, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Warn("the burst cluster's readiness unknown: counted as not ready", "err", err)
+		}
+		return &bursterapi.Burst{}
+	}
+	return &bursterapi.Burst{ReadyEndpoints: n, Reachable: true}
+}
+
+// burstGate reports, once each, that burst is kept off for want of a ready
+// worker (a decision that moved the weights back is reported with them)
+// and that it is ready again.
+func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
+	switch {
+	case d.BurstNotReady && !c.burstBlocked:
+		c.burstBlocked = true
+		c.cfg.Metrics.burstBlocked.Set(1)
+		if !d.Changed {
+			c.note(corev1.EventTypeWarning, bursterapi.BurstNotReady, d.Reason)
+		}
+	case c.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
+		c.burstBlocked = false
+		c.cfg.Metrics.burstBlocked.Set(0)
+		c.note(corev1.EventTypeNormal, bursterapi.BurstReady,
+			fmt.Sprintf("the burst cluster has %d ready workers again", burst.ReadyEndpoints))
 	}
 }
 

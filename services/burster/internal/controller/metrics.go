@@ -12,16 +12,18 @@ import (
 
 // Metrics are the burster's Prometheus metrics.
 type Metrics struct {
-	observed    prometheus.Gauge
-	weight      *prometheus.GaugeVec
-	changes     prometheus.Counter
-	corrections prometheus.Counter
-	queryErrors *prometheus.CounterVec
-	leader      prometheus.Gauge
-	destRPS     *prometheus.GaugeVec
-	destFailed  *prometheus.GaugeVec
-	capRPS      prometheus.Gauge
-	capReady    prometheus.Gauge
+	observed     prometheus.Gauge
+	weight       *prometheus.GaugeVec
+	changes      prometheus.Counter
+	corrections  prometheus.Counter
+	queryErrors  *prometheus.CounterVec
+	leader       prometheus.Gauge
+	destRPS      *prometheus.GaugeVec
+	destFailed   *prometheus.GaugeVec
+	capRPS       prometheus.Gauge
+	capReady     prometheus.Gauge
+	burstReady   prometheus.Gauge
+	burstBlocked prometheus.Gauge
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -58,8 +60,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "burster_primary_ready_endpoints", Help: "Ready endpoints of the worker Service in primary; NaN when unknown.",
 		}),
 	}
+	m.burstReady = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "burster_burst_ready_endpoints", Help: "Ready workers in the burst cluster; NaN when its API cannot be reached (counted as none).",
+	})
+	m.burstBlocked = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
+	})
 	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
-		m.capRPS, m.capReady)
+		m.capRPS, m.capReady, m.burstReady, m.burstBlocked)
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m
@@ -111,6 +119,15 @@ func (m *Metrics) capacity(rps float64, ready int, err error) {
 	}
 	m.capRPS.Set(rps)
 	m.capReady.Set(float64(ready))
+}
+
+// burst records the burst cluster's ready workers, or NaN when unknown.
+func (m *Metrics) burst(ready int, err error) {
+	if err != nil {
+		m.burstReady.Set(math.NaN())
+		return
+	}
+	m.burstReady.Set(float64(ready))
 }
 
 func (m *Metrics) weights(s split.Split) {

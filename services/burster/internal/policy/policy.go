@@ -28,6 +28,9 @@ type Observation struct {
 	// one serves), which spillover keeps instead of the configured
 	// capacity; nil when not measured.
 	CapacityRPS *float64
+	// BurstReady is whether the burst cluster has a ready worker; nil when
+	// not known to the burster (no BURST_KUBECONFIG), which gates nothing.
+	BurstReady *bool
 }
 
 // Decision is the outcome of one observation.
@@ -36,6 +39,9 @@ type Decision struct {
 	Changed  bool
 	Reason   string
 	FailSafe bool // true once, on the observation that enters the fail-safe
+	// BurstNotReady: the weights were held, or sent back to primary,
+	// because the burst cluster has no ready worker.
+	BurstNotReady bool
 }
 
 // Policy turns observations into decisions.
@@ -59,6 +65,19 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 	}
 	st.Failures = 0
 	target, reason := p.strategy.Target(st.Weights, obs)
+	if obs.BurstReady != nil && !*obs.BurstReady {
+		switch {
+		case st.Weights.Burst > 0:
+			// Burst carries traffic it cannot serve: back at once, not
+			// subject to the dwell.
+			st.Weights, st.LastChange = split.AllPrimary, obs.At
+			return st, Decision{Weights: split.AllPrimary, Changed: true, BurstNotReady: true,
+				Reason: "the burst cluster has no ready worker: all back to primary (" + reason + ")"}
+		case target.Burst > 0:
+			return st, Decision{Weights: st.Weights, BurstNotReady: true,
+				Reason: reason + "; the burst cluster has no ready worker: holding"}
+		}
+	}
 	if target == st.Weights {
 		return st, Decision{Weights: st.Weights, Reason: reason}
 	}
@@ -73,6 +92,12 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 // FailureThreshold failures in a row apply the fail-safe once.
 func (p *Policy) failed(st State, obs Observation) (State, Decision) {
 	st.Failures++
+	if obs.BurstReady != nil && !*obs.BurstReady && st.Weights.Burst > 0 {
+		// No rate, but burst cannot serve what it carries: back at once.
+		st.Weights, st.LastChange = split.AllPrimary, obs.At
+		return st, Decision{Weights: split.AllPrimary, Changed: true, BurstNotReady: true,
+			Reason: fmt.Sprintf("the burst cluster has no ready worker: all back to primary (no measurement: %v)", obs.Err)}
+	}
 	d := Decision{Weights: st.Weights, Reason: fmt.Sprintf("no measurement (%v): holding weights", obs.Err)}
 	if st.Failures != p.cfg.FailureThreshold {
 		return st, d

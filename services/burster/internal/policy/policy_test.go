@@ -282,3 +282,35 @@ func TestNamesDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstNotReady: with the burst cluster's readiness known, no weight
+// goes to a burst cluster without a ready worker, and one that loses them
+// while carrying traffic gets none at once, whatever the dwell.
+func TestBurstNotReady(t *testing.T) {
+	yes, no := true, false
+	p := mustNew(t, cfg(Switch))
+	st := State{Weights: split.AllPrimary}
+	st, d := p.Next(st, Observation{At: t0, RPS: 30, BurstReady: &no})
+	if d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "no ready worker: holding") {
+		t.Fatalf("not ready: %+v", d)
+	}
+	st, d = p.Next(st, Observation{At: t0.Add(time.Second), RPS: 30, BurstReady: &yes})
+	if !d.Changed || d.BurstNotReady || st.Weights != split.AllBurst {
+		t.Fatalf("ready again: %+v", d)
+	}
+	// One second later, well within MIN_DWELL (5s): burst loses its workers.
+	st, d = p.Next(st, Observation{At: t0.Add(2 * time.Second), RPS: 30, BurstReady: &no})
+	if !d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "all back to primary") {
+		t.Fatalf("lost while bursting: %+v", d)
+	}
+	// Low load wants primary anyway: nothing to hold.
+	_, d = p.Next(st, Observation{At: t0.Add(3 * time.Second), RPS: 2, BurstReady: &no})
+	if d.BurstNotReady || d.Changed {
+		t.Fatalf("low load, burst not ready: %+v", d)
+	}
+	// Unknown readiness gates nothing.
+	_, d = p.Next(State{Weights: split.AllPrimary}, Observation{At: t0, RPS: 30})
+	if !d.Changed || d.Weights != split.AllBurst {
+		t.Fatalf("readiness unknown: %+v", d)
+	}
+}

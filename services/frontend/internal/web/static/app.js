@@ -134,12 +134,19 @@ function applyBurster(b) {
   showSplit(b.weights.primary, b.weights.burst, "(set by the burster)");
   const rps = b.observedRps === undefined ? "no measurement" : `${b.observedRps.toFixed(1)} req/s observed`;
   const cap = b.primaryCapacity;
-  $("burster-line").textContent = b.strategy === "spillover"
+  let line = b.strategy === "spillover"
     ? `burster: spillover, ${rps}, primary keeps ${cap ? `${cap.rps} req/s (${cap.readyEndpoints} ready workers)` : "its capacity"}`
     : `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+  if (b.burst) {
+    line += !b.burst.reachable ? "; burst cluster unreachable"
+      : `; burst cluster: ${b.burst.readyEndpoints} ready workers`;
+    if (b.burst.blocked) line += ", so nothing is sent there";
+  }
+  $("burster-line").textContent = line;
+  $("burster-line").classList.toggle("warning", Boolean(b.burst && b.burst.blocked));
   chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
-  const moved = changes.filter((c) => !isHealth(c));
+  const moved = changes.filter((c) => !isNote(c));
   chart.setMarkers(moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
   const ol = $("decisions");
   ol.replaceChildren();
@@ -151,17 +158,18 @@ function applyBurster(b) {
   }
   for (const c of changes.slice(-MAX_DECISIONS).reverse()) {
     const li = document.createElement("li");
-    li.className = ["WeightsChanged", "DryRun", "DestinationRecovered"].includes(c.kind) ? "" : "warning";
+    li.className = ["WeightsChanged", "DryRun", "DestinationRecovered", "BurstReady"].includes(c.kind) ? "" : "warning";
     const time = document.createElement("time");
     time.textContent = new Date(c.at).toLocaleTimeString();
-    li.append(time, isHealth(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
+    li.append(time, isNote(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
     ol.appendChild(li);
   }
 }
 
-// isHealth: the entry reports a destination's health, not a weight change.
-function isHealth(c) {
-  return c.kind === "DestinationFailing" || c.kind === "DestinationRecovered";
+// isNote: the entry left the weights as they were (a destination's health,
+// burst's readiness, a fail-safe that holds); it is shown by its reason.
+function isNote(c) {
+  return c.kind !== "DryRun" && c.from.primary === c.to.primary && c.from.burst === c.to.burst;
 }
 
 // showDestinations puts each destination's traffic under its share, and
