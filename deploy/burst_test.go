@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
@@ -49,7 +50,7 @@ type burstTimes struct {
 // the burster must go on counting them; then the rate drops to 0 and the
 // sidecar must be told to send everything back. Every other field of the
 // moved object must have survived.
-func burstAtSidecar(tb testing.TB, api trafficAPI, primary *mesh.Cluster, frontend *xds.Client) burstTimes {
+func burstAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, frontend *xds.Client) burstTimes {
 	tb.Helper()
 	ctx := context.Background()
 	if err := frontend.Wait(ctx, pushTimeout, routeIs(api.wantRoute(100, 0))); err != nil {
@@ -74,7 +75,7 @@ func burstAtSidecar(tb testing.TB, api trafficAPI, primary *mesh.Cluster, fronte
 	}
 	loads["primary"].Set(5)
 	prom := promserver.Start(tb, targets...)
-	burster := startBurster(tb, primary, prom.URL)
+	burster := startBurster(tb, primary, burst, prom.URL)
 	before := userFields(tb, primary, api)
 
 	// Steady first: the burster measures the idle rate over a full window.
@@ -271,8 +272,10 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 // startBurster builds and runs the burster with the environment of its
 // Deployment in the primary overlay; only what a pod gets from its
 // surroundings differs: its port, name and namespace, the Prometheus
-// address, and a kubeconfig holding its ServiceAccount's token.
-func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *bursterProcess {
+// address, a kubeconfig holding its ServiceAccount's token, and the burst
+// cluster's kubeconfig (the Secret make clusters writes) holding
+// burster-remote's token there.
+func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string) *bursterProcess {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "burster")
 	build := exec.Command("go", "build", "-o", bin, "./services/burster")
@@ -309,9 +312,16 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 			env[e.Name] = e.Value
 		}
 	}
+	if env["BURST_KUBECONFIG"] == "" {
+		tb.Fatal("the burster's Deployment does not read the burst cluster (BURST_KUBECONFIG)")
+	}
+	burstKubeconfig, err := burst.Kubeconfig(tb, namespace, "burster-remote")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for k, v := range map[string]string{
 		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "POD_NAME": "burster-0", "NAMESPACE": namespace,
-		"PROMETHEUS_URL": prometheus, "KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s",
+		"PROMETHEUS_URL": prometheus, "KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s", "BURST_KUBECONFIG": burstKubeconfig,
 	} {
 		env[k] = v
 	}
@@ -341,6 +351,69 @@ func startBurster(tb testing.TB, primary *mesh.Cluster, prometheus string) *burs
 	}
 	window, _ := time.ParseDuration(m[1])
 	return &bursterProcess{base: base, window: window, destinations: env["DESTINATIONS_QUERY"] != ""}
+}
+
+// burstNotReadyAtSidecar: the burster of the rendered Deployment reads the
+// burst cluster as burster-remote (the Role of the rendered burst overlay).
+// While burst's workers are unready, 30 req/s (HIGH_RPS is 15) moves
+// nothing: the frontend's sidecar keeps 100/0 and a BurstNotReady event is
+// on the routing object. Once they are ready again, the burst reaches the
+// sidecar; when the load is gone it comes back.
+func burstNotReadyAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, frontend *xds.Client) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := frontend.Wait(ctx, pushTimeout, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("before the step: %v", err)
+	}
+	name, err := serviceName(frontend.Snapshot(), api.sidecarCluster("primary"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	load := promserver.NewLoad(tb, fmt.Sprintf(
+		`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name=%q,response_code="200"}`, name), 0)
+	prom := promserver.Start(tb, load.Host())
+	burster := startBurster(tb, primary, burst, prom.URL)
+	burster.eventuallyMeasures(tb, 0, "the idle rate")
+
+	// What a kubelet reports when the burst workers fail their probes.
+	slices := burst.API.Clientset(tb).DiscoveryV1().EndpointSlices(namespace)
+	list, err := slices.List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=worker"})
+	if err != nil || len(list.Items) == 0 {
+		tb.Fatalf("the burst worker's EndpointSlices: %v (%d)", err, len(list.Items))
+	}
+	for _, s := range list.Items {
+		for i := range s.Endpoints {
+			s.Endpoints[i].Conditions.Ready = ptr.To(false)
+		}
+		if _, err := slices.Update(ctx, &s, metav1.UpdateOptions{}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	load.Set(30)
+	burster.eventuallyMeasures(tb, 30, "the load over HIGH_RPS")
+	component.EventuallyNil(tb, 30*time.Second, "a BurstNotReady event on the "+api.kind, func() error {
+		events, err := primary.API.Clientset(tb).CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+			FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=BurstNotReady",
+		})
+		if err != nil || len(events.Items) == 0 {
+			return fmt.Errorf("none yet (%v)", err)
+		}
+		return nil
+	})
+	if err := frontend.Wait(ctx, time.Second, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("the sidecar was told to burst into a cluster with no ready worker: %v", err)
+	}
+
+	if err := burst.Publish(ctx, namespace, "worker"); err != nil { // ready again
+		tb.Fatal(err)
+	}
+	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(0, 100))); err != nil {
+		tb.Fatalf("the burst never reached the sidecar once burst's workers were ready: %v", err)
+	}
+	load.Set(0)
+	if err := frontend.Wait(ctx, 90*time.Second, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("the return never reached the frontend's sidecar: %v", err)
+	}
 }
 
 // measures passes when the burster's last measurement is within 10% of rps.
@@ -374,7 +447,7 @@ func BenchmarkBurstAtSidecar(b *testing.B) {
 			defer frontend.Close()
 			var step, write time.Duration
 			for range b.N {
-				r := burstAtSidecar(b, api, m.Cluster("primary"), frontend)
+				r := burstAtSidecar(b, api, m.Cluster("primary"), m.Cluster("burst"), frontend)
 				step += r.StepToPush
 				write += r.WriteToPush
 			}

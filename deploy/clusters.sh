@@ -140,12 +140,66 @@ up() {
 	wait_synced primary burst
 	wait_synced burst primary
 
+	burster_kubeconfig
+
 	kubectl --context "$(ctx primary)" apply -k "$root/deploy/prometheus"
 	# The burst cluster's HorizontalPodAutoscaler needs resource metrics.
 	kubectl --context "$(ctx burst)" apply -k "$root/deploy/metrics-server"
 
 	echo
 	echo "Both clusters are up, and each istiod has synced the other. Next: make deploy (or make dev)."
+}
+
+# burster_kubeconfig gives the burster in primary a kubeconfig for the
+# burst cluster (BURST_KUBECONFIG), so that no weight goes there while it
+# has no ready worker: a token of burster-remote there (its Role, in
+# k8s/overlays/burst/burster-remote.yaml, may only list EndpointSlices; make
+# deploy applies it), in the Secret the burster's Deployment mounts.
+burster_kubeconfig() {
+	local ns=cloudburst token ca kubeconfig
+	for c in "${clusters[@]}"; do
+		kubectl --context "$(ctx "$c")" create namespace "$ns" --dry-run=client -o yaml | kubectl --context "$(ctx "$c")" apply -f -
+	done
+	kubectl --context "$(ctx burst)" -n "$ns" create serviceaccount burster-remote --dry-run=client -o yaml |
+		kubectl --context "$(ctx burst)" apply -f -
+	kubectl --context "$(ctx burst)" -n "$ns" apply -f - <<-EOF
+		apiVersion: v1
+		kind: Secret
+		metadata:
+		  name: burster-remote-token
+		  annotations:
+		    kubernetes.io/service-account.name: burster-remote
+		type: kubernetes.io/service-account-token
+	EOF
+	token=""
+	for _ in $(seq 30); do
+		token=$(kubectl --context "$(ctx burst)" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.token}')
+		[ -n "$token" ] && break
+		sleep 1
+	done
+	[ -n "$token" ] || { echo "no token for burster-remote in burst" >&2; exit 1; }
+	ca=$(kubectl --context "$(ctx burst)" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.ca\.crt}')
+	kubeconfig=$(mktemp)
+	cat >"$kubeconfig" <<-EOF
+		apiVersion: v1
+		kind: Config
+		clusters:
+		  - name: burst
+		    cluster:
+		      server: $(apiserver burst)
+		      certificate-authority-data: $ca
+		users:
+		  - name: burster-remote
+		    user:
+		      token: $(echo "$token" | base64 -d)
+		contexts:
+		  - name: burst
+		    context: {cluster: burst, user: burster-remote, namespace: $ns}
+		current-context: burst
+	EOF
+	kubectl --context "$(ctx primary)" -n "$ns" create secret generic burster-burst-kubeconfig \
+		--from-file=kubeconfig="$kubeconfig" --dry-run=client -o yaml | kubectl --context "$(ctx primary)" apply -f -
+	rm -f "$kubeconfig"
 }
 
 # run_skaffold runs skaffold against both clusters whatever kube context is

@@ -188,8 +188,11 @@ func testMesh(t *testing.T, api trafficAPI) {
 	})
 
 	t.Run("the real burster bursts and returns at the sidecar", func(t *testing.T) {
-		r := burstAtSidecar(t, api, primary, frontend)
+		r := burstAtSidecar(t, api, primary, burst, frontend)
 		t.Logf("rate step to push %s, %s write to push %s", r.StepToPush.Round(time.Millisecond), api.kind, r.WriteToPush.Round(time.Millisecond))
+	})
+	t.Run("the real burster never bursts into a cluster with no ready worker", func(t *testing.T) {
+		burstNotReadyAtSidecar(t, api, primary, burst, frontend)
 	})
 
 	// Negative controls: each breaks one thing, the check that depends on
