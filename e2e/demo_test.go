@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
@@ -137,6 +139,9 @@ func runDemo(t *testing.T, redisMode string) {
 	press(t, ctx, kb.ArrowLeft, 23)
 	backTook := w.waitShare(t, ctx, false, backWithin, logs)
 	shot(t, ctx, "demo-primary.png")
+	if redisMode == "embedded" {
+		burstBlocked(t, ctx, w, binDir, ports, logs)
+	}
 
 	report := fmt.Sprintf("redis=%s: from the first key press, slider 0->25: 90%% of new hashes bursty- after %s; slider 25->2: plain again after %s\n",
 		redisMode, burstTook.Round(100*time.Millisecond), backTook.Round(100*time.Millisecond))
@@ -164,47 +169,127 @@ func runDemo(t *testing.T, redisMode string) {
 }
 
 // killBurstWorker kills the burst worker while it carries the burst, as a
-// crash would: the page and the burster's status must show the burst
-// destination failing, the launcher must say so and keep the rest running,
-// and once it has restarted the worker the hashes are bursty- again.
+// crash would: the local mesh's probe finds it not ready, so the burster
+// sends everything back to primary at once and the page says why; the
+// requests that failed meanwhile show the burst destination failing; the
+// launcher says so and keeps the rest running; once it has restarted the
+// worker, the hashes are bursty- again.
 func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir string, ports map[string]int, logs *process.Log) {
 	t.Helper()
-	pid := workerPid(t, binDir, ports["burst-worker"])
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
+	killed := kill(t, binDir, ports["burst-worker"])
 	if err := poll(ctx, `document.getElementById("dest-burst").classList.contains("failing")`, restartAfter); err != nil {
 		t.Fatalf("the page does not show the dead burst worker failing within %s: %v\nlauncher output:\n%s", restartAfter, err, logs.Tail(40))
 	}
-	shown := time.Since(killed)
-	shot(t, ctx, "demo-burst-failing.png")
-	text := eval[string](t, ctx, `document.getElementById("dest-burst").textContent`)
-	if !strings.HasPrefix(text, "failing: ") {
+	failing := time.Since(killed)
+	if text := eval[string](t, ctx, `document.getElementById("dest-burst").textContent`); !strings.HasPrefix(text, "failing: ") {
 		t.Fatalf("the burst destination reads %q", text)
 	}
-	var st bursterapi.Status
-	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d%s", ports["burster"], bursterapi.StatusPath), &st)
-	if st.Destinations == nil || !st.Destinations.Burst.Failing || st.Destinations.Primary.Failing {
-		t.Fatalf("the burster's status shows destinations %+v, want burst failing", st.Destinations)
+	shownBlocked(t, ctx, restartAfter, logs)
+	back := time.Since(killed)
+	shot(t, ctx, "demo-burst-failing.png")
+	st := bursterStatus(t, ports)
+	if st.Burst == nil || !st.Burst.Blocked || st.Burst.ReadyEndpoints != 0 || st.Weights == nil || *st.Weights != split.AllPrimary {
+		t.Fatalf("the burster's status: burst %+v, weights %v; want blocked, all primary", st.Burst, st.Weights)
 	}
 	said := "demo         | !!! burst-worker exited (signal: killed); the rest keeps running; restarting it in " + restartAfter.String()
 	if !strings.Contains(logs.String(), said) {
 		t.Fatalf("the launcher did not report the death as %q:\n%s", said, logs.Tail(40))
 	}
-	component.EventuallyEvery(t, restartAfter+30*time.Second, 250*time.Millisecond, "the burst worker restarted", func() error {
-		if !strings.Contains(logs.String(), "demo         | burst-worker restarted (pid ") {
-			return fmt.Errorf("not yet:\n%s", logs.Tail(20))
-		}
-		return nil
-	})
+	waitRestarted(t, logs, 1)
 	w.restart()
 	w.waitShare(t, ctx, true, burstWithin, logs)
 	if err := poll(ctx, `!document.getElementById("dest-burst").classList.contains("failing")`, 30*time.Second); err != nil {
 		t.Fatalf("the page still shows burst failing after the restart: %v", err)
 	}
-	t.Logf("burst worker killed: shown failing on the page after %s, bursty- hashes again after %s",
-		shown.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	t.Logf("burst worker killed mid-burst: shown failing after %s, all back to primary after %s, bursty- hashes again after %s",
+		failing.Round(100*time.Millisecond), back.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+}
+
+// burstBlocked stops the burst worker while the load is low, then moves the
+// slider to 25: nothing bursts, the page says why, the hashes stay plain;
+// once the launcher has restarted the worker, the burst happens.
+func burstBlocked(t *testing.T, ctx context.Context, w *hashWatcher, binDir string, ports map[string]int, logs *process.Log) {
+	t.Helper()
+	killed := kill(t, binDir, ports["burst-worker"])
+	press(t, ctx, kb.ArrowRight, 23) // 2 -> 25
+	shownBlocked(t, ctx, restartAfter, logs)
+	// While the worker is down (as long as the launcher said it waits),
+	// the rate is far over 15 and stays on primary.
+	var delay time.Duration
+	component.EventuallyEvery(t, 10*time.Second, 100*time.Millisecond, "the launcher reporting the second death", func() error {
+		m := regexp.MustCompile(`burst-worker exited \(signal: killed\); the rest keeps running; restarting it in (\S+)`).
+			FindAllStringSubmatch(logs.String(), -1)
+		if len(m) < 2 {
+			return fmt.Errorf("%d deaths reported", len(m))
+		}
+		var err error
+		delay, err = time.ParseDuration(m[1][1])
+		return err
+	})
+	w.restart()
+	hold := delay - time.Since(killed) - 3*time.Second
+	deadline := time.Now().Add(hold)
+	for time.Now().Before(deadline) {
+		if got := eval[string](t, ctx, `document.getElementById("split-burst-pct").textContent`); got != "0" {
+			t.Fatalf("burst share %s%% with the burst worker down:\n%s", got, logs.Tail(40))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	w.observe(t, ctx)
+	for _, h := range w.fresh {
+		if m, err := hashmsg.Parse(h); err != nil || m.Burst() {
+			t.Fatalf("hash %q shown while burst was blocked", h)
+		}
+	}
+	if len(w.fresh) < judged {
+		t.Fatalf("only %d hashes in %s at 25 req/s: primary did not serve the load", len(w.fresh), hold)
+	}
+	shot(t, ctx, "demo-burst-blocked.png")
+	waitRestarted(t, logs, 2)
+	w.restart()
+	took := w.waitShare(t, ctx, true, burstWithin, logs)
+	t.Logf("slider to 25 with the burst worker down: held on primary for %s (%d plain hashes); bursty- %s after the restart",
+		hold.Round(100*time.Millisecond), len(w.fresh), took.Round(100*time.Millisecond))
+}
+
+// kill SIGKILLs the worker from binDir on port and returns when.
+func kill(t *testing.T, binDir string, port int) time.Time {
+	t.Helper()
+	if err := syscall.Kill(workerPid(t, binDir, port), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
+// shownBlocked waits until the page shows all traffic on primary and says
+// that the burst cluster has no ready worker.
+func shownBlocked(t *testing.T, ctx context.Context, within time.Duration, logs *process.Log) {
+	t.Helper()
+	err := poll(ctx, `document.getElementById("split-burst-pct").textContent === "0" && `+
+		`document.getElementById("burster-line").textContent.includes("burst cluster: 0 ready workers, so nothing is sent there")`, within)
+	if err != nil {
+		t.Fatalf("the page does not say burst is blocked within %s: %v (burster line %q)\nlauncher output:\n%s", within, err,
+			eval[string](t, ctx, `document.getElementById("burster-line").textContent`), logs.Tail(40))
+	}
+}
+
+// waitRestarted waits for the launcher's n-th restart of the burst worker.
+func waitRestarted(t *testing.T, logs *process.Log, n int) {
+	t.Helper()
+	component.EventuallyEvery(t, 2*restartAfter+30*time.Second, 250*time.Millisecond, "the burst worker restarted", func() error {
+		if got := strings.Count(logs.String(), "demo         | burst-worker restarted (pid "); got < n {
+			return fmt.Errorf("%d restarts so far:\n%s", got, logs.Tail(20))
+		}
+		return nil
+	})
+}
+
+// bursterStatus reads the demo burster's /api/status.
+func bursterStatus(t *testing.T, ports map[string]int) bursterapi.Status {
+	t.Helper()
+	var st bursterapi.Status
+	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d%s", ports["burster"], bursterapi.StatusPath), &st)
+	return st
 }
 
 // workerPid finds the worker started from binDir listening on port.

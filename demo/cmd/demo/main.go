@@ -134,7 +134,9 @@ func run() error {
 				// The same counter tells the destinations apart, so a dead
 				// worker shows as failing on the page.
 				"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
-				"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false"})},
+				"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
+				// Nothing goes to a burst worker the mesh finds not ready.
+				"MESH_READINESS": "true"})},
 		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(*port["frontend"]), "REDIS_URL": redisAddr,
 				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster")})},

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -84,6 +85,7 @@ func run() error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return admin.Run(ctx) })
+	g.Go(func() error { mesh.Probe(ctx, time.Second, 500*time.Millisecond); return nil })
 	g.Go(func() error {
 		if err := proxy.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serving the proxy: %w", err)

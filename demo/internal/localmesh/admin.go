@@ -14,6 +14,7 @@ import (
 // RegisterAdmin adds the admin API (package meshapi) to the admin server.
 func (m *Mesh) RegisterAdmin(e *echo.Echo) {
 	e.GET(meshapi.WeightsPath, func(c echo.Context) error { return c.JSON(http.StatusOK, m.Weights()) })
+	e.GET(meshapi.EndpointsPath, func(c echo.Context) error { return c.JSON(http.StatusOK, m.Endpoints()) })
 	e.PUT(meshapi.WeightsPath, func(c echo.Context) error {
 		var w split.Split
 		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1024))

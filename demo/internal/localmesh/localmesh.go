@@ -1,20 +1,28 @@
 // Package localmesh is the local demo's stand-in for the Istio sidecar: a
 // reverse proxy that sends each request to the primary or the burst worker
 // according to weights, counts requests per destination in Prometheus format,
-// and has an admin API to read and set the weights. In a cluster none of this
-// exists: the frontend's Envoy sidecar applies the VirtualService's weights.
+// and has an admin API to read and set the weights. Once probing, it follows
+// each backend's readiness (its /readyz) as a cluster's EndpointSlices would,
+// answers 503 for a destination that is not ready without trying it, as
+// Envoy does with no healthy endpoint, and reports the readiness on the admin
+// API. In a cluster none of this exists: the frontend's Envoy sidecar applies
+// the VirtualService's weights.
 package localmesh
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
@@ -31,7 +39,10 @@ const maxIdlePerUpstream = 256
 // Mesh routes requests between two upstreams.
 type Mesh struct {
 	proxies  [2]*httputil.ReverseProxy
+	backends [2]*url.URL
 	requests *prometheus.CounterVec
+	ready    [2]atomic.Bool // true until a probe says otherwise
+	readyVec *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	weights [2]int
@@ -52,6 +63,11 @@ func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
 			Name: "localmesh_requests_total",
 			Help: "Requests proxied, by destination (primary, burst) and response code.",
 		}, []string{"destination", "code"}),
+		readyVec: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "localmesh_backend_ready",
+			Help: "1 while the destination's backend answers its /readyz, else 0.",
+		}, []string{"destination"}),
+		backends: [2]*url.URL{primary, burst},
 	}
 	for i, u := range []*url.URL{primary, burst} {
 		target := u
@@ -60,13 +76,69 @@ func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
 			Transport: transport,
 		}
 	}
-	reg.MustRegister(m.requests)
+	reg.MustRegister(m.requests, m.readyVec)
 	// The series exist at zero from the start: a reader of the rate (the
 	// burster) sees an idle mesh as 0 req/s, not as no data.
-	for _, d := range []string{Primary, Burst} {
+	for i, d := range []string{Primary, Burst} {
 		m.requests.WithLabelValues(d, strconv.Itoa(http.StatusOK))
+		m.setReady(i, true)
 	}
 	return m
+}
+
+// setReady records backend i's readiness.
+func (m *Mesh) setReady(i int, ready bool) {
+	m.ready[i].Store(ready)
+	v := 0.0
+	if ready {
+		v = 1
+	}
+	m.readyVec.WithLabelValues([...]string{Primary, Burst}[i]).Set(v)
+}
+
+// Endpoints is how many ready endpoints each destination has: its one
+// backend, or none.
+func (m *Mesh) Endpoints() meshapi.Endpoints {
+	n := func(i int) int {
+		if m.ready[i].Load() {
+			return 1
+		}
+		return 0
+	}
+	return meshapi.Endpoints{Primary: n(0), Burst: n(1)}
+}
+
+// Probe asks each backend's /readyz every interval (each ask bounded by
+// timeout) until ctx is done; a backend that does not answer 200 is not
+// ready until it does.
+func (m *Mesh) Probe(ctx context.Context, interval, timeout time.Duration) {
+	client := &http.Client{Timeout: timeout}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for i, b := range m.backends {
+			m.setReady(i, probe(ctx, client, b.JoinPath("/readyz").String()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func probe(ctx context.Context, client *http.Client, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Weights returns the current weights.
@@ -108,9 +180,16 @@ func (m *Mesh) pick() int {
 // ServeHTTP proxies one request.
 func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i := m.pick()
+	dest := [...]string{Primary, Burst}[i]
+	if !m.ready[i].Load() {
+		// Envoy with no healthy endpoint for the destination.
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		m.requests.WithLabelValues(dest, strconv.Itoa(http.StatusServiceUnavailable)).Inc()
+		return
+	}
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	m.proxies[i].ServeHTTP(rec, r)
-	m.requests.WithLabelValues([...]string{Primary, Burst}[i], strconv.Itoa(rec.code)).Inc()
+	m.requests.WithLabelValues(dest, strconv.Itoa(rec.code)).Inc()
 }
 
 type statusRecorder struct {

@@ -1,18 +1,22 @@
 package localmesh
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 func upstream(t *testing.T, name string, code int) *url.URL {
@@ -120,5 +124,63 @@ func TestAdmin(t *testing.T) {
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/weights", nil))
 	if strings.TrimSpace(rec.Body.String()) != `{"primary":100,"burst":0}` {
 		t.Fatalf("GET /weights = %s", rec.Body)
+	}
+}
+
+// TestProbedReadiness: a backend whose /readyz fails is not ready: the admin
+// API reports it, and requests routed to it are answered 503 without trying
+// it (as Envoy with no healthy endpoint), counted under its destination;
+// once it answers again it is ready and served.
+func TestProbedReadiness(t *testing.T) {
+	var burstReady atomic.Bool
+	calls := atomic.Int32{}
+	burst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			if !burstReady.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
+		calls.Add(1)
+		_, _ = w.Write([]byte("burst"))
+	}))
+	defer burst.Close()
+	bu, _ := url.Parse(burst.URL)
+	reg := prometheus.NewRegistry()
+	m := New(upstream(t, "primary", 200), bu, reg)
+	if err := m.SetWeights(split.AllBurst); err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	m.RegisterAdmin(e)
+	endpoints := func() string {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/endpoints", nil))
+		return strings.TrimSpace(rec.Body.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Probe(ctx, 10*time.Millisecond, time.Second); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	component.Eventually(t, 5*time.Second, "burst not ready", func() bool { return endpoints() == `{"primary":1,"burst":0}` })
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if rec.Code != http.StatusServiceUnavailable || calls.Load() != 0 {
+		t.Fatalf("to a not-ready backend: %d (%d calls reached it)", rec.Code, calls.Load())
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("burst", "503")); got != 1 {
+		t.Fatalf("localmesh_requests_total{burst,503} = %v", got)
+	}
+
+	burstReady.Store(true)
+	component.Eventually(t, 5*time.Second, "burst ready", func() bool { return endpoints() == `{"primary":1,"burst":1}` })
+	rec = httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if rec.Code != http.StatusOK || calls.Load() != 1 {
+		t.Fatalf("to a ready backend: %d (%d calls)", rec.Code, calls.Load())
+	}
+	if got := testutil.ToFloat64(m.readyVec.WithLabelValues("burst")); got != 1 {
+		t.Fatalf("localmesh_backend_ready{burst} = %v", got)
 	}
 }

@@ -2,8 +2,19 @@
 // the burster's localmesh router drives: GET WeightsPath answers the current
 // split.Split as JSON, PUT WeightsPath with a split.Split sets it and answers
 // the split now in force. A split that is not whole percentages summing to
-// 100 is refused with 400.
+// 100 is refused with 400. GET EndpointsPath answers Endpoints: how many
+// ready endpoints each destination has, as the mesh's probes of the
+// backends' /readyz find them (what EndpointSlices say in a cluster).
 package meshapi
 
-// WeightsPath is where the weights are read and set.
-const WeightsPath = "/weights"
+// Paths of the admin API.
+const (
+	WeightsPath   = "/weights"
+	EndpointsPath = "/endpoints"
+)
+
+// Endpoints is the body of GET EndpointsPath.
+type Endpoints struct {
+	Primary int `json:"primary"`
+	Burst   int `json:"burst"`
+}

@@ -44,7 +44,12 @@ func (b *Backend) Close() { b.close() }
 func NewBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*Backend, error) {
 	switch cfg.Router {
 	case router.KindLocalMesh:
-		return &Backend{router: router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout), close: func() {}}, nil
+		mesh := router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout)
+		b := &Backend{router: mesh, close: func() {}}
+		if cfg.MeshReadiness {
+			b.burst = mesh
+		}
+		return b, nil
 	case router.KindIstio, router.KindGatewayAPI:
 		rc, ns, err := loadKube(cfg)
 		if err != nil {

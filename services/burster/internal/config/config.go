@@ -57,6 +57,7 @@ type Config struct {
 
 	Router         router.Kind `envconfig:"ROUTER" default:"istio" desc:"what the weights are written to: istio, gatewayapi or localmesh"`
 	MeshAdminURL   string      `envconfig:"MESH_ADMIN_URL" desc:"ROUTER=localmesh: the local mesh's admin API"`
+	MeshReadiness  bool        `envconfig:"MESH_READINESS" default:"false" desc:"ROUTER=localmesh: no weight goes to burst while the mesh finds its backend not ready"`
 	Namespace      string      `envconfig:"NAMESPACE" desc:"the routing object's namespace; empty: the pod's own"`
 	VirtualService string      `envconfig:"VIRTUAL_SERVICE" default:"worker" desc:"ROUTER=istio: the VirtualService to change"`
 	PrimarySubset  string      `envconfig:"PRIMARY_SUBSET" default:"primary" desc:"ROUTER=istio: the subset of the primary cluster's workers"`
@@ -148,6 +149,9 @@ func (c *Config) Validate() error {
 		if c.WorkerService == "" {
 			errs = append(errs, errors.New("WORKER_SERVICE must be set with CAPACITY_PER_ENDPOINT_RPS"))
 		}
+	}
+	if c.MeshReadiness && c.Router != router.KindLocalMesh {
+		errs = append(errs, errors.New("MESH_READINESS reads the local mesh: only with ROUTER=localmesh (in a cluster use BURST_KUBECONFIG)"))
 	}
 	if c.BurstKubeconfig != "" && c.Router == router.KindLocalMesh {
 		errs = append(errs, errors.New("BURST_KUBECONFIG reads the burst cluster's Kubernetes API: not with ROUTER=localmesh"))

@@ -292,7 +292,7 @@ func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
 		c.burstBlocked = false
 		c.cfg.Metrics.burstBlocked.Set(0)
 		c.note(corev1.EventTypeNormal, bursterapi.BurstReady,
-			fmt.Sprintf("the burst cluster has %d ready workers again", burst.ReadyEndpoints))
+			fmt.Sprintf("the burst cluster has ready workers again (%d)", burst.ReadyEndpoints))
 	}
 }
 

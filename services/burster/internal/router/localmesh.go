@@ -16,15 +16,40 @@ import (
 
 // LocalMesh sets the weights of the local demo's stand-in mesh through its
 // admin API (package meshapi). It has no watch: the controller reads the
-// weights back every interval to find changes made by anyone else.
+// weights back every interval to find changes made by anyone else. It also
+// reads the burst backend's readiness from the mesh (Ready), as the
+// Kubernetes routers' burster reads the burst cluster's EndpointSlices.
 type LocalMesh struct {
-	url    string
-	client *http.Client
+	url, endpoints string
+	client         *http.Client
 }
 
 // NewLocalMesh returns a router for the admin API at url.
 func NewLocalMesh(url string, timeout time.Duration) *LocalMesh {
-	return &LocalMesh{url: strings.TrimSuffix(url, "/") + meshapi.WeightsPath, client: &http.Client{Timeout: timeout}}
+	base := strings.TrimSuffix(url, "/")
+	return &LocalMesh{url: base + meshapi.WeightsPath, endpoints: base + meshapi.EndpointsPath, client: &http.Client{Timeout: timeout}}
+}
+
+// Ready is how many ready endpoints the mesh finds for the burst
+// destination.
+func (m *LocalMesh) Ready(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.endpoints, nil)
+	if err != nil {
+		return 0, fmt.Errorf("building request: %w", err)
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", m.endpoints, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", m.endpoints, resp.Status)
+	}
+	var e meshapi.Endpoints
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e); err != nil {
+		return 0, fmt.Errorf("GET %s: %w", m.endpoints, err)
+	}
+	return e.Burst, nil
 }
 
 // Get returns the mesh's weights.

@@ -17,6 +17,10 @@ func fakeMeshAdmin(t *testing.T) (*httptest.Server, *split.Split, *int) {
 	t.Helper()
 	cur, puts := split.AllPrimary, 0
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/endpoints" {
+			_, _ = w.Write([]byte(`{"primary":1,"burst":0}`))
+			return
+		}
 		if r.URL.Path != "/weights" {
 			http.NotFound(w, r)
 			return
@@ -53,8 +57,14 @@ func TestLocalMesh(t *testing.T) {
 	if _, err := r.Set(ctx, split.Split{Primary: 1}); err == nil {
 		t.Fatal("invalid split accepted")
 	}
+	if n, err := r.Ready(ctx); err != nil || n != 0 {
+		t.Fatalf("Ready = %d, %v; want the burst destination's 0", n, err)
+	}
 	down := NewLocalMesh("http://127.0.0.1:1", time.Second)
 	if _, err := down.Get(ctx); err == nil || !strings.Contains(err.Error(), "GET http://127.0.0.1:1/weights") {
 		t.Fatalf("unreachable mesh: %v", err)
+	}
+	if _, err := down.Ready(ctx); err == nil {
+		t.Fatal("Ready of an unreachable mesh: no error")
 	}
 }
