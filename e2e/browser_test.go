@@ -2,16 +2,22 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
@@ -167,5 +173,46 @@ func TestPageReconnects(t *testing.T) {
 	marker := publishMarker(t, s)
 	if err := poll(ctx, `document.querySelector("#hashes li")?.textContent === `+strconv.Quote(marker), 10*time.Second); err != nil {
 		t.Fatalf("no hashes after reconnecting: %v", err)
+	}
+}
+
+// TestPageShowsAFailingBurst: what the burster's status says about the
+// destinations and the burst cluster reaches the page: a burst share
+// answering errors is marked failing with its numbers, and a blocked burst
+// is said to be. The burster here is a stand-in serving that status; the
+// burster's own tests prove it measures and reports it.
+func TestPageShowsAFailingBurst(t *testing.T) {
+	rps := 25.0
+	st := bursterapi.Status{
+		Weights: &split.AllPrimary, ObservedRPS: &rps, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10,
+		Destinations: &bursterapi.Destinations{Burst: bursterapi.Destination{RPS: 25, FailedRPS: 16.2, Failing: true}},
+		Burst:        &bursterapi.Burst{Reachable: true, Blocked: true},
+		Changes:      []bursterapi.Change{},
+	}
+	burster := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != bursterapi.StatusPath {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(st)
+	}))
+	defer burster.Close()
+	s := startStack(t, "", map[string]string{"BURSTER_URL": burster.URL})
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.frontend.base)); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, `document.getElementById("dest-burst").classList.contains("failing")`, 15*time.Second); err != nil {
+		t.Fatalf("the page does not mark burst failing: %v", err)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("dest-burst").textContent`); got != "failing: 16.2 of 25.0 req/s" {
+		t.Fatalf("the burst share reads %q", got)
+	}
+	line := eval[string](t, ctx, `document.getElementById("burster-line").textContent`)
+	if !strings.Contains(line, "burst cluster: 0 ready workers, so nothing is sent there") {
+		t.Fatalf("the burster line reads %q", line)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("dest-primary").textContent`); got != "" {
+		t.Fatalf("the primary share, sent nothing, reads %q", got)
 	}
 }

@@ -171,25 +171,23 @@ func runDemo(t *testing.T, redisMode string) {
 // killBurstWorker kills the burst worker while it carries the burst, as a
 // crash would: the local mesh's probe finds it not ready, so the burster
 // sends everything back to primary at once and the page says why; the
-// requests that failed meanwhile show the burst destination failing; the
+// burster has counted the requests that failed meanwhile against burst; the
 // launcher says so and keeps the rest running; once it has restarted the
-// worker, the hashes are bursty- again.
+// worker, the hashes are bursty- again. (Whether the page marks burst
+// failing depends on how many failed before the return, under half of the
+// window here; TestPageShowsAFailingBurst checks that display.)
 func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir string, ports map[string]int, logs *process.Log) {
 	t.Helper()
 	killed := kill(t, binDir, ports["burst-worker"])
-	if err := poll(ctx, `document.getElementById("dest-burst").classList.contains("failing")`, restartAfter); err != nil {
-		t.Fatalf("the page does not show the dead burst worker failing within %s: %v\nlauncher output:\n%s", restartAfter, err, logs.Tail(40))
-	}
-	failing := time.Since(killed)
-	if text := eval[string](t, ctx, `document.getElementById("dest-burst").textContent`); !strings.HasPrefix(text, "failing: ") {
-		t.Fatalf("the burst destination reads %q", text)
-	}
 	shownBlocked(t, ctx, restartAfter, logs)
 	back := time.Since(killed)
-	shot(t, ctx, "demo-burst-failing.png")
+	shot(t, ctx, "demo-burst-blocked-mid-burst.png")
 	st := bursterStatus(t, ports)
 	if st.Burst == nil || !st.Burst.Blocked || st.Burst.ReadyEndpoints != 0 || st.Weights == nil || *st.Weights != split.AllPrimary {
 		t.Fatalf("the burster's status: burst %+v, weights %v; want blocked, all primary", st.Burst, st.Weights)
+	}
+	if st.Destinations == nil || st.Destinations.Burst.FailedRPS <= 0 {
+		t.Fatalf("the burster's status shows no failed requests to burst: %+v", st.Destinations)
 	}
 	said := "demo         | !!! burst-worker exited (signal: killed); the rest keeps running; restarting it in " + restartAfter.String()
 	if !strings.Contains(logs.String(), said) {
@@ -199,10 +197,10 @@ func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir s
 	w.restart()
 	w.waitShare(t, ctx, true, burstWithin, logs)
 	if err := poll(ctx, `!document.getElementById("dest-burst").classList.contains("failing")`, 30*time.Second); err != nil {
-		t.Fatalf("the page still shows burst failing after the restart: %v", err)
+		t.Fatalf("the page shows burst failing after the restart: %v", err)
 	}
-	t.Logf("burst worker killed mid-burst: shown failing after %s, all back to primary after %s, bursty- hashes again after %s",
-		failing.Round(100*time.Millisecond), back.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	t.Logf("burst worker killed mid-burst: all back to primary on the page after %s (burst failures counted %.1f req/s), bursty- hashes again after %s",
+		back.Round(100*time.Millisecond), st.Destinations.Burst.FailedRPS, time.Since(killed).Round(100*time.Millisecond))
 }
 
 // burstBlocked stops the burst worker while the load is low, then moves the

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
@@ -198,21 +201,11 @@ func workerSlice(ready ...bool) *discoveryv1.EndpointSlice {
 // ready. The burst-side token can list EndpointSlices there and nothing else.
 func TestNoBurstIntoNothing(t *testing.T) {
 	c := newCluster(t)
-	burst := kube.Start(t)
+	b := newBurstCluster(t, c, workerSlice(false))
+	burst, kubeconfig := b.env, b.kubeconfig
 	ctx := context.Background()
-	if _, err := burst.Clientset(t).CoreV1().Namespaces().Create(ctx,
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := burst.Create(ctx, c.ns, rbacIn(t, remoteRBAC, c.ns)...); err != nil {
-		t.Fatal(err)
-	}
 	slices := burst.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
-	slice, err := slices.Create(ctx, workerSlice(false), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := burst.Kubeconfig(t, "burst", c.ns, "burster-remote")
+	slice, err := slices.Get(ctx, "worker-abc", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,4 +299,139 @@ func status(t *testing.T, r *replica) bursterapi.Status {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// burstCluster is a second API server standing for the burst cluster, with
+// the namespace of c, the shipped burst-side RBAC, the worker's
+// EndpointSlice and a kubeconfig holding burster-remote's token.
+type burstCluster struct {
+	env        *kube.Env
+	kubeconfig string
+}
+
+func newBurstCluster(t *testing.T, c *cluster, slice *discoveryv1.EndpointSlice) *burstCluster {
+	t.Helper()
+	ctx := context.Background()
+	env := kube.Start(t)
+	if _, err := env.Clientset(t).CoreV1().Namespaces().Create(ctx,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Create(ctx, c.ns, rbacIn(t, remoteRBAC, c.ns)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := env.Kubeconfig(t, "burst", c.ns, "burster-remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &burstCluster{env: env, kubeconfig: kubeconfig}
+}
+
+// TestPrescale: from WARM_RPS on, the burster raises the burst HPA's
+// minReplicas (recording the value it found on the HPA) before any weight
+// moves; over HIGH_RPS the first shift waits until that many workers are
+// ready; after the load is gone and BURST_COOLDOWN has passed, the value is
+// put back, also by a burster that took over in between.
+func TestPrescale(t *testing.T) {
+	c := newCluster(t)
+	burst := newBurstCluster(t, c, workerSlice(true))
+	ctx := context.Background()
+	hpas := burst.env.Clientset(t).AutoscalingV2().HorizontalPodAutoscalers(c.ns)
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"},
+			MinReplicas:    ptr.To[int32](1), MaxReplicas: 10,
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := func() (int32, string) {
+		h, err := hpas.Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *h.Spec.MinReplicas, h.Annotations[prescale.OriginalAnnotation]
+	}
+	load := newLoadExporter(t, 5)
+	prom := promserver.Start(t, load.Host())
+	env := map[string]string{
+		"SOURCE": "prometheus", "PROMETHEUS_URL": prom.URL, "QUERY": `sum(rate(test_requests_total[5s]))`, "INTERVAL": "500ms",
+		"BURST_KUBECONFIG": burst.kubeconfig, "BURST_PRESCALE": "true", "CAPACITY_PER_ENDPOINT_RPS": "12", "WARM_RPS": "8",
+		"BURST_COOLDOWN": "2s", "PRESCALE_WAIT": "60s",
+	}
+	r := c.startReplica(t, "first", maps.Clone(env))
+	component.Eventually(t, 30*time.Second, "the idle rate measured", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 3 && v < 7 })
+	if n, orig := hpa(); n != 1 || orig != "" {
+		t.Fatalf("at 5 req/s the HPA has minReplicas %d (original %q)", n, orig)
+	}
+
+	load.Set(12) // warm: the burst would need ceil(15/12) = 2 workers
+	component.Eventually(t, 30*time.Second, "minReplicas 2 at 12 req/s", func() bool { n, orig := hpa(); return n == 2 && orig == "1" })
+	if got := c.weights(t); got != split.AllPrimary {
+		t.Fatalf("weights moved below HIGH_RPS: %v", got)
+	}
+	load.Set(30) // ceil(30/12) = 3 (and up to 36 req/s of measuring noise); one ready
+	component.Eventually(t, 30*time.Second, "minReplicas 3 at 30 req/s", func() bool { n, _ := hpa(); return n == 3 })
+	component.Eventually(t, 30*time.Second, "30 req/s measured", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 25 })
+	time.Sleep(2 * time.Second) // several decisions far over HIGH_RPS
+	if got := c.weights(t); got != split.AllPrimary {
+		t.Fatalf("shifted with 1 of 3 burst workers ready: %v", got)
+	}
+	if st := status(t, r); st.Burst == nil || st.Burst.PrescaledTo != 3 {
+		t.Fatalf("status burst = %+v, want prescaledTo 3", st.Burst)
+	}
+	slices := burst.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
+	if _, err := slices.Update(ctx, workerSlice(true, true, true), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "the shift once 3 workers are ready", func() bool { return c.weights(t) == split.AllBurst })
+	if len(c.events(t, "PreScaled")) < 2 {
+		t.Fatalf("PreScaled events: %v", c.events(t, "PreScaled"))
+	}
+
+	// Another burster takes over (a restart, or a new leader) and the load
+	// is gone: it finds the record on the HPA and puts 1 back after the
+	// cool-down.
+	r.stop(t)
+	load.Set(0)
+	c.startReplica(t, "second", maps.Clone(env))
+	component.Eventually(t, 30*time.Second, "all back to primary", func() bool { return c.weights(t) == split.AllPrimary })
+	back := time.Now()
+	component.Eventually(t, 30*time.Second, "minReplicas restored", func() bool { n, orig := hpa(); return n == 1 && orig == "" })
+	if d := time.Since(back); d < 1500*time.Millisecond {
+		t.Fatalf("restored %s after the return, before the 2s cool-down", d)
+	}
+	if len(c.events(t, "ScaledBack")) != 1 {
+		t.Fatalf("ScaledBack events: %v", c.events(t, "ScaledBack"))
+	}
+
+	// The burst-side token: get and patch that HPA, no other.
+	remote, err := kubernetes.NewForConfig(burst.env.ServiceAccountConfig(t, c.ns, "burster-remote"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Get(ctx, "worker", metav1.GetOptions{}); err != nil {
+		t.Fatalf("burster-remote cannot get the worker HPA: %v", err)
+	}
+	for what, err := range map[string]error{
+		"get another HPA": func() error {
+			_, err := remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Get(ctx, "other", metav1.GetOptions{})
+			return err
+		}(),
+		"list HPAs": func() error {
+			_, err := remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).List(ctx, metav1.ListOptions{})
+			return err
+		}(),
+		"delete the HPA": func() error {
+			return remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Delete(ctx, "worker", metav1.DeleteOptions{})
+		}(),
+	} {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("burster-remote may %s: %v, want Forbidden", what, err)
+		}
+	}
 }

@@ -51,17 +51,7 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 		return err
 	}
 
-	c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
 	container := d.Spec.Template.Spec.Containers[0]
-	var args []string
-	for _, a := range container.Args {
-		if !strings.HasPrefix(a, "--monitoringAddr") {
-			args = append(args, a)
-		}
-	}
-	args = append(args, "--kubeconfig", kubeconfigFile,
-		"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(component.FreePort(t)),
-		"--secureGRPCAddr", "", "--httpsAddr", "")
 	env := map[string]string{
 		"POD_NAME":        "istiod-0",
 		"POD_NAMESPACE":   SystemNamespace,
@@ -73,14 +63,34 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 			env[e.Name] = e.Value
 		}
 	}
-	p, err := process.Start(process.Spec{
-		Name: "istiod-" + c.Spec.Name, Path: binary, Args: args,
-		Dir: dir, Env: env, Lines: c.logs.Add,
-		Ready:        process.HTTPReady("http://" + c.HTTP + "/ready"),
-		ReadyTimeout: 60 * time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("starting istiod for %s: %w\n%s", c.Spec.Name, err, c.logs.Tail(40))
+	// A free port can be taken by another test process before istiod binds
+	// it (test packages run in parallel): then it exits at once, and is
+	// started again on other ports.
+	var p *process.Process
+	for attempt := 1; ; attempt++ {
+		c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
+		var args []string
+		for _, a := range container.Args {
+			if !strings.HasPrefix(a, "--monitoringAddr") {
+				args = append(args, a)
+			}
+		}
+		args = append(args, "--kubeconfig", kubeconfigFile,
+			"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(component.FreePort(t)),
+			"--secureGRPCAddr", "", "--httpsAddr", "")
+		p, err = process.Start(process.Spec{
+			Name: "istiod-" + c.Spec.Name, Path: binary, Args: args,
+			Dir: dir, Env: env, Lines: c.logs.Add,
+			Ready:        process.HTTPReady("http://" + c.HTTP + "/ready"),
+			ReadyTimeout: 60 * time.Second,
+		})
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(c.logs.Tail(5), "address already in use") {
+			return fmt.Errorf("starting istiod for %s: %w\n%s", c.Spec.Name, err, c.logs.Tail(40))
+		}
+		t.Logf("istiod for %s lost a port to another process; starting it again on others", c.Spec.Name)
 	}
 	c.istiod = p
 	t.Cleanup(func() {

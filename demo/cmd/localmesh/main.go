@@ -70,7 +70,7 @@ func run() error {
 	defer stop()
 
 	admin := server.New(service, cfg.Config, log, health.New())
-	mesh := localmesh.New(primary, burst, admin.Registry)
+	mesh := localmesh.New(primary, burst, admin.Registry, log)
 	mesh.RegisterAdmin(admin.Echo)
 
 	proxyAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ProxyPort))

@@ -12,6 +12,7 @@ package localmesh
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
 // Destinations, in the order of the split's fields.
@@ -50,7 +52,9 @@ type Mesh struct {
 }
 
 // New returns a Mesh sending everything to primary until told otherwise.
-func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
+// A backend that cannot be reached is answered 502 and logged to log, at
+// most once a second with the count held back (nil: not logged).
+func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *Mesh {
 	transport := &http.Transport{
 		Proxy:               nil,
 		MaxIdleConns:        2 * maxIdlePerUpstream,
@@ -69,11 +73,20 @@ func New(primary, burst *url.URL, reg prometheus.Registerer) *Mesh {
 		}, []string{"destination"}),
 		backends: [2]*url.URL{primary, burst},
 	}
+	limit := &telemetry.Limit{Every: time.Second}
 	for i, u := range []*url.URL{primary, burst} {
 		target := u
+		dest := [...]string{Primary, Burst}[i]
 		m.proxies[i] = &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
 			Transport: transport,
+			// Instead of a line per failed request on the standard logger.
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				if ok, held := limit.Allow(); ok && log != nil {
+					log.Warn("proxying failed", "destination", dest, "err", err, "heldBack", held)
+				}
+				w.WriteHeader(http.StatusBadGateway)
+			},
 		}
 	}
 	reg.MustRegister(m.requests, m.readyVec)

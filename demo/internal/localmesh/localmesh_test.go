@@ -1,8 +1,11 @@
 package localmesh
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,7 +36,7 @@ func upstream(t *testing.T, name string, code int) *url.URL {
 
 func TestPickIsExactAndInterleaved(t *testing.T) {
 	for _, w := range []split.Split{split.AllPrimary, split.AllBurst, split.WithBurst(30), split.WithBurst(50), split.WithBurst(99)} {
-		m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry())
+		m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
 		if err := m.SetWeights(w); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +63,7 @@ func TestPickIsExactAndInterleaved(t *testing.T) {
 
 func TestProxiesAndCounts(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), upstream(t, "burst", 503), reg)
+	m := New(upstream(t, "primary", 200), upstream(t, "burst", 503), reg, nil)
 	if n := testutil.CollectAndCount(m.requests, "localmesh_requests_total"); n != 2 {
 		t.Fatalf("%d series before any request, want primary and burst at zero", n)
 	}
@@ -94,7 +97,7 @@ func TestProxiesAndCounts(t *testing.T) {
 }
 
 func TestAdmin(t *testing.T) {
-	m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry())
+	m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
 	e := echo.New()
 	m.RegisterAdmin(e)
 	tests := []struct {
@@ -147,7 +150,7 @@ func TestProbedReadiness(t *testing.T) {
 	defer burst.Close()
 	bu, _ := url.Parse(burst.URL)
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), bu, reg)
+	m := New(upstream(t, "primary", 200), bu, reg, nil)
 	if err := m.SetWeights(split.AllBurst); err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +185,32 @@ func TestProbedReadiness(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.readyVec.WithLabelValues("burst")); got != 1 {
 		t.Fatalf("localmesh_backend_ready{burst} = %v", got)
+	}
+}
+
+// TestDeadBackendCostsALineASecond: 200 requests to a backend that refuses
+// connections are each answered 502 and cost one structured log line, not
+// one line each.
+func TestDeadBackendCostsALineASecond(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, _ := url.Parse("http://" + ln.Addr().String())
+	ln.Close()
+	var logs bytes.Buffer
+	m := New(dead, dead, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	for range 200 {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		if rec.Code != http.StatusBadGateway {
+			t.Fatalf("answer %d, want 502", rec.Code)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.Contains(logs.String(), `"msg":"proxying failed"`) {
+		t.Fatalf("%d log lines:\n%s", n, logs.String())
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("primary", "502")); got != 200 {
+		t.Fatalf("localmesh_requests_total{primary,502} = %v", got)
 	}
 }

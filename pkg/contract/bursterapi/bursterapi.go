@@ -29,6 +29,8 @@ const (
 
 	BurstNotReady Kind = "BurstNotReady" // held, or back to primary: burst has no ready worker
 	BurstReady    Kind = "BurstReady"    // burst has ready workers again
+	PreScaled     Kind = "PreScaled"     // the burst HPA's minReplicas raised ahead of a burst
+	ScaledBack    Kind = "ScaledBack"    // the burst HPA's minReplicas put back after the cool-down
 
 	// Not changes of the weights: the health of a destination changed.
 	DestinationFailing   Kind = "DestinationFailing"   // at least half its requests fail
@@ -59,6 +61,9 @@ type Burst struct {
 	Reachable      bool `json:"reachable"` // its API answered; if not, it counts as not ready
 	// Blocked: weights are kept off burst because it has no ready worker.
 	Blocked bool `json:"blocked"`
+	// PrescaledTo is the burst HPA's minReplicas as the burster raised it
+	// ahead of a burst; 0 when not raised (or pre-scaling is off).
+	PrescaledTo int32 `json:"prescaledTo,omitempty"`
 }
 
 // Destinations is each destination's traffic.

@@ -53,8 +53,12 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 		Source: src, Destinations: dests, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}
+	if b.scaler != nil {
+		ccfg.Prescale = &controller.Prescale{Scaler: b.scaler, WarmRPS: cfg.WarmRPS, HighRPS: cfg.HighRPS,
+			PerEndpointRPS: cfg.PerEndpointRPS, Cooldown: cfg.BurstCooldown, Wait: cfg.PrescaleWait}
+	}
 	var endpoints *capacity.Endpoints
-	if cfg.PerEndpointRPS > 0 {
+	if cfg.PerEndpointRPS > 0 && cfg.Strategy == policy.Spillover {
 		if endpoints, err = capacity.New(b.clientset, b.namespace, cfg.WorkerService, cfg.PerEndpointRPS); err != nil {
 			return err
 		}

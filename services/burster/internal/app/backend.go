@@ -19,6 +19,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
 
@@ -32,6 +33,7 @@ type Backend struct {
 	namespace string
 	identity  string
 	burst     controller.BurstReadiness // nil: the burst cluster is not read
+	scaler    controller.Scaler         // nil: no pre-scaling
 	close     func()
 }
 
@@ -105,6 +107,7 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
 	}
 	var burst *capacity.List
+	var scaler *prescale.HPA
 	if cfg.BurstKubeconfig != "" {
 		brc, err := clientcmd.BuildConfigFromFlags("", cfg.BurstKubeconfig)
 		if err != nil {
@@ -117,6 +120,9 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 		}
 		// The same namespace as here: the overlays deploy both alike.
 		burst = capacity.NewList(bcs, ns, cfg.WorkerService, cfg.QueryTimeout)
+		if cfg.BurstPrescale {
+			scaler = prescale.New(bcs, ns, cfg.BurstHPA, cfg.QueryTimeout)
+		}
 	}
 	ev := &objectEvents{
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
@@ -125,6 +131,9 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	b := &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}
 	if burst != nil {
 		b.burst = burst
+	}
+	if scaler != nil {
+		b.scaler = scaler
 	}
 	return b, nil
 }

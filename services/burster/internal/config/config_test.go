@@ -52,7 +52,18 @@ func TestConfig(t *testing.T) {
 				t.Fatalf("config = %+v", c)
 			}
 		}},
-		{Name: "live capacity with switch", Env: map[string]string{"CAPACITY_PER_ENDPOINT_RPS": "10"}, WantErr: "STRATEGY=spillover only"},
+		{Name: "live capacity with switch", Env: map[string]string{"CAPACITY_PER_ENDPOINT_RPS": "10"}, WantErr: "STRATEGY=spillover and BURST_PRESCALE only"},
+		{Name: "prescale", Env: map[string]string{"BURST_PRESCALE": "true", "BURST_KUBECONFIG": "/k", "CAPACITY_PER_ENDPOINT_RPS": "10"},
+			Check: func(t *testing.T, c Config) {
+				if c.WarmRPS != 10 || c.BurstHPA != "worker" || c.BurstCooldown.String() != "5m0s" || c.PrescaleWait.String() != "1m0s" {
+					t.Fatalf("config = %+v", c)
+				}
+			}},
+		{Name: "prescale without the burst cluster", Env: map[string]string{"BURST_PRESCALE": "true", "CAPACITY_PER_ENDPOINT_RPS": "10"}, WantErr: "needs BURST_KUBECONFIG"},
+		{Name: "prescale above high", Env: map[string]string{"BURST_PRESCALE": "true", "BURST_KUBECONFIG": "/k", "CAPACITY_PER_ENDPOINT_RPS": "10",
+			"WARM_RPS": "20"}, WantErr: "WARM_RPS must be above 0 and below HIGH_RPS (15), got 20"},
+		{Name: "prescale with spillover", Env: map[string]string{"BURST_PRESCALE": "true", "BURST_KUBECONFIG": "/k", "CAPACITY_PER_ENDPOINT_RPS": "10",
+			"STRATEGY": "spillover"}, WantErr: "STRATEGY=switch or step"},
 		{Name: "live capacity with the local mesh", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_PER_ENDPOINT_RPS": "10",
 			"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}, WantErr: "not with ROUTER=localmesh"},
 		{Name: "negative capacity per endpoint", Env: map[string]string{"CAPACITY_PER_ENDPOINT_RPS": "-1"}, WantErr: "must not be negative"},

@@ -38,7 +38,10 @@ type Config struct {
 	Capacity Capacity
 	// Burst, when not nil, is the burst cluster's ready workers: no weight
 	// goes there while it has none.
-	Burst    BurstReadiness
+	Burst BurstReadiness
+	// Prescale, when not nil, raises the burst cluster's workers ahead of
+	// a burst and puts them back after it (needs Burst).
+	Prescale *Prescale
 	Router   router.Router
 	Policy   *policy.Policy
 	Events   Recorder // nil: logs only
@@ -73,6 +76,7 @@ type Controller struct {
 
 	failing      [2]bool // primary, burst: as last reported
 	burstBlocked bool    // weights kept off burst: as last reported
+	pre          prescaleState
 
 	mu           sync.Mutex // guards what Snapshot reads; the loop owns state
 	weights      *split.Split
@@ -213,6 +217,9 @@ func (c *Controller) tick(ctx context.Context) {
 		ready := burst.ReadyEndpoints > 0
 		obs.BurstReady = &ready
 	}
+	if err == nil {
+		obs.BurstWarming = c.prescale(ctx, rps, burst)
+	}
 	next, d := c.cfg.Policy.Next(c.state, obs)
 	var measured *float64
 	if err == nil {
@@ -222,6 +229,7 @@ func (c *Controller) tick(ctx context.Context) {
 	defer func() {
 		if burst != nil {
 			burst.Blocked = c.burstBlocked
+			burst.PrescaledTo = c.pre.raised
 		}
 		c.publish(measured, dests, capacity, burst)
 	}()

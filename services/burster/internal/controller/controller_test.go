@@ -16,6 +16,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
@@ -394,5 +395,69 @@ func TestLiveCapacity(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(c.cfg.Metrics.capReady); got != 3 {
 		t.Fatalf("burster_primary_ready_endpoints = %v", got)
+	}
+}
+
+type fakeScaler struct {
+	st      prescale.State
+	raises  int
+	restore int
+}
+
+func (f *fakeScaler) Name() string                                 { return "worker" }
+func (f *fakeScaler) Read(context.Context) (prescale.State, error) { return f.st, nil }
+func (f *fakeScaler) Raise(_ context.Context, want int32) (prescale.State, prescale.State, error) {
+	before := f.st
+	if to := min(want, f.st.MaxReplicas); to > f.st.MinReplicas {
+		if f.st.Original == nil {
+			orig := f.st.MinReplicas
+			f.st.Original = &orig
+		}
+		f.st.MinReplicas = to
+		f.raises++
+	}
+	return before, f.st, nil
+}
+func (f *fakeScaler) Restore(context.Context) (prescale.State, prescale.State, error) {
+	before := f.st
+	if f.st.Original != nil {
+		f.st.MinReplicas, f.st.Original = *f.st.Original, nil
+		f.restore++
+	}
+	return before, f.st, nil
+}
+
+type fakeBurst struct{ ready int }
+
+func (f *fakeBurst) Ready(context.Context) (int, error) { return f.ready, nil }
+
+// TestPrescaleWaitIsBounded: the first shift waits for the raised workers,
+// but no longer than the wait; raises stop at maxReplicas; a dry run
+// raises nothing.
+func TestPrescaleWaitIsBounded(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		r := newRig(t, dry, split.AllPrimary)
+		sc := &fakeScaler{st: prescale.State{MinReplicas: 1, MaxReplicas: 4}}
+		r.c.cfg.Burst = &fakeBurst{ready: 1}
+		r.c.cfg.Prescale = &Prescale{Scaler: sc, WarmRPS: 8, HighRPS: 15, PerEndpointRPS: 5, Cooldown: time.Minute, Wait: 3 * time.Second}
+		r.at(50, nil) // ceil(50/5) = 10, capped at 4
+		if dry {
+			if sc.raises != 0 || !strings.Contains(r.ev.reasons(), "Normal DryRun") {
+				t.Fatalf("dry run: %d raises, events %s (want no raise, and the decision as without pre-scaling)", sc.raises, r.ev.reasons())
+			}
+			continue
+		}
+		if sc.st.MinReplicas != 4 || r.rt.cur != split.AllPrimary {
+			t.Fatalf("after the raise: minReplicas %d, weights %v", sc.st.MinReplicas, r.rt.cur)
+		}
+		r.at(50, nil)
+		r.at(50, nil) // 2 s after the raise: still waiting
+		if r.rt.cur != split.AllPrimary {
+			t.Fatalf("shifted within the wait with 1 of 4 ready: %v", r.rt.cur)
+		}
+		r.at(50, nil) // 3 s: the wait is over; one ready worker is enough
+		if r.rt.cur != split.AllBurst || sc.raises != 1 {
+			t.Fatalf("after the wait: weights %v, %d raises", r.rt.cur, sc.raises)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type Metrics struct {
 	capReady     prometheus.Gauge
 	burstReady   prometheus.Gauge
 	burstBlocked prometheus.Gauge
+	prescaled    prometheus.Gauge
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -66,6 +67,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.burstBlocked = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
 	})
+	m.prescaled = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
+	})
+	reg.MustRegister(m.prescaled)
 	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
 		m.capRPS, m.capReady, m.burstReady, m.burstBlocked)
 	m.queryErrors.WithLabelValues("error")

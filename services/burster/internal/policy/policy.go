@@ -31,6 +31,10 @@ type Observation struct {
 	// BurstReady is whether the burst cluster has a ready worker; nil when
 	// not known to the burster (no BURST_KUBECONFIG), which gates nothing.
 	BurstReady *bool
+	// BurstWarming, when set, says why the burst cluster is not ready for
+	// its first share yet (its workers are scaling up): a move from all
+	// primary waits; a burst already carrying traffic is not affected.
+	BurstWarming string
 }
 
 // Decision is the outcome of one observation.
@@ -77,6 +81,9 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 			return st, Decision{Weights: st.Weights, BurstNotReady: true,
 				Reason: reason + "; the burst cluster has no ready worker: holding"}
 		}
+	}
+	if obs.BurstWarming != "" && st.Weights.Burst == 0 && target.Burst > 0 {
+		return st, Decision{Weights: st.Weights, Reason: reason + "; " + obs.BurstWarming + ": holding"}
 	}
 	if target == st.Weights {
 		return st, Decision{Weights: st.Weights, Reason: reason}

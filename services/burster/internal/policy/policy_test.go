@@ -314,3 +314,18 @@ func TestBurstNotReady(t *testing.T) {
 		t.Fatalf("readiness unknown: %+v", d)
 	}
 }
+
+// TestBurstWarming: while burst's workers scale up, a move off all-primary
+// waits; a burst already under way goes on.
+func TestBurstWarming(t *testing.T) {
+	p := mustNew(t, cfg(Step))
+	warming := "the burst cluster is scaling up (1 of 3 workers ready)"
+	st, d := p.Next(State{Weights: split.AllPrimary}, Observation{At: t0, RPS: 30, BurstWarming: warming})
+	if d.Changed || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, warming+": holding") {
+		t.Fatalf("warming from all primary: %+v", d)
+	}
+	st, d = p.Next(State{Weights: split.WithBurst(20)}, Observation{At: t0, RPS: 30, BurstWarming: warming})
+	if !d.Changed || st.Weights != split.WithBurst(40) {
+		t.Fatalf("warming while bursting: %+v", d)
+	}
+}

@@ -140,6 +140,7 @@ function applyBurster(b) {
   if (b.burst) {
     line += !b.burst.reachable ? "; burst cluster unreachable"
       : `; burst cluster: ${b.burst.readyEndpoints} ready workers`;
+    if (b.burst.prescaledTo) line += ` (pre-scaled to ${b.burst.prescaledTo})`;
     if (b.burst.blocked) line += ", so nothing is sent there";
   }
   $("burster-line").textContent = line;
