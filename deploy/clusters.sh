@@ -153,8 +153,9 @@ up() {
 # burster_kubeconfig gives the burster in primary a kubeconfig for the
 # burst cluster (BURST_KUBECONFIG), so that no weight goes there while it
 # has no ready worker: a token of burster-remote there (its Role, in
-# k8s/overlays/burst/burster-remote.yaml, may only list EndpointSlices; make
-# deploy applies it), in the Secret the burster's Deployment mounts.
+# k8s/overlays/burst/burster-remote.yaml, may list EndpointSlices and get and
+# patch the worker HPA; make deploy applies it), in the Secret the burster's
+# Deployment mounts.
 burster_kubeconfig() {
 	local ns=cloudburst token ca kubeconfig
 	for c in "${clusters[@]}"; do
