@@ -259,12 +259,16 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 		}
 		return nil
 	})
-	events, err := c.API.Clientset(tb).CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
-		FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=DestinationFailing",
+	// Events are written asynchronously, after the status.
+	component.EventuallyNil(tb, 10*time.Second, "a DestinationFailing event on the "+api.kind, func() error {
+		events, err := c.API.Clientset(tb).CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
+			FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=DestinationFailing",
+		})
+		if err != nil || len(events.Items) == 0 || !strings.Contains(events.Items[0].Message, "burst is failing") {
+			return fmt.Errorf("none yet (%v)", err)
+		}
+		return nil
 	})
-	if err != nil || len(events.Items) == 0 || !strings.Contains(events.Items[0].Message, "burst is failing") {
-		tb.Fatalf("no DestinationFailing event on the %s: %v %v", api.kind, err, events)
-	}
 	failing.Set(0)
 	ok.Set(30)
 }

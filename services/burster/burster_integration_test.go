@@ -170,10 +170,14 @@ func TestSpilloverFromLiveCapacity(t *testing.T) {
 	if st := status(t, r); st.PrimaryCapacity == nil || st.PrimaryCapacity.RPS != 20 || st.PrimaryCapacity.ReadyEndpoints != 2 {
 		t.Fatalf("status primaryCapacity = %+v, want 20 req/s from 2 ready endpoints", st.PrimaryCapacity)
 	}
-	changes := c.events(t, "WeightsChanged")
-	if len(changes) == 0 || !strings.Contains(changes[len(changes)-1].Message+changes[0].Message, "live capacity") {
-		t.Fatalf("WeightsChanged events do not name the live capacity: %v", changes)
-	}
+	component.Eventually(t, 10*time.Second, "a WeightsChanged event naming the live capacity", func() bool {
+		for _, e := range c.events(t, "WeightsChanged") {
+			if strings.Contains(e.Message, "live capacity") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // workerSlice is an EndpointSlice of the worker Service with one endpoint
@@ -389,9 +393,8 @@ func TestPrescale(t *testing.T) {
 		t.Fatal(err)
 	}
 	component.Eventually(t, 30*time.Second, "the shift once 3 workers are ready", func() bool { return c.weights(t) == split.AllBurst })
-	if len(c.events(t, "PreScaled")) < 2 {
-		t.Fatalf("PreScaled events: %v", c.events(t, "PreScaled"))
-	}
+	// Events are written asynchronously, after the change they report.
+	component.Eventually(t, 10*time.Second, "PreScaled events for 2 and 3", func() bool { return len(c.events(t, "PreScaled")) >= 2 })
 
 	// Another burster takes over (a restart, or a new leader) and the load
 	// is gone: it finds the record on the HPA and puts 1 back after the
@@ -405,8 +408,9 @@ func TestPrescale(t *testing.T) {
 	if d := time.Since(back); d < 1500*time.Millisecond {
 		t.Fatalf("restored %s after the return, before the 2s cool-down", d)
 	}
-	if len(c.events(t, "ScaledBack")) != 1 {
-		t.Fatalf("ScaledBack events: %v", c.events(t, "ScaledBack"))
+	component.Eventually(t, 10*time.Second, "a ScaledBack event", func() bool { return len(c.events(t, "ScaledBack")) > 0 })
+	if ev := c.events(t, "ScaledBack"); len(ev) != 1 || ev[0].Count > 1 || !strings.Contains(ev[0].Message, "from 3 to 1") {
+		t.Fatalf("ScaledBack events: %d, first %+v", len(ev), ev[0])
 	}
 
 	// The burst-side token: get and patch that HPA, no other.
