@@ -201,25 +201,7 @@ func (c *Controller) tick(ctx context.Context) {
 	if err != nil {
 		c.cfg.Log.Warn("no rate measured", "err", err)
 	}
-	// The decision's reason reaches events, the status and the page: it
-	// gets the error's class; the detail is in the log line above.
-	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
-	capacity := c.measureCapacity()
-	if c.cfg.Capacity != nil {
-		if capacity == nil && obs.Err == nil {
-			obs.Err = ErrCapacityUnknown // hold: unknown is not zero
-		} else if capacity != nil {
-			obs.CapacityRPS = &capacity.RPS
-		}
-	}
-	burst := c.readBurst(ctx)
-	if burst != nil {
-		ready := burst.ReadyEndpoints > 0
-		obs.BurstReady = &ready
-	}
-	if err == nil {
-		obs.BurstWarming = c.prescale(ctx, rps, burst)
-	}
+	obs, capacity, burst := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.state, obs)
 	var measured *float64
 	if err == nil {
@@ -266,6 +248,30 @@ func (c *Controller) tick(ctx context.Context) {
 	} else {
 		c.report(corev1.EventTypeNormal, bursterapi.WeightsChanged, from, d, measured)
 	}
+}
+
+// observe gathers what the policy decides from: the rate (or its error's
+// class: the decision's reason reaches events, the status and the page; the
+// detail is in the log), primary's capacity and the burst cluster's
+// readiness when configured, and whether burst is still scaling up.
+func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *bursterapi.Capacity, *bursterapi.Burst) {
+	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
+	capacity := c.measureCapacity()
+	switch {
+	case capacity != nil:
+		obs.CapacityRPS = &capacity.RPS
+	case c.cfg.Capacity != nil && obs.Err == nil:
+		obs.Err = ErrCapacityUnknown // hold: unknown is not zero
+	}
+	burst := c.readBurst(ctx)
+	if burst != nil {
+		ready := burst.ReadyEndpoints > 0
+		obs.BurstReady = &ready
+	}
+	if err == nil {
+		obs.BurstWarming = c.prescale(ctx, rps, burst)
+	}
+	return obs, capacity, burst
 }
 
 // readBurst counts the burst cluster's ready workers, when configured. Nil:
