@@ -57,6 +57,13 @@ func Options(addr string) (*redis.Options, error) {
 	opt.WriteTimeout = ioTimeout
 	opt.PoolTimeout = poolTimeout
 	opt.ContextTimeoutEnabled = true
+	// RESP2 unless the URL asks otherwise (?protocol=3): the services use
+	// nothing of RESP3, and go-redis checks a RESP3 connection for push
+	// notifications before every reply, which costs the worker's publish
+	// pipelines CPU on every batch.
+	if opt.Protocol == 0 {
+		opt.Protocol = 2
+	}
 	return opt, nil
 }
 

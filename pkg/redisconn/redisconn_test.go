@@ -8,12 +8,13 @@ import (
 
 func TestOptions(t *testing.T) {
 	tests := []struct {
-		in       string
-		wantAddr string
-		wantDB   int
-		wantPass string
-		wantTLS  bool
-		wantErr  bool
+		in        string
+		wantAddr  string
+		wantDB    int
+		wantPass  string
+		wantTLS   bool
+		wantProto int
+		wantErr   bool
 	}{
 		{in: "redis:6379", wantAddr: "redis:6379"},
 		{in: "127.0.0.1:6380", wantAddr: "127.0.0.1:6380"},
@@ -23,6 +24,7 @@ func TestOptions(t *testing.T) {
 		{in: "redis://redis:6379/2", wantAddr: "redis:6379", wantDB: 2},
 		{in: "redis://:s3cret@redis:6379", wantAddr: "redis:6379", wantPass: "s3cret"},
 		{in: "rediss://redis.example:6380", wantAddr: "redis.example:6380", wantTLS: true},
+		{in: "redis://redis:6379?protocol=3", wantAddr: "redis:6379", wantProto: 3},
 		{in: "", wantErr: true},
 		{in: ":6379", wantErr: true},
 		{in: "http://redis:6379", wantErr: true},
@@ -46,6 +48,13 @@ func TestOptions(t *testing.T) {
 			}
 			if opt.DialTimeout == 0 || opt.ReadTimeout == 0 || !opt.ContextTimeoutEnabled {
 				t.Fatal("timeouts not set")
+			}
+			wantProto := 2 // RESP2 unless asked for
+			if tt.wantProto != 0 {
+				wantProto = tt.wantProto
+			}
+			if opt.Protocol != wantProto {
+				t.Fatalf("protocol %d, want %d", opt.Protocol, wantProto)
 			}
 		})
 	}
