@@ -38,7 +38,8 @@ type run struct {
 	cpuPerReq         float64 // the server's CPU time per request, in µs
 }
 
-// contender is one server of the benchmark and the GOMAXPROCS it runs with.
+// contender is one server of the benchmark, started with its settings, and
+// the label its runs are printed and collected under.
 type contender struct {
 	label string
 	s     *service
