@@ -251,7 +251,7 @@ func TestNoBurstIntoNothing(t *testing.T) {
 	if _, err := remote.DiscoveryV1().EndpointSlices(c.ns).List(ctx, metav1.ListOptions{}); err != nil {
 		t.Fatalf("burster-remote cannot list EndpointSlices: %v", err)
 	}
-	for what, err := range map[string]error{
+	wantForbidden(t, map[string]error{
 		"get an EndpointSlice": func() error {
 			_, err := remote.DiscoveryV1().EndpointSlices(c.ns).Get(ctx, "worker-abc", metav1.GetOptions{})
 			return err
@@ -269,11 +269,7 @@ func TestNoBurstIntoNothing(t *testing.T) {
 			return remote.DiscoveryV1().EndpointSlices(c.ns).Delete(ctx, "worker-abc", metav1.DeleteOptions{})
 		}(),
 		"list secrets": func() error { _, err := remote.CoreV1().Secrets(c.ns).List(ctx, metav1.ListOptions{}); return err }(),
-	} {
-		if !apierrors.IsForbidden(err) {
-			t.Errorf("burster-remote may %s: %v, want Forbidden", what, err)
-		}
-	}
+	})
 
 	// Unreachable counts as not ready: with burst's worker ready again and
 	// the load still high, stopping burst's API server keeps (or sends)
@@ -421,7 +417,7 @@ func TestPrescale(t *testing.T) {
 	if _, err := remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Get(ctx, "worker", metav1.GetOptions{}); err != nil {
 		t.Fatalf("burster-remote cannot get the worker HPA: %v", err)
 	}
-	for what, err := range map[string]error{
+	wantForbidden(t, map[string]error{
 		"get another HPA": func() error {
 			_, err := remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Get(ctx, "other", metav1.GetOptions{})
 			return err
@@ -433,7 +429,14 @@ func TestPrescale(t *testing.T) {
 		"delete the HPA": func() error {
 			return remote.AutoscalingV2().HorizontalPodAutoscalers(c.ns).Delete(ctx, "worker", metav1.DeleteOptions{})
 		}(),
-	} {
+	})
+}
+
+// wantForbidden checks that each attempt of burster-remote, by what it
+// tried, was refused by RBAC.
+func wantForbidden(t *testing.T, attempts map[string]error) {
+	t.Helper()
+	for what, err := range attempts {
 		if !apierrors.IsForbidden(err) {
 			t.Errorf("burster-remote may %s: %v, want Forbidden", what, err)
 		}

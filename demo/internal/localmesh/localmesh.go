@@ -34,6 +34,9 @@ const (
 	Burst   = "burst"
 )
 
+// destinations names them by index, as the mesh's arrays hold them.
+var destinations = [2]string{Primary, Burst}
+
 // maxIdlePerUpstream keeps enough warm connections for the frontend's
 // highest rates without redialling.
 const maxIdlePerUpstream = 256
@@ -76,7 +79,7 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 	limit := &telemetry.Limit{Every: time.Second}
 	for i, u := range []*url.URL{primary, burst} {
 		target := u
-		dest := [...]string{Primary, Burst}[i]
+		dest := destinations[i]
 		m.proxies[i] = &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
 			Transport: transport,
@@ -92,7 +95,7 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 	reg.MustRegister(m.requests, m.readyVec)
 	// The series exist at zero from the start: a reader of the rate (the
 	// burster) sees an idle mesh as 0 req/s, not as no data.
-	for i, d := range []string{Primary, Burst} {
+	for i, d := range destinations {
 		m.requests.WithLabelValues(d, strconv.Itoa(http.StatusOK))
 		m.setReady(i, true)
 	}
@@ -106,7 +109,7 @@ func (m *Mesh) setReady(i int, ready bool) {
 	if ready {
 		v = 1
 	}
-	m.readyVec.WithLabelValues([...]string{Primary, Burst}[i]).Set(v)
+	m.readyVec.WithLabelValues(destinations[i]).Set(v)
 }
 
 // Endpoints is how many ready endpoints each destination has: its one
@@ -193,7 +196,7 @@ func (m *Mesh) pick() int {
 // ServeHTTP proxies one request.
 func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i := m.pick()
-	dest := [...]string{Primary, Burst}[i]
+	dest := destinations[i]
 	if !m.ready[i].Load() {
 		// Envoy with no healthy endpoint for the destination.
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)

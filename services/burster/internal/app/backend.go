@@ -106,8 +106,9 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	if cfg.Router == router.KindGatewayAPI {
 		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
 	}
-	var burst *capacity.List
-	var scaler *prescale.HPA
+	// Interfaces from the start: a nil pointer in one would not read as nil.
+	var burst controller.BurstReadiness
+	var scaler controller.Scaler
 	if cfg.BurstKubeconfig != "" {
 		brc, err := clientcmd.BuildConfigFromFlags("", cfg.BurstKubeconfig)
 		if err != nil {
@@ -128,12 +129,6 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
 		ref: rt.Ref, log: log,
 	}
-	b := &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, close: bc.Shutdown}
-	if burst != nil {
-		b.burst = burst
-	}
-	if scaler != nil {
-		b.scaler = scaler
-	}
-	return b, nil
+	return &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, burst: burst, scaler: scaler,
+		close: bc.Shutdown}, nil
 }

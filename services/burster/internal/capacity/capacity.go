@@ -57,10 +57,7 @@ func (e *Endpoints) Run(ctx context.Context) {
 	e.factory.Shutdown()
 }
 
-// Ready is the number of distinct ready endpoints. An endpoint is ready
-// unless its ready condition says false (the API's rule for a missing
-// condition); one listed in two slices (during a slice's replacement) counts
-// once.
+// Ready is the number of distinct ready endpoints (countReady).
 func (e *Endpoints) Ready() (int, error) {
 	if !e.synced() {
 		return 0, ErrNotSynced
@@ -70,6 +67,12 @@ func (e *Endpoints) Ready() (int, error) {
 		return 0, fmt.Errorf("listing the worker's EndpointSlices: %w", err)
 	}
 	return countReady(slices), nil
+}
+
+// Capacity is ready endpoints × the rate one serves, and the count.
+func (e *Endpoints) Capacity() (rps float64, ready int, err error) {
+	ready, err = e.Ready()
+	return float64(ready) * e.perEndpoint, ready, err
 }
 
 // countReady counts the distinct endpoints of slices that are ready: unless
@@ -122,10 +125,4 @@ func (l *List) Ready(ctx context.Context) (int, error) {
 		slices[i] = &list.Items[i]
 	}
 	return countReady(slices), nil
-}
-
-// Capacity is ready endpoints × the rate one serves, and the count.
-func (e *Endpoints) Capacity() (rps float64, ready int, err error) {
-	ready, err = e.Ready()
-	return float64(ready) * e.perEndpoint, ready, err
 }

@@ -60,19 +60,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		capReady: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_primary_ready_endpoints", Help: "Ready endpoints of the worker Service in primary; NaN when unknown.",
 		}),
+		burstReady: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_burst_ready_endpoints", Help: "Ready workers in the burst cluster; NaN when its API cannot be reached (counted as none).",
+		}),
+		burstBlocked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
+		}),
+		prescaled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
+		}),
 	}
-	m.burstReady = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "burster_burst_ready_endpoints", Help: "Ready workers in the burst cluster; NaN when its API cannot be reached (counted as none).",
-	})
-	m.burstBlocked = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
-	})
-	m.prescaled = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
-	})
-	reg.MustRegister(m.prescaled)
 	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
-		m.capRPS, m.capReady, m.burstReady, m.burstBlocked)
+		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled)
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m

@@ -67,8 +67,7 @@ func failed(code string) bool { return len(code) == 3 && code[0] == '5' }
 // PrometheusDestinations evaluates a PromQL query giving request rates by
 // the labels destination (primary or burst) and code (the HTTP status).
 type PrometheusDestinations struct {
-	prom  *Prometheus
-	query string
+	prom *Prometheus // its query is the destinations query
 }
 
 // NewPrometheusDestinations returns a destination source querying the
@@ -81,7 +80,7 @@ func NewPrometheusDestinations(url, query string, timeout time.Duration) (*Prome
 	if err != nil {
 		return nil, err
 	}
-	return &PrometheusDestinations{prom: p, query: query}, nil
+	return &PrometheusDestinations{prom: p}, nil
 }
 
 // Destinations runs the query now. No series at all is ErrNoData; series of
@@ -89,7 +88,7 @@ func NewPrometheusDestinations(url, query string, timeout time.Duration) (*Prome
 func (p *PrometheusDestinations) Destinations(ctx context.Context) (Destinations, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
 	defer cancel()
-	v, _, _, err := p.prom.api.Query(ctx, p.query, time.Now())
+	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
 	if err != nil {
 		return Destinations{}, fmt.Errorf("querying prometheus for the destinations: %w", err)
 	}

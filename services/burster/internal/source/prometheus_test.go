@@ -110,7 +110,7 @@ func TestPrometheusDestinations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := fakePrometheus(t, 200, tt.body, 0)
-			d := &PrometheusDestinations{prom: p, query: p.query}
+			d := &PrometheusDestinations{prom: p}
 			got, err := d.Destinations(context.Background())
 			switch {
 			case tt.noData:
