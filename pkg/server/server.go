@@ -80,7 +80,6 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Pre(headAsGet, securityHeaders)
 	s := &Server{Echo: e, Registry: reg, Health: h, Propagate: true, BodyReadTimeout: DefaultBodyReadTimeout,
 		cfg: cfg, service: service, log: log}
 	e.Use(requestMetrics(reg))
@@ -94,7 +93,7 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 // when tracing is on or the service propagates. Tests serve it with
 // httptest.
 func (s *Server) Handler() http.Handler {
-	h := BodyDeadline(s.Echo, s.BodyReadTimeout)
+	h := BodyDeadline(common(s.Echo), s.BodyReadTimeout)
 	if !s.Propagate && !telemetry.TracingEnabled() {
 		return h
 	}
@@ -147,17 +146,6 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// headAsGet serves HEAD as GET, as HTTP asks: the same status and headers,
-// and net/http sends no body for it.
-func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if r := c.Request(); r.Method == http.MethodHead {
-			r.Method = http.MethodGet
-		}
-		return next(c)
-	}
-}
-
 // The headers every answer carries, in canonical form and allocated once:
 // no content sniffing, and no framing by another site (the page's slider
 // could be clickjacked).
@@ -168,12 +156,20 @@ var (
 	headerNames = [...]string{"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"}
 )
 
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h[headerNames[0]], h[headerNames[1]], h[headerNames[2]] = nosniff, denyFrames, frameCSP
-		return next(c)
-	}
+// common does what every request gets before echo routes it: HEAD is
+// served as GET, as HTTP asks (the same status and headers; net/http sends
+// no body for it), and the answer carries the security headers. It wraps
+// echo rather than being its middleware because echo builds its middleware
+// chain anew for every request, a closure per middleware.
+func common(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+		}
+		hdr := w.Header()
+		hdr[headerNames[0]], hdr[headerNames[1]], hdr[headerNames[2]] = nosniff, denyFrames, frameCSP
+		h.ServeHTTP(w, r)
+	})
 }
 
 // HTTPServer is the net/http server every listener of the project uses:
@@ -189,15 +185,25 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
+// readDeadliner is what net/http's ResponseWriter offers for a deadline.
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
 // BodyDeadline sets the connection's read deadline for a request that has
 // a body, so that reading it ends within d. Requests without one (a
 // websocket upgrade among them) keep their connection's deadlines.
 func BodyDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
-			// An error means the connection cannot take deadlines
-			// (not the case for net/http's TCP connections).
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+			deadline := time.Now().Add(d)
+			// net/http's own writer takes it directly; a wrapped one
+			// (tracing's) through a controller, which unwraps it. An
+			// error means the connection cannot take deadlines (not the
+			// case for net/http's TCP connections).
+			if rd, ok := w.(readDeadliner); ok {
+				_ = rd.SetReadDeadline(deadline)
+			} else {
+				_ = http.NewResponseController(w).SetReadDeadline(deadline)
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

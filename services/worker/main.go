@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
@@ -100,9 +101,13 @@ func run() error {
 func newServer(cfg config, log *slog.Logger, rdb redis.UniversalClient) (*server.Server, *publisher.Redis) {
 	h := health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)})
 	srv := server.New(service, cfg.Config, log, h)
-	srv.Propagate = false // it calls no other service
+	srv.Propagate = false   // it calls no other service
+	var tracer trace.Tracer // none: no publish spans, and no cost for them
+	if telemetry.TracingEnabled() {
+		tracer = otel.Tracer("github.com/cloudburst-demo/cloudburst/services/worker")
+	}
 	pub := publisher.NewRedis(rdb, publisher.Config{Channel: cfg.RedisChannel, Timeout: cfg.PublishTimeout},
-		otel.Tracer("github.com/cloudburst-demo/cloudburst/services/worker"), publisher.Metrics(srv.Registry))
+		tracer, publisher.Metrics(srv.Registry))
 	api.Register(srv.Echo, srv.Registry, api.Config{
 		Prefix:       cfg.Prefix,
 		Publisher:    pub,

@@ -19,7 +19,7 @@ const DefaultChannel = "calculation"
 // HashLen is the length of the hash part of a message: standard base64 of a
 // SHA-256 sum, padding included. Base64 never contains '-', so a prefix such
 // as "bursty-" can be told apart from the hash by length alone.
-var HashLen = base64.StdEncoding.EncodedLen(sha256.Size)
+const HashLen = (sha256.Size + 2) / 3 * 4
 
 // ErrMalformed is returned by Parse for text that is not a message.
 var ErrMalformed = errors.New("malformed hash message")
@@ -32,7 +32,13 @@ type Message struct {
 
 // Format returns the wire form of a message: prefix followed by the base64 sum.
 func Format(prefix string, sum [sha256.Size]byte) string {
-	return prefix + base64.StdEncoding.EncodeToString(sum[:])
+	var hash [HashLen]byte
+	base64.StdEncoding.Encode(hash[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(prefix) + HashLen)
+	b.WriteString(prefix)
+	b.Write(hash[:])
+	return b.String()
 }
 
 // Parse splits a published message into prefix and hash.

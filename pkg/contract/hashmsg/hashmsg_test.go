@@ -2,6 +2,7 @@ package hashmsg_test
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestFormatParseRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", msg, err)
 			}
-			if m.Prefix != prefix || m.Prefix+m.Hash != msg {
+			if m.Prefix != prefix || m.Hash != base64.StdEncoding.EncodeToString(sum[:]) || m.Prefix+m.Hash != msg {
 				t.Fatalf("Parse(%q) = %+v", msg, m)
 			}
 			if m.Burst() != (prefix != "") || (m.Cluster() == hashmsg.Burst) != (prefix != "") {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,11 +50,15 @@ type Response struct {
 }
 
 type handler struct {
-	cfg       Config
-	tooLarge  error
-	published prometheus.Counter
-	failed    prometheus.Counter
-	latency   prometheus.Histogram
+	cfg      Config
+	tooLarge error
+	// answerHead starts every 200's body: {"message": and the prefix as a
+	// JSON string without its closing quote. The hash after it is base64,
+	// which JSON needs no escaping for.
+	answerHead string
+	published  prometheus.Counter
+	failed     prometheus.Counter
+	latency    prometheus.Histogram
 }
 
 // Register adds the worker's routes to e and its metrics to reg.
@@ -61,8 +66,13 @@ func Register(e *echo.Echo, reg prometheus.Registerer, cfg Config) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	prefix, err := json.Marshal(cfg.Prefix)
+	if err != nil {
+		panic(fmt.Sprintf("a string always encodes: %v", err))
+	}
 	h := &handler{
-		cfg: cfg,
+		cfg:        cfg,
+		answerHead: `{"message":` + strings.TrimSuffix(string(prefix), `"`),
 		tooLarge: echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes", cfg.MaxBodyBytes)),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
@@ -87,7 +97,10 @@ func (h *handler) info(c echo.Context) error {
 }
 
 func (h *handler) hash(c echo.Context) error {
-	str, err := h.decode(c.Request())
+	// One pooled buffer holds the request's body, then the answer's.
+	buf := buffers.Get().(*bytes.Buffer)
+	defer release(buf)
+	str, err := h.decode(c.Request(), buf)
 	if err != nil {
 		return err
 	}
@@ -105,50 +118,69 @@ func (h *handler) hash(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, msg).SetInternal(err)
 	}
 	h.published.Inc()
-	body, err := json.Marshal(Response{Message: msg})
-	if err != nil {
-		return fmt.Errorf("encoding the answer: %w", err)
-	}
-	return c.JSONBlob(http.StatusOK, body)
+	buf.Reset()
+	buf.WriteString(h.answerHead)
+	buf.WriteString(msg[len(h.cfg.Prefix):])
+	buf.WriteString(`"}`)
+	res := c.Response()
+	res.Header()[echo.HeaderContentType] = jsonType
+	res.WriteHeader(http.StatusOK)
+	_, err = res.Write(buf.Bytes())
+	return err
 }
 
-// bodies holds the buffers request bodies are read into; one that grew
-// past maxPooled for a large body is left to the garbage collector.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// jsonType is the Content-Type of every answer, allocated once.
+var jsonType = []string{echo.MIMEApplicationJSON}
+
+// buffers holds the buffers request bodies and answers are written to; one
+// that grew past maxPooled for a large body is left to the garbage
+// collector.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooled = 4 << 10
 
-// decode reads {"str": "..."} and nothing else, enforcing the body limit.
-func (h *handler) decode(r *http.Request) (string, error) {
+func release(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooled {
+		buf.Reset()
+		buffers.Put(buf)
+	}
+}
+
+// decode reads {"str": "..."} and nothing else into buf, enforcing the
+// body limit.
+func (h *handler) decode(r *http.Request, buf *bytes.Buffer) (string, error) {
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return "", h.tooLarge
 	}
-	buf := bodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooled {
-			bodies.Put(buf)
-		}
-	}()
 	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	// Read to its end: closed now, net/http has nothing left to discard.
+	_ = r.Body.Close()
 	var req Request
 	if err == nil {
 		// Exactly one JSON value: Unmarshal refuses anything after it.
 		err = json.Unmarshal(buf.Bytes(), &req)
 	}
-	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &maxErr):
-		return "", h.tooLarge
-	case errors.As(err, &typeErr) && typeErr.Field == "str":
-		return "", badRequest(`"str" must be a string`)
 	case err != nil:
-		return "", badRequest(`request body must be the JSON object {"str": "<text>"}`)
+		return "", h.decodeError(err)
 	case req.Str == nil:
 		return "", badRequest(`"str" is required`)
 	}
 	return *req.Str, nil
+}
+
+// decodeError is the answer to a body that could not be read or decoded.
+func (h *handler) decodeError(err error) error {
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		return h.tooLarge
+	case errors.As(err, &typeErr) && typeErr.Field == "str":
+		return badRequest(`"str" must be a string`)
+	default:
+		return badRequest(`request body must be the JSON object {"str": "<text>"}`)
+	}
 }
 
 func badRequest(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg) }

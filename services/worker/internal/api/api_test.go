@@ -54,12 +54,16 @@ func post(h http.Handler, body string, header map[string]string) *httptest.Respo
 }
 
 func TestPostPublishesBeforeAnswering(t *testing.T) {
-	for _, prefix := range []string{"", "bursty-"} {
+	// The last prefix needs JSON escaping in the answer.
+	for _, prefix := range []string{"", "bursty-", `a "quoted" \ <prefix> é-`} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
 			pub := &recorder{}
 			rec := post(newWorker(t, prefix, pub), `{"str":"hello"}`, nil)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status = %d, body %s", rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", ct)
 			}
 			var resp api.Response
 			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {

@@ -70,17 +70,27 @@ type Redis struct {
 }
 
 // pending is one request's publish: its message, the deadline it must be
-// sent by, and where its result goes.
+// sent by, where its result goes, and the timer its request waits with.
 type pending struct {
 	msg      string
 	deadline time.Time
 	result   chan error // buffered: the loop never blocks on a gone request
+	timer    *time.Timer
 }
 
-var pendingPool = sync.Pool{New: func() any { return &pending{result: make(chan error, 1)} }}
+// pendingPool reuses a pending, channel and timer included, once its
+// request has its answer; one whose request timed out stays with the loop.
+var pendingPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &pending{result: make(chan error, 1), timer: t}
+}}
 
-// NewRedis starts a publisher; Close stops it. tracer records one span per
-// publish (a no-op tracer when tracing is off).
+// startOptions are the options of every publish span, allocated once.
+var startOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+
+// NewRedis starts a publisher; Close stops it. tracer, when not nil,
+// records one span per publish; nil records none and costs nothing.
 func NewRedis(rdb redis.UniversalClient, cfg Config, tracer trace.Tracer, counters Counters) *Redis {
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
@@ -100,21 +110,29 @@ func NewRedis(rdb redis.UniversalClient, cfg Config, tracer trace.Tracer, counte
 	return r
 }
 
-// Publish sends msg on the channel and returns once Redis answered for it:
-// a nil error means Redis accepted this message.
-func (r *Redis) Publish(ctx context.Context, msg string) (err error) {
-	ctx, span := r.tracer.Start(ctx, "publish", trace.WithSpanKind(trace.SpanKindClient))
+// Publish sends msg on the channel and returns once Redis answered for it,
+// or the publish timeout passed: a nil error means Redis accepted this
+// message. It waits even if ctx is canceled, since a queued message may
+// still be published: the answer is always what became of it. ctx only
+// carries the trace the publish span joins.
+func (r *Redis) Publish(ctx context.Context, msg string) error {
+	if r.tracer == nil {
+		return r.publish(msg)
+	}
+	_, span := r.tracer.Start(ctx, "publish", startOptions...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("db.system", "redis"), attribute.String("messaging.destination.name", r.cfg.Channel))
 	}
-	defer func() {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
-	}()
+	err := r.publish(msg)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+	return err
+}
 
+func (r *Redis) publish(msg string) error {
 	p := pendingPool.Get().(*pending)
 	p.msg, p.deadline = msg, time.Now().Add(r.cfg.Timeout)
 	r.mu.RLock()
@@ -137,16 +155,14 @@ func (r *Redis) Publish(ctx context.Context, msg string) (err error) {
 	}
 	r.mu.RUnlock()
 
-	timer := time.NewTimer(r.cfg.Timeout)
-	defer timer.Stop()
+	p.timer.Reset(r.cfg.Timeout)
 	select {
-	case err = <-p.result:
+	case err := <-p.result:
+		p.timer.Stop()
 		pendingPool.Put(p) // answered: the loop is done with it
 		return err
-	case <-timer.C:
+	case <-p.timer.C:
 		return fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout) // p stays with the loop
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
