@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +38,7 @@ type run struct {
 	publishes         int     // PUBLISH calls Redis counted meanwhile
 	idleMB, loadMB    float64 // resident memory before, and the most during
 	cpuPerReq         float64 // the server's CPU time per request, in µs
+	allocsPerReq      float64 // heap allocations per request; 0 if the server does not say
 }
 
 // contender is one server of the benchmark, started with its settings, and
@@ -78,8 +81,12 @@ func BenchmarkWorkerCeiling(b *testing.B) {
 				r := measure(b, wrk, script, c.s, rdb)
 				results[c.label] = append(results[c.label], r)
 				// To stdout: a benchmark's log keeps only its first lines.
-				fmt.Printf("round %d %-14s %8.0f req/s  CPU %5.1f µs/req  p50 %5.2f ms  p99 %5.2f ms  2xx %7d  non-2xx %d  publishes (Redis) %7d  RSS before %4.1f MB, most %4.1f MB\n",
-					round+1, c.label, r.rps, r.cpuPerReq, r.p50ms, r.p99ms, r.ok, r.non2xx, r.publishes, r.idleMB, r.loadMB)
+				allocs := "    -"
+				if r.allocsPerReq > 0 {
+					allocs = fmt.Sprintf("%5.1f", r.allocsPerReq)
+				}
+				fmt.Printf("round %d %-14s %8.0f req/s  CPU %5.1f µs/req  allocs/req %s  p50 %5.2f ms  p99 %5.2f ms  2xx %7d  non-2xx %d  publishes (Redis) %7d  RSS before %4.1f MB, most %4.1f MB\n",
+					round+1, c.label, r.rps, r.cpuPerReq, allocs, r.p50ms, r.p99ms, r.ok, r.non2xx, r.publishes, r.idleMB, r.loadMB)
 			}
 		}
 	}
@@ -111,6 +118,7 @@ func BenchmarkWorkerCeiling(b *testing.B) {
 	b.ReportMetric(median(defaultRatios), "ratio-default-procs")
 	b.ReportMetric(median(of("worker", func(r run) float64 { return r.cpuPerReq })), "worker-CPU-µs/req")
 	b.ReportMetric(median(of("bare", func(r run) float64 { return r.cpuPerReq })), "bare-CPU-µs/req")
+	b.ReportMetric(median(of("worker", func(r run) float64 { return r.allocsPerReq })), "worker-allocs/req")
 	b.ReportMetric(median(of("worker", func(r run) float64 { return r.p50ms })), "worker-p50-ms")
 	b.ReportMetric(median(of("worker", func(r run) float64 { return r.p99ms })), "worker-p99-ms")
 	// Idle: before the first load; after it the runtime keeps some heap.
@@ -135,6 +143,7 @@ func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) ru
 	r.idleMB = rssMB(b, pid)
 	before := publishes(b, rdb)
 	cpuBefore := cpuTime(b, pid)
+	mallocsBefore, counted := mallocs(s)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -164,8 +173,33 @@ func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) ru
 	}
 	if n := r.ok + r.non2xx; n > 0 {
 		r.cpuPerReq = float64(cpu.Microseconds()) / float64(n)
+		if after, ok := mallocs(s); counted && ok {
+			r.allocsPerReq = (after - mallocsBefore) / float64(n)
+		}
 	}
 	return r
+}
+
+var mallocsTotal = regexp.MustCompile(`(?m)^go_memstats_mallocs_total ([0-9.e+]+)$`)
+
+// mallocs is the heap allocations a server has made so far, from its
+// /metrics; false for a server without them (the bare one).
+func mallocs(s *service) (float64, bool) {
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, false
+	}
+	m := mallocsTotal.FindSubmatch(body)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(string(m[1]), 64)
+	return n, err == nil
 }
 
 var (
