@@ -27,8 +27,8 @@ import (
 // connections posting the frontend's request, rounds of runLength each.
 const (
 	connections = 16
-	runLength   = 8 * time.Second
-	rounds      = 3
+	runLength   = 6 * time.Second
+	rounds      = 5
 )
 
 // run is one wrk run against one server.
