@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
 
@@ -180,25 +179,10 @@ func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) ru
 	return r
 }
 
-var mallocsTotal = regexp.MustCompile(`(?m)^go_memstats_mallocs_total ([0-9.e+]+)$`)
-
 // mallocs is the heap allocations a server has made so far, from its
 // /metrics; false for a server without them (the bare one).
 func mallocs(s *service) (float64, bool) {
-	resp, err := http.Get(s.base + "/metrics")
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return 0, false
-	}
-	m := mallocsTotal.FindSubmatch(body)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseFloat(string(m[1]), 64)
+	n, err := promserver.Sample(s.base+"/metrics", "go_memstats_mallocs_total")
 	return n, err == nil
 }
 
