@@ -187,6 +187,7 @@ func (r *Redis) loop() {
 	defer r.done.Done()
 	batch := make([]*pending, 0, r.cfg.MaxBatch)
 	cmds := make([]*redis.IntCmd, 0, r.cfg.MaxBatch)
+	pipe := r.rdb.Pipeline() // Exec empties it for the next batch
 	for {
 		var first *pending
 		select {
@@ -213,13 +214,13 @@ func (r *Redis) loop() {
 				break fill
 			}
 		}
-		r.send(batch, cmds[:0])
+		r.send(pipe, batch, cmds[:0])
 	}
 }
 
-// send publishes a batch in one pipeline. Publishes whose deadline passed
+// send publishes a batch in pipe. Publishes whose deadline passed
 // while they queued are not sent: their requests have been answered.
-func (r *Redis) send(batch []*pending, cmds []*redis.IntCmd) {
+func (r *Redis) send(pipe redis.Pipeliner, batch []*pending, cmds []*redis.IntCmd) {
 	now := time.Now()
 	deadline := now.Add(r.cfg.Timeout)
 	live := batch[:0]
@@ -238,7 +239,6 @@ func (r *Redis) send(batch []*pending, cmds []*redis.IntCmd) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	pipe := r.rdb.Pipeline()
 	for _, p := range live {
 		cmds = append(cmds, pipe.Publish(ctx, r.cfg.Channel, p.msg))
 	}
