@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sys/unix"
 
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
@@ -26,8 +28,8 @@ import (
 // connections posting the frontend's request, rounds of runLength each.
 const (
 	connections = 16
-	runLength   = 6 * time.Second
-	rounds      = 5
+	runLength   = 4 * time.Second
+	rounds      = 7
 )
 
 // run is one wrk run against one server.
@@ -40,30 +42,47 @@ type run struct {
 	allocsPerReq      float64 // heap allocations per request; 0 if the server does not say
 }
 
-// contender is one server of the benchmark, started with its settings, and
-// the label its runs are printed and collected under.
+// contender is one server of the benchmark, started with its settings; the
+// label its runs are printed and collected under; and whether it runs
+// pinned: the server confined to one CPU, wrk and Redis to another.
 type contender struct {
-	label string
-	s     *service
+	label  string
+	s      *service
+	pinned bool
 }
 
 // BenchmarkWorkerCeiling serves the frontend's request with the real worker
 // (and a real Redis) and with a bare net/http server that only reads the
 // body (e2e/cmd/bare), alternating, rounds times, under the same wrk load on
 // the same cores. The worker runs as its Deployment runs it, with
-// GOMAXPROCS=1 (its 500m CPU limit, rounded up), and once with Go's default
-// for comparison; the bare server runs with both, and the better of its two
-// rates in a round is the ceiling. It prints each run and reports the
-// medians: the worker's rate beside the ceiling, and their ratio, which is
-// the figure to read on a shared, noisy machine. Run with -benchtime=1x.
+// GOMAXPROCS=1 (its 500m CPU limit, rounded up). Each round serves each
+// server twice:
+//
+//   - pinned: the server alone on one CPU, wrk and Redis on another, so
+//     that the figure is the server's own cost. This is the headline ratio,
+//     worker/bare.
+//   - shared: all of them free to run anywhere, as they were first
+//     measured. Linux then sometimes puts Redis or wrk on the server's CPU
+//     and sometimes not, which moves the rates from run to run. The worker
+//     and the bare server also run here with Go's default GOMAXPROCS, and
+//     the better of the two bare rates is the round's ceiling.
+//
+// It prints each run and reports the medians: the worker's rate beside the
+// ceiling, and their ratio, the figure to read on a shared, noisy machine.
+// Run with -benchtime=1x.
 func BenchmarkWorkerCeiling(b *testing.B) {
 	wrk := component.Require(b, "apt-get install -y --no-install-recommends wrk", "wrk")
+	cpus := pinning(b)
 	rs := redisserver.Start(b)
+	worker := start(b, "worker", map[string]string{"REDIS_URL": rs.Addr, "GOMAXPROCS": "1"})
+	bare := start(b, "bare", map[string]string{"GOMAXPROCS": "1"})
 	contenders := []contender{
-		{"worker", start(b, "worker", map[string]string{"REDIS_URL": rs.Addr, "GOMAXPROCS": "1"})},
-		{"worker-default", start(b, "worker", map[string]string{"REDIS_URL": rs.Addr})},
-		{"bare", start(b, "bare", map[string]string{"GOMAXPROCS": "1"})},
-		{"bare-default", start(b, "bare", nil)},
+		{"worker pinned", worker, true},
+		{"bare pinned", bare, true},
+		{"worker", worker, false},
+		{"worker-default", start(b, "worker", map[string]string{"REDIS_URL": rs.Addr}), false},
+		{"bare", bare, false},
+		{"bare-default", start(b, "bare", nil), false},
 	}
 	script := filepath.Join(b.TempDir(), "post.lua")
 	lua := "wrk.method = \"POST\"\nwrk.body = '{\"str\":\"a string the frontend sends\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
@@ -77,7 +96,17 @@ func BenchmarkWorkerCeiling(b *testing.B) {
 	for range b.N {
 		for round := range rounds {
 			for _, c := range contenders {
-				r := measure(b, wrk, script, c.s, rdb)
+				// Pinned or free for this run: the server, Redis, and wrk
+				// when it starts.
+				load := cpus.all
+				if c.pinned {
+					load = cpus.load
+					pin(b, c.s.proc.Pid(), cpus.server)
+				} else {
+					pin(b, c.s.proc.Pid(), cpus.all)
+				}
+				pin(b, rs.Pid(), load)
+				r := measure(b, wrk, script, c.s, rdb, load)
 				results[c.label] = append(results[c.label], r)
 				// To stdout: a benchmark's log keeps only its first lines.
 				allocs := "    -"
@@ -101,28 +130,35 @@ func BenchmarkWorkerCeiling(b *testing.B) {
 		return v
 	}
 	rps := func(r run) float64 { return r.rps }
-	var ceiling, ratios, defaultRatios []float64
+	cpu := func(r run) float64 { return r.cpuPerReq }
+	var ratios, sharedCeiling, sharedRatios, defaultRatios []float64
 	for i := range results["worker"] {
+		ratios = append(ratios, results["worker pinned"][i].rps/results["bare pinned"][i].rps)
 		c := max(results["bare"][i].rps, results["bare-default"][i].rps)
-		ceiling = append(ceiling, c)
-		ratios = append(ratios, results["worker"][i].rps/c)
+		sharedCeiling = append(sharedCeiling, c)
+		sharedRatios = append(sharedRatios, results["worker"][i].rps/c)
 		defaultRatios = append(defaultRatios, results["worker-default"][i].rps/c)
 	}
 	slices.Sort(ratios)
+	slices.Sort(sharedRatios)
 	slices.Sort(defaultRatios)
-	fmt.Printf("worker/ceiling per round (sorted): %.2f; with Go's default GOMAXPROCS: %.2f\n", ratios, defaultRatios)
-	b.ReportMetric(median(of("worker", rps)), "worker-req/s")
-	b.ReportMetric(median(ceiling), "ceiling-req/s")
+	fmt.Printf("worker/bare per round (sorted), pinned: %.2f; shared: %.2f; shared, worker with Go's default GOMAXPROCS: %.2f\n",
+		ratios, sharedRatios, defaultRatios)
+	b.ReportMetric(median(of("worker pinned", rps)), "worker-req/s")
+	b.ReportMetric(median(of("bare pinned", rps)), "ceiling-req/s")
 	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(median(of("worker pinned", cpu)), "worker-CPU-µs/req")
+	b.ReportMetric(median(of("bare pinned", cpu)), "bare-CPU-µs/req")
+	b.ReportMetric(median(of("worker", rps)), "shared-worker-req/s")
+	b.ReportMetric(median(sharedCeiling), "shared-ceiling-req/s")
+	b.ReportMetric(median(sharedRatios), "ratio-shared")
 	b.ReportMetric(median(defaultRatios), "ratio-default-procs")
-	b.ReportMetric(median(of("worker", func(r run) float64 { return r.cpuPerReq })), "worker-CPU-µs/req")
-	b.ReportMetric(median(of("bare", func(r run) float64 { return r.cpuPerReq })), "bare-CPU-µs/req")
-	b.ReportMetric(median(of("worker", func(r run) float64 { return r.allocsPerReq })), "worker-allocs/req")
-	b.ReportMetric(median(of("worker", func(r run) float64 { return r.p50ms })), "worker-p50-ms")
-	b.ReportMetric(median(of("worker", func(r run) float64 { return r.p99ms })), "worker-p99-ms")
+	b.ReportMetric(median(of("worker pinned", func(r run) float64 { return r.allocsPerReq })), "worker-allocs/req")
+	b.ReportMetric(median(of("worker pinned", func(r run) float64 { return r.p50ms })), "worker-p50-ms")
+	b.ReportMetric(median(of("worker pinned", func(r run) float64 { return r.p99ms })), "worker-p99-ms")
 	// Idle: before the first load; after it the runtime keeps some heap.
-	b.ReportMetric(results["worker"][0].idleMB, "worker-idle-MB")
-	b.ReportMetric(slices.Max(loads(results["worker"])), "worker-load-MB")
+	b.ReportMetric(results["worker pinned"][0].idleMB, "worker-idle-MB")
+	b.ReportMetric(slices.Max(slices.Concat(loads(results["worker pinned"]), loads(results["worker"]))), "worker-load-MB")
 }
 
 func loads(rs []run) []float64 {
@@ -133,9 +169,9 @@ func loads(rs []run) []float64 {
 	return out
 }
 
-// measure runs wrk against s once, sampling its memory meanwhile and
-// counting the PUBLISHes Redis executed.
-func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) run {
+// measure runs wrk, on cpus, against s once, sampling its memory meanwhile
+// and counting the PUBLISHes Redis executed.
+func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client, cpus unix.CPUSet) run {
 	b.Helper()
 	pid := s.proc.Pid()
 	var r run
@@ -158,17 +194,24 @@ func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client) ru
 			}
 		}
 	})
-	out, err := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(connections), "-d"+runLength.String(), "--latency",
-		"-s", script, s.base+"/").CombinedOutput()
+	var out bytes.Buffer
+	cmd := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(connections), "-d"+runLength.String(), "--latency",
+		"-s", script, s.base+"/")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Start()
+	if err == nil {
+		pin(b, cmd.Process.Pid, cpus)
+		err = cmd.Wait()
+	}
 	cancel()
 	wg.Wait()
 	if err != nil {
-		b.Fatalf("wrk: %v\n%s", err, out)
+		b.Fatalf("wrk: %v\n%s", err, out.String())
 	}
 	r.publishes = publishes(b, rdb) - before
 	cpu := cpuTime(b, pid) - cpuBefore
-	if err := parseWrk(string(out), &r); err != nil {
-		b.Fatalf("%v in wrk's output:\n%s", err, out)
+	if err := parseWrk(out.String(), &r); err != nil {
+		b.Fatalf("%v in wrk's output:\n%s", err, out.String())
 	}
 	if n := r.ok + r.non2xx; n > 0 {
 		r.cpuPerReq = float64(cpu.Microseconds()) / float64(n)

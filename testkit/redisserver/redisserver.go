@@ -61,6 +61,16 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
+// Pid is the running server's process ID.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		s.t.Fatal("redis-server is not running")
+	}
+	return s.proc.Pid()
+}
+
 // Freeze stops the server's process (SIGSTOP) without closing anything: its
 // connections stay open and new ones are still accepted by the kernel, but
 // nothing is answered, as with a server stalled on a slow disk. Thaw
