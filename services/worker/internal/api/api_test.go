@@ -111,7 +111,7 @@ func TestRejectsBadInput(t *testing.T) {
 		{"body over limit", `{"str":"` + strings.Repeat("x", 2000) + `"}`, 0, 413, "larger than 1024 bytes"},
 		{"declared length over limit", `{"str":"x"}`, 5000, 413, "larger than 1024 bytes"},
 		{"chunked body over limit", `{"str":"` + strings.Repeat("x", 2000) + `"}`, -1, 413, "larger than 1024 bytes"},
-		{"chunked body", `{"str":"x"} {}`, -1, 400, `{"str": "<text>"}`},
+		{"chunked body with trailing data", `{"str":"x"} {}`, -1, 400, `{"str": "<text>"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
