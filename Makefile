@@ -5,6 +5,9 @@ SHELL := /bin/bash
 GO       ?= go
 BIN      := $(CURDIR)/bin
 BUILD    := services/worker services/frontend services/burster demo/cmd/localmesh
+# The laptops the demo runs on besides this one's platform: make cross
+# type-checks every package for each, tests included, and builds the binaries.
+PLATFORMS := darwin/arm64 darwin/amd64 linux/arm64 linux/amd64
 # Every module of the workspace, as import-path patterns (go.work lists them).
 MODULES  := $(shell $(GO) list -m -f '{{.Path}}')
 PACKAGES := $(addsuffix /...,$(MODULES))
@@ -57,10 +60,18 @@ test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API se
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 .PHONY: lint
-lint: ## gofmt, go vet, and tidy go.mod files that build outside the workspace
+lint: cross ## gofmt, go vet, tidy go.mod files that build outside the workspace, and make cross
 	@out=$$(gofmt -l $(MODDIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PACKAGES)
 	@for d in $(MODDIRS); do (cd $$d && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$d: run (cd $$d && GOWORK=off go mod tidy)"; exit 1; }; done
+
+.PHONY: cross
+cross: ## Type-check every package (tests too) and build the demo's binaries for macOS and Linux, amd64 and arm64
+	@set -e; for p in $(PLATFORMS); do \
+		echo "cross: $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet $(PACKAGES); \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null $(addprefix ./,$(BUILD)) ./demo/cmd/demo; \
+	done
 
 .PHONY: bench
 bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy, burster reaction time, burst to sidecar

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sys/unix"
 
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
@@ -171,7 +170,7 @@ func loads(rs []run) []float64 {
 
 // measure runs wrk, on cpus, against s once, sampling its memory meanwhile
 // and counting the PUBLISHes Redis executed.
-func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client, cpus unix.CPUSet) run {
+func measure(b *testing.B, wrk, script string, s *service, rdb *redis.Client, cpus cpuSet) run {
 	b.Helper()
 	pid := s.proc.Pid()
 	var r run

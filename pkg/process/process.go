@@ -4,6 +4,12 @@
 // if it has not exited in time. The demo's launcher and every test harness
 // that runs a real program (redis-server, Prometheus, a registry, the
 // services' binaries) use it, so each has the same start, ready and stop.
+//
+// A child never outlives the process that started it, even one killed
+// outright (SIGKILL, a crash): on Linux the kernel sends the child SIGKILL
+// when its parent dies (Pdeathsig, parentdeath_linux.go); on macOS, which
+// has no such signal, a watchdog beside each child kills the child's
+// process group once the parent is gone (watchdog.go).
 package process
 
 import (
@@ -75,9 +81,11 @@ func Start(spec Spec) (*Process, error) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	// Own process group: a Ctrl-C in the terminal reaches the parent only,
-	// which stops its children in order. Pdeathsig: if the parent is killed
-	// outright, the kernel kills the child too, so nothing is left behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// which stops its children in order. If the parent is killed outright,
+	// the kernel (Linux) or a watchdog (elsewhere) kills the child too, so
+	// nothing is left behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	kernelKills := orphans == orphansKernel && killOnParentDeath(cmd.SysProcAttr)
 	// Cancelling the context asks the process, and whatever it started in
 	// its group, to stop; WaitDelay later exec kills it and closes its output.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, spec.StopSignal) }
@@ -88,9 +96,20 @@ func Start(spec Spec) (*Process, error) {
 		cancel()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
+	var guard *watchdog
+	if !kernelKills {
+		var err error
+		if guard, err = startWatchdog(cmd.Process.Pid); err != nil {
+			_ = cmd.Cancel()
+			cancel()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+		}
+	}
 	p := &Process{name: spec.Name, cmd: cmd, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		guard.release()
 		out.flush()
 		close(p.done)
 	}()

@@ -10,11 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// cpuSet is a set of CPUs a thread may run on.
+type cpuSet = unix.CPUSet
+
 // cpuPlan is where the ceiling benchmark's processes run when pinned: the
 // server under test on one CPU, the load (wrk and Redis) on another; and
 // all the CPUs this process may use, for the runs left free.
 type cpuPlan struct {
-	server, load, all unix.CPUSet
+	server, load, all cpuSet
 }
 
 // pinning picks the first two CPUs this process may use. It skips the
@@ -43,7 +46,7 @@ func pinning(b *testing.B) cpuPlan {
 // pin confines every thread of process pid to cpus. A thread started
 // meanwhile inherits the CPUs of the thread that started it, moved yet or
 // not, so it goes over the threads until a pass finds none to move.
-func pin(b *testing.B, pid int, cpus unix.CPUSet) {
+func pin(b *testing.B, pid int, cpus cpuSet) {
 	b.Helper()
 	for range 10 {
 		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
