@@ -44,7 +44,7 @@ clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind mak
 	deploy/clusters.sh down
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck, wrk) if missing
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck, wrk) if missing; on macOS name the Homebrew formulas and stop
 	@scripts/install-deps.sh
 
 .PHONY: envtest

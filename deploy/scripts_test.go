@@ -144,3 +144,57 @@ func TestClustersDownStopsItsLoadBalancer(t *testing.T) {
 		t.Fatalf("the pid file is still there: %v", err)
 	}
 }
+
+// TestInstallDepsOnMac: on macOS, make deps installs nothing and stops at
+// once with one message naming the Homebrew formulas (and what Homebrew
+// does not name so), or passes when everything is there.
+func TestInstallDepsOnMac(t *testing.T) {
+	script := filepath.Join(root, "scripts", "install-deps.sh")
+	all := []string{"redis-server", "prometheus", "docker-registry", "openssl", "shellcheck", "wrk", "chromium"}
+	tests := []struct {
+		name    string
+		present []string
+		fails   bool
+		want    []string
+	}{
+		{"some missing", []string{"openssl", "shellcheck", "google-chrome"}, true, []string{
+			"make test needs programs this Mac lacks: redis-server prometheus docker-registry wrk",
+			"  brew install redis prometheus wrk",
+			"  and docker-registry, the CNCF distribution registry",
+			"(make demo needs none of them: only Go)",
+		}},
+		{"no browser", []string{"redis-server", "prometheus", "docker-registry", "openssl", "shellcheck", "wrk"}, true, []string{
+			"lacks: chromium", "brew install --cask google-chrome",
+		}},
+		{"all there", all, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			record := filepath.Join(t.TempDir(), "calls")
+			bodies := map[string]string{
+				"uname": "echo Darwin",
+				// Neither may be called on a Mac.
+				"apt-get": "echo apt-get >> " + record, "sudo": "echo sudo >> " + record,
+			}
+			for _, p := range tt.present {
+				bodies[p] = "exit 0"
+			}
+			path := stubs(t, bodies)
+			cmd := exec.Command("/bin/bash", script)
+			// Only the stubs: the programs of this machine are not found.
+			cmd.Env = append(os.Environ(), "PATH="+strings.SplitN(path, string(os.PathListSeparator), 2)[0])
+			out, err := cmd.CombinedOutput()
+			if (err != nil) != tt.fails {
+				t.Fatalf("install-deps.sh = %v, want failure %v; output:\n%s", err, tt.fails, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if calls, err := os.ReadFile(record); err == nil {
+				t.Fatalf("install-deps.sh ran %s on a Mac", calls)
+			}
+		})
+	}
+}

@@ -21,14 +21,20 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-// installChromium is how to get the browser on Debian and Ubuntu.
+// installChromium is how to get the browser on Debian and Ubuntu (on macOS:
+// brew install --cask google-chrome).
 const installChromium = "apt-get install -y --no-install-recommends chromium"
+
+// browsers are the names the browser goes by on PATH, then where macOS
+// keeps Chrome and Chromium, which are not on PATH.
+var browsers = []string{"chromium", "chromium-browser", "google-chrome",
+	"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome", "/Applications/Chromium.app/Contents/MacOS/Chromium"}
 
 // browser starts headless Chromium with a fresh profile and no background
 // traffic (the test machines have no internet).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	exe := component.Require(t, installChromium, "chromium", "chromium-browser", "google-chrome")
+	exe := component.Require(t, installChromium, browsers...)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
@@ -179,7 +185,7 @@ func TestPageReconnects(t *testing.T) {
 // TestPageShowsAFailingBurst: what the burster's status says about the
 // destinations and the burst cluster reaches the page: a burst share
 // answering errors is marked failing with its numbers, and a blocked burst
-// is said to be. The burster here is a stand-in serving that status; the
+// is said to be; a burster that stops answering is said to. The burster here is a stand-in serving that status; the
 // burster's own tests prove it measures and reports it.
 func TestPageShowsAFailingBurst(t *testing.T) {
 	rps := 25.0
@@ -214,5 +220,14 @@ func TestPageShowsAFailingBurst(t *testing.T) {
 	}
 	if got := eval[string](t, ctx, `document.getElementById("dest-primary").textContent`); got != "" {
 		t.Fatalf("the primary share, sent nothing, reads %q", got)
+	}
+
+	// A burster that stops answering is said on the page, not hidden.
+	burster.Close()
+	gone := `burster: the burster does not answer (still starting, or down)`
+	if err := poll(ctx, `document.getElementById("burster-line").textContent === "`+gone+`" && `+
+		`document.getElementById("burster-line").classList.contains("warning")`, 15*time.Second); err != nil {
+		t.Fatalf("the page does not say the burster is gone: %v; the line reads %q", err,
+			eval[string](t, ctx, `document.getElementById("burster-line").textContent`))
 	}
 }

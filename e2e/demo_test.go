@@ -102,6 +102,9 @@ func runDemo(t *testing.T, redisMode string) {
 	if first := logs.Lines()[0]; first != buildLine {
 		t.Fatalf("the launcher's first line is %q, want %q", first, buildLine)
 	}
+	component.Eventually(t, 3*time.Minute, "the launcher saying the burster is up", func() bool {
+		return slices.Contains(logs.Lines(), burstLine)
+	})
 	if !strings.Contains(logs.String(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
 		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", logs.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,8 +18,12 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-// buildLine is the launcher's first line: it says what takes the time.
-const buildLine = "demo         | building worker, frontend, burster, localmesh (the first build downloads modules and takes a few minutes)"
+// buildLine is the launcher's first line: it says what takes the time. The
+// burster is built after the page is served (burstLine once it is up).
+const (
+	buildLine = "demo         | building worker, frontend, localmesh (the first build downloads modules and takes a few minutes)"
+	burstLine = "demo         | the burster is up: the split now follows the load"
+)
 
 // demoPorts gives every process of the demo a free port, as DEMO_FLAGS.
 func demoPorts(t *testing.T) (map[string]int, string) {
@@ -60,14 +65,16 @@ func TestMakeDemoCtrlC(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 	url := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
-	component.EventuallyEvery(t, 5*time.Minute, 200*time.Millisecond, "make demo printing "+url, func() error {
-		for _, l := range logs.Lines() {
-			if strings.TrimSpace(l) == url {
-				return nil
+	for _, want := range []string{url, burstLine} {
+		component.EventuallyEvery(t, 5*time.Minute, 200*time.Millisecond, "make demo printing "+want, func() error {
+			for _, l := range logs.Lines() {
+				if strings.TrimSpace(l) == strings.TrimSpace(want) {
+					return nil
+				}
 			}
-		}
-		return errors.New("not yet; output so far:\n" + logs.Tail(20))
-	})
+			return errors.New("not yet; output so far:\n" + logs.Tail(20))
+		})
+	}
 	lines := logs.Lines()
 	if !strings.HasPrefix(lines[0], "building the demo's launcher") || lines[1] != buildLine {
 		t.Fatalf("make demo's first lines are %q, want make's line then the launcher's build line %q", lines[:2], buildLine)
@@ -104,9 +111,9 @@ func TestMakeDemoCtrlC(t *testing.T) {
 	}
 }
 
-// TestMakeDemoPortTaken: a real failure still fails, with one clear message
-// from the launcher and nothing built or started.
-func TestMakeDemoPortTaken(t *testing.T) {
+// TestMakeDemoBadFlags: a bad flag fails `make demo` before anything is
+// built, with one message from the launcher naming the flag.
+func TestMakeDemoBadFlags(t *testing.T) {
 	makeBin := component.Require(t, "apt-get install -y --no-install-recommends make", "make")
 	ports, portFlags := demoPorts(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports["burster"]))
@@ -114,15 +121,33 @@ func TestMakeDemoPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-redis embedded -bin "+t.TempDir()+" "+portFlags)
-	cmd.Dir = repoRoot
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-		t.Fatalf("make demo with a port taken = %v, want a failure; output:\n%s", err, out)
+	tests := []struct {
+		name  string
+		flags string
+		want  string
+	}{
+		{"port taken", portFlags, fmt.Sprintf("demo: port %d for burster is in use (choose another with -burster-port)", ports["burster"])},
+		{"misspelt flag", "-restrat-after 1s", "demo: flag provided but not defined: -restrat-after (make demo DEMO_FLAGS=-help lists the flags)"},
+		{"negative restart", "-restart-after=-5s", "demo: -restart-after=-5s is negative"},
+		{"unknown redis", "-redis=memory", `demo: -redis="memory" is not one of auto, server, embedded`},
+		{"port out of range", "-frontend-port 80800", "demo: -frontend-port=80800 is not a TCP port (1 to 65535)"},
 	}
-	want := fmt.Sprintf("demo: port %d for burster is in use (choose another with -burster-port)", ports["burster"])
-	if !strings.Contains(string(out), want) || strings.Contains(string(out), "building worker") {
-		t.Fatalf("output:\n%s\nwant %q and nothing built", out, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := t.TempDir()
+			cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-bin "+bin+" "+tt.flags)
+			cmd.Dir = repoRoot
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("make demo %s = %v, want a failure; output:\n%s", tt.flags, err, out)
+			}
+			if !strings.Contains(string(out), tt.want) || strings.Contains(string(out), "demo         | building") {
+				t.Fatalf("output:\n%s\nwant %q and nothing built", out, tt.want)
+			}
+			if built, _ := os.ReadDir(bin); len(built) > 0 {
+				t.Fatalf("%d files built into -bin", len(built))
+			}
+		})
 	}
 }

@@ -17,8 +17,32 @@ have docker-registry || need+=(docker-registry)
 have openssl || need+=(openssl)
 have shellcheck || need+=(shellcheck)
 have wrk || need+=(wrk)
-have chromium || have chromium-browser || have google-chrome || need+=(chromium)
+have chromium || have chromium-browser || have google-chrome ||
+	[ -x "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome" ] ||
+	[ -x /Applications/Chromium.app/Contents/MacOS/Chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
+
+# macOS: Homebrew has most of them; nothing is installed for you, and make
+# stops here with one message rather than in the middle of the tests.
+if [ "$(uname -s)" = Darwin ]; then
+	formulas=() other=()
+	for n in "${need[@]}"; do
+		case $n in
+		redis-server) formulas+=(redis) ;;
+		prometheus | shellcheck | wrk) formulas+=("$n") ;;
+		openssl) formulas+=(openssl@3) ;;
+		chromium) other+=("Chromium or Google Chrome (brew install --cask google-chrome; the tests find it in /Applications)") ;;
+		docker-registry) other+=("docker-registry, the CNCF distribution registry (github.com/distribution/distribution, its cmd/registry) on PATH under that name") ;;
+		esac
+	done
+	{
+		echo "make test needs programs this Mac lacks: ${need[*]}"
+		[ ${#formulas[@]} -eq 0 ] || echo "  brew install ${formulas[*]}"
+		for o in "${other[@]}"; do echo "  and $o"; done
+		echo "(make demo needs none of them: only Go)"
+	} >&2
+	exit 1
+fi
 
 # As root, or through sudo when it needs no password; never a prompt in the
 # middle of a test run.

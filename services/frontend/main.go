@@ -132,7 +132,7 @@ type app struct {
 func (a *app) status() pageapi.Status {
 	s := pageapi.Status{Generator: a.gen.Stats()}
 	if a.burster != nil {
-		s.Burster = a.burster.Latest()
+		s.Burster, s.BursterProblem = a.burster.Latest()
 	}
 	return s
 }
@@ -153,7 +153,8 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
 	gen.OnRateChange(func(int) { a.hub.StatusChanged() })
 	if cfg.BursterURL != "" {
-		a.burster = decisions.NewPoller(cfg.BursterURL, burstPoll, a.hub.StatusChanged)
+		a.burster = decisions.NewPoller(decisions.Config{URL: cfg.BursterURL, Interval: burstPoll,
+			OnChange: a.hub.StatusChanged, Log: log, Metrics: a.srv.Registry})
 	}
 	gen.RegisterMetrics(a.srv.Registry)
 	web.Register(a.srv.Echo, web.Config{Generator: gen, Hub: a.hub, Status: a.status})

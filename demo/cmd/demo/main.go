@@ -9,37 +9,19 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/cloudburst-demo/cloudburst/demo/internal/launcher"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
-
-// ports are the demo's defaults; every one can be changed with a flag.
-var ports = []struct {
-	name string
-	def  int
-	help string
-}{
-	{"frontend", 8080, "the page"},
-	{"worker", 8081, "the primary worker"},
-	{"burst-worker", 8082, "the burst worker"},
-	{"mesh", 8083, "the local mesh's proxy"},
-	{"mesh-admin", 8084, "the local mesh's admin API and metrics"},
-	{"burster", 8085, "the burster's status and metrics"},
-	{"redis", 6379, "Redis"},
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -49,16 +31,13 @@ func main() {
 }
 
 func run() error {
-	host := flag.String("host", "127.0.0.1", "address every process listens on")
-	redisMode := flag.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
-	binDir := flag.String("bin", "bin", "where the binaries are built (relative to the repository root)")
-	restartAfter := flag.Duration("restart-after", 10*time.Second,
-		"start a process that died again after this long (doubling while it keeps dying); 0 leaves it down")
-	port := map[string]*int{}
-	for _, p := range ports {
-		port[p.name] = flag.Int(p.name+"-port", p.def, "port for "+p.help)
+	opt, err := parseOptions(os.Args[1:], os.Stdout)
+	if errors.Is(err, errHelp) {
+		return nil
 	}
-	flag.Parse()
+	if err != nil {
+		return err
+	}
 
 	// Signals and the terminal first: a Ctrl-C during the build is the
 	// launcher's alone, and stops it cleanly.
@@ -71,41 +50,34 @@ func run() error {
 	defer restore()
 	out := launcher.NewOutput(os.Stdout, len("burst-worker"))
 
-	used := map[string]int{}
-	for name, p := range port {
-		used[name] = *p
-	}
-	if err := launcher.CheckPorts(*host, used); err != nil {
-		return err
-	}
 	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
-	bin := *binDir
+	bin := opt.binDir
 	if !filepath.IsAbs(bin) {
 		bin = filepath.Join(root, bin)
 	}
-	if err := build(ctx, out, root, bin); err != nil {
+	stoppedBuilding := func(err error) error {
 		if ctx.Err() != nil {
 			out.Line("demo", "stopped during the build")
 			return nil
 		}
 		return err
 	}
-
-	if *restartAfter < 0 {
-		return fmt.Errorf("-restart-after=%s is negative", *restartAfter)
+	if err := build(ctx, out, root, bin, pageBinaries, "the first build downloads modules and takes a few minutes"); err != nil {
+		return stoppedBuilding(err)
 	}
-	l := launcher.New(out, *restartAfter)
+
+	l := launcher.New(out, opt.restartAfter)
 	defer l.Stop()
 
-	url := func(name string) string { return "http://" + addr(*host, *port[name]) }
-	redisAddr := addr(*host, *port["redis"])
-	if err := startRedis(l, out, *redisMode, *host, *port["redis"]); err != nil {
+	url := func(name string) string { return "http://" + addr(opt.host, opt.ports[name]) }
+	redisAddr := addr(opt.host, opt.ports["redis"])
+	if err := startRedis(l, out, opt.redisServer, opt.host, opt.ports["redis"]); err != nil {
 		return err
 	}
-	common := map[string]string{"HOST": *host, "DRAIN_DELAY": "0s", "LOG_LEVEL": "info"}
+	common := map[string]string{"HOST": opt.host, "DRAIN_DELAY": "0s", "LOG_LEVEL": "info"}
 	with := func(extra map[string]string) map[string]string {
 		env := map[string]string{}
 		for k, v := range common {
@@ -118,42 +90,55 @@ func run() error {
 	}
 	procs := []process.Spec{
 		{Name: "worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("worker") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(*port["worker"]), "REDIS_URL": redisAddr, "PREFIX": ""})},
+			Env: with(map[string]string{"PORT": itoa(opt.ports["worker"]), "REDIS_URL": redisAddr, "PREFIX": ""})},
 		{Name: "burst-worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("burst-worker") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(*port["burst-worker"]), "REDIS_URL": redisAddr, "PREFIX": "bursty-"})},
+			Env: with(map[string]string{"PORT": itoa(opt.ports["burst-worker"]), "REDIS_URL": redisAddr, "PREFIX": "bursty-"})},
 		{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: process.HTTPReady(url("mesh-admin") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(*port["mesh-admin"]), "PROXY_PORT": itoa(*port["mesh"]),
+			Env: with(map[string]string{"PORT": itoa(opt.ports["mesh-admin"]), "PROXY_PORT": itoa(opt.ports["mesh"]),
 				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker")})},
-		{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(*port["burster"]),
-				// The codelab's thresholds; the scrape source reads the
-				// local mesh's request counter, as Prometheus would.
-				"HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
-				"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
-				"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
-				// The same counter tells the destinations apart, so a dead
-				// worker shows as failing on the page.
-				"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
-				"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
-				// Nothing goes to a burst worker the mesh finds not ready.
-				"MESH_READINESS": "true"})},
 		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(*port["frontend"]), "REDIS_URL": redisAddr,
+			Env: with(map[string]string{"PORT": itoa(opt.ports["frontend"]), "REDIS_URL": redisAddr,
 				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster")})},
 	}
-	for _, p := range procs {
-		if err := l.Start(p); err != nil {
-			if ctx.Err() != nil {
-				out.Line("demo", "stopped while starting")
-				return nil
+	start := func(specs ...process.Spec) error {
+		for _, p := range specs {
+			if err := l.Start(p); err != nil {
+				if ctx.Err() != nil {
+					out.Line("demo", "stopped while starting")
+					return nil
+				}
+				return err
 			}
-			return err
 		}
+		return nil
+	}
+	if err := start(procs...); err != nil || ctx.Err() != nil {
+		return err
 	}
 
-	fmt.Printf("\nThe demo is running. Open the page, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
+	fmt.Printf("\nThe page is up. Open it, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
 	fmt.Printf("    %s/\n\n", url("frontend"))
-	fmt.Printf("Ctrl-C stops everything.\n\n")
+	fmt.Printf("Ctrl-C stops everything. The burster is built and started next; until it is up the page says so.\n\n")
+	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"),
+		Env: with(map[string]string{"PORT": itoa(opt.ports["burster"]),
+			// The codelab's thresholds; the scrape source reads the
+			// local mesh's request counter, as Prometheus would.
+			"HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
+			"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
+			"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
+			// The same counter tells the destinations apart, so a dead
+			// worker shows as failing on the page.
+			"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
+			"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
+			// Nothing goes to a burst worker the mesh finds not ready.
+			"MESH_READINESS": "true"})}
+	if err := build(ctx, out, root, bin, bursterBinaries, "it moves the traffic; the page is served meanwhile"); err != nil {
+		return stoppedBuilding(err)
+	}
+	if err := start(burster); err != nil || ctx.Err() != nil {
+		return err
+	}
+	out.Line("demo", "the burster is up: the split now follows the load")
 	<-ctx.Done()
 	out.Line("demo", "stopping")
 	l.Stop()
@@ -161,27 +146,21 @@ func run() error {
 	return nil
 }
 
-// startRedis runs redis-server as a child, or miniredis inside this process.
-func startRedis(l *launcher.Launcher, out *launcher.Output, mode, host string, port int) error {
-	server, lookErr := exec.LookPath("redis-server")
-	switch {
-	case mode == "server" && lookErr != nil:
-		return errors.New("-redis=server but redis-server is not on PATH (apt-get install redis-server)")
-	case mode == "server" || (mode == "auto" && lookErr == nil):
+// startRedis runs the redis-server at server as a child or, when server is
+// "", miniredis inside this process.
+func startRedis(l *launcher.Launcher, out *launcher.Output, server, host string, port int) error {
+	if server != "" {
 		out.Line("demo", "Redis: redis-server from "+server)
 		return l.Start(process.Spec{Name: "redis", Path: server,
 			Args:  []string{"--port", itoa(port), "--bind", host, "--save", "", "--appendonly", "no"},
 			Ready: redisReady(addr(host, port))})
-	case mode == "embedded" || mode == "auto":
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr(addr(host, port)); err != nil {
-			return fmt.Errorf("starting embedded Redis: %w", err)
-		}
-		out.Line("demo", "Redis: embedded miniredis (redis-server not used) on "+addr(host, port))
-		return nil // stops with this process
-	default:
-		return fmt.Errorf("-redis=%q is not one of auto, server, embedded", mode)
 	}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr(addr(host, port)); err != nil {
+		return fmt.Errorf("starting embedded Redis: %w", err)
+	}
+	out.Line("demo", "Redis: embedded miniredis (redis-server not used) on "+addr(host, port))
+	return nil // stops with this process
 }
 
 // repoRoot is the directory holding go.work, at or above the working one.

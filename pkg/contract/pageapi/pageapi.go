@@ -65,6 +65,9 @@ type Rates struct {
 type Status struct {
 	Generator
 	Burster *bursterapi.Status `json:"burster,omitempty"`
+	// BursterProblem, when the frontend follows a burster whose status it
+	// could not read last time (Burster is then nil), says why, for the page.
+	BursterProblem string `json:"bursterProblem,omitempty"`
 }
 
 // Generator is a snapshot of the frontend's load generator.

@@ -33,6 +33,8 @@ func TestJSON(t *testing.T) {
 				`"counts":{"primary":1,"burst":1},"received":{"primary":0.5,"burst":1.5},` +
 				`"status":{"targetRps":25,"sentRps":25,"achievedRps":24.5,"inFlight":2,"sent":100,"succeeded":98,"failed":1,"dropped":1,"lastError":"worker answered 503",` +
 				`"burster":{"weights":{"primary":0,"burst":100},"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}},"at":1795335482000}`},
+		{"burster unreadable", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, BursterProblem: "the burster answered 503 Service Unavailable"},
+			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,"bursterProblem":"the burster answered 503 Service Unavailable"}`},
 		{"error", pageapi.Frame{Type: pageapi.Error, Message: "unknown command"}, `{"type":"error","message":"unknown command"}`},
 		{"command", pageapi.Command{Type: pageapi.SetRate, RPS: &rps}, `{"type":"setRate","rps":25}`},
 		{"rate", pageapi.Rate{RPS: 25}, `{"rps":25}`},

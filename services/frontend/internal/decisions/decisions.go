@@ -1,18 +1,24 @@
 // Package decisions follows the burster's status (GET /api/status) so that
 // the page can show the current split and the burster's recent decisions. It
 // works the same against the burster Service in a cluster and against the
-// local demo's burster.
+// local demo's burster. A burster it cannot read is not silence: the failure
+// is classified once, here, counted, logged when it starts, changes or ends,
+// and said on the page.
 package decisions
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 )
@@ -20,29 +26,77 @@ import (
 // maxStatusBytes bounds one status response.
 const maxStatusBytes = 256 << 10
 
+// repeatEvery is how often a failure that goes on is logged again: the
+// first failure, a change of kind and the recovery are logged at once, so
+// a burster down for an hour costs 120 lines, not 3,600.
+const repeatEvery = 30 * time.Second
+
+// Reason classifies a failed poll: the metric's label values, a fixed set.
+type Reason string
+
+// The reasons a poll fails.
+const (
+	Unreachable Reason = "unreachable" // no answer: not started yet, down, or too slow
+	BadStatus   Reason = "status"      // answered with another code than 200
+	Undecodable Reason = "decode"      // answered 200 with something that is not its status
+)
+
+var reasons = []Reason{Unreachable, BadStatus, Undecodable}
+
+// Config configures a Poller.
+type Config struct {
+	URL      string        // the burster's base URL
+	Interval time.Duration // between polls; also each poll's timeout
+	OnChange func()        // called when the page should be told at once
+	Log      *slog.Logger
+	Metrics  prometheus.Registerer
+}
+
 // Poller fetches the burster's status every interval.
 type Poller struct {
 	url      string
 	interval time.Duration
 	client   *http.Client
 	onChange func()
-	latest   atomic.Pointer[bursterapi.Status]
+	log      *slog.Logger
+	failures *prometheus.CounterVec
+
+	mu      sync.Mutex
+	latest  *bursterapi.Status // nil when the last poll failed
+	problem string             // what the page says when latest is nil
+
+	lastReason Reason // the loop's: of the failure going on, "" when none
+	failedAt   time.Time
+	failed     int // polls failed since the last line logged
 }
 
-// NewPoller returns a poller of the burster at baseURL. onChange is called
-// when the weights or the decisions change, so pages can be told at once.
-func NewPoller(baseURL string, interval time.Duration, onChange func()) *Poller {
-	return &Poller{
-		url:      strings.TrimSuffix(baseURL, "/") + bursterapi.StatusPath,
-		interval: interval,
-		client:   &http.Client{Timeout: interval},
-		onChange: onChange,
+// NewPoller returns a poller of the burster at cfg.URL.
+func NewPoller(cfg Config) *Poller {
+	p := &Poller{
+		url:      strings.TrimSuffix(cfg.URL, "/") + bursterapi.StatusPath,
+		interval: cfg.Interval,
+		client:   &http.Client{Timeout: cfg.Interval},
+		onChange: cfg.OnChange,
+		log:      cfg.Log,
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "frontend_burster_poll_failures_total",
+			Help: "Polls of the burster's status that failed, by reason: unreachable, status (not 200) or decode.",
+		}, []string{"reason"}),
 	}
+	cfg.Metrics.MustRegister(p.failures)
+	for _, r := range reasons {
+		p.failures.WithLabelValues(string(r))
+	}
+	return p
 }
 
-// Latest is the last status from the leading burster, or nil when it could
-// not be read last time.
-func (p *Poller) Latest() *bursterapi.Status { return p.latest.Load() }
+// Latest is the last status from the leading burster or, when the last
+// poll failed, nil and what the page should say about it.
+func (p *Poller) Latest() (*bursterapi.Status, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latest, p.problem
+}
 
 // Run polls until ctx is done.
 func (p *Poller) Run(ctx context.Context) error {
@@ -50,16 +104,23 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		s, err := p.fetch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
 		switch {
 		case err != nil:
-			if p.latest.Swap(nil) != nil {
-				p.onChange()
-			}
+			p.fail(err)
 		case !s.Leader:
 			// A standby replica answered through the Service: it knows
 			// nothing current. Keep the leader's last word.
+			p.recover()
 		default:
-			if prev := p.latest.Swap(s); changed(prev, s) {
+			p.recover()
+			p.mu.Lock()
+			prev := p.latest
+			p.latest, p.problem = s, ""
+			p.mu.Unlock()
+			if changed(prev, s) {
 				p.onChange()
 			}
 		}
@@ -71,24 +132,67 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
+// pollError is a failed poll: its reason, and the sentence for the page.
+type pollError struct {
+	reason Reason
+	page   string
+	err    error
+}
+
+func (e *pollError) Error() string { return e.err.Error() }
+func (e *pollError) Unwrap() error { return e.err }
+
 func (p *Poller) fetch(ctx context.Context) (*bursterapi.Status, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
 	if err != nil {
-		return nil, err
+		return nil, &pollError{Unreachable, "the burster's address is not usable", err}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &pollError{Unreachable, "the burster does not answer (still starting, or down)", err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", p.url, resp.Status)
+		return nil, &pollError{BadStatus, "the burster answered " + resp.Status, fmt.Errorf("GET %s: %s", p.url, resp.Status)}
 	}
 	var s bursterapi.Status
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatusBytes)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p.url, err)
+		return nil, &pollError{Undecodable, "the burster's answer is not its status (another version?)", fmt.Errorf("reading %s: %w", p.url, err)}
 	}
 	return &s, nil
+}
+
+// fail records a failed poll: counted, said on the page, logged when it
+// starts or changes kind and then every repeatEvery while it goes on.
+func (p *Poller) fail(err error) {
+	var pe *pollError
+	if !errors.As(err, &pe) {
+		pe = &pollError{Unreachable, "the burster does not answer", err}
+	}
+	p.failures.WithLabelValues(string(pe.reason)).Inc()
+	p.mu.Lock()
+	prev, prevProblem := p.latest, p.problem
+	p.latest, p.problem = nil, pe.page
+	p.mu.Unlock()
+	if prev != nil || prevProblem != pe.page {
+		p.onChange()
+	}
+	p.failed++
+	now := time.Now()
+	if pe.reason == p.lastReason && now.Sub(p.failedAt) < repeatEvery {
+		return
+	}
+	p.log.Warn("the burster's status cannot be read", "reason", pe.reason, "failedPolls", p.failed, "err", err)
+	p.lastReason, p.failedAt, p.failed = pe.reason, now, 0
+}
+
+// recover logs the end of a failure.
+func (p *Poller) recover() {
+	if p.lastReason == "" {
+		return
+	}
+	p.log.Info("the burster's status can be read again")
+	p.lastReason, p.failed = "", 0
 }
 
 // changed reports a difference the page should show at once.

@@ -97,7 +97,7 @@ function applyStatus(s) {
   $("errors").textContent = s.failed;
   $("dropped").textContent = s.dropped;
   $("last-error").textContent = s.lastError ? `last error: ${s.lastError}` : "";
-  applyBurster(s.burster);
+  applyBurster(s.burster, s.bursterProblem);
   // The server's rate wins unless this page is being dragged or just sent one.
   if (!dragging && Date.now() - lastSentAt > 1000) {
     slider.value = s.targetRps;
@@ -122,11 +122,13 @@ function showSplit(primary, burst, source) {
   shownSplit = key;
 }
 
-// applyBurster shows the burster's view when the frontend follows one.
-function applyBurster(b) {
+// applyBurster shows the burster's view when the frontend follows one, or
+// why the frontend could not read it (problem, as the server words it).
+function applyBurster(b, problem) {
   showDestinations(b && b.destinations);
   if (!b || !b.weights) {
-    $("burster-line").textContent = b === undefined ? "" : "burster not reachable";
+    $("burster-line").textContent = problem ? `burster: ${problem}` : b ? "burster: no weights read yet" : "";
+    $("burster-line").classList.toggle("warning", Boolean(problem));
     if ($("split-source").textContent === "(set by the burster)") $("split-source").textContent = "";
     chart.setThresholds(null);
     return;

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// freeArgs gives every port flag a port of its own, held by this test until
+// release is called (or the test ends): no other test takes it meanwhile.
+func freeArgs(t *testing.T) (args []string, release func()) {
+	t.Helper()
+	var held []net.Listener
+	release = func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}
+	t.Cleanup(release)
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, ln)
+		args = append(args, "-"+p.name+"-port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
+	return args, release
+}
+
+func TestParseOptionsRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // each in the error
+	}{
+		{"unknown flag", []string{"-restrat-after=1s"}, []string{"flag provided but not defined: -restrat-after", "DEMO_FLAGS=-help"}},
+		{"bad duration", []string{"-restart-after=soon"}, []string{`invalid value "soon" for flag -restart-after`}},
+		{"negative restart", []string{"-restart-after=-1s"}, []string{"-restart-after=-1s is negative"}},
+		{"unknown redis", []string{"-redis=memory"}, []string{`-redis="memory" is not one of auto, server, embedded`}},
+		{"port out of range", []string{"-worker-port=70000", "-mesh-port=0"}, []string{"-worker-port=70000 is not a TCP port", "-mesh-port=0 is not a TCP port"}},
+		{"stray argument", []string{"strategy=slo"}, []string{`unexpected argument "strategy=slo"`}},
+		{"host not local", []string{"-host=192.0.2.1"}, []string{`-host="192.0.2.1": cannot listen there`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The problem's flags come last and override the ports; the
+			// ports are still held, but the flags are checked first.
+			args, _ := freeArgs(t)
+			_, err := parseOptions(append(args, tt.args...), &bytes.Buffer{})
+			if err == nil {
+				t.Fatalf("parseOptions(%q) = nil, want an error", tt.args)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseOptionsAccepts(t *testing.T) {
+	args, release := freeArgs(t)
+	release() // the ports must be free to be accepted
+	o, err := parseOptions(append(args, "-redis=embedded", "-restart-after=0"), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.redisServer != "" || o.restartAfter != 0 || o.host != "127.0.0.1" || len(o.ports) != len(ports) {
+		t.Fatalf("options %+v", o)
+	}
+}
+
+func TestParseOptionsPortTaken(t *testing.T) {
+	args, release := freeArgs(t)
+	release()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_, err = parseOptions(append(args, "-burster-port", taken), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "port "+taken+" for burster is in use (choose another with -burster-port)") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseOptionsHelp(t *testing.T) {
+	var help bytes.Buffer
+	_, err := parseOptions([]string{"-help"}, &help)
+	if !errors.Is(err, errHelp) || !strings.Contains(help.String(), "-restart-after") || !strings.Contains(help.String(), "-frontend-port") {
+		t.Fatalf("err = %v, help:\n%s", err, help.String())
+	}
+}
