@@ -93,10 +93,14 @@ type Status struct {
 	// workers (CAPACITY_PER_ENDPOINT_RPS), or when they are not known.
 	PrimaryCapacity *Capacity `json:"primaryCapacity,omitempty"`
 	// Burst is nil unless the burster reads the burst cluster's readiness.
-	Burst    *Burst   `json:"burst,omitempty"`
-	Leader   bool     `json:"leader"` // only the leader's view is current
-	Strategy string   `json:"strategy"`
-	HighRPS  float64  `json:"highRps"`
-	LowRPS   float64  `json:"lowRps"`
-	Changes  []Change `json:"changes"` // the most recent, oldest first
+	Burst *Burst `json:"burst,omitempty"`
+	// RouterError is the class of the last failed call to what applies the
+	// weights ("timed out", "unreachable", "not allowed", ...); empty once a
+	// call succeeds. The full error is in the burster's log.
+	RouterError string   `json:"routerError,omitempty"`
+	Leader      bool     `json:"leader"` // only the leader's view is current
+	Strategy    string   `json:"strategy"`
+	HighRPS     float64  `json:"highRps"`
+	LowRPS      float64  `json:"lowRps"`
+	Changes     []Change `json:"changes"` // the most recent, oldest first
 }

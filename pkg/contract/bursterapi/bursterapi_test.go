@@ -20,6 +20,8 @@ func TestStatusJSON(t *testing.T) {
 	}{
 		{"nothing known yet", bursterapi.Status{Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{}},
 			`{"leader":false,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
+		{"router hung", bursterapi.Status{RouterError: "timed out", Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{}},
+			`{"routerError":"timed out","leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
 		{"bursting", bursterapi.Status{
 			Weights: &split.AllBurst, ObservedRPS: &rps, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10,
 			Changes: []bursterapi.Change{{At: at, From: split.AllPrimary, To: split.AllBurst, RPS: &rps,

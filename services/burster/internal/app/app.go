@@ -80,7 +80,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 			return ctrl.Run(ctx)
 		}
 		return election.Run(ctx, election.Config{
-			Client: b.clientset, Namespace: b.namespace, Lease: cfg.LeaseName, Identity: b.identity,
+			Client: b.bounded, Namespace: b.namespace, Lease: cfg.LeaseName, Identity: b.identity,
 			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
 			Log: log, OnLeader: onLeader,
 		}, func(lctx context.Context) {

@@ -28,8 +28,11 @@ import (
 // the local mesh needs none.
 type Backend struct {
 	router    router.Router
-	events    controller.Recorder // nil: logs only
-	clientset kubernetes.Interface
+	events    controller.Recorder  // nil: logs only
+	clientset kubernetes.Interface // for watches: no overall timeout
+	// bounded is for single requests (the Lease): each bounded by
+	// QUERY_TIMEOUT, so a hung API server costs a failure, not a stall.
+	bounded   kubernetes.Interface
 	namespace string
 	identity  string
 	burst     controller.BurstReadiness // nil: the burst cluster is not read
@@ -90,6 +93,14 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	if err != nil {
 		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
 	}
+	// An HTTP timeout would cut watches short, so only the clients of
+	// single requests carry one; the router bounds its own calls.
+	brc := rest.CopyConfig(rc)
+	brc.Timeout = cfg.QueryTimeout
+	bounded, err := kubernetes.NewForConfig(brc)
+	if err != nil {
+		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
+	}
 	dc, err := dynamic.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating Kubernetes dynamic client: %w", err)
@@ -101,11 +112,12 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 	}
 
 	bc := record.NewBroadcaster(record.WithContext(ctx))
-	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events(ns)})
+	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: bounded.CoreV1().Events(ns)})
 	rt := router.NewIstio(dc, ns, cfg.VirtualService, cfg.PrimarySubset, cfg.BurstSubset)
 	if cfg.Router == router.KindGatewayAPI {
 		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
 	}
+	rt.WithTimeout(cfg.QueryTimeout)
 	// Interfaces from the start: a nil pointer in one would not read as nil.
 	var burst controller.BurstReadiness
 	var scaler controller.Scaler
@@ -129,6 +141,6 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 		rec: bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Service, Host: id}),
 		ref: rt.Ref, log: log,
 	}
-	return &Backend{router: rt, events: ev, clientset: cs, namespace: ns, identity: id, burst: burst, scaler: scaler,
+	return &Backend{router: rt, events: ev, clientset: cs, bounded: bounded, namespace: ns, identity: id, burst: burst, scaler: scaler,
 		close: bc.Shutdown}, nil
 }

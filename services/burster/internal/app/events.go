@@ -4,14 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
 )
-
-// refTimeout bounds the one lookup of the routing object events refer to.
-const refTimeout = 5 * time.Second
 
 // objectEvents records Kubernetes events on the routing object, so that
 // `kubectl describe virtualservice worker` (or `httproute worker`) shows
@@ -29,9 +25,7 @@ func (e *objectEvents) Event(eventtype, reason, message string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.cached == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), refTimeout)
-		ref, err := e.ref(ctx)
-		cancel()
+		ref, err := e.ref(context.Background()) // the router bounds it by QUERY_TIMEOUT
 		if err != nil {
 			e.log.Warn("cannot record event", "reason", reason, "err", err)
 			return

@@ -31,7 +31,7 @@ type Config struct {
 	Source        source.Kind   `envconfig:"SOURCE" default:"prometheus" desc:"where the rate comes from: prometheus or scrape"`
 	PrometheusURL string        `envconfig:"PROMETHEUS_URL" default:"http://prometheus.istio-system:9090" desc:"SOURCE=prometheus: the Prometheus API"`
 	Query         string        `envconfig:"QUERY" desc:"SOURCE=prometheus: PromQL returning one value in req/s; empty: the worker's rate from Istio's metrics"`
-	QueryTimeout  time.Duration `envconfig:"QUERY_TIMEOUT" default:"2s" desc:"per query, scrape or call to the router's API"`
+	QueryTimeout  time.Duration `envconfig:"QUERY_TIMEOUT" default:"2s" desc:"bounds each call to any API: query, scrape, the routing object, events, the Lease, the burst cluster"`
 	ScrapeURL     string        `envconfig:"SCRAPE_URL" desc:"SOURCE=scrape: a Prometheus text endpoint"`
 	ScrapeMetric  string        `envconfig:"SCRAPE_METRIC" desc:"SOURCE=scrape: the request counter"`
 	ScrapeLabels  string        `envconfig:"SCRAPE_LABELS" desc:"SOURCE=scrape: label matchers, name=value,..."`

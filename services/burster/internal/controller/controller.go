@@ -70,13 +70,9 @@ var ErrCapacityUnknown = errors.New("primary's ready workers are not known")
 // Controller is the burster's control loop.
 type Controller struct {
 	cfg     Config
-	state   policy.State
+	term    term
 	history history
 	now     func() time.Time
-
-	failing      [2]bool // primary, burst: as last reported
-	burstBlocked bool    // weights kept off burst: as last reported
-	pre          prescaleState
 
 	mu           sync.Mutex // guards what Snapshot reads; the loop owns state
 	weights      *split.Split
@@ -84,6 +80,18 @@ type Controller struct {
 	destinations *bursterapi.Destinations
 	capacity     *bursterapi.Capacity
 	burst        *bursterapi.Burst
+	routerErr    string // the class of the last router call's failure; "" after a success
+}
+
+// term is everything the loop holds for one leader term. Each term starts
+// from a zero term and what the world says (start): another replica may
+// have led in between, moved the weights, or restored the burst HPA, so
+// nothing a past term believed is carried over.
+type term struct {
+	state        policy.State // the weights as decided, the dwell, failures in a row
+	failing      [2]bool      // primary, burst: as last reported
+	burstBlocked bool         // weights kept off burst: as last reported
+	pre          prescaleState
 }
 
 // Snapshot is what the controller knows now, for status pages.
@@ -93,18 +101,35 @@ type Snapshot struct {
 	Destinations *bursterapi.Destinations // nil when not measured
 	Capacity     *bursterapi.Capacity     // nil when not measured
 	Burst        *bursterapi.Burst        // nil when not read
+	RouterError  string                   // the class of the last router call's failure; "" when it succeeded
 }
 
 // Snapshot returns the current weights and the last measurements.
 func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst}
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
+		RouterError: c.routerErr}
+}
+
+// routed records how a call to the router ended, for the status: a read
+// that finds the routes disagreeing succeeded. A call cut short by the end
+// of the term says nothing about the router.
+func (c *Controller) routed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if errors.Is(err, router.ErrInconsistent) {
+		err = nil
+	}
+	c.mu.Lock()
+	c.routerErr = router.Classify(err)
+	c.mu.Unlock()
 }
 
 // publish makes the loop's view visible to Snapshot.
 func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst) {
-	w := c.state.Weights
+	w := c.term.state.Weights
 	c.mu.Lock()
 	c.weights, c.observed, c.destinations, c.capacity, c.burst = &w, rps, dests, capacity, burst
 	c.mu.Unlock()
@@ -169,11 +194,14 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) start(ctx context.Context) error {
 	for {
 		cur, err := c.cfg.Router.Get(ctx)
+		c.routed(ctx, err)
 		if err == nil || errors.Is(err, router.ErrInconsistent) {
 			if cur.Validate() != nil {
 				cur = split.AllPrimary
 			}
-			c.state = policy.State{Weights: cur}
+			c.term = term{state: policy.State{Weights: cur}}
+			c.cfg.Metrics.burstBlocked.Set(0)
+			c.cfg.Metrics.prescaled.Set(0)
 			c.publish(nil, nil, nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
@@ -202,7 +230,7 @@ func (c *Controller) tick(ctx context.Context) {
 		c.cfg.Log.Warn("no rate measured", "err", err)
 	}
 	obs, capacity, burst := c.observe(ctx, rps, err)
-	next, d := c.cfg.Policy.Next(c.state, obs)
+	next, d := c.cfg.Policy.Next(c.term.state, obs)
 	var measured *float64
 	if err == nil {
 		measured = &rps
@@ -210,35 +238,37 @@ func (c *Controller) tick(ctx context.Context) {
 	dests := c.measureDestinations(ctx)
 	defer func() {
 		if burst != nil {
-			burst.Blocked = c.burstBlocked
-			burst.PrescaledTo = c.pre.raised
+			burst.Blocked = c.term.burstBlocked
+			burst.PrescaledTo = c.term.pre.raised
 		}
 		c.publish(measured, dests, capacity, burst)
 	}()
 	c.burstGate(d, burst)
 	if !d.Changed {
-		c.state = next
+		c.term.state = next
 		if d.FailSafe {
-			c.report(corev1.EventTypeWarning, bursterapi.FailSafe, c.state.Weights, d, measured)
+			c.report(corev1.EventTypeWarning, bursterapi.FailSafe, c.term.state.Weights, d, measured)
 		}
 		return
 	}
-	from := c.state.Weights
+	from := c.term.state.Weights
 	if c.cfg.DryRun {
-		c.state = next
+		c.term.state = next
 		c.report(corev1.EventTypeNormal, bursterapi.DryRun, from, d, measured)
 		return
 	}
-	if _, err := c.cfg.Router.Set(ctx, d.Weights); err != nil {
+	_, setErr := c.cfg.Router.Set(ctx, d.Weights)
+	c.routed(ctx, setErr)
+	if setErr != nil {
 		// Not applied: keep the old weights so the next tick decides again.
-		next.Weights, next.LastChange = c.state.Weights, c.state.LastChange
-		c.state = next
-		c.cfg.Log.Error("changing weights", "from", from.String(), "to", d.Weights.String(), "err", err)
+		next.Weights, next.LastChange = c.term.state.Weights, c.term.state.LastChange
+		c.term.state = next
+		c.cfg.Log.Error("changing weights", "from", from.String(), "to", d.Weights.String(), "err", setErr)
 		c.cfg.Events.Event(corev1.EventTypeWarning, "UpdateFailed",
-			fmt.Sprintf("could not change %v -> %v (%s): %v", from, d.Weights, d.Reason, err))
+			fmt.Sprintf("could not change %v -> %v (%s): %v", from, d.Weights, d.Reason, setErr))
 		return
 	}
-	c.state = next
+	c.term.state = next
 	c.cfg.Metrics.weights(d.Weights)
 	c.cfg.Metrics.changes.Inc()
 	if d.BurstNotReady {
@@ -296,14 +326,14 @@ func (c *Controller) readBurst(ctx context.Context) *bursterapi.Burst {
 // and that it is ready again.
 func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
 	switch {
-	case d.BurstNotReady && !c.burstBlocked:
-		c.burstBlocked = true
+	case d.BurstNotReady && !c.term.burstBlocked:
+		c.term.burstBlocked = true
 		c.cfg.Metrics.burstBlocked.Set(1)
 		if !d.Changed {
 			c.note(corev1.EventTypeWarning, bursterapi.BurstNotReady, d.Reason)
 		}
-	case c.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
-		c.burstBlocked = false
+	case c.term.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
+		c.term.burstBlocked = false
 		c.cfg.Metrics.burstBlocked.Set(0)
 		c.note(corev1.EventTypeNormal, bursterapi.BurstReady,
 			fmt.Sprintf("the burst cluster has ready workers again (%d)", burst.ReadyEndpoints))
@@ -348,10 +378,10 @@ func (c *Controller) measureDestinations(ctx context.Context) *bursterapi.Destin
 		name string
 		d    bursterapi.Destination
 	}{{source.Primary, out.Primary}, {source.Burst, out.Burst}} {
-		if h.d.Failing == c.failing[i] {
+		if h.d.Failing == c.term.failing[i] {
 			continue
 		}
-		c.failing[i] = h.d.Failing
+		c.term.failing[i] = h.d.Failing
 		traffic := fmt.Sprintf("%.1f of %.1f req/s failed", h.d.FailedRPS, h.d.RPS)
 		if h.d.Failing {
 			c.note(corev1.EventTypeWarning, bursterapi.DestinationFailing,
@@ -379,7 +409,7 @@ func (c *Controller) note(eventtype string, kind bursterapi.Kind, msg string) {
 	if eventtype == corev1.EventTypeWarning {
 		level = slog.LevelWarn
 	}
-	w := c.state.Weights
+	w := c.term.state.Weights
 	c.cfg.Log.Log(context.Background(), level, msg, "kind", kind, "weights", w.String())
 	c.cfg.Events.Event(eventtype, string(kind), msg)
 	c.history.add(bursterapi.Change{At: c.now(), From: w, To: w, Reason: msg, Kind: kind})
@@ -408,7 +438,8 @@ func (c *Controller) report(eventtype string, kind bursterapi.Kind, from split.S
 
 // correct puts the decided weights back when the routes show others.
 func (c *Controller) correct(ctx context.Context, o observed) {
-	want := c.state.Weights
+	c.routed(ctx, o.err)
+	want := c.term.state.Weights
 	if o.err == nil && o.split == want {
 		return
 	}
@@ -421,6 +452,7 @@ func (c *Controller) correct(ctx context.Context, o observed) {
 		return
 	}
 	old, err := c.cfg.Router.Set(ctx, want)
+	c.routed(ctx, err)
 	if err != nil {
 		c.cfg.Log.Error("restoring weights", "want", want.String(), "err", err)
 		return

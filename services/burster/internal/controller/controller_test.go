@@ -461,3 +461,37 @@ func TestPrescaleWaitIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestNewTermStartsFromTheWorld: a replica that raised the burst HPA, lost
+// the lease, and leads again after another replica restored the HPA, does
+// not believe its own memory: it reads the HPA anew, raises it again and
+// waits for the workers before it shifts.
+func TestNewTermStartsFromTheWorld(t *testing.T) {
+	r := newRig(t, false, split.AllPrimary)
+	sc := &fakeScaler{st: prescale.State{MinReplicas: 1, MaxReplicas: 4}}
+	r.c.cfg.Burst = &fakeBurst{ready: 1}
+	r.c.cfg.Prescale = &Prescale{Scaler: sc, WarmRPS: 8, HighRPS: 15, PerEndpointRPS: 10, Cooldown: time.Minute, Wait: 3 * time.Second}
+	r.at(12, nil) // warm: ceil(15/10) = 2 workers
+	if sc.st.MinReplicas != 2 || sc.raises != 1 {
+		t.Fatalf("term 1: minReplicas %d after %d raises", sc.st.MinReplicas, sc.raises)
+	}
+
+	// The term ends; the next leader cools down and restores the HPA.
+	if _, _, err := sc.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.now = r.now.Add(time.Minute)
+	if err := r.c.start(context.Background()); err != nil { // what Run does as a term starts
+		t.Fatal(err)
+	}
+	r.at(16, nil) // above HIGH_RPS: ceil(16/10) = 2 workers, as in term 1
+	if sc.raises != 2 || sc.st.MinReplicas != 2 {
+		t.Fatalf("term 2: %d raises, minReplicas %d; want the HPA raised again", sc.raises, sc.st.MinReplicas)
+	}
+	if r.rt.cur != split.AllPrimary {
+		t.Fatalf("term 2 shifted to %v with 1 of 2 workers ready, before the wait", r.rt.cur)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.prescaled); got != 2 {
+		t.Fatalf("burster_burst_prescaled_min_replicas = %v", got)
+	}
+}

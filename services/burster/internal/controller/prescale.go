@@ -49,56 +49,57 @@ func (c *Controller) prescale(ctx context.Context, rps float64, burst *bursterap
 		return ""
 	}
 	now := c.now()
-	if !c.pre.loaded {
+	if !c.term.pre.loaded {
 		st, err := p.Scaler.Read(ctx)
 		if err != nil {
 			c.cfg.Log.Warn("reading the burst HorizontalPodAutoscaler", "err", err)
 			return ""
 		}
-		c.pre.loaded = true
-		if st.Original != nil { // raised before this leader: restore it in time
-			c.pre.raised, c.pre.raisedAt = st.MinReplicas, now
+		c.term.pre.loaded = true
+		if st.Original != nil { // raised before this term: restore it in time
+			c.term.pre.raised, c.term.pre.raisedAt = st.MinReplicas, now
+			c.cfg.Metrics.prescaled.Set(float64(st.MinReplicas))
 		}
 	}
 	if rps < p.WarmRPS {
 		c.coolDown(ctx, now)
 		return ""
 	}
-	c.pre.coolSince = time.Time{}
+	c.term.pre.coolSince = time.Time{}
 	want := int32(math.Ceil(max(rps, p.HighRPS) / p.PerEndpointRPS))
-	if want > c.pre.raised {
+	if want > c.term.pre.raised {
 		before, after, err := p.Scaler.Raise(ctx, want)
 		switch {
 		case err != nil:
 			c.cfg.Log.Error("raising the burst HorizontalPodAutoscaler", "want", want, "err", err)
 		case after.MinReplicas > before.MinReplicas:
-			c.pre.raised, c.pre.raisedAt = after.MinReplicas, now
+			c.term.pre.raised, c.term.pre.raisedAt = after.MinReplicas, now
 			c.cfg.Metrics.prescaled.Set(float64(after.MinReplicas))
 			c.note(corev1.EventTypeNormal, bursterapi.PreScaled, fmt.Sprintf(
 				"raised the burst HorizontalPodAutoscaler %s's minReplicas from %d to %d for %.1f req/s (%g per worker; at most %d)",
 				p.Scaler.Name(), before.MinReplicas, after.MinReplicas, rps, p.PerEndpointRPS, after.MaxReplicas))
 		default:
-			c.pre.raised = max(c.pre.raised, after.MinReplicas) // as high already, or at maxReplicas
+			c.term.pre.raised = max(c.term.pre.raised, after.MinReplicas) // as high already, or at maxReplicas
 		}
 	}
-	if c.pre.raised == 0 || burst == nil || burst.ReadyEndpoints >= int(c.pre.raised) || now.Sub(c.pre.raisedAt) >= p.Wait {
+	if c.term.pre.raised == 0 || burst == nil || burst.ReadyEndpoints >= int(c.term.pre.raised) || now.Sub(c.term.pre.raisedAt) >= p.Wait {
 		return ""
 	}
-	return fmt.Sprintf("the burst cluster is scaling up (%d of %d workers ready)", burst.ReadyEndpoints, c.pre.raised)
+	return fmt.Sprintf("the burst cluster is scaling up (%d of %d workers ready)", burst.ReadyEndpoints, c.term.pre.raised)
 }
 
 // coolDown puts the recorded minReplicas back once the weights have been
 // all primary, below the warm rate, for the cool-down.
 func (c *Controller) coolDown(ctx context.Context, now time.Time) {
 	p := c.cfg.Prescale
-	if c.pre.raised == 0 || c.state.Weights.Burst > 0 {
-		c.pre.coolSince = time.Time{}
+	if c.term.pre.raised == 0 || c.term.state.Weights.Burst > 0 {
+		c.term.pre.coolSince = time.Time{}
 		return
 	}
-	if c.pre.coolSince.IsZero() {
-		c.pre.coolSince = now
+	if c.term.pre.coolSince.IsZero() {
+		c.term.pre.coolSince = now
 	}
-	if now.Sub(c.pre.coolSince) < p.Cooldown {
+	if now.Sub(c.term.pre.coolSince) < p.Cooldown {
 		return
 	}
 	before, after, err := p.Scaler.Restore(ctx)
@@ -106,7 +107,7 @@ func (c *Controller) coolDown(ctx context.Context, now time.Time) {
 		c.cfg.Log.Error("restoring the burst HorizontalPodAutoscaler", "err", err)
 		return
 	}
-	c.pre.raised, c.pre.coolSince = 0, time.Time{}
+	c.term.pre.raised, c.term.pre.coolSince = 0, time.Time{}
 	c.cfg.Metrics.prescaled.Set(0)
 	if before.Original != nil {
 		c.note(corev1.EventTypeNormal, bursterapi.ScaledBack, fmt.Sprintf(

@@ -38,10 +38,23 @@ type Object struct {
 	gvr             schema.GroupVersionResource
 	namespace, name string
 	shape           shape
+	timeout         time.Duration // bounds each Get, Set and Ref
 }
 
+// DefaultTimeout bounds each call unless WithTimeout says otherwise: an API
+// server that accepts connections and never answers must cost one bounded
+// failure, not the loop.
+const DefaultTimeout = 2 * time.Second
+
 func newObject(client dynamic.Interface, gvr schema.GroupVersionResource, namespace, name string, s shape) *Object {
-	return &Object{client: client, gvr: gvr, namespace: namespace, name: name, shape: s}
+	return &Object{client: client, gvr: gvr, namespace: namespace, name: name, shape: s, timeout: DefaultTimeout}
+}
+
+// WithTimeout bounds each Get, Set (its conflict retries included) and Ref
+// by d, and returns r.
+func (r *Object) WithTimeout(d time.Duration) *Object {
+	r.timeout = d
+	return r
 }
 
 func (r *Object) resource() dynamic.ResourceInterface {
@@ -53,6 +66,8 @@ func (r *Object) String() string { return r.shape.kind + " " + r.namespace + "/"
 
 // Ref identifies the object, for Kubernetes events about it.
 func (r *Object) Ref(ctx context.Context) (*corev1.ObjectReference, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("getting %s: %w", r, err)
@@ -66,6 +81,8 @@ func (r *Object) Ref(ctx context.Context) (*corev1.ObjectReference, error) {
 
 // Get returns the split of the object's routes.
 func (r *Object) Get(ctx context.Context) (split.Split, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil {
 		return split.Split{}, fmt.Errorf("getting %s: %w", r, err)
@@ -78,6 +95,8 @@ func (r *Object) Set(ctx context.Context, s split.Split) (split.Split, error) {
 	if err := s.Validate(); err != nil {
 		return split.Split{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	var old split.Split
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj, err := r.resource().Get(ctx, r.name, metav1.GetOptions{})

@@ -6,6 +6,9 @@ package router
 import (
 	"context"
 	"errors"
+	"net"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 
@@ -51,3 +54,24 @@ func (k Kind) Kube() bool { return k == KindIstio || k == KindGatewayAPI }
 
 // UnmarshalText accepts only the names in Kinds.
 func (k *Kind) UnmarshalText(b []byte) error { return envconf.OneOf(k, string(b), Kinds) }
+
+// Classify names the class of a router's error, for the status API and the
+// page; the full error, with addresses, belongs in the log.
+func Classify(err error) string {
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout(), apierrors.IsTimeout(err):
+		return "timed out"
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return "not allowed"
+	case apierrors.IsNotFound(err):
+		return "not found"
+	case errors.Is(err, ErrUnsupportedRoute):
+		return "unsupported routes"
+	case errors.As(err, &netErr):
+		return "unreachable"
+	}
+	return "failed"
+}

@@ -35,6 +35,7 @@ type Scrape struct {
 
 	mu      sync.Mutex
 	samples []sample // oldest first, spanning at most window
+	failed  error    // the last scrape's error; nil after a good one
 }
 
 // sample is one scrape: the selected series' sum, and per destination
@@ -96,14 +97,15 @@ func parseLabels(s string) (map[string]string, error) {
 // counter. A counter that went down was reset; its samples start over.
 func (s *Scrape) Rate(ctx context.Context) (float64, error) {
 	cur, err := s.scrape(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed = err
 	if err != nil {
 		return 0, err
 	}
 	now := s.now()
 	cur.at = now
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if n := len(s.samples); n > 0 && s.samples[n-1].resetBy(cur) {
 		s.samples = s.samples[:0]
 	}
@@ -143,12 +145,17 @@ func (s sample) resetBy(next sample) bool {
 
 // Destinations is each destination's traffic over the window of the
 // samples Rate recorded: it scrapes nothing itself, so call it after Rate.
+// After a failed scrape it fails too: the samples it holds are of a window
+// that has passed, not the current traffic.
 func (s *Scrape) Destinations(context.Context) (Destinations, error) {
 	if s.destLabel == "" {
 		return Destinations{}, fmt.Errorf("%w: no destination label configured", ErrNoData)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failed != nil {
+		return Destinations{}, fmt.Errorf("the last scrape failed: %w", s.failed)
+	}
 	if len(s.samples) < 2 {
 		return Destinations{}, fmt.Errorf("%w: not enough samples yet", ErrNoData)
 	}

@@ -190,6 +190,27 @@ func TestScrapeDestinations(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("Destinations() = %+v, %v; want %+v", got, err, want)
 	}
+	// A failed scrape: the window just measured is not the current traffic.
+	e.mu.Lock()
+	good := e.page
+	e.page = "not the exposition format {"
+	e.mu.Unlock()
+	clk.t = clk.t.Add(time.Second)
+	if _, err := s.Rate(ctx); err == nil {
+		t.Fatal("a page that does not parse gave a rate")
+	}
+	if got, err := s.Destinations(ctx); err == nil {
+		t.Fatalf("after a failed scrape Destinations() = %+v, the previous window as current", got)
+	}
+	e.mu.Lock()
+	e.page = good
+	e.mu.Unlock()
+	if _, err := s.Rate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Destinations(ctx); err != nil {
+		t.Fatalf("after a good scrape again: %v", err)
+	}
 	clk.t = clk.t.Add(time.Second)
 	page(110, 0, 40) // a destination's counter went down: restarted, start over
 	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {

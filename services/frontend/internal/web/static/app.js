@@ -127,8 +127,9 @@ function showSplit(primary, burst, source) {
 function applyBurster(b, problem) {
   showDestinations(b && b.destinations);
   if (!b || !b.weights) {
-    $("burster-line").textContent = problem ? `burster: ${problem}` : b ? "burster: no weights read yet" : "";
-    $("burster-line").classList.toggle("warning", Boolean(problem));
+    const unread = b && b.routerError ? `burster: cannot read the weights (${b.routerError})` : "burster: no weights read yet";
+    $("burster-line").textContent = problem ? `burster: ${problem}` : b ? unread : "";
+    $("burster-line").classList.toggle("warning", Boolean(problem || (b && b.routerError)));
     if ($("split-source").textContent === "(set by the burster)") $("split-source").textContent = "";
     chart.setThresholds(null);
     return;
@@ -145,8 +146,9 @@ function applyBurster(b, problem) {
     if (b.burst.prescaledTo) line += ` (pre-scaled to ${b.burst.prescaledTo})`;
     if (b.burst.blocked) line += ", so nothing is sent there";
   }
+  if (b.routerError) line += `; its last write or read of the weights failed (${b.routerError})`;
   $("burster-line").textContent = line;
-  $("burster-line").classList.toggle("warning", Boolean(b.burst && b.burst.blocked));
+  $("burster-line").classList.toggle("warning", Boolean((b.burst && b.burst.blocked) || b.routerError));
   chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
   const moved = changes.filter((c) => !isNote(c));

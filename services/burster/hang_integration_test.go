@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+)
+
+// hangingServer accepts TCP connections and, until forward is set, reads
+// nothing and answers nothing: an API server that is up but hung. Once
+// forward is set, every new connection is relayed to target.
+type hangingServer struct {
+	ln      net.Listener
+	target  string
+	forward atomic.Bool
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func startHangingServer(t *testing.T, target string) *hangingServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingServer{ln: ln, target: target}
+	go h.serve()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *hangingServer) serve() {
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		h.conns = append(h.conns, c)
+		h.mu.Unlock()
+		if !h.forward.Load() {
+			continue // held open, never read: the client waits until its own deadline
+		}
+		up, err := net.Dial("tcp", h.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		h.mu.Lock()
+		h.conns = append(h.conns, up)
+		h.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (h *hangingServer) close() {
+	h.ln.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+}
+
+// buildBurster builds this package's binary, as the image ships it.
+func buildBurster(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "burster")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building the burster: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// listenAddr finds the address the service logged it listens on (it binds
+// port 0, so no other test can take its port first).
+func listenAddr(logs *process.Log) (string, error) {
+	for _, l := range logs.Lines() {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "listening" && line.Addr != "" {
+			return line.Addr, nil
+		}
+	}
+	return "", fmt.Errorf("no listening line yet")
+}
+
+// TestHungAPIServer: the burster binary whose Kubernetes API accepts
+// connections and never answers fails each call within QUERY_TIMEOUT, says
+// so in its log and its status (which keeps answering), and controls the
+// weights once the API server answers again, without a restart.
+func TestHungAPIServer(t *testing.T) {
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	api, err := url.Parse(c.sa.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := api.Host
+	hung := startHangingServer(t, target)
+	via := rest.CopyConfig(c.sa)
+	via.Host = "https://" + hung.ln.Addr().String() // the API server's certificate names 127.0.0.1 too
+	kc, err := kube.KubeconfigFor("hung", via)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &process.Log{}
+	env := map[string]string{
+		"KUBECONFIG": kubeconfig, "NAMESPACE": c.ns, "ROUTER": "istio", "LEADER_ELECT": "false",
+		"INTERVAL": "200ms", "QUERY_TIMEOUT": "500ms", "MIN_DWELL": "1s", "HOST": "127.0.0.1", "PORT": "0",
+		"DRAIN_DELAY": "0s", "LOG_LEVEL": "info",
+	}
+	for k, v := range scrapeEnv(load) {
+		env[k] = v
+	}
+	p, err := process.Start(process.Spec{Name: "burster", Path: buildBurster(t), Env: env, Lines: logs.Add,
+		Ready: func() error { _, err := listenAddr(logs); return err }})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	addr, _ := listenAddr(logs)
+	status := func() (bursterapi.Status, error) {
+		var s bursterapi.Status
+		client := &http.Client{Timeout: time.Second}
+		resp, err := client.Get("http://" + addr + bursterapi.StatusPath)
+		if err != nil {
+			return s, err
+		}
+		defer resp.Body.Close()
+		return s, json.NewDecoder(resp.Body).Decode(&s)
+	}
+
+	// Unbounded, the first read would never return: no failure would be
+	// logged and the status would never say why nothing is controlled.
+	failures := func() int { return strings.Count(logs.String(), `"msg":"reading the current weights"`) }
+	component.EventuallyNil(t, 15*time.Second, "three bounded failures, said in the status", func() error {
+		s, err := status()
+		switch {
+		case err != nil:
+			return fmt.Errorf("the status does not answer: %w", err)
+		case s.RouterError != "timed out":
+			return fmt.Errorf("status routerError %q, want %q", s.RouterError, "timed out")
+		case failures() < 3:
+			return fmt.Errorf("%d failures logged", failures())
+		}
+		return nil
+	})
+	if !strings.Contains(logs.String(), "context deadline exceeded") {
+		t.Fatalf("the failures do not say they timed out:\n%s", logs.Tail(10))
+	}
+
+	hung.forward.Store(true)
+	component.EventuallyNil(t, 20*time.Second, "the weights controlled again", func() error {
+		if w := c.weights(t); w != split.AllBurst {
+			return fmt.Errorf("weights %v; log:\n%s", w, logs.Tail(6))
+		}
+		s, err := status()
+		if err != nil || s.RouterError != "" {
+			return fmt.Errorf("status %+v, %v", s, err)
+		}
+		return nil
+	})
+}
