@@ -74,7 +74,7 @@ type Controller struct {
 	history history
 	now     func() time.Time
 
-	mu           sync.Mutex // guards what Snapshot reads; the loop owns state
+	mu           sync.Mutex // guards what Snapshot reads; the loop owns term
 	weights      *split.Split
 	observed     *float64
 	destinations *bursterapi.Destinations
