@@ -69,6 +69,10 @@ func Start(t testing.TB) *Env {
 		BinaryAssetsDirectory: assets,
 		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{istio, gatewayAPI}, ErrorIfPathMissing: true},
 	}
+	// A directory of our own keeps the serving certificate and the
+	// service-account keys across RestartAPIServer: tokens and clients made
+	// before a restart still work after it.
+	env.ControlPlane.GetAPIServer().CertDir = t.TempDir()
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
@@ -89,6 +93,21 @@ func (e *Env) Stop() error {
 	var err error
 	e.stop.Do(func() { err = e.env.Stop() })
 	return err
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// port, with the same certificates and the same etcd: every connection and
+// watch is cut, and the data is still there. It returns once the new one
+// answers.
+func (e *Env) RestartAPIServer(t testing.TB) {
+	t.Helper()
+	api := e.env.ControlPlane.GetAPIServer()
+	if err := api.Stop(); err != nil {
+		t.Fatalf("stopping kube-apiserver: %v", err)
+	}
+	if err := api.Start(); err != nil {
+		t.Fatalf("starting kube-apiserver again: %v", err)
+	}
 }
 
 // assetsDir finds the kube-apiserver and etcd binaries: KUBEBUILDER_ASSETS,

@@ -146,30 +146,20 @@ func New(cfg Config) *Controller {
 // Changes returns the recent weight changes, oldest first.
 func (c *Controller) Changes() []bursterapi.Change { return c.history.list() }
 
-type observed struct {
-	split split.Split
-	err   error
-}
-
 // Run controls the weights until ctx is done. It starts from the weights the
 // router reports, so a new leader continues where the last one stopped.
 func (c *Controller) Run(ctx context.Context) error {
 	if err := c.start(ctx); err != nil {
 		return err
 	}
-	// Drift: a router that can watch reports every change; any other is
-	// read back once per interval. Either way a change made by someone else
-	// is found and put back, whichever router is used.
+	// Drift: a router that can watch reports every change; any other, and
+	// one whose watch is down, is read back once per interval. Either way a
+	// change made by someone else is found and put back.
 	drift := make(chan observed, 1)
-	w, watching := c.cfg.Router.(router.Watcher)
-	if watching {
-		go func() {
-			err := w.Watch(ctx, func(s split.Split, err error) { latest(drift, observed{s, err}) })
-			if err != nil {
-				c.cfg.Log.Error("watching the routes", "err", err)
-			}
-		}()
+	if w, ok := c.cfg.Router.(router.Watcher); ok {
+		go c.watch(ctx, w, drift)
 	}
+	var watch watchState
 	ticker := time.NewTicker(c.cfg.Interval)
 	defer ticker.Stop()
 	for {
@@ -178,12 +168,14 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.C:
 			c.tick(ctx)
-			if !watching && ctx.Err() == nil {
+			if !watch.up && ctx.Err() == nil {
 				cur, err := c.cfg.Router.Get(ctx)
 				c.correct(ctx, observed{cur, err})
 			}
 		case o := <-drift:
-			c.correct(ctx, o)
+			if watch.saw(o, c.cfg.Log) {
+				c.correct(ctx, o)
+			}
 		}
 	}
 }
@@ -434,53 +426,6 @@ func (c *Controller) report(eventtype string, kind bursterapi.Kind, from split.S
 	c.cfg.Log.Log(context.Background(), level, msg, "kind", kind, "from", from.String(), "to", d.Weights.String(), "rps", rps)
 	c.cfg.Events.Event(eventtype, string(kind), msg)
 	c.history.add(bursterapi.Change{At: c.now(), From: from, To: d.Weights, RPS: rps, Reason: d.Reason, Kind: kind})
-}
-
-// correct puts the decided weights back when the routes show others.
-func (c *Controller) correct(ctx context.Context, o observed) {
-	c.routed(ctx, o.err)
-	want := c.term.state.Weights
-	if o.err == nil && o.split == want {
-		return
-	}
-	if o.err != nil && !errors.Is(o.err, router.ErrInconsistent) {
-		c.cfg.Log.Error("reading the routes", "err", o.err)
-		return
-	}
-	if c.cfg.DryRun {
-		c.cfg.Log.Info("dry run: would restore weights", "found", o.split.String(), "want", want.String())
-		return
-	}
-	old, err := c.cfg.Router.Set(ctx, want)
-	c.routed(ctx, err)
-	if err != nil {
-		c.cfg.Log.Error("restoring weights", "want", want.String(), "err", err)
-		return
-	}
-	if old == want && o.err == nil {
-		return // already restored, e.g. a stale event of our own write
-	}
-	reason := fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)
-	c.cfg.Metrics.corrections.Inc()
-	c.cfg.Log.Warn("drift corrected", "found", old.String(), "restored", want.String())
-	c.cfg.Events.Event(corev1.EventTypeWarning, string(bursterapi.DriftCorrected), reason)
-	c.history.add(bursterapi.Change{At: c.now(), From: old, To: want, Reason: reason, Kind: bursterapi.DriftCorrected})
-}
-
-// latest replaces whatever is waiting in ch with v: only the newest
-// observation matters.
-func latest[T any](ch chan T, v T) {
-	for {
-		select {
-		case ch <- v:
-			return
-		default:
-			select {
-			case <-ch:
-			default:
-			}
-		}
-	}
 }
 
 type noEvents struct{}

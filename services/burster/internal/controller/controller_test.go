@@ -8,13 +8,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
-	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -218,36 +218,121 @@ func TestDriftIsCorrected(t *testing.T) {
 	}
 }
 
+// runLoop runs a controller on rt with a 1 s interval until the test ends.
+// Call it inside a synctest bubble: the loop's clock is the bubble's.
+func runLoop(t *testing.T, rt router.Router) (*Controller, *events) {
+	t.Helper()
+	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
+	ev := &events{}
+	c := New(Config{Source: &fakeSource{rps: 1}, Router: rt, Policy: pol, Events: ev, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c, ev
+}
+
+// drift changes the weights behind the burster's back, without a word to
+// any watch, and reports whether they were put back within two intervals.
+func drift(rt *fakeRouter) bool {
+	rt.mu.Lock()
+	rt.cur = split.WithBurst(50) // someone else, e.g. PUT /weights by hand
+	rt.mu.Unlock()
+	time.Sleep(2 * time.Second)
+	synctest.Wait()
+	got, _ := rt.Get(context.Background())
+	return got == split.AllPrimary
+}
+
 // TestDriftFoundWithoutAWatch: a router that cannot watch (the local mesh's)
 // is read back every interval, so a change made behind the burster's back
 // is found and put back all the same.
 func TestDriftFoundWithoutAWatch(t *testing.T) {
-	rt := &fakeRouter{cur: split.AllPrimary}
-	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
-	ev := &events{}
-	c := New(Config{Source: &fakeSource{rps: 1}, Router: rt, Policy: pol, Events: ev, Metrics: NewMetrics(prometheus.NewRegistry()),
-		Interval: 10 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	time.Sleep(50 * time.Millisecond) // a few ticks on the weights it found
-	rt.mu.Lock()
-	rt.cur = split.WithBurst(50) // someone else, e.g. PUT /weights by hand
-	rt.mu.Unlock()
-	err := poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func() error {
-		if got, _ := rt.Get(context.Background()); got != split.AllPrimary {
-			return fmt.Errorf("weights %v", got)
+	synctest.Test(t, func(t *testing.T) {
+		rt := &fakeRouter{cur: split.AllPrimary}
+		c, ev := runLoop(t, rt)
+		time.Sleep(3 * time.Second) // three ticks on the weights it found
+		if !drift(rt) {
+			t.Fatal("drift without a watch was not put back within two intervals")
 		}
 		if testutil.ToFloat64(c.cfg.Metrics.corrections) != 1 || !strings.Contains(ev.reasons(), "Warning DriftCorrected") {
-			return fmt.Errorf("corrections %v, events %s", testutil.ToFloat64(c.cfg.Metrics.corrections), ev.reasons())
+			t.Fatalf("corrections %v, events %s", testutil.ToFloat64(c.cfg.Metrics.corrections), ev.reasons())
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatalf("drift without a watch: %v", err)
+}
+
+// watchingRouter is a fakeRouter with a watch the test drives: report
+// sends what the watch would, and ends makes every Watch return at once.
+type watchingRouter struct {
+	*fakeRouter
+	mu       sync.Mutex
+	onChange func(split.Split, error)
+	ends     bool
+	watches  int
+}
+
+func (w *watchingRouter) Watch(ctx context.Context, onChange func(split.Split, error)) error {
+	w.mu.Lock()
+	w.watches++
+	w.onChange = onChange
+	ends := w.ends
+	w.mu.Unlock()
+	if ends {
+		return errors.New("the API server closed the watch")
 	}
+	<-ctx.Done()
+	return nil
+}
+
+func (w *watchingRouter) report(s split.Split, err error) {
+	w.mu.Lock()
+	f := w.onChange
+	w.mu.Unlock()
+	f(s, err)
+}
+
+// TestDriftFoundWhileTheWatchIsDown: while the watch reports, drift comes
+// through it; while it is down, or after it ended, the routes are read back
+// every interval, so drift is still put back within two intervals; an
+// ended watch is started again, less and less often.
+func TestDriftFoundWhileTheWatchIsDown(t *testing.T) {
+	t.Run("reports failure", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := &watchingRouter{fakeRouter: &fakeRouter{cur: split.AllPrimary}}
+			runLoop(t, rt)
+			synctest.Wait()
+			rt.report(split.AllPrimary, nil) // the informer's first list
+			time.Sleep(3 * time.Second)
+			if drift(rt.fakeRouter) {
+				t.Fatal("with the watch up, the routes were read back: the watch is the one to tell")
+			}
+			rt.report(split.Split{}, fmt.Errorf("%w: connection refused", router.ErrWatchDown))
+			synctest.Wait()
+			if !drift(rt.fakeRouter) {
+				t.Fatal("with the watch down, drift was not put back within two intervals")
+			}
+		})
+	})
+	t.Run("ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := &watchingRouter{fakeRouter: &fakeRouter{cur: split.AllPrimary}, ends: true}
+			runLoop(t, rt)
+			time.Sleep(3 * time.Second)
+			if !drift(rt.fakeRouter) {
+				t.Fatal("with the watch ended, drift was not put back within two intervals")
+			}
+			time.Sleep(57 * time.Second) // 62 s since the start
+			synctest.Wait()
+			rt.mu.Lock()
+			n := rt.watches
+			rt.mu.Unlock()
+			// Waits of 1, 2, 4, 8, 16 and 30 s: started at 0, 1, 3, 7, 15, 31 and 61 s.
+			if n != 7 {
+				t.Fatalf("the watch was started %d times in 62 s, want 7 (backoff from 1 s, doubling, at most 30 s)", n)
+			}
+		})
+	})
 }
 
 // TestReasonsNameNoAddress: a failed measurement's detail (the source's

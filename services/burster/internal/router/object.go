@@ -146,6 +146,14 @@ func (r *Object) Watch(ctx context.Context, onChange func(split.Split, error)) e
 	}); err != nil {
 		return fmt.Errorf("watching %s: %w", r, err)
 	}
+	// The informer lists and watches again by itself, with backoff; meanwhile
+	// the caller must not rely on it, so every failure is reported.
+	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, rf *cache.Reflector, err error) {
+		onChange(split.Split{}, fmt.Errorf("%w: %s: %w", ErrWatchDown, r, err))
+		cache.DefaultWatchErrorHandler(ctx, rf, err)
+	}); err != nil {
+		return fmt.Errorf("watching %s: %w", r, err)
+	}
 	inf.RunWithContext(ctx)
 	return nil
 }

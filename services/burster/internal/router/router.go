@@ -28,11 +28,18 @@ type Router interface {
 	Set(ctx context.Context, s split.Split) (old split.Split, err error)
 }
 
+// ErrWatchDown is what a Watcher reports when its watch fails (the API
+// server cut it, refused it, or cannot be reached): until the next change
+// is reported, changes may go unseen.
+var ErrWatchDown = errors.New("the watch is down")
+
 // Watcher is a Router that reports changes made by anyone, so the burster
 // can put its weights back.
 type Watcher interface {
 	// Watch calls onChange with the split after every change (err is set
-	// when it cannot be read) until ctx is done.
+	// when it cannot be read, and wraps ErrWatchDown when the watch itself
+	// failed) until ctx is done. It returns early only if it cannot watch
+	// at all.
 	Watch(ctx context.Context, onChange func(split.Split, error)) error
 }
 
