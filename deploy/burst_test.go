@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -309,7 +308,6 @@ func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	port := component.FreePort(tb)
 	env := map[string]string{}
 	for _, e := range pod.Containers[0].Env {
 		if e.ValueFrom == nil {
@@ -324,12 +322,13 @@ func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string
 		tb.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "POD_NAME": "burster-0", "NAMESPACE": namespace,
+		// Port 0: no other test can take it first; the address is in its log
+		// (at info, whatever the Deployment sets).
+		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "info", "POD_NAME": "burster-0", "NAMESPACE": namespace,
 		"PROMETHEUS_URL": prometheus, "KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s", "BURST_KUBECONFIG": burstKubeconfig,
 	} {
 		env[k] = v
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	// Its log is shown when the test fails (a benchmark would print it all).
 	log := &process.Log{Keep: 500}
 	tb.Cleanup(func() {
@@ -337,9 +336,17 @@ func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string
 			tb.Logf("the burster said:\n%s", log)
 		}
 	})
+	var base string
 	p, err := process.Start(process.Spec{
 		Name: "burster", Path: bin, Env: env, Lines: log.Add,
-		Ready: process.HTTPReady(base + "/healthz"),
+		Ready: func() error {
+			addr, err := component.ListenAddr(log.Lines())
+			if err != nil {
+				return err
+			}
+			base = "http://" + addr
+			return process.HTTPReady(base + "/healthz")()
+		},
 	})
 	if err != nil {
 		tb.Fatal(err)

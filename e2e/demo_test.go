@@ -64,34 +64,46 @@ func runDemo(t *testing.T, redisMode string) {
 		t.Fatalf("building the launcher: %v\n%s", err, out)
 	}
 	binDir := t.TempDir()
-	names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
-	ports := map[string]int{}
-	// Long enough for the burster to see the killed worker fail before it
-	// is back, on a loaded machine.
-	args := []string{"-redis", redisMode, "-bin", binDir, "-restart-after", restartAfter.String()}
-	for _, n := range names {
-		ports[n] = component.FreePort(t)
-		args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
-	}
-	logs := &process.Log{}
-	pageURL := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
-	// Ready once the launcher prints the page's URL on a line of its own.
-	demo, err := process.Start(process.Spec{
-		Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.Add,
-		Ready: func() error {
-			for _, l := range logs.Lines() {
-				if strings.TrimSpace(l) == pageURL {
-					return nil
+	var (
+		ports   map[string]int
+		logs    *process.Log
+		pageURL string
+		demo    *process.Process
+	)
+	// The launcher needs its ports named in advance: one taken by another
+	// test between FreePort and the bind fails the start, which is tried
+	// again on others.
+	err := component.RetryPortTaken(t, "starting the demo", func() (string, error) {
+		ports, logs = map[string]int{}, &process.Log{}
+		// Long enough for the burster to see the killed worker fail before it
+		// is back, on a loaded machine.
+		args := []string{"-redis", redisMode, "-bin", binDir, "-restart-after", restartAfter.String()}
+		for _, n := range []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"} {
+			ports[n] = component.FreePort(t)
+			args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
+		}
+		pageURL = fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
+		var err error
+		// Ready once the launcher prints the page's URL on a line of its own
+		// and then says the burster, built after the page, is up.
+		demo, err = process.Start(process.Spec{
+			Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.Add,
+			Ready: func() error {
+				lines := logs.Lines()
+				url := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == pageURL })
+				if url < 0 || !slices.Contains(lines[url:], burstLine) {
+					return fmt.Errorf("%s and then %q not printed yet", pageURL, burstLine)
 				}
-			}
-			return fmt.Errorf("%s not printed yet", pageURL)
-		},
-		ReadyTimeout: 3 * time.Minute,
-		StopSignal:   syscall.SIGINT, // Ctrl-C, as a presenter stops it
-		StopTimeout:  30 * time.Second,
+				return nil
+			},
+			ReadyTimeout: 3 * time.Minute,
+			StopSignal:   syscall.SIGINT, // Ctrl-C, as a presenter stops it
+			StopTimeout:  30 * time.Second,
+		})
+		return logs.String(), err
 	})
 	if err != nil {
-		t.Fatalf("%v; output:\n%s", err, logs)
+		t.Fatal(err)
 	}
 	stopped := false
 	t.Cleanup(func() {
@@ -102,9 +114,6 @@ func runDemo(t *testing.T, redisMode string) {
 	if first := logs.Lines()[0]; first != buildLine {
 		t.Fatalf("the launcher's first line is %q, want %q", first, buildLine)
 	}
-	component.Eventually(t, 3*time.Minute, "the launcher saying the burster is up", func() bool {
-		return slices.Contains(logs.Lines(), burstLine)
-	})
 	if !strings.Contains(logs.String(), map[string]string{"embedded": "embedded miniredis", "server": "redis-server from"}[redisMode]) {
 		t.Fatalf("the launcher did not say which Redis it runs; output:\n%s", logs.String())
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,7 +63,7 @@ type service struct {
 	name    string
 	port    int
 	env     map[string]string
-	base    string // http://127.0.0.1:PORT
+	base    string // http://127.0.0.1:PORT, the port the service bound
 	proc    *process.Process
 	log     *process.Log
 	stopped bool
@@ -75,29 +76,43 @@ func (s *service) restart(t testing.TB) *service {
 	return startOn(t, s.name, s.port, s.env)
 }
 
-// start runs a service on a free loopback port with env and waits until it
-// is ready. It is stopped with SIGTERM when the test ends.
+// start runs a service on a loopback port of its own choosing (PORT=0, so
+// no other test can take it first) with env and waits until it is ready.
+// It is stopped with SIGTERM when the test ends.
 func start(t testing.TB, name string, env map[string]string) *service {
 	t.Helper()
-	return startOn(t, name, component.FreePort(t), env)
+	return startOn(t, name, 0, env)
 }
 
 // startOn is start on a given port, e.g. to restart a service where pages
-// and clients expect it.
+// and clients expect it; 0 lets the service choose.
 func startOn(t testing.TB, name string, port int, env map[string]string) *service {
 	t.Helper()
-	s := &service{name: name, port: port, env: env, base: "http://127.0.0.1:" + strconv.Itoa(port), log: &process.Log{}}
-	all := map[string]string{"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "DRAIN_DELAY": "0s", "LOG_LEVEL": "warn"}
+	s := &service{name: name, env: env, log: &process.Log{}}
+	// Info: the line saying which address it bound; services log nothing
+	// per request at that level.
+	all := map[string]string{"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "DRAIN_DELAY": "0s", "LOG_LEVEL": "info"}
 	for k, v := range env {
 		all[k] = v
 	}
 	p, err := process.Start(process.Spec{
 		Name: name, Path: binary(t, name), Env: all, Lines: s.log.Add,
-		Ready: process.HTTPReady(s.base + "/readyz"), ReadyTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
+		Ready: func() error {
+			addr, err := component.ListenAddr(s.log.Lines())
+			if err != nil {
+				return err
+			}
+			return process.HTTPReady("http://" + addr + "/readyz")()
+		},
+		ReadyTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 	})
 	if err != nil {
 		t.Fatalf("%v; output:\n%s", err, s.log)
 	}
+	addr, _ := component.ListenAddr(s.log.Lines())
+	_, p2, _ := net.SplitHostPort(addr)
+	s.port, _ = strconv.Atoi(p2)
+	s.base = "http://" + addr
 	s.proc = p
 	t.Cleanup(func() { s.stop(t) })
 	return s

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/creack/pty"
 
+	polling "github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
@@ -37,6 +39,9 @@ func demoPorts(t *testing.T) (map[string]int, string) {
 	return ports, strings.Join(flags, " ")
 }
 
+// errEnded: make demo exited while the test waited for a line.
+var errEnded = errors.New("ended early")
+
 // TestMakeDemoCtrlC runs `make demo` as a person does, in a terminal (a
 // real pseudo-terminal), and presses Ctrl-C there once the page is up: the
 // terminal interrupts its whole foreground group, make included, and make
@@ -44,36 +49,58 @@ func demoPorts(t *testing.T) (map[string]int, string) {
 // say what is being built before anything else.
 func TestMakeDemoCtrlC(t *testing.T) {
 	makeBin := component.Require(t, "apt-get install -y --no-install-recommends make", "make")
-	ports, portFlags := demoPorts(t)
 	binDir := t.TempDir()
-	cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-redis embedded -bin "+binDir+" "+portFlags)
-	cmd.Dir = repoRoot
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatalf("starting make demo in a pseudo-terminal: %v", err)
-	}
-	defer tty.Close()
-	logs := &process.Log{}
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(tty) // ends with EIO once every process left the terminal
-		for sc.Scan() {
-			logs.Add("", strings.TrimRight(sc.Text(), "\r"))
+	var (
+		ports  map[string]int
+		tty    *os.File
+		logs   *process.Log
+		exited chan error
+	)
+	// make demo until the page and then the burster are up; a port taken by
+	// another test first ends it early, and it is started on other ports.
+	err := component.RetryPortTaken(t, "make demo", func() (string, error) {
+		var portFlags string
+		ports, portFlags = demoPorts(t)
+		cmd := exec.Command(makeBin, "--no-print-directory", "demo", "DEMO_FLAGS=-redis embedded -bin "+binDir+" "+portFlags)
+		cmd.Dir = repoRoot
+		term, err := pty.Start(cmd)
+		if err != nil {
+			return "", fmt.Errorf("starting make demo in a pseudo-terminal: %w", err)
 		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-	url := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
-	for _, want := range []string{url, burstLine} {
-		component.EventuallyEvery(t, 5*time.Minute, 200*time.Millisecond, "make demo printing "+want, func() error {
-			for _, l := range logs.Lines() {
-				if strings.TrimSpace(l) == strings.TrimSpace(want) {
-					return nil
-				}
+		tty = term
+		t.Cleanup(func() { term.Close() })
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		out, ended := &process.Log{}, make(chan error, 1)
+		logs, exited = out, ended
+		go func() {
+			sc := bufio.NewScanner(term) // ends with EIO once every process left the terminal
+			for sc.Scan() {
+				out.Add("", strings.TrimRight(sc.Text(), "\r"))
 			}
-			return errors.New("not yet; output so far:\n" + logs.Tail(20))
-		})
+			ended <- cmd.Wait()
+		}()
+		url := fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
+		for _, want := range []string{url, burstLine} {
+			err := polling.Until(t.Context(), 5*time.Minute, 200*time.Millisecond, func() error {
+				select {
+				case err := <-exited:
+					exited <- err
+					return fmt.Errorf("%w: make demo ended (%v)", errEnded, err)
+				default:
+				}
+				if !slices.ContainsFunc(logs.Lines(), func(l string) bool { return strings.TrimSpace(l) == strings.TrimSpace(want) }) {
+					return errors.New("not yet")
+				}
+				return nil
+			})
+			if err != nil {
+				return logs.Tail(20), fmt.Errorf("make demo printing %s: %w", want, err)
+			}
+		}
+		return "", nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	lines := logs.Lines()
 	if !strings.HasPrefix(lines[0], "building the demo's launcher") || lines[1] != buildLine {

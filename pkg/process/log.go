@@ -26,6 +26,16 @@ func (l *Log) Add(_, line string) {
 	}
 }
 
+// Write keeps each line of p, so a Log can take what an in-process logger
+// (slog) writes, as it takes a child's output. p is whole lines, as slog's
+// handlers write them.
+func (l *Log) Write(p []byte) (int, error) {
+	for line := range strings.SplitSeq(strings.TrimSuffix(string(p), "\n"), "\n") {
+		l.Add("", line)
+	}
+	return len(p), nil
+}
+
 // Lines returns the lines kept, oldest first.
 func (l *Log) Lines() []string {
 	l.mu.Lock()

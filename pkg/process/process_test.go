@@ -187,4 +187,11 @@ func TestLogKeepsTheLastLines(t *testing.T) {
 	if got := all.String(); got != "0\n1\n2\n3\n4" {
 		t.Fatalf("String = %q, want every line", got)
 	}
+	// As an io.Writer, for an in-process logger: one line a write, or several.
+	w := &process.Log{}
+	fmt.Fprintln(w, `{"msg":"listening"}`)
+	fmt.Fprint(w, "a\nb\n")
+	if got := w.Lines(); !slices.Equal(got, []string{`{"msg":"listening"}`, "a", "b"}) {
+		t.Fatalf("written lines %q", got)
+	}
 }

@@ -92,18 +92,6 @@ func buildBurster(t *testing.T) string {
 	return bin
 }
 
-// listenAddr finds the address the service logged it listens on (it binds
-// port 0, so no other test can take its port first).
-func listenAddr(logs *process.Log) (string, error) {
-	for _, l := range logs.Lines() {
-		var line struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "listening" && line.Addr != "" {
-			return line.Addr, nil
-		}
-	}
-	return "", fmt.Errorf("no listening line yet")
-}
-
 // TestHungAPIServer: the burster binary whose Kubernetes API accepts
 // connections and never answers fails each call within QUERY_TIMEOUT, says
 // so in its log and its status (which keeps answering), and controls the
@@ -138,12 +126,12 @@ func TestHungAPIServer(t *testing.T) {
 		env[k] = v
 	}
 	p, err := process.Start(process.Spec{Name: "burster", Path: buildBurster(t), Env: env, Lines: logs.Add,
-		Ready: func() error { _, err := listenAddr(logs); return err }})
+		Ready: func() error { _, err := component.ListenAddr(logs.Lines()); return err }})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
 	t.Cleanup(func() { _ = p.Stop() })
-	addr, _ := listenAddr(logs)
+	addr, _ := component.ListenAddr(logs.Lines())
 	status := func() (bursterapi.Status, error) {
 		var s bursterapi.Status
 		client := &http.Client{Timeout: time.Second}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/app"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -129,16 +128,17 @@ func testConfig(t testing.TB, env map[string]string) config.Config {
 	return cfg
 }
 
-// startReplica runs the burster, as main does, with the burster's own token.
+// startReplica runs the burster, as main does, with the burster's own token,
+// on a port of its own choosing (PORT=0, so no other test can take it first).
 func (c *cluster) startReplica(t testing.TB, name string, env map[string]string) *replica {
 	t.Helper()
-	port := component.FreePort(t)
-	env["PORT"] = strconv.Itoa(port)
+	env["PORT"] = "0"
 	env["POD_NAME"] = name
 	cfg := testConfig(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{base: "http://127.0.0.1:" + strconv.Itoa(port), cancel: cancel, done: make(chan error, 1)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := &replica{cancel: cancel, done: make(chan error, 1)}
+	logs := &process.Log{Keep: 1000}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	b, err := app.Connect(ctx, cfg, log, c.sa, c.ns)
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +148,11 @@ func (c *cluster) startReplica(t testing.TB, name string, env map[string]string)
 		r.done <- app.Serve(ctx, cfg, log, b)
 	}()
 	t.Cleanup(func() { r.stop(t) })
+	component.EventuallyNil(t, 10*time.Second, name+" listening", func() error {
+		addr, err := component.ListenAddr(logs.Lines())
+		r.base = "http://" + addr
+		return err
+	})
 	component.Eventually(t, 10*time.Second, name+" serving", func() bool { _, ok := r.metric("burster_leader"); return ok })
 	return r
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,18 +16,19 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/pkg/redisconn"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
 
-// startFrontend runs the whole frontend, as main does, on a free loopback
-// port against the given Redis.
+// startFrontend runs the whole frontend, as main does, on a loopback port
+// of its own choosing (PORT=0, so no other test can take it first) against
+// the given Redis.
 func startFrontend(t *testing.T, redisAddr string) string {
 	t.Helper()
-	port := component.FreePort(t)
 	for k, v := range map[string]string{
-		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "REDIS_URL": redisAddr,
+		"HOST": "127.0.0.1", "PORT": "0", "REDIS_URL": redisAddr,
 		"PROCESSOR_URL": "http://127.0.0.1:1/", "DRAIN_DELAY": "0s",
 	} {
 		t.Setenv(k, v)
@@ -41,7 +41,8 @@ func startFrontend(t *testing.T, redisAddr string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(cfg, slog.New(slog.DiscardHandler), rdb)
+	logs := &process.Log{Keep: 1000}
+	a, err := newApp(cfg, slog.New(slog.NewJSONHandler(logs, nil)), rdb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,12 @@ func startFrontend(t *testing.T, redisAddr string) string {
 		}
 		rdb.Close()
 	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	var base string
+	component.EventuallyNil(t, 10*time.Second, "frontend listening", func() error {
+		addr, err := component.ListenAddr(logs.Lines())
+		base = "http://" + addr
+		return err
+	})
 	component.Eventually(t, 10*time.Second, "frontend ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {

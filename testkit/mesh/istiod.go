@@ -67,7 +67,7 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 	// it (test packages run in parallel): then it exits at once, and is
 	// started again on other ports.
 	var p *process.Process
-	for attempt := 1; ; attempt++ {
+	err = component.RetryPortTaken(t, "starting istiod for "+c.Spec.Name, func() (string, error) {
 		c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
 		var args []string
 		for _, a := range container.Args {
@@ -78,19 +78,17 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 		args = append(args, "--kubeconfig", kubeconfigFile,
 			"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(component.FreePort(t)),
 			"--secureGRPCAddr", "", "--httpsAddr", "")
+		var err error
 		p, err = process.Start(process.Spec{
 			Name: "istiod-" + c.Spec.Name, Path: binary, Args: args,
 			Dir: dir, Env: env, Lines: c.logs.Add,
 			Ready:        process.HTTPReady("http://" + c.HTTP + "/ready"),
 			ReadyTimeout: 60 * time.Second,
 		})
-		if err == nil {
-			break
-		}
-		if attempt == 3 || !strings.Contains(c.logs.Tail(5), "address already in use") {
-			return fmt.Errorf("starting istiod for %s: %w\n%s", c.Spec.Name, err, c.logs.Tail(40))
-		}
-		t.Logf("istiod for %s lost a port to another process; starting it again on others", c.Spec.Name)
+		return c.logs.Tail(40), err
+	})
+	if err != nil {
+		return err
 	}
 	c.istiod = p
 	t.Cleanup(func() {

@@ -53,17 +53,26 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := component.FreePort(t)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	p, err := process.Start(process.Spec{
-		Name: "prometheus", Path: bin,
-		Args: []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
-			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--log.level=warn"},
-		Lines:        func(name, line string) { t.Logf("%s: %s", name, line) },
-		Ready:        process.HTTPReady(url + "/-/ready"),
-		ReadyTimeout: 20 * time.Second,
-	})
-	if err != nil {
+	var url string
+	var p *process.Process
+	if err := component.RetryPortTaken(t, "starting prometheus", func() (string, error) {
+		port := component.FreePort(t)
+		url = "http://127.0.0.1:" + strconv.Itoa(port)
+		out := &process.Log{}
+		var err error
+		p, err = process.Start(process.Spec{
+			Name: "prometheus", Path: bin,
+			Args: []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+				"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--log.level=warn"},
+			Lines: func(name, line string) {
+				out.Add(name, line)
+				t.Logf("%s: %s", name, line)
+			},
+			Ready:        process.HTTPReady(url + "/-/ready"),
+			ReadyTimeout: 20 * time.Second,
+		})
+		return out.Tail(5), err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{URL: url, proc: p}

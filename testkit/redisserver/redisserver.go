@@ -5,6 +5,7 @@ package redisserver
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -42,9 +43,14 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := component.Require(t, Install, "redis-server")
-	port := component.FreePort(t)
-	s := &Server{t: t, bin: bin, port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	s.start()
+	s := &Server{t: t, bin: bin}
+	if err := component.RetryPortTaken(t, "starting redis-server", func() (string, error) {
+		s.port = component.FreePort(t)
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+		return s.tryStart()
+	}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -100,23 +106,36 @@ func (s *Server) Restart() {
 
 func (s *Server) start() {
 	s.t.Helper()
+	if out, err := s.tryStart(); err != nil {
+		s.t.Fatalf("starting redis-server on %s: %v\n%s", s.Addr, err, out)
+	}
+}
+
+// tryStart runs redis-server on s.port and returns what it printed when it
+// did not become ready.
+func (s *Server) tryStart() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc != nil {
-		s.t.Fatal("redis-server already running")
+		return "", errors.New("redis-server already running")
 	}
+	out := &process.Log{}
 	p, err := process.Start(process.Spec{
 		Name: "redis-server", Path: s.bin,
 		Args: []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"},
-		Lines:        func(name, line string) { s.t.Logf("%s: %s", name, line) },
+		Lines: func(name, line string) {
+			out.Add(name, line)
+			s.t.Logf("%s: %s", name, line)
+		},
 		Ready:        func() error { return Ping(s.Addr) },
 		ReadyTimeout: startTimeout,
 	})
 	if err != nil {
-		s.t.Fatalf("starting redis-server on %s: %v", s.Addr, err)
+		return out.Tail(5), err
 	}
 	s.proc = p
+	return "", nil
 }
 
 // Ping speaks just enough RESP to know a server at addr is up, so this package
