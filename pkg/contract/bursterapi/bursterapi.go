@@ -26,6 +26,7 @@ const (
 	DriftCorrected Kind = "DriftCorrected" // someone else moved them; put back
 	FailSafe       Kind = "FailSafe"       // measurements kept failing
 	DryRun         Kind = "DryRun"         // decided, not written (DRY_RUN)
+	UpdateFailed   Kind = "UpdateFailed"   // decided, but the write failed: decided again next tick
 
 	BurstNotReady Kind = "BurstNotReady" // held, or back to primary: burst has no ready worker
 	BurstReady    Kind = "BurstReady"    // burst has ready workers again

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -164,10 +165,17 @@ func TestDryRunNeverWrites(t *testing.T) {
 
 func TestFailedWriteIsRetried(t *testing.T) {
 	r := newRig(t, false, split.AllPrimary)
-	r.rt.setErr = errors.New("the server is currently unable to handle the request")
+	r.rt.setErr = fmt.Errorf("updating VirtualService ns/worker: %w", &net.OpError{Op: "dial", Net: "tcp",
+		Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7), Port: 443}, Err: errors.New("connection refused")})
 	r.at(30, nil)
 	if r.rt.cur != split.AllPrimary || !strings.Contains(r.ev.reasons(), "Warning UpdateFailed") {
 		t.Fatalf("after a failed write: %v, events %s", r.rt.cur, r.ev.reasons())
+	}
+	// Told the one way: the history too, with the failure's class, not its address.
+	ch := r.c.Changes()
+	if last := ch[len(ch)-1]; last.Kind != "UpdateFailed" || last.To != split.AllPrimary ||
+		!strings.HasSuffix(last.Reason, ": unreachable") || strings.Contains(last.Reason, "10.9.8.7") {
+		t.Fatalf("history after a failed write: %+v", last)
 	}
 	r.rt.setErr = nil
 	r.at(30, nil)

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -94,11 +92,9 @@ func (c *Controller) correct(ctx context.Context, o observed) {
 	if old == want && o.err == nil {
 		return // already restored, e.g. a stale event of our own write
 	}
-	reason := fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)
 	c.cfg.Metrics.corrections.Inc()
-	c.cfg.Log.Warn("drift corrected", "found", old.String(), "restored", want.String())
-	c.cfg.Events.Event(corev1.EventTypeWarning, string(bursterapi.DriftCorrected), reason)
-	c.history.add(bursterapi.Change{At: c.now(), From: old, To: want, Reason: reason, Kind: bursterapi.DriftCorrected})
+	c.tell(tell{level: slog.LevelWarn, kind: bursterapi.DriftCorrected, from: old, to: want,
+		reason: fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)})
 }
 
 // latest replaces whatever is waiting in ch with v: only the newest

@@ -3,10 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
@@ -75,7 +74,7 @@ func (c *Controller) prescale(ctx context.Context, rps float64, burst *bursterap
 		case after.MinReplicas > before.MinReplicas:
 			c.term.pre.raised, c.term.pre.raisedAt = after.MinReplicas, now
 			c.cfg.Metrics.prescaled.Set(float64(after.MinReplicas))
-			c.note(corev1.EventTypeNormal, bursterapi.PreScaled, fmt.Sprintf(
+			c.note(slog.LevelInfo, bursterapi.PreScaled, fmt.Sprintf(
 				"raised the burst HorizontalPodAutoscaler %s's minReplicas from %d to %d for %.1f req/s (%g per worker; at most %d)",
 				p.Scaler.Name(), before.MinReplicas, after.MinReplicas, rps, p.PerEndpointRPS, after.MaxReplicas))
 		default:
@@ -110,7 +109,7 @@ func (c *Controller) coolDown(ctx context.Context, now time.Time) {
 	c.term.pre.raised, c.term.pre.coolSince = 0, time.Time{}
 	c.cfg.Metrics.prescaled.Set(0)
 	if before.Original != nil {
-		c.note(corev1.EventTypeNormal, bursterapi.ScaledBack, fmt.Sprintf(
+		c.note(slog.LevelInfo, bursterapi.ScaledBack, fmt.Sprintf(
 			"restored the burst HorizontalPodAutoscaler %s's minReplicas from %d to %d after %s on primary",
 			p.Scaler.Name(), before.MinReplicas, after.MinReplicas, p.Cooldown))
 	}

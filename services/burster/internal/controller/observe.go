@@ -1,0 +1,113 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
+)
+
+// observe gathers what the policy decides from: the rate (or its error's
+// class: the decision's reason reaches events, the status and the page; the
+// detail is in the log), primary's capacity and the burst cluster's
+// readiness when configured, and whether burst is still scaling up.
+func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *bursterapi.Capacity, *bursterapi.Burst) {
+	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
+	capacity := c.measureCapacity()
+	switch {
+	case capacity != nil:
+		obs.CapacityRPS = &capacity.RPS
+	case c.cfg.Capacity != nil && obs.Err == nil:
+		obs.Err = ErrCapacityUnknown // hold: unknown is not zero
+	}
+	burst := c.readBurst(ctx)
+	if burst != nil {
+		ready := burst.ReadyEndpoints > 0
+		obs.BurstReady = &ready
+	}
+	if err == nil {
+		obs.BurstWarming = c.prescale(ctx, rps, burst)
+	}
+	return obs, capacity, burst
+}
+
+// readBurst counts the burst cluster's ready workers, when configured. Nil:
+// not read. An unreachable API counts as none.
+func (c *Controller) readBurst(ctx context.Context) *bursterapi.Burst {
+	if c.cfg.Burst == nil {
+		return nil
+	}
+	n, err := c.cfg.Burst.Ready(ctx)
+	c.cfg.Metrics.burst(n, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Warn("the burst cluster's readiness unknown: counted as not ready", "err", err)
+		}
+		return &bursterapi.Burst{}
+	}
+	return &bursterapi.Burst{ReadyEndpoints: n, Reachable: true}
+}
+
+// measureCapacity reads primary's capacity, when configured. Nil: not
+// measured.
+func (c *Controller) measureCapacity() *bursterapi.Capacity {
+	if c.cfg.Capacity == nil {
+		return nil
+	}
+	rps, ready, err := c.cfg.Capacity.Capacity()
+	c.cfg.Metrics.capacity(rps, ready, err)
+	if err != nil {
+		c.cfg.Log.Warn("primary's capacity unknown", "err", err)
+		return nil
+	}
+	return &bursterapi.Capacity{RPS: rps, ReadyEndpoints: ready}
+}
+
+// failingShare is the share of a destination's requests that must fail for
+// it to be reported failing.
+const failingShare = 0.5
+
+// measureDestinations measures each destination's traffic, when configured, and
+// reports a destination that starts or stops failing. Nil: not measured.
+func (c *Controller) measureDestinations(ctx context.Context) *bursterapi.Destinations {
+	if c.cfg.Destinations == nil {
+		return nil
+	}
+	d, err := c.cfg.Destinations.Destinations(ctx)
+	c.cfg.Metrics.destinations(d, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Warn("no destination traffic measured", "err", err)
+		}
+		return nil
+	}
+	out := &bursterapi.Destinations{Primary: health(d.Primary), Burst: health(d.Burst)}
+	for i, h := range []struct {
+		name string
+		d    bursterapi.Destination
+	}{{source.Primary, out.Primary}, {source.Burst, out.Burst}} {
+		if h.d.Failing == c.term.failing[i] {
+			continue
+		}
+		c.term.failing[i] = h.d.Failing
+		traffic := fmt.Sprintf("%.1f of %.1f req/s failed", h.d.FailedRPS, h.d.RPS)
+		if h.d.Failing {
+			c.note(slog.LevelWarn, bursterapi.DestinationFailing,
+				fmt.Sprintf("%s is failing: %s (5xx or no answer); its requests still count as load", h.name, traffic))
+		} else {
+			c.note(slog.LevelInfo, bursterapi.DestinationRecovered, fmt.Sprintf("%s recovered: %s", h.name, traffic))
+		}
+	}
+	return out
+}
+
+// health judges one destination's traffic.
+func health(t source.Traffic) bursterapi.Destination {
+	return bursterapi.Destination{
+		RPS: t.RPS, FailedRPS: t.FailedRPS,
+		Failing: t.RPS > 0 && t.FailedRPS >= failingShare*t.RPS,
+	}
+}

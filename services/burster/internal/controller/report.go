@@ -1,0 +1,104 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+)
+
+// tell is one thing the controller tells people: a decision, a correction,
+// a failed write, or a finding that leaves the weights (a destination's
+// health, burst's readiness, pre-scaling). Every one goes the same way
+// (Controller.tell): a log line, a Kubernetes event on the routing object,
+// and an entry in the history that /api/changes and the page show.
+type tell struct {
+	level    slog.Level // Warn and above: a Warning event
+	kind     bursterapi.Kind
+	from, to split.Split
+	rps      *float64 // the rate it was decided at; nil when none
+	// reason is why, in words without addresses: the history's and the
+	// page's. message, when set, is the log's and the event's, which may
+	// say more (the weights, the full error).
+	reason, message string
+}
+
+// tell logs t, records its event and keeps it in the history.
+func (c *Controller) tell(t tell) {
+	msg, eventtype := t.message, corev1.EventTypeNormal
+	if msg == "" {
+		msg = t.reason
+	}
+	if t.level >= slog.LevelWarn {
+		eventtype = corev1.EventTypeWarning
+	}
+	c.cfg.Log.Log(context.Background(), t.level, msg, "kind", t.kind, "from", t.from.String(), "to", t.to.String(), "rps", t.rps)
+	c.cfg.Events.Event(eventtype, string(t.kind), msg)
+	c.history.add(bursterapi.Change{At: c.now(), From: t.from, To: t.to, RPS: t.rps, Reason: t.reason, Kind: t.kind})
+}
+
+// note tells of a finding that leaves the weights where they are.
+func (c *Controller) note(level slog.Level, kind bursterapi.Kind, reason string) {
+	w := c.term.state.Weights
+	c.tell(tell{level: level, kind: kind, from: w, to: w, reason: reason})
+}
+
+// burstGate reports, once each, that burst is kept off for want of a ready
+// worker (a decision that moved the weights back is reported with them)
+// and that it is ready again.
+func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
+	switch {
+	case d.BurstNotReady && !c.term.burstBlocked:
+		c.term.burstBlocked = true
+		c.cfg.Metrics.burstBlocked.Set(1)
+		if !d.Changed {
+			c.note(slog.LevelWarn, bursterapi.BurstNotReady, d.Reason)
+		}
+	case c.term.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
+		c.term.burstBlocked = false
+		c.cfg.Metrics.burstBlocked.Set(0)
+		c.note(slog.LevelInfo, bursterapi.BurstReady,
+			fmt.Sprintf("the burst cluster has ready workers again (%d)", burst.ReadyEndpoints))
+	}
+}
+
+// Snapshot returns the current weights and the last measurements.
+func (c *Controller) Snapshot() Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
+		RouterError: c.routerErr}
+}
+
+// routed records how a call to the router ended, for the status: a read
+// that finds the routes disagreeing succeeded. A call cut short by the end
+// of the term says nothing about the router.
+func (c *Controller) routed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if errors.Is(err, router.ErrInconsistent) {
+		err = nil
+	}
+	c.mu.Lock()
+	c.routerErr = router.Classify(err)
+	c.mu.Unlock()
+}
+
+// publish makes the loop's view visible to Snapshot.
+func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst) {
+	w := c.term.state.Weights
+	c.mu.Lock()
+	c.weights, c.observed, c.destinations, c.capacity, c.burst = &w, rps, dests, capacity, burst
+	c.mu.Unlock()
+}
+
+// Changes returns the recent weight changes, oldest first.
+func (c *Controller) Changes() []bursterapi.Change { return c.history.list() }
