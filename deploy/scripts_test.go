@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -196,5 +198,46 @@ func TestInstallDepsOnMac(t *testing.T) {
 				t.Fatalf("install-deps.sh ran %s on a Mac", calls)
 			}
 		})
+	}
+}
+
+// TestDepsListMatchesDocs: what make deps installs is what the README's
+// first-run paragraph and make help say it installs, no more and no less.
+func TestDepsListMatchesDocs(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "install-deps.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var installs []string
+	for _, m := range regexp.MustCompile(`need\+=\(([a-z-]+)\)`).FindAllStringSubmatch(string(script), -1) {
+		installs = append(installs, m[1])
+	}
+	if len(installs) < 5 {
+		t.Fatalf("found %v in install-deps.sh", installs)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, para, _ := strings.Cut(string(readme), "The first `make test` installs")
+	para, _, _ = strings.Cut(para, " with apt")
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, help, _ := strings.Cut(string(makefile), "deps: ## ")
+	help, _, _ = strings.Cut(help, "\n")
+	for doc, text := range map[string]string{"the README's first-run paragraph": para, "make help": help} {
+		named := regexp.MustCompile(`[a-z][a-z-]+`).FindAllString(strings.ReplaceAll(text, "`", " "), -1)
+		for _, want := range installs {
+			if !slices.Contains(named, want) {
+				t.Errorf("%s does not name %s, which make deps installs: %q", doc, want, text)
+			}
+		}
+		for _, n := range named {
+			if strings.Contains(n, "-") && !slices.Contains(installs, n) {
+				t.Errorf("%s names %s, which make deps does not install", doc, n)
+			}
+		}
 	}
 }

@@ -45,7 +45,7 @@ func binary(t testing.TB, service string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./services/worker", "./services/frontend", "./e2e/cmd/bare")
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./services/worker", "./services/frontend", "./services/burster", "./demo/cmd/localmesh", "./e2e/cmd/bare")
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building the services: %v\n%s", err, out)

@@ -33,7 +33,7 @@ type config struct {
 	RedisChannel   string        `envconfig:"REDIS_CHANNEL" default:"calculation" desc:"channel hashes are published on"`
 	Prefix         string        `envconfig:"PREFIX" default:"" desc:"prepended to every hash; bursty- in the burst cluster"`
 	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"65536" desc:"larger request bodies get 413"`
-	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"1s" desc:"after this a publish counts as failed (503)"`
+	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"1s" desc:"a publish not answered within this, from when the hash is handed to the publisher (waiting for a pipeline included), is failed (503)"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 

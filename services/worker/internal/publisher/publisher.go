@@ -34,7 +34,7 @@ var (
 // Config sizes a publisher.
 type Config struct {
 	Channel string        // the Redis channel
-	Timeout time.Duration // bounds one publish from its arrival, queueing included
+	Timeout time.Duration // bounds one publish from the call to Publish, the wait for a pipeline included
 	// Queue bounds the publishes waiting for a pipeline; Pipelines is how
 	// many pipelines may be in flight at once, each of at most MaxBatch.
 	Queue, Pipelines, MaxBatch int
