@@ -462,3 +462,66 @@ func TestDriftPutBackAfterAPIServerRestart(t *testing.T) {
 	component.Eventually(t, 10*time.Second, "weights put back", func() bool { return c.weights(t) == split.AllBurst })
 	t.Logf("drift put back %s after it was made (INTERVAL 200ms)", time.Since(drifted).Round(10*time.Millisecond))
 }
+
+// TestNewTermRaisesAgain: replica A raises the burst HPA and loses the Lease
+// (its API server stops answering it); B leads, and with the load gone puts
+// the HPA back; B stops and A leads again at a load above WARM_RPS: A reads
+// the HPA anew and raises it again before any shift, instead of trusting
+// what it believed in its last term.
+func TestNewTermRaisesAgain(t *testing.T) {
+	c := newCluster(t)
+	burst := newBurstCluster(t, c, workerSlice(true))
+	ctx := context.Background()
+	hpas := burst.env.Clientset(t).AutoscalingV2().HorizontalPodAutoscalers(c.ns)
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"},
+			MinReplicas:    ptr.To[int32](1), MaxReplicas: 10,
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := func() (int32, string) {
+		h, err := hpas.Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *h.Spec.MinReplicas, h.Annotations[prescale.OriginalAnnotation]
+	}
+	load := newLoadExporter(t, 12) // warm: ceil(15/12) = 2 workers
+	env := scrapeEnv(load)
+	maps.Copy(env, map[string]string{"INTERVAL": "200ms",
+		"BURST_KUBECONFIG": burst.kubeconfig, "BURST_PRESCALE": "true", "CAPACITY_PER_ENDPOINT_RPS": "12", "WARM_RPS": "8",
+		"PRESCALE_WAIT": "60s"})
+	// A never cools down within the test, so nothing of its own undoes what
+	// it believes; B puts the HPA back a second after the load is gone.
+	envA, envB := maps.Clone(env), maps.Clone(env)
+	envA["BURST_COOLDOWN"], envB["BURST_COOLDOWN"] = "5m", "1s"
+
+	hung := startHangingServer(t, c.sa.Host)
+	hung.forward.Store(true)
+	a := c.startReplicaVia(t, "a", envA, hung.via(c))
+	component.Eventually(t, 30*time.Second, "A raising minReplicas to 2", func() bool { n, orig := hpa(); return n == 2 && orig == "1" })
+
+	hung.cut() // A can no longer renew the Lease
+	load.Set(0)
+	b := c.startReplica(t, "b", envB)
+	component.Eventually(t, 30*time.Second, "B leading, A not", func() bool { return b.leader() && !a.leader() })
+	component.Eventually(t, 30*time.Second, "B putting minReplicas back", func() bool { n, orig := hpa(); return n == 1 && orig == "" })
+
+	hung.forward.Store(true)
+	b.stop(t) // releases the Lease, at no load
+	component.Eventually(t, 30*time.Second, "A leading again", func() bool { return a.leader() })
+	load.Set(12)
+	component.Eventually(t, 30*time.Second, "A raising minReplicas again", func() bool { n, orig := hpa(); return n == 2 && orig == "1" })
+
+	load.Set(20) // above HIGH_RPS with 1 of 2 burst workers ready: A must wait for them
+	component.Eventually(t, 30*time.Second, "20 req/s measured", func() bool { v, ok := a.metric("burster_observed_rps"); return ok && v > 16 })
+	if got := c.weights(t); got != split.AllPrimary {
+		t.Fatalf("A shifted to %v with 1 of 2 burst workers ready", got)
+	}
+	if st := status(t, a); st.Burst == nil || st.Burst.PrescaledTo != 2 {
+		t.Fatalf("A's status burst = %+v, want prescaledTo 2", st.Burst)
+	}
+}

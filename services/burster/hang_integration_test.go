@@ -38,6 +38,9 @@ type hangingServer struct {
 
 func startHangingServer(t *testing.T, target string) *hangingServer {
 	t.Helper()
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		target = u.Host // an API server's URL
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +76,25 @@ func (h *hangingServer) serve() {
 	}
 }
 
+// cut makes the server hang again: every connection is closed, and new
+// ones are held unanswered until forward is set again.
+func (h *hangingServer) cut() {
+	h.forward.Store(false)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+	h.conns = nil
+}
+
+// via is the burster's client configuration through the server.
+func (h *hangingServer) via(c *cluster) *rest.Config {
+	rc := rest.CopyConfig(c.sa)
+	rc.Host = "https://" + h.ln.Addr().String() // the API server's certificate names 127.0.0.1 too
+	return rc
+}
+
 func (h *hangingServer) close() {
 	h.ln.Close()
 	h.mu.Lock()
@@ -99,15 +121,8 @@ func buildBurster(t *testing.T) string {
 func TestHungAPIServer(t *testing.T) {
 	c := newCluster(t)
 	load := newLoadExporter(t, 30)
-	api, err := url.Parse(c.sa.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := api.Host
-	hung := startHangingServer(t, target)
-	via := rest.CopyConfig(c.sa)
-	via.Host = "https://" + hung.ln.Addr().String() // the API server's certificate names 127.0.0.1 too
-	kc, err := kube.KubeconfigFor("hung", via)
+	hung := startHangingServer(t, c.sa.Host)
+	kc, err := kube.KubeconfigFor("hung", hung.via(c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,6 +132,13 @@ func testConfig(t testing.TB, env map[string]string) config.Config {
 // on a port of its own choosing (PORT=0, so no other test can take it first).
 func (c *cluster) startReplica(t testing.TB, name string, env map[string]string) *replica {
 	t.Helper()
+	return c.startReplicaVia(t, name, env, c.sa)
+}
+
+// startReplicaVia is startReplica with the client configuration rc (the
+// burster's token, through another address).
+func (c *cluster) startReplicaVia(t testing.TB, name string, env map[string]string, rc *rest.Config) *replica {
+	t.Helper()
 	env["PORT"] = "0"
 	env["POD_NAME"] = name
 	cfg := testConfig(t, env)
@@ -139,7 +146,7 @@ func (c *cluster) startReplica(t testing.TB, name string, env map[string]string)
 	r := &replica{cancel: cancel, done: make(chan error, 1)}
 	logs := &process.Log{Keep: 1000}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	b, err := app.Connect(ctx, cfg, log, c.sa, c.ns)
+	b, err := app.Connect(ctx, cfg, log, rc, c.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
