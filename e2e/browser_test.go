@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
 
 // installChromium is how to get the browser on Debian and Ubuntu (on macOS:
@@ -118,7 +120,26 @@ func TestPageShowsHashesAtTheSliderRate(t *testing.T) {
 	if err := putRate(ctx, s.frontend.base, 0); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the last requests' hashes arrive
+	// Every hash the worker published has reached the frontend, which passes
+	// them on in order: a marker published now comes after all of them.
+	component.EventuallyNil(t, 10*time.Second, "the last hashes reaching the frontend", func() error {
+		published, err := promserver.Sample(s.worker.base+"/metrics", "worker_hashes_published_total")
+		if err != nil {
+			return err
+		}
+		received, err := promserver.Sample(s.frontend.base+"/metrics", `hashfeed_messages_total{cluster="burst"}`)
+		if err != nil {
+			return err
+		}
+		inFlight, err := promserver.Sample(s.frontend.base+"/metrics", "loadgen_in_flight")
+		if err != nil {
+			return err
+		}
+		if inFlight != 0 || received != published {
+			return fmt.Errorf("in flight %v, %v of %v hashes received", inFlight, received, published)
+		}
+		return nil
+	})
 	marker := publishMarker(t, s)
 	if err := poll(ctx, `document.querySelector("#hashes li").textContent === `+strconv.Quote(marker), 10*time.Second); err != nil {
 		t.Fatalf("a newly published hash did not appear first: %v", err)

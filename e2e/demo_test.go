@@ -25,6 +25,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
 
@@ -128,8 +129,14 @@ func runDemo(t *testing.T, redisMode string) {
 	// A presenter opens the page seconds after the start; by then the
 	// burster's 5 s scrape window holds idle samples. Without them its first
 	// rate spans a single second and the measured reaction is unrealistically
-	// fast.
-	time.Sleep(6 * time.Second)
+	// fast. Six measurements, one a second, fill it.
+	component.EventuallyNil(t, 30*time.Second, "the burster's window full of idle samples", func() error {
+		n, err := promserver.Sample(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["burster"]), "burster_measurements_total")
+		if err == nil && n < 6 {
+			err = fmt.Errorf("%v measurements", n)
+		}
+		return err
+	})
 
 	w.restart()
 	press(t, ctx, kb.ArrowRight, 25)
@@ -141,7 +148,7 @@ func runDemo(t *testing.T, redisMode string) {
 	if err := poll(ctx, `Number(document.getElementById("recv-burst").textContent) >= 20`, 15*time.Second); err != nil {
 		t.Fatalf("the page does not show the burst cluster's hashes per second: %v", err)
 	}
-	time.Sleep(4 * time.Second) // a few seconds of burst on the chart, for the screenshot
+	time.Sleep(4 * time.Second) // a few seconds of burst drawn on the chart, for the screenshot: time is what is shown
 	shot(t, ctx, "demo-burst.png")
 	if redisMode == "embedded" { // once is enough; it takes half a minute
 		killBurstWorker(t, ctx, w, binDir, ports, logs)
@@ -237,6 +244,9 @@ func burstBlocked(t *testing.T, ctx context.Context, w *hashWatcher, binDir stri
 		return err
 	})
 	w.restart()
+	// Observed for as long as the worker stays down: the duration is what is
+	// checked, so this loop sleeps between looks rather than waiting for a
+	// condition.
 	hold := delay - time.Since(killed) - 3*time.Second
 	deadline := time.Now().Add(hold)
 	for time.Now().Before(deadline) {

@@ -46,7 +46,7 @@ func reactOnce(b *testing.B, src string) time.Duration {
 		v, ok := r.metric("burster_observed_rps")
 		return ok && v > 4.5 && v < 5.5
 	})
-	time.Sleep(5 * time.Second)
+	time.Sleep(5 * time.Second) // warm-up: a whole window of the idle rate, so the step is measured from steady state
 
 	start := time.Now()
 	load.Set(30)

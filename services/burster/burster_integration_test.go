@@ -43,7 +43,23 @@ func TestTwoReplicasOneWriter(t *testing.T) {
 	a := c.startReplica(t, "replica-a", scrapeEnv(load))
 	component.Eventually(t, 15*time.Second, "replica-a leads", a.leader)
 	b := c.startReplica(t, "replica-b", scrapeEnv(load))
-	time.Sleep(2 * time.Second) // several retry periods
+	// B has tried to acquire the Lease once per RETRY_PERIOD (500ms): once
+	// A has renewed it more than three periods after B started, B has lost
+	// several tries.
+	started := time.Now()
+	leases := c.env.Clientset(t).CoordinationV1().Leases(c.ns)
+	component.EventuallyNil(t, 15*time.Second, "replica-a renewing past three of replica-b's tries", func() error {
+		l, err := leases.Get(context.Background(), "burster", metav1.GetOptions{})
+		switch {
+		case err != nil:
+			return err
+		case l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "replica-a":
+			return fmt.Errorf("held by %v", l.Spec.HolderIdentity)
+		case l.Spec.RenewTime == nil || l.Spec.RenewTime.Sub(started) < 1600*time.Millisecond:
+			return fmt.Errorf("renewed at %v", l.Spec.RenewTime)
+		}
+		return nil
+	})
 	if b.leader() {
 		t.Fatal("two leaders")
 	}
@@ -377,7 +393,11 @@ func TestPrescale(t *testing.T) {
 	load.Set(30) // ceil(30/12) = 3 (and up to 36 req/s of measuring noise); one ready
 	component.Eventually(t, 30*time.Second, "minReplicas 3 at 30 req/s", func() bool { n, _ := hpa(); return n == 3 })
 	component.Eventually(t, 30*time.Second, "30 req/s measured", func() bool { v, ok := r.metric("burster_observed_rps"); return ok && v > 25 })
-	time.Sleep(2 * time.Second) // several decisions far over HIGH_RPS
+	seen, _ := r.metric("burster_measurements_total")
+	component.Eventually(t, 30*time.Second, "five more decisions far over HIGH_RPS", func() bool {
+		n, _ := r.metric("burster_measurements_total")
+		return n >= seen+5
+	})
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("shifted with 1 of 3 burst workers ready: %v", got)
 	}

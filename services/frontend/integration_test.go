@@ -151,7 +151,15 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	}
 
 	rs.Stop()
-	time.Sleep(500 * time.Millisecond) // let the subscription notice
+	// The frontend has noticed: it turns not ready without Redis.
+	component.Eventually(t, 10*time.Second, "the frontend not ready without Redis", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
 	rs.Restart()
 	publishUntilSeen("after restart")
 }

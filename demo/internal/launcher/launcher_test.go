@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 )
 
@@ -24,15 +25,12 @@ func (s *safeBuffer) Write(p []byte) (int, error) {
 }
 func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// waitFor polls buf until it holds want.
+// waitFor waits until buf holds want, at most 10 s.
 func waitFor(t *testing.T, buf *safeBuffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(buf.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output lacks %q:\n%s", want, buf.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := poll.Until(t.Context(), 10*time.Second, 20*time.Millisecond,
+		poll.True("output lacks "+strconv.Quote(want), func() bool { return strings.Contains(buf.String(), want) })); err != nil {
+		t.Fatalf("%v:\n%s", err, buf.String())
 	}
 }
 
@@ -69,8 +67,10 @@ func TestRestartsADeadProcess(t *testing.T) {
 		t.Fatalf("Stop took %s", d)
 	}
 	<-sleepy.Done()
+	// Stop has waited for the supervisors, which own the restart timers, and
+	// for every child and its output: nothing may be written after it.
 	after := buf.String()
-	time.Sleep(600 * time.Millisecond) // past any pending restart delay
+	l.supervisors.Wait()
 	if buf.String() != after {
 		t.Fatalf("output after Stop:\n%s", strings.TrimPrefix(buf.String(), after))
 	}
@@ -90,7 +90,15 @@ func TestRestartOff(t *testing.T) {
 	}
 	waitFor(t, &buf, "demo   | !!! brief exited; the rest keeps running without it. Restarting is off (-restart-after=0): "+
 		"press Ctrl-C and run make demo again to bring it back.\n")
-	time.Sleep(200 * time.Millisecond)
+	// With restarting off, the dead process's supervisor is done: it has no
+	// restart pending. (With one pending it would still be waiting.)
+	supervised := make(chan struct{})
+	go func() { l.supervisors.Wait(); close(supervised) }()
+	select {
+	case <-supervised:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor of a process that exited is still waiting, with restarting off")
+	}
 	if strings.Contains(buf.String(), "restarted") {
 		t.Fatalf("restarted with restarting off:\n%s", buf.String())
 	}

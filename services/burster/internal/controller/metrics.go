@@ -13,6 +13,7 @@ import (
 // Metrics are the burster's Prometheus metrics.
 type Metrics struct {
 	observed     prometheus.Gauge
+	measurements prometheus.Counter
 	weight       *prometheus.GaugeVec
 	changes      prometheus.Counter
 	corrections  prometheus.Counter
@@ -32,6 +33,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		observed: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_observed_rps", Help: "Last measured request rate; NaN when the last measurement failed.",
+		}),
+		measurements: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "burster_measurements_total", Help: "Measurements taken, one per INTERVAL while leading, whatever their outcome: the loop is alive.",
 		}),
 		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "burster_weight", Help: "Current route weight in percent, by subset (primary, burst).",
@@ -70,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
 		}),
 	}
-	reg.MustRegister(m.observed, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
+	reg.MustRegister(m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
 		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled)
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
@@ -87,6 +91,7 @@ func (m *Metrics) SetLeader(leader bool) {
 }
 
 func (m *Metrics) observe(rps float64, err error) {
+	m.measurements.Inc()
 	switch {
 	case err == nil:
 		m.observed.Set(rps)

@@ -18,7 +18,7 @@ func fakePrometheus(t *testing.T, status int, body string, delay time.Duration) 
 			http.NotFound(w, r)
 			return
 		}
-		time.Sleep(delay)
+		time.Sleep(delay) // a slow Prometheus: the delay is the fault under test
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))

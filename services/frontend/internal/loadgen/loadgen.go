@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -193,22 +194,30 @@ func (g *Generator) Run(ctx context.Context) error {
 	}
 }
 
-// plan is the pacing rule. Request k is due at k/rate after the epoch; given
+// plan is the pacing rule. Request k is due at(k) after the epoch; given
 // that issued requests were already fired or dropped and elapsed time has
 // passed, it returns how many to fire now, how many to drop because they are
 // more than maxCatchUp late, and when (after the epoch) the next one is due.
+// What is due is counted with at itself, so a wake-up at the time plan gave
+// always finds that request due: the loop never wakes to nothing.
 func plan(elapsed time.Duration, rate float64, issued int64) (fire, drop int64, next time.Duration) {
 	if elapsed < 0 {
 		return 0, 0, 0 // the schedule starts later: request 0 is due at the epoch
 	}
-	due := int64(elapsed.Seconds()*rate) + 1 // requests 0..due-1 are due
+	at := func(k int64) time.Duration { return time.Duration(math.Ceil(float64(k) * float64(time.Second) / rate)) }
+	due := int64(elapsed.Seconds()*rate) + 1 // requests 0..due-1 are due, up to rounding:
+	for at(due) <= elapsed {
+		due++
+	}
+	for due > 0 && at(due-1) > elapsed {
+		due--
+	}
 	fire = due - issued
 	if limit := int64(maxCatchUp.Seconds()*rate) + 1; fire > limit {
 		drop, fire = fire-limit, limit
 	}
 	fire = max(fire, 0)
-	next = time.Duration(float64(issued+fire+drop) / rate * float64(time.Second))
-	return fire, drop, next
+	return fire, drop, at(issued + fire + drop)
 }
 
 // fire starts one request if the in-flight bound allows, else counts a drop.

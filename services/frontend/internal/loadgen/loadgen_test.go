@@ -10,9 +10,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -43,6 +43,24 @@ func TestPlan(t *testing.T) {
 					tt.elapsed, tt.rate, tt.issued, fire, drop, next, tt.fire, tt.drop, tt.next)
 			}
 		})
+	}
+}
+
+// TestPlanNeverWakesToNothing: at the time plan gives for the next request,
+// that request is due, whatever the rate's rounding; a wake-up with nothing
+// to send would set a zero timer and spin.
+func TestPlanNeverWakesToNothing(t *testing.T) {
+	for _, rate := range []float64{0.5, 3, 7, 30, 200, 333, 999, 5000, 9999} {
+		var issued int64
+		now := time.Duration(0)
+		for range 20000 {
+			fire, drop, next := plan(now, rate, issued)
+			if fire+drop == 0 {
+				t.Fatalf("rate %v: woke at %s for request %d and found nothing due", rate, now, issued)
+			}
+			issued += fire + drop
+			now = next
+		}
 	}
 }
 
@@ -119,171 +137,88 @@ func TestNewValidates(t *testing.T) {
 // TestSendsJSONAndStops: requests carry {"str": ...}, are counted, and rate 0
 // stops them.
 func TestSendsJSONAndStops(t *testing.T) {
-	var got atomic.Int64
-	var bad atomic.Value
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if r.Method != http.MethodPost || !strings.HasPrefix(string(b), `{"str":"`) || r.Header.Get("Content-Type") != "application/json" {
-			bad.Store(r.Method + " " + string(b))
+	synctest.Test(t, func(t *testing.T) {
+		tr := &counting{}
+		g := newGen(t, "http://worker/", 16, time.Second)
+		g.client.Transport = tr
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- g.Run(ctx) }()
+		if err := g.SetRate(200); err != nil {
+			t.Fatal(err)
 		}
-		got.Add(1)
-	}))
-	defer ts.Close()
-
-	g := newGen(t, ts.URL, 16, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	if err := g.SetRate(200); err != nil {
-		t.Fatal(err)
-	}
-	component.Eventually(t, 10*time.Second, "condition", func() bool { return got.Load() >= 20 })
-	if err := g.SetRate(0); err != nil {
-		t.Fatal(err)
-	}
-	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().InFlight == 0 })
-	time.Sleep(50 * time.Millisecond) // one scheduling step for the change to land
-	stopped := got.Load()
-	time.Sleep(200 * time.Millisecond)
-	if n := got.Load(); n != stopped {
-		t.Fatalf("%d requests after rate 0", n-stopped)
-	}
-	cancel()
-	<-done
-	if v := bad.Load(); v != nil {
-		t.Fatalf("malformed request: %v", v)
-	}
-	s := g.Stats()
-	if s.Sent != uint64(stopped) || s.Succeeded != s.Sent || s.Failed != 0 {
-		t.Fatalf("stats %+v, server saw %d", s, stopped)
-	}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := tr.n.Load(); n < 195 || n > 205 {
+			t.Fatalf("%d requests in the first second at 200/s", n)
+		}
+		if err := g.SetRate(0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the change has landed: every goroutine of the generator waits
+		stopped := tr.n.Load()
+		time.Sleep(5 * time.Second) // a thousand pacing steps at the old rate
+		synctest.Wait()
+		if n := tr.n.Load(); n != stopped {
+			t.Fatalf("%d requests after rate 0", n-stopped)
+		}
+		cancel()
+		<-done
+		if v := tr.bad.Load(); v != nil {
+			t.Fatalf("malformed request: %v", v)
+		}
+		if s := g.Stats(); s.Failed != 0 || s.LastError != "" || s.InFlight != 0 {
+			t.Fatalf("stats after stop: %+v", s)
+		}
+	})
 }
 
-// TestInFlightBound: with a worker that never answers in time, no more than
-// MaxInFlight requests are outstanding, the rest are dropped, and timeouts
-// count as failures.
-func TestInFlightBound(t *testing.T) {
-	var mu sync.Mutex
-	cur, peak := 0, 0
-	release := make(chan struct{})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		cur++
-		peak = max(peak, cur)
-		mu.Unlock()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		mu.Lock()
-		cur--
-		mu.Unlock()
-	}))
-	defer ts.Close()
-	defer close(release)
-
-	g := newGen(t, ts.URL, 4, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	_ = g.SetRate(1000)
-	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Dropped > 50 })
-	// Before the first timeout (1s) the server's count is exact; afterwards
-	// handlers of abandoned requests may still be unwinding.
-	mu.Lock()
-	p := peak
-	mu.Unlock()
-	if s := g.Stats(); p > 4 || s.InFlight != 4 {
-		t.Fatalf("server saw %d concurrent requests, generator reports %d in flight; MaxInFlight is 4", p, s.InFlight)
-	}
-	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 4 })
-	if s := g.Stats(); s.LastError != failedTimeout {
-		t.Fatalf("last error %q, want the request timeout", s.LastError)
-	}
-	cancel()
-	<-done
-
-	if s := g.Stats(); s.Succeeded != 0 || s.InFlight != 0 {
-		t.Fatalf("stats after stop: %+v", s)
-	}
+// counting answers every request 200 without a network, so that the
+// generator's clock can be synctest's; it counts the requests and keeps
+// the first one that is not the POST {"str": ...} the worker takes.
+type counting struct {
+	n   atomic.Int64
+	bad atomic.Value
 }
 
-func TestNon200IsAFailure(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, `{"error":"redis unavailable"}`, http.StatusServiceUnavailable)
-	}))
-	defer ts.Close()
-	g := newGen(t, ts.URL, 4, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	_ = g.SetRate(50)
-	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 3 })
-	cancel()
-	<-done
-	if s := g.Stats(); s.Succeeded != 0 || !strings.Contains(s.LastError, "503") {
-		t.Fatalf("stats %+v", s)
+func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(r.Body)
+	if r.Method != http.MethodPost || !strings.HasPrefix(string(b), `{"str":"`) || r.Header.Get("Content-Type") != "application/json" {
+		c.bad.CompareAndSwap(nil, r.Method+" "+string(b))
 	}
-}
-
-// TestStopIsNotAFailure: requests still in flight when the generator stops
-// are abandoned by us, not failed by the worker: they are not counted as
-// failures and do not replace the last error (the page would show "context
-// canceled" as the worker's problem).
-func TestStopIsNotAFailure(t *testing.T) {
-	release := make(chan struct{})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		select { // no answer before the generator has stopped
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer ts.Close()
-	defer close(release)
-	g := newGen(t, ts.URL, 4, 10*time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	_ = g.SetRate(50)
-	component.Eventually(t, 10*time.Second, "requests in flight", func() bool { return g.Stats().InFlight == 4 })
-	cancel()
-	<-done
-	if s := g.Stats(); s.Failed != 0 || s.LastError != "" || s.InFlight != 0 {
-		t.Fatalf("stats after stop: %+v", s)
-	}
+	c.n.Add(1)
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Body: http.NoBody, Request: r}, nil
 }
 
 // TestRateChangesNeverExceedTheRate: a burst of changes, as from a slider
 // moved with the keyboard (0, 1, 2, ... 25 within a few milliseconds), must
 // not send more than the final rate allows.
 func TestRateChangesNeverExceedTheRate(t *testing.T) {
-	var got atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
-	defer ts.Close()
-	g := newGen(t, ts.URL, 64, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	start := time.Now()
-	for rps := 1; rps <= 25; rps++ {
-		if err := g.SetRate(rps); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		tr := &counting{}
+		g := newGen(t, "http://worker/", 64, time.Second)
+		g.client.Transport = tr
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- g.Run(ctx) }()
+		start := time.Now()
+		for rps := 1; rps <= 25; rps++ {
+			if err := g.SetRate(rps); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	time.Sleep(time.Second - time.Since(start))
-	n := got.Load()
-	cancel()
-	<-done
-	// In the first second at most 25 requests (plus the one at t=0) may be
-	// sent, however the changes fell. Without the fix this was about 48.
-	if n > 27 {
-		t.Fatalf("%d requests in the first second after ramping to 25/s", n)
-	}
-	if n < 10 {
-		t.Fatalf("only %d requests in the first second at 25/s", n)
-	}
+		time.Sleep(time.Second - time.Since(start))
+		synctest.Wait()
+		n := tr.n.Load()
+		cancel()
+		<-done
+		// In the first second at most 25 requests (plus the one at t=0) may
+		// be sent, however the changes fell. Without the fix this was about 48.
+		if n > 26 || n < 20 {
+			t.Fatalf("%d requests in the first second after ramping to 25/s, want 20 to 26", n)
+		}
+	})
 }
 
 // TestFailureReasonsAreClassified: what the status (and so the page) says

@@ -12,8 +12,18 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/testkit/redisserver"
 )
+
+// waitQueued waits until n publishes wait in p's queue.
+func waitQueued(t *testing.T, p *Redis, n int) {
+	t.Helper()
+	queued := func() bool { return len(p.queue) >= n }
+	if err := poll.Until(t.Context(), 5*time.Second, time.Millisecond, poll.True(fmt.Sprintf("%d publishes queued", n), queued)); err != nil {
+		t.Fatalf("%v (%d queued)", err, len(p.queue))
+	}
+}
 
 // gate is a go-redis hook that holds every pipeline until released, and can
 // fail chosen commands after Redis answered them.
@@ -123,12 +133,7 @@ func TestQueuedPublishesShareAPipeline(t *testing.T) {
 	done := make(chan []error, 1)
 	go func() { done <- publishAll(p, rest) }()
 	// Wait until all 20 are queued behind the held pipeline.
-	for deadline := time.Now().Add(5 * time.Second); len(p.queue) < len(rest); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d publishes queued", len(p.queue), len(rest))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, p, len(rest))
 	close(g.release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -167,9 +172,7 @@ func TestOneFailedCommandFailsOnlyItsPublish(t *testing.T) {
 	msgs := messages("batch", 5)
 	done := make(chan []error, 1)
 	go func() { done <- publishAll(p, msgs) }()
-	for len(p.queue) < len(msgs) {
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, p, len(msgs))
 	close(g.release)
 	errs := <-done
 	failed := 0
@@ -195,9 +198,7 @@ func TestFullQueueRefusesAtOnce(t *testing.T) {
 	<-g.held
 	go func() { _ = p.Publish(context.Background(), "queued-1") }()
 	go func() { _ = p.Publish(context.Background(), "queued-2") }()
-	for len(p.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, p, 2)
 	start := time.Now()
 	err := p.Publish(context.Background(), "one too many")
 	if !errors.Is(err, ErrQueueFull) {
@@ -227,9 +228,7 @@ func TestCloseAnswersEveryPendingPublish(t *testing.T) {
 	queued := messages("queued", 10)
 	done := make(chan []error, 1)
 	go func() { done <- publishAll(p, queued) }()
-	for len(p.queue) < len(queued) {
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, p, len(queued))
 	closed := make(chan struct{})
 	go func() { p.Close(); close(closed) }()
 	close(g.release) // the pipeline in flight completes
