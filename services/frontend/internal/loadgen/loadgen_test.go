@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -188,6 +189,101 @@ func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.n.Add(1)
 	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Body: http.NoBody, Request: r}, nil
+}
+
+// TestInFlightBound: with a worker that never answers in time, no more than
+// MaxInFlight requests are outstanding, the rest are dropped, and timeouts
+// count as failures.
+func TestInFlightBound(t *testing.T) {
+	var mu sync.Mutex
+	cur, peak := 0, 0
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		cur--
+		mu.Unlock()
+	}))
+	defer ts.Close()
+	defer close(release)
+
+	g := newGen(t, ts.URL, 4, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(1000)
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Dropped > 50 })
+	// Before the first timeout (1s) the server's count is exact; afterwards
+	// handlers of abandoned requests may still be unwinding.
+	mu.Lock()
+	p := peak
+	mu.Unlock()
+	if s := g.Stats(); p > 4 || s.InFlight != 4 {
+		t.Fatalf("server saw %d concurrent requests, generator reports %d in flight; MaxInFlight is 4", p, s.InFlight)
+	}
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 4 })
+	if s := g.Stats(); s.LastError != failedTimeout {
+		t.Fatalf("last error %q, want the request timeout", s.LastError)
+	}
+	cancel()
+	<-done
+
+	if s := g.Stats(); s.Succeeded != 0 || s.InFlight != 0 {
+		t.Fatalf("stats after stop: %+v", s)
+	}
+}
+
+func TestNon200IsAFailure(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"redis unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer ts.Close()
+	g := newGen(t, ts.URL, 4, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(50)
+	component.Eventually(t, 10*time.Second, "condition", func() bool { return g.Stats().Failed >= 3 })
+	cancel()
+	<-done
+	if s := g.Stats(); s.Succeeded != 0 || !strings.Contains(s.LastError, "503") {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestStopIsNotAFailure: requests still in flight when the generator stops
+// are abandoned by us, not failed by the worker: they are not counted as
+// failures and do not replace the last error (the page would show "context
+// canceled" as the worker's problem).
+func TestStopIsNotAFailure(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select { // no answer before the generator has stopped
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	g := newGen(t, ts.URL, 4, 10*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	_ = g.SetRate(50)
+	component.Eventually(t, 10*time.Second, "requests in flight", func() bool { return g.Stats().InFlight == 4 })
+	cancel()
+	<-done
+	if s := g.Stats(); s.Failed != 0 || s.LastError != "" || s.InFlight != 0 {
+		t.Fatalf("stats after stop: %+v", s)
+	}
 }
 
 // TestRateChangesNeverExceedTheRate: a burst of changes, as from a slider
