@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 )
@@ -188,4 +190,19 @@ func TestHungAPIServer(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The server hangs again: the watch is cut, and its new list or watch is
+	// never answered. Bounded, that is reported, and the routes are read
+	// back every interval, so drift made once the server answers again is
+	// put back even before the watch reports.
+	hung.cut()
+	component.Eventually(t, 20*time.Second, "the watch reported down", func() bool {
+		return strings.Contains(logs.String(), "the watch of the routes is down")
+	})
+	hung.forward.Store(true)
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "drift put back", func() bool { return c.weights(t) == split.AllBurst })
 }

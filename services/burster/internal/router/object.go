@@ -8,12 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
@@ -124,36 +120,4 @@ func (r *Object) Set(ctx context.Context, s split.Split) (split.Split, error) {
 		return old, fmt.Errorf("updating %s: %w", r, err)
 	}
 	return old, nil
-}
-
-// Watch reports the split after every change of the one object. The
-// informer lists and watches with a field selector on its name, which a
-// Role limited to that name by resourceNames permits.
-func (r *Object) Watch(ctx context.Context, onChange func(split.Split, error)) error {
-	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.client, 10*time.Minute, r.namespace,
-		func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", r.name).String()
-		})
-	inf := factory.ForResource(r.gvr).Informer()
-	report := func(o any) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			onChange(r.read(u))
-		}
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    report,
-		UpdateFunc: func(_, o any) { report(o) },
-	}); err != nil {
-		return fmt.Errorf("watching %s: %w", r, err)
-	}
-	// The informer lists and watches again by itself, with backoff; meanwhile
-	// the caller must not rely on it, so every failure is reported.
-	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, rf *cache.Reflector, err error) {
-		onChange(split.Split{}, fmt.Errorf("%w: %s: %w", ErrWatchDown, r, err))
-		cache.DefaultWatchErrorHandler(ctx, rf, err)
-	}); err != nil {
-		return fmt.Errorf("watching %s: %w", r, err)
-	}
-	inf.RunWithContext(ctx)
-	return nil
 }
