@@ -355,23 +355,7 @@ func TestPrescale(t *testing.T) {
 	c := newCluster(t)
 	burst := newBurstCluster(t, c, workerSlice(true))
 	ctx := context.Background()
-	hpas := burst.env.Clientset(t).AutoscalingV2().HorizontalPodAutoscalers(c.ns)
-	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"},
-			MinReplicas:    ptr.To[int32](1), MaxReplicas: 10,
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	hpa := func() (int32, string) {
-		h, err := hpas.Get(ctx, "worker", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *h.Spec.MinReplicas, h.Annotations[prescale.OriginalAnnotation]
-	}
+	hpa := burst.workerHPA(t, c.ns)
 	load := newLoadExporter(t, 5)
 	prom := promserver.Start(t, load.Host())
 	env := map[string]string{
@@ -491,24 +475,7 @@ func TestDriftPutBackAfterAPIServerRestart(t *testing.T) {
 func TestNewTermRaisesAgain(t *testing.T) {
 	c := newCluster(t)
 	burst := newBurstCluster(t, c, workerSlice(true))
-	ctx := context.Background()
-	hpas := burst.env.Clientset(t).AutoscalingV2().HorizontalPodAutoscalers(c.ns)
-	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"},
-			MinReplicas:    ptr.To[int32](1), MaxReplicas: 10,
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	hpa := func() (int32, string) {
-		h, err := hpas.Get(ctx, "worker", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *h.Spec.MinReplicas, h.Annotations[prescale.OriginalAnnotation]
-	}
+	hpa := burst.workerHPA(t, c.ns)
 	load := newLoadExporter(t, 12) // warm: ceil(15/12) = 2 workers
 	env := scrapeEnv(load)
 	maps.Copy(env, map[string]string{"INTERVAL": "200ms",
@@ -543,5 +510,30 @@ func TestNewTermRaisesAgain(t *testing.T) {
 	}
 	if st := status(t, a); st.Burst == nil || st.Burst.PrescaledTo != 2 {
 		t.Fatalf("A's status burst = %+v, want prescaledTo 2", st.Burst)
+	}
+}
+
+// workerHPA creates the burst cluster's worker HPA (minReplicas 1, at most
+// 10) in ns and returns a reader of its minReplicas and the value the
+// burster recorded before raising it ("" when not raised).
+func (b *burstCluster) workerHPA(t *testing.T, ns string) func() (int32, string) {
+	t.Helper()
+	ctx := context.Background()
+	hpas := b.env.Clientset(t).AutoscalingV2().HorizontalPodAutoscalers(ns)
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"},
+			MinReplicas:    ptr.To[int32](1), MaxReplicas: 10,
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return func() (int32, string) {
+		h, err := hpas.Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *h.Spec.MinReplicas, h.Annotations[prescale.OriginalAnnotation]
 	}
 }

@@ -62,15 +62,19 @@ func startFrontend(t *testing.T, redisAddr string) string {
 		base = "http://" + addr
 		return err
 	})
-	component.Eventually(t, 10*time.Second, "frontend ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	component.Eventually(t, 10*time.Second, "frontend ready", func() bool { return readyz(base) == http.StatusOK })
 	return base
+}
+
+// readyz is the status of the frontend's readiness check, 0 when it does not
+// answer.
+func readyz(base string) int {
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestSubscriptionSurvivesRedisRestart: hashes published on Redis reach a
@@ -153,12 +157,7 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	rs.Stop()
 	// The frontend has noticed: it turns not ready without Redis.
 	component.Eventually(t, 10*time.Second, "the frontend not ready without Redis", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusServiceUnavailable
+		return readyz(base) == http.StatusServiceUnavailable
 	})
 	rs.Restart()
 	publishUntilSeen("after restart")

@@ -139,12 +139,7 @@ func TestNewValidates(t *testing.T) {
 // stops them.
 func TestSendsJSONAndStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := &counting{}
-		g := newGen(t, "http://worker/", 16, time.Second)
-		g.client.Transport = tr
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- g.Run(ctx) }()
+		g, tr, stop := runCounted(t, 16)
 		if err := g.SetRate(200); err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +158,7 @@ func TestSendsJSONAndStops(t *testing.T) {
 		if n := tr.n.Load(); n != stopped {
 			t.Fatalf("%d requests after rate 0", n-stopped)
 		}
-		cancel()
-		<-done
+		stop()
 		if v := tr.bad.Load(); v != nil {
 			t.Fatalf("malformed request: %v", v)
 		}
@@ -172,6 +166,19 @@ func TestSendsJSONAndStops(t *testing.T) {
 			t.Fatalf("stats after stop: %+v", s)
 		}
 	})
+}
+
+// runCounted runs a generator whose requests go to a counting transport,
+// inside the caller's synctest bubble; stop ends it and waits.
+func runCounted(t *testing.T, maxInFlight int) (g *Generator, tr *counting, stop func()) {
+	t.Helper()
+	tr = &counting{}
+	g = newGen(t, "http://worker/", maxInFlight, time.Second)
+	g.client.Transport = tr
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	return g, tr, func() { cancel(); <-done }
 }
 
 // counting answers every request 200 without a network, so that the
@@ -291,12 +298,7 @@ func TestStopIsNotAFailure(t *testing.T) {
 // not send more than the final rate allows.
 func TestRateChangesNeverExceedTheRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := &counting{}
-		g := newGen(t, "http://worker/", 64, time.Second)
-		g.client.Transport = tr
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- g.Run(ctx) }()
+		g, tr, stop := runCounted(t, 64)
 		start := time.Now()
 		for rps := 1; rps <= 25; rps++ {
 			if err := g.SetRate(rps); err != nil {
@@ -307,8 +309,7 @@ func TestRateChangesNeverExceedTheRate(t *testing.T) {
 		time.Sleep(time.Second - time.Since(start))
 		synctest.Wait()
 		n := tr.n.Load()
-		cancel()
-		<-done
+		stop()
 		// In the first second at most 25 requests (plus the one at t=0) may
 		// be sent, however the changes fell. Without the fix this was about 48.
 		if n > 26 || n < 20 {
