@@ -68,6 +68,7 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 	// started again on other ports.
 	var p *process.Process
 	err = component.RetryPortTaken(t, "starting istiod for "+c.Spec.Name, func() (string, error) {
+		before := len(c.logs.Lines()) // this attempt's output only: an earlier clash is not this one's
 		c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
 		var args []string
 		for _, a := range container.Args {
@@ -85,7 +86,8 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 			Ready:        process.HTTPReady("http://" + c.HTTP + "/ready"),
 			ReadyTimeout: 60 * time.Second,
 		})
-		return c.logs.Tail(40), err
+		lines := c.logs.Lines()
+		return strings.Join(lines[min(before, len(lines)):], "\n"), err
 	})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
 // maxStatusBytes bounds one status response.
@@ -65,9 +66,8 @@ type Poller struct {
 	latest  *bursterapi.Status // nil when the last poll failed
 	problem string             // what the page says when latest is nil
 
-	lastReason Reason // the loop's: of the failure going on, "" when none
-	failedAt   time.Time
-	failed     int // polls failed since the last line logged
+	lastReason Reason          // the loop's: of the failure going on, "" when none
+	repeat     telemetry.Limit // the same failure is logged again at most every repeatEvery
 }
 
 // NewPoller returns a poller of the burster at cfg.URL.
@@ -78,6 +78,7 @@ func NewPoller(cfg Config) *Poller {
 		client:   &http.Client{Timeout: cfg.Interval},
 		onChange: cfg.OnChange,
 		log:      cfg.Log,
+		repeat:   telemetry.Limit{Every: repeatEvery},
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "frontend_burster_poll_failures_total",
 			Help: "Polls of the burster's status that failed, by reason: unreachable, status (not 200) or decode.",
@@ -113,9 +114,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		case !s.Leader:
 			// A standby replica answered through the Service: it knows
 			// nothing current. Keep the leader's last word.
-			p.recover()
+			p.recovered()
 		default:
-			p.recover()
+			p.recovered()
 			p.mu.Lock()
 			prev := p.latest
 			p.latest, p.problem = s, ""
@@ -177,22 +178,20 @@ func (p *Poller) fail(err error) {
 	if prev != nil || prevProblem != pe.page {
 		p.onChange()
 	}
-	p.failed++
-	now := time.Now()
-	if pe.reason == p.lastReason && now.Sub(p.failedAt) < repeatEvery {
-		return
+	changedKind := pe.reason != p.lastReason
+	p.lastReason = pe.reason
+	if ok, held := p.repeat.Allow(); ok || changedKind {
+		p.log.Warn("the burster's status cannot be read", "reason", pe.reason, "heldBack", held, "err", err)
 	}
-	p.log.Warn("the burster's status cannot be read", "reason", pe.reason, "failedPolls", p.failed, "err", err)
-	p.lastReason, p.failedAt, p.failed = pe.reason, now, 0
 }
 
-// recover logs the end of a failure.
-func (p *Poller) recover() {
+// recovered logs the end of a failure.
+func (p *Poller) recovered() {
 	if p.lastReason == "" {
 		return
 	}
 	p.log.Info("the burster's status can be read again")
-	p.lastReason, p.failed = "", 0
+	p.lastReason = ""
 }
 
 // changed reports a difference the page should show at once.
