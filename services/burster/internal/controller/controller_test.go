@@ -243,6 +243,8 @@ func runLoop(t *testing.T, rt router.Router) (*Controller, *events) {
 
 // drift changes the weights behind the burster's back, without a word to
 // any watch, and reports whether they were put back within two intervals.
+// Call it in a synctest bubble: its sleep is two intervals of the bubble's
+// clock, no real time.
 func drift(rt *fakeRouter) bool {
 	rt.mu.Lock()
 	rt.cur = split.WithBurst(50) // someone else, e.g. PUT /weights by hand
@@ -257,6 +259,8 @@ func drift(rt *fakeRouter) bool {
 // is read back every interval, so a change made behind the burster's back
 // is found and put back all the same.
 func TestDriftFoundWithoutAWatch(t *testing.T) {
+	// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+	// real time; synctest.Wait waits until every goroutine in it is blocked.
 	synctest.Test(t, func(t *testing.T) {
 		rt := &fakeRouter{cur: split.AllPrimary}
 		c, ev := runLoop(t, rt)
@@ -306,6 +310,8 @@ func (w *watchingRouter) report(s split.Split, err error) {
 // ended watch is started again, less and less often.
 func TestDriftFoundWhileTheWatchIsDown(t *testing.T) {
 	t.Run("reports failure", func(t *testing.T) {
+		// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+		// real time; synctest.Wait waits until every goroutine in it is blocked.
 		synctest.Test(t, func(t *testing.T) {
 			rt := &watchingRouter{fakeRouter: &fakeRouter{cur: split.AllPrimary}}
 			runLoop(t, rt)
@@ -323,6 +329,8 @@ func TestDriftFoundWhileTheWatchIsDown(t *testing.T) {
 		})
 	})
 	t.Run("ends", func(t *testing.T) {
+		// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+		// real time; synctest.Wait waits until every goroutine in it is blocked.
 		synctest.Test(t, func(t *testing.T) {
 			rt := &watchingRouter{fakeRouter: &fakeRouter{cur: split.AllPrimary}, ends: true}
 			runLoop(t, rt)

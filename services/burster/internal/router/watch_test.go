@@ -25,6 +25,8 @@ func TestAnsweredWithin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+			// real time; synctest.Wait waits until every goroutine in it is blocked.
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				w, err := answeredWithin(t.Context(), time.Second, func(ctx context.Context) (watch.Interface, error) {

@@ -110,6 +110,8 @@ func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestPollerLogsBounded: a burster down for 100 s of polls every second is
 // logged when the failure starts and every 30 s after, and its end once.
 func TestPollerLogsBounded(t *testing.T) {
+	// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+	// real time; synctest.Wait waits until every goroutine in it is blocked.
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
 		p := NewPoller(Config{URL: "http://burster", Interval: time.Second, OnChange: func() {},

@@ -138,6 +138,8 @@ func TestNewValidates(t *testing.T) {
 // TestSendsJSONAndStops: requests carry {"str": ...}, are counted, and rate 0
 // stops them.
 func TestSendsJSONAndStops(t *testing.T) {
+	// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+	// real time; synctest.Wait waits until every goroutine in it is blocked.
 	synctest.Test(t, func(t *testing.T) {
 		g, tr, stop := runCounted(t, 16)
 		if err := g.SetRate(200); err != nil {
@@ -297,6 +299,8 @@ func TestStopIsNotAFailure(t *testing.T) {
 // moved with the keyboard (0, 1, 2, ... 25 within a few milliseconds), must
 // not send more than the final rate allows.
 func TestRateChangesNeverExceedTheRate(t *testing.T) {
+	// Inside the bubble, time.Sleep moves the bubble's clock and waits no
+	// real time; synctest.Wait waits until every goroutine in it is blocked.
 	synctest.Test(t, func(t *testing.T) {
 		g, tr, stop := runCounted(t, 64)
 		start := time.Now()
