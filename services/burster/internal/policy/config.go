@@ -18,10 +18,11 @@ const (
 	Switch    StrategyName = "switch"    // all to burst above the high threshold, all back below the low one
 	Step      StrategyName = "step"      // the burst share moves by a step at a time
 	Spillover StrategyName = "spillover" // primary keeps its capacity, the excess goes to burst
+	SLO       StrategyName = "slo"       // primary is held at its latency objective, the excess goes to burst
 )
 
 // Strategies lists every strategy, for help texts and errors.
-var Strategies = []StrategyName{Switch, Step, Spillover}
+var Strategies = []StrategyName{Switch, Step, Spillover, SLO}
 
 // UnmarshalText accepts only the names in Strategies.
 func (n *StrategyName) UnmarshalText(b []byte) error {
@@ -60,6 +61,10 @@ const (
 	SettingMinDwell         Setting = "minimum dwell"
 	SettingFailureThreshold Setting = "failure threshold"
 	SettingFailSafe         Setting = "fail-safe"
+	SettingSLOTarget        Setting = "SLO target"
+	SettingSLOWindow        Setting = "SLO window"
+	SettingSLOMinRequests   Setting = "SLO minimum requests"
+	SettingSLOProbe         Setting = "SLO probe interval"
 )
 
 // SettingError is a problem with one setting.
@@ -83,17 +88,29 @@ type Config struct {
 	MinDwell         time.Duration // least time between two changes
 	FailureThreshold int           // consecutive failures before the fail-safe
 	FailSafe         FailSafe
+
+	// slo: the objective is that a share SLOTarget of primary's requests
+	// are good (answered, not 5xx, within SLOLatency), judged over
+	// SLOWindow from at least SLOMinRequests requests.
+	SLOLatency     time.Duration // for reasons: the source counts against it
+	SLOTarget      float64
+	SLOWindow      time.Duration
+	SLOMinRequests float64
+	// SLOProbe is how long primary must go without a breach before the
+	// strategy tries one step more on it than it was seen to carry
+	// (learning a capacity that grew); 0: never.
+	SLOProbe time.Duration
 }
 
 // Validate reports every problem, each as a *SettingError.
 func (c Config) Validate() error {
 	var errs []error
 	switch c.Strategy {
-	case Switch, Step, Spillover:
+	case Switch, Step, Spillover, SLO:
 	default:
 		errs = append(errs, invalid(SettingStrategy, "%q is not one of %v", c.Strategy, Strategies))
 	}
-	if c.Strategy != Spillover && !(c.LowRPS >= 0 && c.LowRPS < c.HighRPS) {
+	if c.Strategy != Spillover && c.Strategy != SLO && !(c.LowRPS >= 0 && c.LowRPS < c.HighRPS) {
 		errs = append(errs, invalid(SettingLow, "must be 0 or more and below the high threshold (%v), got %v", c.HighRPS, c.LowRPS))
 	}
 	if c.Strategy != Switch && (c.Step < 1 || c.Step > 100) {
@@ -101,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.Strategy == Spillover && !(c.CapacityRPS > 0) {
 		errs = append(errs, invalid(SettingCapacity, "must be positive for spillover, got %v", c.CapacityRPS))
+	}
+	if c.Strategy == SLO {
+		errs = append(errs, c.validateSLO()...)
 	}
 	if c.MinDwell < 0 {
 		errs = append(errs, invalid(SettingMinDwell, "must not be negative, got %s", c.MinDwell))
@@ -112,4 +132,21 @@ func (c Config) Validate() error {
 		errs = append(errs, invalid(SettingFailSafe, "%q is not one of %v", c.FailSafe, FailSafes))
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) validateSLO() []error {
+	var errs []error
+	if !(c.SLOTarget > 0 && c.SLOTarget < 1) {
+		errs = append(errs, invalid(SettingSLOTarget, "must be above 0 and below 1 (0.99 is 99%%), got %v", c.SLOTarget))
+	}
+	if c.SLOWindow <= 0 {
+		errs = append(errs, invalid(SettingSLOWindow, "must be positive, got %s", c.SLOWindow))
+	}
+	if !(c.SLOMinRequests >= 1) {
+		errs = append(errs, invalid(SettingSLOMinRequests, "must be at least 1, got %v", c.SLOMinRequests))
+	}
+	if c.SLOProbe < 0 {
+		errs = append(errs, invalid(SettingSLOProbe, "must not be negative (0: never probe), got %s", c.SLOProbe))
+	}
+	return errs
 }

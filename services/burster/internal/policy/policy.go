@@ -2,7 +2,8 @@
 // pure: no clock, no I/O; the controller passes the time in. It keeps the
 // burster from flapping (hysteresis bands, a minimum dwell between changes)
 // and never reads a failed or empty measurement as zero load. Each strategy
-// is a type of its own (switch.go, step.go, spillover.go) behind Strategy.
+// is a type of its own (switch.go, step.go, spillover.go, slo.go) behind
+// Strategy.
 package policy
 
 import (
@@ -17,6 +18,7 @@ type State struct {
 	Weights    split.Split
 	LastChange time.Time // zero: no change yet, so the dwell does not apply
 	Failures   int       // consecutive failed measurements
+	SLO        SLOState  // what the slo strategy learned
 }
 
 // Observation is one measurement: a rate, or the error that prevented it.
@@ -35,6 +37,9 @@ type Observation struct {
 	// its first share yet (its workers are scaling up): a move from all
 	// primary waits; a burst already carrying traffic is not affected.
 	BurstWarming string
+	// SLO is each destination's window of requests, for the slo strategy;
+	// nil when not measured.
+	SLO *SLIs
 }
 
 // Decision is the outcome of one observation.
@@ -46,12 +51,17 @@ type Decision struct {
 	// BurstNotReady: the weights were held, or sent back to primary,
 	// because the burst cluster has no ready worker.
 	BurstNotReady bool
+	// SLO is what the slo strategy judged; nil under other strategies or
+	// without a latency measurement.
+	SLO *SLOReading
 }
 
 // Policy turns observations into decisions.
 type Policy struct {
 	cfg      Config
 	strategy Strategy
+	slo      *sloStrategy  // the strategy, when it is slo
+	dwell    time.Duration // least time between changes
 }
 
 // New returns a Policy for cfg, or the problems with cfg.
@@ -59,7 +69,11 @@ func New(cfg Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Policy{cfg: cfg, strategy: newStrategy(cfg)}, nil
+	p := &Policy{cfg: cfg, strategy: newStrategy(cfg), dwell: cfg.MinDwell}
+	if s, ok := p.strategy.(sloStrategy); ok {
+		p.slo, p.dwell = &s, s.dwell(cfg.MinDwell)
+	}
+	return p, nil
 }
 
 // Next returns the new state and the decision for one observation.
@@ -68,7 +82,20 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 		return p.failed(st, obs)
 	}
 	st.Failures = 0
-	target, reason := p.strategy.Target(st.Weights, obs)
+	var reading *SLOReading
+	if p.slo != nil {
+		st = p.slo.learn(st, obs)
+		reading = p.slo.read(st, obs.SLO)
+	}
+	st, d := p.decide(st, obs)
+	d.SLO = reading
+	return st, d
+}
+
+// decide applies the strategy's target through the burst gate and the
+// dwell.
+func (p *Policy) decide(st State, obs Observation) (State, Decision) {
+	target, reason := p.strategy.Target(st, obs)
 	if obs.BurstReady != nil && !*obs.BurstReady {
 		switch {
 		case st.Weights.Burst > 0:
@@ -88,8 +115,12 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 	if target == st.Weights {
 		return st, Decision{Weights: st.Weights, Reason: reason}
 	}
-	if wait := p.cfg.MinDwell - obs.At.Sub(st.LastChange); !st.LastChange.IsZero() && wait > 0 {
-		return st, Decision{Weights: st.Weights, Reason: fmt.Sprintf("%s; holding %s more (minimum dwell)", reason, wait.Round(time.Millisecond))}
+	if wait := p.dwell - obs.At.Sub(st.LastChange); !st.LastChange.IsZero() && wait > 0 {
+		why := "minimum dwell"
+		if p.slo != nil {
+			why = "the SLO window must see only the new split"
+		}
+		return st, Decision{Weights: st.Weights, Reason: fmt.Sprintf("%s; holding %s more (%s)", reason, wait.Round(time.Millisecond), why)}
 	}
 	st.Weights, st.LastChange = target, obs.At
 	return st, Decision{Weights: target, Changed: true, Reason: reason}

@@ -234,6 +234,12 @@ func TestConfigValidate(t *testing.T) {
 		want   Setting
 	}{
 		{"unknown strategy", func(c *Config) { c.Strategy = "yolo" }, SettingStrategy},
+		{"slo target 1", func(c *Config) { *c = sloCfg(); c.SLOTarget = 1 }, SettingSLOTarget},
+		{"slo target 99", func(c *Config) { *c = sloCfg(); c.SLOTarget = 99 }, SettingSLOTarget},
+		{"slo window zero", func(c *Config) { *c = sloCfg(); c.SLOWindow = 0 }, SettingSLOWindow},
+		{"slo min requests zero", func(c *Config) { *c = sloCfg(); c.SLOMinRequests = 0 }, SettingSLOMinRequests},
+		{"slo negative probe", func(c *Config) { *c = sloCfg(); c.SLOProbe = -time.Second }, SettingSLOProbe},
+		{"slo step zero", func(c *Config) { *c = sloCfg(); c.Step = 0 }, SettingStep},
 		{"low above high", func(c *Config) { c.LowRPS = 20 }, SettingLow},
 		{"negative low", func(c *Config) { c.LowRPS = -1 }, SettingLow},
 		{"step zero", func(c *Config) { c.Strategy = Step; c.Step = 0 }, SettingStep},
@@ -254,7 +260,11 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	for _, s := range Strategies {
-		if _, err := New(cfg(s)); err != nil {
+		c := cfg(s)
+		if s == SLO {
+			c = sloCfg()
+		}
+		if _, err := New(c); err != nil {
 			t.Errorf("valid %s config rejected: %v", s, err)
 		}
 	}

@@ -19,7 +19,8 @@ type spilloverStrategy struct {
 // Target moves only when the exact share is more than three quarters of a
 // step away from the current one, so noise around a rounding boundary cannot
 // flap.
-func (s spilloverStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+func (s spilloverStrategy) Target(st State, obs Observation) (split.Split, string) {
+	cur := st.Weights
 	rps, capacity, live := obs.RPS, s.capacity, ""
 	if obs.CapacityRPS != nil {
 		capacity, live = *obs.CapacityRPS, "live "

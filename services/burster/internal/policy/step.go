@@ -10,7 +10,8 @@ type stepStrategy struct {
 	step int
 }
 
-func (s stepStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+func (s stepStrategy) Target(st State, obs Observation) (split.Split, string) {
+	cur := st.Weights
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:

@@ -11,8 +11,9 @@ import (
 // handling of failed measurements, which every strategy shares.
 type Strategy interface {
 	// Target returns the weights wanted for the observation (a rate, and
-	// primary's live capacity if measured), given the current ones, and why.
-	Target(cur split.Split, obs Observation) (split.Split, string)
+	// primary's live capacity or latency if measured), given the state
+	// (the current weights; for slo what it learned), and why.
+	Target(st State, obs Observation) (split.Split, string)
 }
 
 // newStrategy builds the strategy a validated Config names.
@@ -22,6 +23,8 @@ func newStrategy(c Config) Strategy {
 		return stepStrategy{band: band{high: c.HighRPS, low: c.LowRPS}, step: c.Step}
 	case Spillover:
 		return spilloverStrategy{capacity: c.CapacityRPS, step: c.Step}
+	case SLO:
+		return newSLOStrategy(c)
 	default:
 		return switchStrategy{band{high: c.HighRPS, low: c.LowRPS}}
 	}

@@ -6,7 +6,8 @@ import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 // threshold, everything back below the low one.
 type switchStrategy struct{ band }
 
-func (s switchStrategy) Target(cur split.Split, obs Observation) (split.Split, string) {
+func (s switchStrategy) Target(st State, obs Observation) (split.Split, string) {
+	cur := st.Weights
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
