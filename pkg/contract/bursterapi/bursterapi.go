@@ -81,6 +81,34 @@ type Change struct {
 	RPS    *float64    `json:"rps,omitempty"` // nil when no rate was measured
 	Reason string      `json:"reason"`
 	Kind   Kind        `json:"kind"`
+	// SLI and Burn are primary's, as the slo strategy judged them for this
+	// decision; nil under other strategies or when primary was not judged.
+	SLI  *float64 `json:"sli,omitempty"`
+	Burn *float64 `json:"burn,omitempty"`
+}
+
+// Judgement is one destination's service level over the SLO window.
+type Judgement struct {
+	Requests float64  `json:"requests"`       // in the window
+	SLI      *float64 `json:"sli,omitempty"`  // good / requests; nil: too few requests to judge
+	Burn     *float64 `json:"burn,omitempty"` // (1 - SLI) / (1 - target); above 1 spends the budget too fast
+}
+
+// SLO is the slo strategy's objective and its last reading.
+type SLO struct {
+	LatencyMS     float64 `json:"latencyMs"`     // a good request is answered, not 5xx, within this
+	Target        float64 `json:"target"`        // the share of primary's requests that must be good
+	WindowSeconds float64 `json:"windowSeconds"` // the window of the SLI and burn
+	// Primary and Burst are nil until measured; Problem says why not.
+	Primary *Judgement `json:"primary,omitempty"`
+	Burst   *Judgement `json:"burst,omitempty"`
+	Problem string     `json:"problem,omitempty"`
+	// LearnedCapacityRPS is the highest rate primary was seen to carry
+	// within its objective this leader term; 0 until seen.
+	LearnedCapacityRPS float64 `json:"learnedCapacityRps"`
+	// BothOver: both clusters are over their objective; burst's share is
+	// not raised further.
+	BothOver bool `json:"bothOver,omitempty"`
 }
 
 // Status is the body of GET /api/status: what one burster replica knows now.
@@ -95,6 +123,8 @@ type Status struct {
 	PrimaryCapacity *Capacity `json:"primaryCapacity,omitempty"`
 	// Burst is nil unless the burster reads the burst cluster's readiness.
 	Burst *Burst `json:"burst,omitempty"`
+	// SLO is set under STRATEGY=slo.
+	SLO *SLO `json:"slo,omitempty"`
 	// RouterError is the class of the last failed call to what applies the
 	// weights ("timed out", "unreachable", "not allowed", ...); empty once a
 	// call succeeds. The full error is in the burster's log.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
@@ -36,7 +37,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // Serve runs the burster on b until ctx is done: the HTTP server, and the
 // controller while this replica leads.
 func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend) error {
-	src, dests, err := source.New(cfg.SourceConfig())
+	srcs, err := source.New(cfg.SourceConfig())
 	if err != nil {
 		return err
 	}
@@ -46,11 +47,17 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	}
 	log.Info("starting", "source", cfg.Source, "router", cfg.Router, "strategy", cfg.Strategy, "high", cfg.HighRPS,
 		"low", cfg.LowRPS, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
+	var slo *bursterapi.SLO
+	if cfg.Strategy == policy.SLO {
+		slo = &bursterapi.SLO{LatencyMS: cfg.SLOLatencyMS, Target: cfg.SLOTarget, WindowSeconds: cfg.SLOWindow.Seconds()}
+		log.Info("service level objective", "latencyMs", cfg.SLOLatencyMS, "target", cfg.SLOTarget, "window", cfg.SLOWindow,
+			"minRequests", cfg.SLOMinRequests, "probe", cfg.SLOProbe)
+	}
 
 	srv := server.New(Service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
 	ccfg := controller.Config{
-		Source: src, Destinations: dests, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
+		Source: srcs.Rate, Destinations: srcs.Destinations, Latency: srcs.Latency, SLO: slo, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}
 	if b.scaler != nil {

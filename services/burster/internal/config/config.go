@@ -23,6 +23,21 @@ import (
 // codelab's 15s window at the default 15s interval often held one sample.)
 const DefaultQuery = `sum(rate(istio_requests_total{reporter="source",source_workload="frontend",destination_service_name="worker"}[10s]))`
 
+// DefaultSLOQuery is the latency of the worker's requests as the frontend's
+// sidecar reports it, per destination cluster: Istio names the cluster that
+// served a request in destination_cluster (the mesh's clusters are primary
+// and burst). It includes the queueing at primary and, for burst, the
+// east-west hop. $window is replaced by SLO_WINDOW.
+const DefaultSLOQuery = `sum by (destination, le, code) (label_replace(label_replace(
+increase(istio_request_duration_milliseconds_bucket{reporter="source",source_workload="frontend",destination_service_name="worker"}[$window]),
+"destination", "$1", "destination_cluster", "(.*)"), "code", "$1", "response_code", "(.*)"))`
+
+// DefaultSLOQueryGatewayAPI is DefaultSLOQuery for ROUTER=gatewayapi: each
+// backend has its own Service, which names the destination.
+const DefaultSLOQueryGatewayAPI = `sum by (destination, le, code) (label_replace(label_replace(
+increase(istio_request_duration_milliseconds_bucket{reporter="source",source_workload="frontend",destination_service_name=~"worker-primary|worker-burst"}[$window]),
+"destination", "$1", "destination_service_name", "worker-(primary|burst)"), "code", "$1", "response_code", "(.*)"))`
+
 // Config is the burster's configuration, read from the environment.
 type Config struct {
 	server.Config
@@ -41,7 +56,7 @@ type Config struct {
 	ScrapeDestinationLabel string `envconfig:"SCRAPE_DESTINATION_LABEL" desc:"SOURCE=scrape: the counter's label naming the destination (primary, burst); empty: destinations not measured"`
 	ScrapeCodeLabel        string `envconfig:"SCRAPE_CODE_LABEL" default:"code" desc:"SOURCE=scrape: the counter's label holding the response code"`
 
-	Strategy         policy.StrategyName `envconfig:"STRATEGY" default:"switch" desc:"switch, step or spillover"`
+	Strategy         policy.StrategyName `envconfig:"STRATEGY" default:"switch" desc:"switch, step, spillover or slo"`
 	HighRPS          float64             `envconfig:"HIGH_RPS" default:"15" desc:"switch, step: burst above this rate"`
 	LowRPS           float64             `envconfig:"LOW_RPS" default:"10" desc:"switch, step: back below this rate"`
 	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding"`
@@ -54,6 +69,15 @@ type Config struct {
 	WarmRPS          float64             `envconfig:"WARM_RPS" default:"10" desc:"BURST_PRESCALE: from this rate (below HIGH_RPS) burst's workers are raised"`
 	BurstCooldown    time.Duration       `envconfig:"BURST_COOLDOWN" default:"5m" desc:"BURST_PRESCALE: time all on primary, below WARM_RPS, before minReplicas is put back"`
 	PrescaleWait     time.Duration       `envconfig:"PRESCALE_WAIT" default:"60s" desc:"BURST_PRESCALE: longest wait for the raised workers before the first shift"`
+	SLOLatencyMS     float64             `envconfig:"SLO_LATENCY_MS" default:"250" desc:"slo: a good request is answered, not 5xx, within this; a bucket boundary of the latency histogram"`
+	SLOTarget        float64             `envconfig:"SLO_TARGET" default:"0.99" desc:"slo: the share of primary's requests that must be good"`
+	SLOWindow        time.Duration       `envconfig:"SLO_WINDOW" default:"30s" desc:"slo: the window of the SLI and burn rate; at least four scrape intervals"`
+	SLOMinRequests   float64             `envconfig:"SLO_MIN_REQUESTS" default:"20" desc:"slo: fewer requests in the window is no data: hold"`
+	SLOProbe         time.Duration       `envconfig:"SLO_PROBE" default:"5m" desc:"slo: after this without a breach, try one step more on primary than it was seen to carry; 0: never"`
+	SLOBuckets       []float64           `envconfig:"SLO_BUCKETS" default:"0.5,1,5,10,25,50,100,250,500,1000,2500,5000,10000,30000,60000,300000,600000,1800000,3600000" desc:"slo: the latency histogram's bucket boundaries in ms (Istio's defaults; the local mesh's)"`
+	SLOQuery         string              `envconfig:"SLO_QUERY" desc:"slo, SOURCE=prometheus: PromQL giving each bucket's increase over $window by destination, le and code; empty: Istio's, for ROUTER"`
+	SLOScrapeMetric  string              `envconfig:"SLO_SCRAPE_METRIC" desc:"slo, SOURCE=scrape: the latency histogram (ms), labelled as the counter"`
+	ScrapeInterval   time.Duration       `envconfig:"PROMETHEUS_SCRAPE_INTERVAL" default:"2s" desc:"slo, SOURCE=prometheus: how often Prometheus scrapes the sidecars (deploy/prometheus: 2s)"`
 	Interval         time.Duration       `envconfig:"INTERVAL" default:"1s" desc:"time between measurements"`
 	MinDwell         time.Duration       `envconfig:"MIN_DWELL" default:"5s" desc:"least time between two changes"`
 	FailureThreshold int                 `envconfig:"FAILURE_THRESHOLD" default:"5" desc:"failed measurements in a row before the fail-safe"`
@@ -84,17 +108,29 @@ func (c Config) Policy() policy.Config {
 	return policy.Config{
 		Strategy: c.Strategy, HighRPS: c.HighRPS, LowRPS: c.LowRPS, Step: c.Step, CapacityRPS: c.CapacityRPS,
 		MinDwell: c.MinDwell, FailureThreshold: c.FailureThreshold, FailSafe: c.FailSafe,
+		SLOLatency: time.Duration(c.SLOLatencyMS * float64(time.Millisecond)), SLOTarget: c.SLOTarget,
+		SLOWindow: c.SLOWindow, SLOMinRequests: c.SLOMinRequests, SLOProbe: c.SLOProbe,
 	}
 }
 
 // SourceConfig is the rate source's part of the configuration.
 func (c Config) SourceConfig() source.Config {
-	return source.Config{
+	s := source.Config{
 		Kind: c.Source, Timeout: c.QueryTimeout,
 		PrometheusURL: c.PrometheusURL, Query: c.Query, DestinationsQuery: c.DestinationsQuery,
 		ScrapeURL: c.ScrapeURL, ScrapeMetric: c.ScrapeMetric, ScrapeLabels: c.ScrapeLabels, ScrapeWindow: c.ScrapeWindow,
 		ScrapeDestinationLabel: c.ScrapeDestinationLabel, ScrapeCodeLabel: c.ScrapeCodeLabel,
 	}
+	if c.Strategy == policy.SLO {
+		s.LatencyWindow, s.Objective = c.SLOWindow, c.SLOLatencyMS
+		switch c.Source {
+		case source.KindPrometheus:
+			s.LatencyQuery = c.SLOQuery
+		case source.KindScrape:
+			s.LatencyMetric = c.SLOScrapeMetric
+		}
+	}
+	return s
 }
 
 // policyVars names the variable behind each policy setting.
@@ -102,6 +138,8 @@ var policyVars = map[policy.Setting]string{
 	policy.SettingStrategy: "STRATEGY", policy.SettingHigh: "HIGH_RPS", policy.SettingLow: "LOW_RPS",
 	policy.SettingStep: "STEP", policy.SettingCapacity: "CAPACITY_RPS", policy.SettingMinDwell: "MIN_DWELL",
 	policy.SettingFailureThreshold: "FAILURE_THRESHOLD", policy.SettingFailSafe: "FAIL_SAFE",
+	policy.SettingSLOTarget: "SLO_TARGET", policy.SettingSLOWindow: "SLO_WINDOW",
+	policy.SettingSLOMinRequests: "SLO_MIN_REQUESTS", policy.SettingSLOProbe: "SLO_PROBE",
 }
 
 // Validate fills in the default query and checks every setting, naming
@@ -111,6 +149,9 @@ func (c *Config) Validate() error {
 		c.Query = DefaultQuery
 	}
 	var errs []error
+	if c.Strategy == policy.SLO {
+		errs = c.validateSLO()
+	}
 	switch c.Source {
 	case source.KindPrometheus:
 		if c.PrometheusURL == "" {
@@ -186,6 +227,40 @@ func (c *Config) Validate() error {
 		errs = append(errs, nameVars(err))
 	}
 	return errors.Join(errs...)
+}
+
+// validateSLO checks what the slo strategy needs beyond the policy's
+// settings: an objective the histogram can count, a window that holds four
+// scrapes, and a latency to read. It fills in Istio's query for the router.
+func (c *Config) validateSLO() []error {
+	var errs []error
+	if !(c.SLOLatencyMS > 0) {
+		errs = append(errs, fmt.Errorf("SLO_LATENCY_MS must be positive, got %v", c.SLOLatencyMS))
+	} else if err := source.CheckBucket(c.SLOLatencyMS, c.SLOBuckets); err != nil {
+		errs = append(errs, fmt.Errorf("SLO_LATENCY_MS: %w (SLO_BUCKETS lists the boundaries)", err))
+	}
+	scrape, by := c.Interval, "INTERVAL (each measurement scrapes)"
+	switch c.Source {
+	case source.KindPrometheus:
+		scrape, by = c.ScrapeInterval, "PROMETHEUS_SCRAPE_INTERVAL"
+		if c.ScrapeInterval <= 0 {
+			errs = append(errs, fmt.Errorf("PROMETHEUS_SCRAPE_INTERVAL must be positive, got %s", c.ScrapeInterval))
+		}
+		if c.SLOQuery == "" {
+			c.SLOQuery = DefaultSLOQuery
+			if c.Router == router.KindGatewayAPI {
+				c.SLOQuery = DefaultSLOQueryGatewayAPI
+			}
+		}
+	case source.KindScrape:
+		if c.SLOScrapeMetric == "" || c.ScrapeDestinationLabel == "" {
+			errs = append(errs, errors.New("SLO_SCRAPE_METRIC and SCRAPE_DESTINATION_LABEL are required with STRATEGY=slo and SOURCE=scrape"))
+		}
+	}
+	if scrape > 0 && c.SLOWindow > 0 && c.SLOWindow < 4*scrape {
+		errs = append(errs, fmt.Errorf("SLO_WINDOW must hold at least four scrapes (4 × %s = %s), got %s", by, 4*scrape, c.SLOWindow))
+	}
+	return errs
 }
 
 // nameVars rewrites the policy's errors to name the variables at fault.

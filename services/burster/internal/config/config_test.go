@@ -74,12 +74,40 @@ func TestConfig(t *testing.T) {
 			"LEADER_ELECT": "false", "BURST_KUBECONFIG": "/x"}, WantErr: "BURST_KUBECONFIG reads the burst cluster's Kubernetes API"},
 		{Name: "lease timings", Env: map[string]string{"RENEW_DEADLINE": "20s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
 		{Name: "lease timings ignored without election", Env: map[string]string{"LEADER_ELECT": "false", "RENEW_DEADLINE": "20s"}},
-		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: `assigning STRATEGY to Strategy: converting 'yolo' to type policy.StrategyName. details: "yolo" is not one of [switch step spillover]`},
+		{Name: "bad strategy", Env: map[string]string{"STRATEGY": "yolo"}, WantErr: `assigning STRATEGY to Strategy: converting 'yolo' to type policy.StrategyName. details: "yolo" is not one of [switch step spillover slo]`},
 		{Name: "strategy in capitals", Env: map[string]string{"STRATEGY": "Switch"}, WantErr: "STRATEGY"},
 		{Name: "step zero", Env: map[string]string{"STRATEGY": "step", "STEP": "0"}, WantErr: "STEP: must be 1 to 100 percent"},
 		{Name: "spillover without capacity", Env: map[string]string{"STRATEGY": "spillover", "CAPACITY_RPS": "0"}, WantErr: "CAPACITY_RPS: must be positive"},
 		{Name: "bad fail-safe", Env: map[string]string{"FAIL_SAFE": "panic"}, WantErr: "FAIL_SAFE"},
 		{Name: "not a duration", Env: map[string]string{"INTERVAL": "often"}, WantErr: "INTERVAL"},
 		{Name: "zero interval", Env: map[string]string{"INTERVAL": "0s"}, WantErr: "INTERVAL"},
+		{Name: "slo", Env: map[string]string{"STRATEGY": "slo"}, Check: func(t *testing.T, c Config) {
+			p, s := c.Policy(), c.SourceConfig()
+			if p.SLOLatency.String() != "250ms" || p.SLOTarget != 0.99 || p.SLOWindow.String() != "30s" || p.SLOMinRequests != 20 ||
+				s.LatencyQuery != DefaultSLOQuery || s.Objective != 250 || s.LatencyWindow != p.SLOWindow {
+				t.Fatalf("policy %+v, source %+v", p, s)
+			}
+		}},
+		{Name: "slo with the gateway api", Env: map[string]string{"STRATEGY": "slo", "ROUTER": "gatewayapi"}, Check: func(t *testing.T, c Config) {
+			if c.SourceConfig().LatencyQuery != DefaultSLOQueryGatewayAPI {
+				t.Fatalf("query %q", c.SLOQuery)
+			}
+		}},
+		{Name: "slo objective between buckets", Env: map[string]string{"STRATEGY": "slo", "SLO_LATENCY_MS": "200"},
+			WantErr: "SLO_LATENCY_MS: 200 ms is not a bucket boundary of the latency histogram, so no request can be counted within it exactly; the nearest are 100 and 250"},
+		{Name: "slo objective with own buckets", Env: map[string]string{"STRATEGY": "slo", "SLO_LATENCY_MS": "200", "SLO_BUCKETS": "100,200,400"}},
+		{Name: "slo objective zero", Env: map[string]string{"STRATEGY": "slo", "SLO_LATENCY_MS": "0"}, WantErr: "SLO_LATENCY_MS must be positive"},
+		{Name: "slo objective not a number", Env: map[string]string{"STRATEGY": "slo", "SLO_LATENCY_MS": "fast"}, WantErr: "SLO_LATENCY_MS"},
+		{Name: "slo target a percentage", Env: map[string]string{"STRATEGY": "slo", "SLO_TARGET": "99"}, WantErr: "SLO_TARGET: must be above 0 and below 1 (0.99 is 99%), got 99"},
+		{Name: "slo window under four scrapes", Env: map[string]string{"STRATEGY": "slo", "SLO_WINDOW": "6s"},
+			WantErr: "SLO_WINDOW must hold at least four scrapes (4 × PROMETHEUS_SCRAPE_INTERVAL = 8s), got 6s"},
+		{Name: "slo window zero", Env: map[string]string{"STRATEGY": "slo", "SLO_WINDOW": "0s"}, WantErr: "SLO_WINDOW: must be positive"},
+		{Name: "slo min requests", Env: map[string]string{"STRATEGY": "slo", "SLO_MIN_REQUESTS": "0"}, WantErr: "SLO_MIN_REQUESTS: must be at least 1"},
+		{Name: "slo negative probe", Env: map[string]string{"STRATEGY": "slo", "SLO_PROBE": "-1s"}, WantErr: "SLO_PROBE: must not be negative"},
+		{Name: "slo scrape needs the histogram", Env: map[string]string{"STRATEGY": "slo", "SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics",
+			"SCRAPE_METRIC": "m_total"}, WantErr: "SLO_SCRAPE_METRIC and SCRAPE_DESTINATION_LABEL are required"},
+		{Name: "slo scrape window", Env: map[string]string{"STRATEGY": "slo", "SOURCE": "scrape", "SCRAPE_URL": "http://127.0.0.1:9/metrics",
+			"SCRAPE_METRIC": "m_total", "SCRAPE_DESTINATION_LABEL": "destination", "SLO_SCRAPE_METRIC": "h", "SLO_WINDOW": "3s"},
+			WantErr: "SLO_WINDOW must hold at least four scrapes (4 × INTERVAL (each measurement scrapes) = 4s), got 3s"},
 	})
 }

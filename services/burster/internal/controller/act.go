@@ -14,7 +14,7 @@ import (
 // it keeps them or this is a dry run, and the decision is told once.
 func (c *Controller) act(ctx context.Context, next policy.State, d policy.Decision, rps *float64) {
 	from := c.term.state.Weights
-	decision := tell{kind: bursterapi.WeightsChanged, from: from, to: d.Weights, rps: rps, reason: d.Reason,
+	decision := tell{kind: bursterapi.WeightsChanged, from: from, to: d.Weights, rps: rps, slo: d.SLO, reason: d.Reason,
 		message: fmt.Sprintf("%v -> %v: %s", from, d.Weights, d.Reason)}
 	switch {
 	case d.BurstNotReady:

@@ -30,6 +30,11 @@ type Config struct {
 	// Destinations, when not nil, measures each destination's traffic
 	// after each rate, so that one answering only errors is reported.
 	Destinations source.DestinationSource
+	// Latency, when not nil, measures each destination's requests and the
+	// good ones over the SLO window (STRATEGY=slo), after each rate.
+	Latency source.Latency
+	// SLO is the objective, for the status; set with Latency.
+	SLO *bursterapi.SLO
 	// Capacity, when not nil, is primary's live capacity, which the
 	// policy gets with each rate.
 	Capacity Capacity
@@ -77,6 +82,7 @@ type Controller struct {
 	destinations *bursterapi.Destinations
 	capacity     *bursterapi.Capacity
 	burst        *bursterapi.Burst
+	slo          *bursterapi.SLO
 	routerErr    string // the class of the last router call's failure; "" after a success
 }
 
@@ -98,6 +104,7 @@ type Snapshot struct {
 	Destinations *bursterapi.Destinations // nil when not measured
 	Capacity     *bursterapi.Capacity     // nil when not measured
 	Burst        *bursterapi.Burst        // nil when not read
+	SLO          *bursterapi.SLO          // nil unless STRATEGY=slo
 	RouterError  string                   // the class of the last router call's failure; "" when it succeeded
 }
 
@@ -157,7 +164,7 @@ func (c *Controller) start(ctx context.Context) error {
 			c.term = term{state: policy.State{Weights: cur}}
 			c.cfg.Metrics.burstBlocked.Set(0)
 			c.cfg.Metrics.prescaled.Set(0)
-			c.publish(nil, nil, nil, nil)
+			c.publish(nil, nil, nil, nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -185,8 +192,9 @@ func (c *Controller) tick(ctx context.Context) {
 	if err != nil {
 		c.cfg.Log.Warn("no rate measured", "err", err)
 	}
-	obs, capacity, burst := c.observe(ctx, rps, err)
+	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
+	slo := c.sloStatus(d.SLO, latencyErr)
 	var measured *float64
 	if err == nil {
 		measured = &rps
@@ -197,7 +205,7 @@ func (c *Controller) tick(ctx context.Context) {
 			burst.Blocked = c.term.burstBlocked
 			burst.PrescaledTo = c.term.pre.raised
 		}
-		c.publish(measured, dests, capacity, burst)
+		c.publish(measured, dests, capacity, burst, slo)
 	}()
 	c.burstGate(d, burst)
 	c.act(ctx, next, d, measured)

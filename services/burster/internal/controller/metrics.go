@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
 
@@ -26,6 +27,9 @@ type Metrics struct {
 	burstReady   prometheus.Gauge
 	burstBlocked prometheus.Gauge
 	prescaled    prometheus.Gauge
+	sli          *prometheus.GaugeVec
+	burn         *prometheus.GaugeVec
+	learned      prometheus.Gauge
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -73,9 +77,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		prescaled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
 		}),
+		sli: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_slo_sli", Help: "STRATEGY=slo: the share of good requests over SLO_WINDOW, by destination; NaN when not judged.",
+		}, []string{"destination"}),
+		burn: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_slo_burn_rate", Help: "STRATEGY=slo: (1 - SLI) / (1 - SLO_TARGET) by destination; above 1 spends the budget too fast; NaN when not judged.",
+		}, []string{"destination"}),
+		learned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "burster_slo_learned_capacity_rps", Help: "STRATEGY=slo: the highest rate primary was seen to carry within its objective; 0 until seen, NaN under other strategies.",
+		}),
 	}
 	reg.MustRegister(m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
-		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled)
+		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned)
+	m.slo(nil)
+	m.learned.Set(math.NaN())
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m
@@ -142,4 +157,21 @@ func (m *Metrics) burst(ready int, err error) {
 func (m *Metrics) weights(s split.Split) {
 	m.weight.WithLabelValues("primary").Set(float64(s.Primary))
 	m.weight.WithLabelValues("burst").Set(float64(s.Burst))
+}
+
+// slo records the slo strategy's reading; nil: not judged.
+func (m *Metrics) slo(r *policy.SLOReading) {
+	var judged [2]policy.Judgement
+	if r != nil {
+		judged = [2]policy.Judgement{r.Primary, r.Burst}
+		m.learned.Set(r.CapacityRPS)
+	}
+	for i, dest := range []string{source.Primary, source.Burst} {
+		sli, burn := math.NaN(), math.NaN()
+		if j := judged[i]; j.SLI != nil {
+			sli, burn = *j.SLI, *j.Burn
+		}
+		m.sli.WithLabelValues(dest).Set(sli)
+		m.burn.WithLabelValues(dest).Set(burn)
+	}
 }

@@ -13,9 +13,23 @@ import (
 // observe gathers what the policy decides from: the rate (or its error's
 // class: the decision's reason reaches events, the status and the page; the
 // detail is in the log), primary's capacity and the burst cluster's
-// readiness when configured, and whether burst is still scaling up.
-func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *bursterapi.Capacity, *bursterapi.Burst) {
+// readiness when configured, whether burst is still scaling up, and each
+// destination's latency window (the class of its error, if it failed).
+func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *bursterapi.Capacity, *bursterapi.Burst, error) {
 	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
+	var latencyErr error
+	if c.cfg.Latency != nil && err == nil {
+		slis, lerr := c.cfg.Latency.Windows(ctx)
+		if lerr != nil {
+			if ctx.Err() == nil {
+				c.cfg.Log.Warn("no latency measured", "err", lerr)
+			}
+			latencyErr = source.Classify(lerr)
+			obs.Err = latencyErr // hold: an unknown SLI is not a healthy one
+		} else {
+			obs.SLO = &slis
+		}
+	}
 	capacity := c.measureCapacity()
 	switch {
 	case capacity != nil:
@@ -31,7 +45,7 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 	if err == nil {
 		obs.BurstWarming = c.prescale(ctx, rps, burst)
 	}
-	return obs, capacity, burst
+	return obs, capacity, burst, latencyErr
 }
 
 // readBurst counts the burst cluster's ready workers, when configured. Nil:

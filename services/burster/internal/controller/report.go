@@ -24,6 +24,7 @@ type tell struct {
 	kind     bursterapi.Kind
 	from, to split.Split
 	rps      *float64 // the rate it was decided at; nil when none
+	slo      *policy.SLOReading // what the slo strategy judged; nil when none
 	// reason is why, in words without addresses: the history's and the
 	// page's. message, when set, is the log's and the event's, which may
 	// say more (the weights, the full error).
@@ -41,7 +42,11 @@ func (c *Controller) tell(t tell) {
 	}
 	c.cfg.Log.Log(context.Background(), t.level, msg, "kind", t.kind, "from", t.from.String(), "to", t.to.String(), "rps", t.rps)
 	c.cfg.Events.Event(eventtype, string(t.kind), msg)
-	c.history.add(bursterapi.Change{At: c.now(), From: t.from, To: t.to, RPS: t.rps, Reason: t.reason, Kind: t.kind})
+	change := bursterapi.Change{At: c.now(), From: t.from, To: t.to, RPS: t.rps, Reason: t.reason, Kind: t.kind}
+	if t.slo != nil {
+		change.SLI, change.Burn = t.slo.Primary.SLI, t.slo.Primary.Burn
+	}
+	c.history.add(change)
 }
 
 // note tells of a finding that leaves the weights where they are.
@@ -74,7 +79,7 @@ func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
-		RouterError: c.routerErr}
+		SLO: c.slo, RouterError: c.routerErr}
 }
 
 // routed records how a call to the router ended, for the status: a read
@@ -93,11 +98,37 @@ func (c *Controller) routed(ctx context.Context, err error) {
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst) {
+func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst, slo *bursterapi.SLO) {
 	w := c.term.state.Weights
+	if slo == nil && c.cfg.SLO != nil {
+		o := *c.cfg.SLO // not measured yet: the objective alone
+		slo = &o
+	}
 	c.mu.Lock()
-	c.weights, c.observed, c.destinations, c.capacity, c.burst = &w, rps, dests, capacity, burst
+	c.weights, c.observed, c.destinations, c.capacity, c.burst, c.slo = &w, rps, dests, capacity, burst, slo
 	c.mu.Unlock()
+}
+
+// sloStatus is the objective with the slo strategy's reading, or with why
+// there is none; nil without an objective.
+func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.SLO {
+	if c.cfg.SLO == nil {
+		return nil
+	}
+	out := *c.cfg.SLO
+	c.cfg.Metrics.slo(r)
+	switch {
+	case problem != nil:
+		out.Problem = problem.Error()
+	case r == nil:
+		out.Problem = "no latency measured yet"
+	default:
+		j := func(j policy.Judgement) *bursterapi.Judgement {
+			return &bursterapi.Judgement{Requests: j.Requests, SLI: j.SLI, Burn: j.Burn}
+		}
+		out.Primary, out.Burst, out.LearnedCapacityRPS, out.BothOver = j(r.Primary), j(r.Burst), r.CapacityRPS, r.BothOver
+	}
+	return &out
 }
 
 // Changes returns the recent weight changes, oldest first.

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 )
 
 // maxScrapeBytes bounds one scrape; an exporter's page is far smaller.
@@ -32,9 +35,12 @@ type Scrape struct {
 	now       func() time.Time
 	destLabel string // "": destinations not measured
 	codeLabel string
+	latency   string        // the latency histogram; "": latency not measured
+	sloWindow time.Duration // the window of the latency
+	objective float64       // ms: the bucket counted good
 
 	mu      sync.Mutex
-	samples []sample // oldest first, spanning at most window
+	samples []sample // oldest first, spanning at most the longer window
 	failed  error    // the last scrape's error; nil after a good one
 }
 
@@ -44,6 +50,10 @@ type sample struct {
 	at    time.Time
 	value float64
 	dest  counts
+	lat   counts // per destination: [requests, good] from the latency histogram
+	// bucket: a latency series had the objective's bucket; seen: any
+	// latency series of ours was there.
+	bucket, seen bool
 }
 
 // counts are per-destination counter values: [destination][all, failed].
@@ -57,6 +67,23 @@ func (s *Scrape) WithDestinations(dest, code string) (*Scrape, error) {
 		return nil, fmt.Errorf("the destination and code labels must be set and different, got %q and %q", dest, code)
 	}
 	s.destLabel, s.codeLabel = dest, code
+	return s, nil
+}
+
+// WithLatency makes s measure each destination's latency from the histogram
+// metric (labelled by the destination and code labels of WithDestinations,
+// which must come first): over window, its requests and those answered, not
+// 5xx, within the bucket whose upper bound is objective (ms).
+func (s *Scrape) WithLatency(metric string, window time.Duration, objective float64) (*Scrape, error) {
+	switch {
+	case s.destLabel == "":
+		return nil, errors.New("the latency needs the destination and code labels")
+	case metric == "":
+		return nil, errors.New("the latency needs a histogram metric")
+	case window <= 0:
+		return nil, fmt.Errorf("the latency window must be positive, got %s", window)
+	}
+	s.latency, s.sloWindow, s.objective = metric, window, objective
 	return s, nil
 }
 
@@ -110,21 +137,38 @@ func (s *Scrape) Rate(ctx context.Context) (float64, error) {
 		s.samples = s.samples[:0]
 	}
 	s.samples = append(s.samples, cur)
-	// Keep the newest sample at or before the window's start, so the rate
-	// spans the whole window once there is enough history.
-	cut := sort.Search(len(s.samples), func(i int) bool { return s.samples[i].at.After(now.Add(-s.window)) })
-	if cut > 1 {
-		s.samples = append(s.samples[:0], s.samples[cut-1:]...)
+	// Keep the newest sample at or before the longer window's start, so
+	// each rate spans its whole window once there is enough history.
+	cut := s.start(max(s.window, s.sloWindow))
+	if cut > 0 {
+		s.samples = append(s.samples[:0], s.samples[cut:]...)
 	}
-	if len(s.samples) < 2 {
-		return 0, fmt.Errorf("%w: first sample of %s recorded", ErrNoData, s.metric)
-	}
-	first, last := s.samples[0], s.samples[len(s.samples)-1]
-	dt := last.at.Sub(first.at).Seconds()
-	if dt <= 0 {
-		return 0, fmt.Errorf("%w: samples too close together", ErrNoData)
+	first, last, dt, err := s.span(s.window)
+	if err != nil {
+		return 0, err
 	}
 	return (last.value - first.value) / dt, nil
+}
+
+// start is the index of the newest sample at or before window ago (0 when
+// none is that old).
+func (s *Scrape) start(window time.Duration) int {
+	newest := s.samples[len(s.samples)-1].at
+	cut := sort.Search(len(s.samples), func(i int) bool { return s.samples[i].at.After(newest.Add(-window)) })
+	return max(cut-1, 0)
+}
+
+// span is the first and last sample of window, and the seconds between
+// them; ErrNoData until two samples are apart.
+func (s *Scrape) span(window time.Duration) (first, last sample, dt float64, err error) {
+	if len(s.samples) < 2 {
+		return first, last, 0, fmt.Errorf("%w: first sample of %s recorded", ErrNoData, s.metric)
+	}
+	first, last = s.samples[s.start(window)], s.samples[len(s.samples)-1]
+	if dt = last.at.Sub(first.at).Seconds(); dt <= 0 {
+		return first, last, 0, fmt.Errorf("%w: samples too close together", ErrNoData)
+	}
+	return first, last, dt, nil
 }
 
 // resetBy reports whether any counter went down from s to next: a restart
@@ -135,7 +179,7 @@ func (s sample) resetBy(next sample) bool {
 	}
 	for d := range s.dest {
 		for k := range s.dest[d] {
-			if next.dest[d][k] < s.dest[d][k] {
+			if next.dest[d][k] < s.dest[d][k] || next.lat[d][k] < s.lat[d][k] {
 				return true
 			}
 		}
@@ -156,19 +200,46 @@ func (s *Scrape) Destinations(context.Context) (Destinations, error) {
 	if s.failed != nil {
 		return Destinations{}, fmt.Errorf("the last scrape failed: %w", s.failed)
 	}
-	if len(s.samples) < 2 {
-		return Destinations{}, fmt.Errorf("%w: not enough samples yet", ErrNoData)
-	}
-	first, last := s.samples[0], s.samples[len(s.samples)-1]
-	dt := last.at.Sub(first.at).Seconds()
-	if dt <= 0 {
-		return Destinations{}, fmt.Errorf("%w: samples too close together", ErrNoData)
+	first, last, dt, err := s.span(s.window)
+	if err != nil {
+		return Destinations{}, err
 	}
 	rate := func(d, k int) float64 { return (last.dest[d][k] - first.dest[d][k]) / dt }
 	return Destinations{
 		Primary: Traffic{RPS: rate(0, 0), FailedRPS: rate(0, 1)},
 		Burst:   Traffic{RPS: rate(1, 0), FailedRPS: rate(1, 1)},
 	}, nil
+}
+
+// Windows is each destination's requests, and the good ones, over the SLO
+// window of the samples Rate recorded: like Destinations, call it after
+// Rate. Until the samples span the whole window it is ErrNoData: a shorter
+// span would be judged against the full window's minimum of requests.
+func (s *Scrape) Windows(context.Context) (policy.SLIs, error) {
+	if s.latency == "" {
+		return policy.SLIs{}, fmt.Errorf("%w: no latency histogram configured", ErrNoData)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return policy.SLIs{}, fmt.Errorf("the last scrape failed: %w", s.failed)
+	}
+	first, last, _, err := s.span(s.sloWindow)
+	if err != nil {
+		return policy.SLIs{}, err
+	}
+	switch {
+	case !last.seen:
+		return policy.SLIs{}, fmt.Errorf("%w: %s has no series of primary or burst", ErrNoData, s.latency)
+	case !last.bucket:
+		return policy.SLIs{}, fmt.Errorf("%w: %s has no bucket le=%g", ErrNoBucket, s.latency, s.objective)
+	case last.at.Sub(first.at) < s.sloWindow-s.sloWindow/10:
+		return policy.SLIs{}, fmt.Errorf("%w: the samples span %s of the %s window", ErrNoData, last.at.Sub(first.at).Round(time.Millisecond), s.sloWindow)
+	}
+	w := func(d int) policy.Window {
+		return policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1]}
+	}
+	return policy.SLIs{Primary: w(0), Burst: w(1)}, nil
 }
 
 // scrape returns the current sum of the selected series and, when
@@ -187,16 +258,21 @@ func (s *Scrape) scrape(ctx context.Context) (sample, error) {
 	if resp.StatusCode != http.StatusOK {
 		return sample{}, fmt.Errorf("scraping %s: %s", s.url, resp.Status)
 	}
+	var out sample
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, maxScrapeBytes))
 	if err != nil {
 		return sample{}, fmt.Errorf("parsing scrape of %s: %w", s.url, err)
 	}
+	if s.latency != "" {
+		if h, ok := families[s.latency]; ok {
+			s.countLatency(&out, h)
+		}
+	}
 	fam, ok := families[s.metric]
 	if !ok {
 		return sample{}, fmt.Errorf("%w: %s has no metric %s", ErrNoData, s.url, s.metric)
 	}
-	var out sample
 	var matched bool
 	for _, m := range fam.GetMetric() {
 		if !s.matches(m.GetLabel()) {
@@ -221,12 +297,32 @@ func (s *Scrape) scrape(ctx context.Context) (sample, error) {
 	return out, nil
 }
 
-// count adds a series' value to its destination's counts.
-func (s *Scrape) count(c *counts, labels []*dto.LabelPair, v float64) {
-	if s.destLabel == "" {
-		return
+// countLatency adds the histogram's series of primary and burst to out:
+// each series' requests and, unless it is a 5xx, its count within the
+// objective's bucket.
+func (s *Scrape) countLatency(out *sample, fam *dto.MetricFamily) {
+	for _, m := range fam.GetMetric() {
+		h := m.GetHistogram()
+		dest, code := s.destAndCode(m.GetLabel())
+		i := index(dest)
+		if h == nil || i < 0 {
+			continue
+		}
+		out.seen = true
+		out.lat[i][0] += float64(h.GetSampleCount())
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == s.objective {
+				out.bucket = true
+				if !failed(code) {
+					out.lat[i][1] += float64(b.GetCumulativeCount())
+				}
+			}
+		}
 	}
-	var dest, code string
+}
+
+// destAndCode reads the destination and code labels.
+func (s *Scrape) destAndCode(labels []*dto.LabelPair) (dest, code string) {
 	for _, l := range labels {
 		switch l.GetName() {
 		case s.destLabel:
@@ -235,6 +331,15 @@ func (s *Scrape) count(c *counts, labels []*dto.LabelPair, v float64) {
 			code = l.GetValue()
 		}
 	}
+	return dest, code
+}
+
+// count adds a series' value to its destination's counts.
+func (s *Scrape) count(c *counts, labels []*dto.LabelPair, v float64) {
+	if s.destLabel == "" {
+		return
+	}
+	dest, code := s.destAndCode(labels)
 	i := index(dest)
 	if i < 0 {
 		return

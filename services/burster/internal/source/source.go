@@ -19,8 +19,8 @@ var ErrNoData = errors.New("no data")
 // refused, timed out, a bad query).
 var ErrFailed = errors.New("the rate query failed")
 
-// Classify reduces a measurement's error to its class, ErrNoData or
-// ErrFailed, for what the status, the page and the events say: the full
+// Classify reduces a measurement's error to its class, ErrNoData,
+// ErrNoBucket or ErrFailed, for what the status, the page and the events say: the full
 // error names internal addresses and belongs in the log.
 func Classify(err error) error {
 	switch {
@@ -28,6 +28,8 @@ func Classify(err error) error {
 		return nil
 	case errors.Is(err, ErrNoData):
 		return ErrNoData
+	case errors.Is(err, ErrNoBucket):
+		return ErrNoBucket
 	}
 	return ErrFailed
 }
@@ -63,27 +65,71 @@ type Config struct {
 	ScrapeURL, ScrapeMetric, ScrapeLabels   string        // KindScrape
 	ScrapeWindow                            time.Duration // KindScrape
 	ScrapeDestinationLabel, ScrapeCodeLabel string        // KindScrape; "": destinations not measured
+
+	// The latency, for the slo strategy: measured when LatencyQuery
+	// (KindPrometheus) or LatencyMetric (KindScrape, a histogram) is set.
+	LatencyQuery  string        // KindPrometheus; "$window" is replaced by LatencyWindow
+	LatencyMetric string        // KindScrape; needs the destination and code labels
+	LatencyWindow time.Duration // the SLO window
+	Objective     float64       // ms: the bucket whose requests are within the objective
 }
 
-// New returns the source cfg names and, when cfg says how to tell the
-// destinations apart, the source of their traffic (else nil).
-func New(cfg Config) (Source, DestinationSource, error) {
+// Sources are the measurements a Config sets up: the rate always, the
+// destinations' traffic and the latency when configured (else nil).
+type Sources struct {
+	Rate         Source
+	Destinations DestinationSource
+	Latency      Latency
+}
+
+// New returns the sources cfg names. With the scrape source, one scrape per
+// Rate measures them all: call Rate before Destinations and Windows.
+func New(cfg Config) (Sources, error) {
 	switch cfg.Kind {
 	case KindPrometheus:
-		src, err := NewPrometheus(cfg.PrometheusURL, cfg.Query, cfg.Timeout)
-		if err != nil || cfg.DestinationsQuery == "" {
-			return src, nil, err
-		}
-		dst, err := NewPrometheusDestinations(cfg.PrometheusURL, cfg.DestinationsQuery, cfg.Timeout)
-		return src, dst, err
+		return newPrometheusSources(cfg)
 	case KindScrape:
-		src, err := NewScrape(cfg.ScrapeURL, cfg.ScrapeMetric, cfg.ScrapeLabels, cfg.ScrapeWindow, cfg.Timeout)
-		if err != nil || cfg.ScrapeDestinationLabel == "" {
-			return src, nil, err
-		}
-		// The same scrapes measure both: call Rate before Destinations.
-		src, err = src.WithDestinations(cfg.ScrapeDestinationLabel, cfg.ScrapeCodeLabel)
-		return src, src, err
+		return newScrapeSources(cfg)
 	}
-	return nil, nil, envconf.OneOf(&cfg.Kind, string(cfg.Kind), Kinds)
+	return Sources{}, envconf.OneOf(&cfg.Kind, string(cfg.Kind), Kinds)
+}
+
+func newPrometheusSources(cfg Config) (Sources, error) {
+	var out Sources
+	var err error
+	if out.Rate, err = NewPrometheus(cfg.PrometheusURL, cfg.Query, cfg.Timeout); err != nil {
+		return Sources{}, err
+	}
+	if cfg.DestinationsQuery != "" {
+		if out.Destinations, err = NewPrometheusDestinations(cfg.PrometheusURL, cfg.DestinationsQuery, cfg.Timeout); err != nil {
+			return Sources{}, err
+		}
+	}
+	if cfg.LatencyQuery != "" {
+		if out.Latency, err = NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.Objective, cfg.Timeout); err != nil {
+			return Sources{}, err
+		}
+	}
+	return out, nil
+}
+
+func newScrapeSources(cfg Config) (Sources, error) {
+	src, err := NewScrape(cfg.ScrapeURL, cfg.ScrapeMetric, cfg.ScrapeLabels, cfg.ScrapeWindow, cfg.Timeout)
+	if err != nil {
+		return Sources{}, err
+	}
+	out := Sources{Rate: src}
+	if cfg.ScrapeDestinationLabel != "" {
+		if src, err = src.WithDestinations(cfg.ScrapeDestinationLabel, cfg.ScrapeCodeLabel); err != nil {
+			return Sources{}, err
+		}
+		out.Destinations = src
+	}
+	if cfg.LatencyMetric != "" {
+		if src, err = src.WithLatency(cfg.LatencyMetric, cfg.LatencyWindow, cfg.Objective); err != nil {
+			return Sources{}, err
+		}
+		out.Latency = src
+	}
+	return out, nil
 }

@@ -1,0 +1,137 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+)
+
+// IstioBuckets are the upper bounds, in milliseconds, of Istio's
+// istio_request_duration_milliseconds histogram unless the
+// sidecar.istio.io/statsHistogramBuckets annotation changes them. The local
+// mesh uses the same.
+var IstioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+	60000, 300000, 600000, 1800000, 3600000}
+
+// ErrNoBucket means the latency histogram has series, but none with the
+// bucket whose upper bound is the objective: nothing can be counted good.
+var ErrNoBucket = errors.New("the latency histogram has no bucket at the objective")
+
+// Latency measures each destination's requests over the SLO window and how
+// many of them were good: answered, not 5xx, within the objective.
+type Latency interface {
+	Windows(ctx context.Context) (policy.SLIs, error)
+}
+
+// CheckBucket reports whether objective (ms) is one of bounds, and if not
+// names the nearest bounds below and above it.
+func CheckBucket(objective float64, bounds []float64) error {
+	if slices.Contains(bounds, objective) {
+		return nil
+	}
+	s := slices.Sorted(slices.Values(bounds))
+	i, _ := slices.BinarySearch(s, objective)
+	var near []string
+	if i > 0 {
+		near = append(near, strconv.FormatFloat(s[i-1], 'g', -1, 64))
+	}
+	if i < len(s) {
+		near = append(near, strconv.FormatFloat(s[i], 'g', -1, 64))
+	}
+	return fmt.Errorf("%g ms is not a bucket boundary of the latency histogram, so no request can be counted within it exactly; the nearest are %s",
+		objective, strings.Join(near, " and "))
+}
+
+// windowCounts accumulates the requests and the good ones per destination,
+// and whether the objective's bucket was seen at all.
+type windowCounts struct {
+	slis   policy.SLIs
+	bucket bool // a series with le = the objective was seen
+	any    bool // any series of ours was seen
+}
+
+// add counts one bucket series: le is its upper bound, v its count.
+func (w *windowCounts) add(dest, code string, le, objective, v float64) {
+	i := index(dest)
+	if i < 0 {
+		return
+	}
+	win := [2]*policy.Window{&w.slis.Primary, &w.slis.Burst}[i]
+	w.any = true
+	switch {
+	case math.IsInf(le, 1):
+		win.Requests += v
+	case le == objective:
+		w.bucket = true
+		if !failed(code) {
+			win.Good += v
+		}
+	}
+}
+
+func (w *windowCounts) result(objective float64) (policy.SLIs, error) {
+	switch {
+	case !w.any:
+		return policy.SLIs{}, fmt.Errorf("%w: no latency series of primary or burst", ErrNoData)
+	case !w.bucket:
+		return policy.SLIs{}, fmt.Errorf("%w: no series has le=%g", ErrNoBucket, objective)
+	}
+	return w.slis, nil
+}
+
+// PrometheusLatency evaluates a PromQL query giving, over the SLO window,
+// the increase of each latency bucket by the labels destination (primary or
+// burst), le and code.
+type PrometheusLatency struct {
+	prom      *Prometheus
+	objective float64 // ms
+}
+
+// NewPrometheusLatency returns a latency source querying the Prometheus at
+// url. Every "$window" in query is replaced by window.
+func NewPrometheusLatency(url, query string, window time.Duration, objective float64, timeout time.Duration) (*PrometheusLatency, error) {
+	if strings.TrimSpace(query) == "" {
+		return nil, errors.New("the latency query is empty")
+	}
+	p, err := NewPrometheus(url, strings.ReplaceAll(query, "$window", model.Duration(window).String()), timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &PrometheusLatency{prom: p, objective: objective}, nil
+}
+
+// Query is the query as run, its window filled in.
+func (p *PrometheusLatency) Query() string { return p.prom.query }
+
+// Windows runs the query now.
+func (p *PrometheusLatency) Windows(ctx context.Context) (policy.SLIs, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
+	defer cancel()
+	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
+	if err != nil {
+		return policy.SLIs{}, fmt.Errorf("querying prometheus for the latency: %w", err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return policy.SLIs{}, fmt.Errorf("the latency query returned a %s, want a vector", v.Type())
+	}
+	var w windowCounts
+	for _, s := range vec {
+		f := float64(s.Value)
+		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		w.add(string(s.Metric["destination"]), string(s.Metric["code"]), le, p.objective, f)
+	}
+	return w.result(p.objective)
+}
