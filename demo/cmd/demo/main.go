@@ -1,9 +1,12 @@
 // Command demo runs the whole burst loop on this machine with nothing but Go
 // installed: Redis (redis-server if installed, else an embedded miniredis),
 // a primary worker, a burst worker with PREFIX=bursty-, the local mesh that
-// stands in for Istio, the burster driving it with the codelab's thresholds,
-// and the frontend. Open the printed URL and move the slider past 15. A
-// process that dies is reported and started again; the others keep running.
+// stands in for Istio (serving primary at a fixed capacity, 20 req/s unless
+// -primary-capacity says otherwise), the burster driving it with the
+// codelab's thresholds (or, with -strategy=slo, holding primary at its
+// latency objective), and the frontend. Open the printed URL and move the
+// slider past 15. A process that dies is reported and started again; the
+// others keep running.
 package main
 
 import (
@@ -95,10 +98,11 @@ func run() error {
 			Env: with(map[string]string{"PORT": itoa(opt.ports["burst-worker"]), "REDIS_URL": redisAddr, "PREFIX": "bursty-"})},
 		{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: process.HTTPReady(url("mesh-admin") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(opt.ports["mesh-admin"]), "PROXY_PORT": itoa(opt.ports["mesh"]),
-				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker")})},
+				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker"),
+				"PRIMARY_CAPACITY": ftoa(opt.primaryCapacity), "PRIMARY_QUEUE_WAIT": "1s"})},
 		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
 			Env: with(map[string]string{"PORT": itoa(opt.ports["frontend"]), "REDIS_URL": redisAddr,
-				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster")})},
+				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster"), "SLO_LATENCY_MS": ftoa(opt.sloLatencyMS)})},
 	}
 	start := func(specs ...process.Spec) error {
 		for _, p := range specs {
@@ -116,22 +120,35 @@ func run() error {
 		return err
 	}
 
-	fmt.Printf("\nThe page is up. Open it, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
+	if opt.strategy == strategySLO {
+		fmt.Printf("\nThe page is up. Open it, move the slider past primary's capacity (%g requests/s) and watch the burster hold it within %g ms:\n\n",
+			opt.primaryCapacity, opt.sloLatencyMS)
+	} else {
+		fmt.Printf("\nThe page is up. Open it, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
+	}
 	fmt.Printf("    %s/\n\n", url("frontend"))
 	fmt.Printf("Ctrl-C stops everything. The burster is built and started next; until it is up the page says so.\n\n")
-	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"),
-		Env: with(map[string]string{"PORT": itoa(opt.ports["burster"]),
-			// The codelab's thresholds; the scrape source reads the
-			// local mesh's request counter, as Prometheus would.
-			"HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
-			"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
-			"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
-			// The same counter tells the destinations apart, so a dead
-			// worker shows as failing on the page.
-			"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
-			"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
-			// Nothing goes to a burst worker the mesh finds not ready.
-			"MESH_READINESS": "true"})}
+	bursterEnv := with(map[string]string{"PORT": itoa(opt.ports["burster"]),
+		// The codelab's thresholds; the scrape source reads the local
+		// mesh's request counter, as Prometheus would.
+		"STRATEGY": opt.strategy, "HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
+		"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
+		"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
+		// The same counter tells the destinations apart, so a dead
+		// worker shows as failing on the page.
+		"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
+		"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
+		// Nothing goes to a burst worker the mesh finds not ready.
+		"MESH_READINESS": "true"})
+	if opt.strategy == strategySLO {
+		// The SLI from the mesh's latency histogram, which has Istio's
+		// buckets and is scraped with the counter.
+		for k, v := range map[string]string{"SLO_LATENCY_MS": ftoa(opt.sloLatencyMS), "SLO_TARGET": ftoa(opt.sloTarget),
+			"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds"} {
+			bursterEnv[k] = v
+		}
+	}
+	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"), Env: bursterEnv}
 	if err := build(ctx, out, root, bin, bursterBinaries, "it moves the traffic; the page is served meanwhile"); err != nil {
 		return stoppedBuilding(err)
 	}
@@ -183,3 +200,4 @@ func repoRoot() (string, error) {
 
 func addr(host string, port int) string { return net.JoinHostPort(host, itoa(port)) }
 func itoa(i int) string                 { return strconv.Itoa(i) }
+func ftoa(f float64) string             { return strconv.FormatFloat(f, 'g', -1, 64) }

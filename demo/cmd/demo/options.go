@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/demo/internal/launcher"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 )
 
 // ports are the demo's defaults; every one can be changed with a flag.
@@ -35,6 +37,12 @@ const (
 	redisEmbedded = "embedded" // miniredis inside the launcher
 )
 
+// Strategies the demo's burster can run.
+const (
+	strategySwitch = "switch" // the codelab's: all to burst above 15 req/s, back below 10
+	strategySLO    = "slo"    // primary held at its latency objective, the excess to burst
+)
+
 // options are the demo's flags. parseOptions checks every one before
 // anything is built, so a typo costs a second, not a build.
 type options struct {
@@ -44,6 +52,12 @@ type options struct {
 	binDir       string
 	restartAfter time.Duration
 	ports        map[string]int
+
+	strategy        string  // a strategy
+	primaryCapacity float64 // req/s primary serves; 0: unlimited
+	sloLatencyMS    float64 // slo: the objective's latency
+	sloTarget       float64 // slo: the share of good requests
+	sloWindow       time.Duration
 }
 
 // errHelp: -help was asked for and the flags were printed.
@@ -60,6 +74,11 @@ func parseOptions(args []string, help io.Writer) (options, error) {
 	fs.StringVar(&o.binDir, "bin", "bin", "where the binaries are built (relative to the repository root)")
 	fs.DurationVar(&o.restartAfter, "restart-after", 10*time.Second,
 		"start a process that died again after this long (doubling while it keeps dying); 0 leaves it down")
+	fs.StringVar(&o.strategy, "strategy", strategySwitch, "the burster's strategy: switch (the codelab's 15/10 thresholds) or slo (primary held at its latency objective)")
+	fs.Float64Var(&o.primaryCapacity, "primary-capacity", 20, "requests per second primary serves, queueing the rest up to 1 s, then 503; 0: unlimited")
+	fs.Float64Var(&o.sloLatencyMS, "slo-latency-ms", 250, "-strategy=slo: a good request is answered within this (one of Istio's buckets)")
+	fs.Float64Var(&o.sloTarget, "slo-target", 0.99, "-strategy=slo: the share of primary's requests that must be good")
+	fs.DurationVar(&o.sloWindow, "slo-window", 5*time.Second, "-strategy=slo: the window of the SLI (at least 4s: four scrapes)")
 	port := map[string]*int{}
 	for _, p := range ports {
 		port[p.name] = fs.Int(p.name+"-port", p.def, "port for "+p.help)
@@ -89,6 +108,23 @@ func (o *options) check(rest []string) error {
 	}
 	if o.restartAfter < 0 {
 		errs = append(errs, fmt.Errorf("-restart-after=%s is negative (0 leaves a process that died down)", o.restartAfter))
+	}
+	switch o.strategy {
+	case strategySwitch, strategySLO:
+	default:
+		errs = append(errs, fmt.Errorf("-strategy=%q is not one of %s, %s", o.strategy, strategySwitch, strategySLO))
+	}
+	if !(o.primaryCapacity >= 0) {
+		errs = append(errs, fmt.Errorf("-primary-capacity=%v is negative (0: unlimited)", o.primaryCapacity))
+	}
+	if !slices.Contains(meshapi.LatencyBuckets, o.sloLatencyMS) {
+		errs = append(errs, fmt.Errorf("-slo-latency-ms=%v is not a bucket of the mesh's latency histogram (Istio's: %v)", o.sloLatencyMS, meshapi.LatencyBuckets))
+	}
+	if !(o.sloTarget > 0 && o.sloTarget < 1) {
+		errs = append(errs, fmt.Errorf("-slo-target=%v must be above 0 and below 1 (0.99 is 99%%)", o.sloTarget))
+	}
+	if o.sloWindow < 4*time.Second {
+		errs = append(errs, fmt.Errorf("-slo-window=%s must hold four of the burster's 1s scrapes (at least 4s)", o.sloWindow))
 	}
 	server, lookErr := exec.LookPath("redis-server")
 	switch o.redis {

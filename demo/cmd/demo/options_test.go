@@ -44,6 +44,11 @@ func TestParseOptionsRejects(t *testing.T) {
 		{"port out of range", []string{"-worker-port=70000", "-mesh-port=0"}, []string{"-worker-port=70000 is not a TCP port", "-mesh-port=0 is not a TCP port"}},
 		{"stray argument", []string{"strategy=slo"}, []string{`unexpected argument "strategy=slo"`}},
 		{"host not local", []string{"-host=192.0.2.1"}, []string{`-host="192.0.2.1": cannot listen there`}},
+		{"unknown strategy", []string{"-strategy=latency"}, []string{`-strategy="latency" is not one of switch, slo`}},
+		{"negative capacity", []string{"-primary-capacity=-5"}, []string{"-primary-capacity=-5 is negative"}},
+		{"objective between buckets", []string{"-strategy=slo", "-slo-latency-ms=200"}, []string{"-slo-latency-ms=200 is not a bucket of the mesh's latency histogram"}},
+		{"target as a percentage", []string{"-slo-target=99"}, []string{"-slo-target=99 must be above 0 and below 1"}},
+		{"window under four scrapes", []string{"-slo-window=2s"}, []string{"-slo-window=2s must hold four"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,8 +75,12 @@ func TestParseOptionsAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.redisServer != "" || o.restartAfter != 0 || o.host != "127.0.0.1" || len(o.ports) != len(ports) {
+	if o.redisServer != "" || o.restartAfter != 0 || o.host != "127.0.0.1" || len(o.ports) != len(ports) ||
+		o.strategy != "switch" || o.primaryCapacity != 20 || o.sloLatencyMS != 250 || o.sloTarget != 0.99 {
 		t.Fatalf("options %+v", o)
+	}
+	if o, err = parseOptions(append(args, "-redis=embedded", "-strategy=slo", "-slo-latency-ms=500"), &bytes.Buffer{}); err != nil || o.strategy != "slo" || o.sloLatencyMS != 500 {
+		t.Fatalf("slo options %+v, %v", o, err)
 	}
 }
 

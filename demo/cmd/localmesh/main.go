@@ -35,6 +35,10 @@ type config struct {
 	PrimaryURL string `envconfig:"PRIMARY_URL" required:"true"`
 	BurstURL   string `envconfig:"BURST_URL" required:"true"`
 	LogLevel   string `envconfig:"LOG_LEVEL" default:"info"`
+	// Primary's capacity in requests per second (0: unlimited), and the
+	// longest a request queues for it before the mesh answers 503.
+	PrimaryCapacity  float64       `envconfig:"PRIMARY_CAPACITY" default:"0"`
+	PrimaryQueueWait time.Duration `envconfig:"PRIMARY_QUEUE_WAIT" default:"1s"`
 
 	primary, burst *url.URL // parsed by Validate
 }
@@ -52,8 +56,13 @@ func (c *config) Validate() error {
 	if c.primary, err = parseUpstream("PRIMARY_URL", c.PrimaryURL); err != nil {
 		return err
 	}
-	c.burst, err = parseUpstream("BURST_URL", c.BurstURL)
-	return err
+	if c.burst, err = parseUpstream("BURST_URL", c.BurstURL); err != nil {
+		return err
+	}
+	if c.PrimaryCapacity < 0 || c.PrimaryQueueWait < 0 {
+		return fmt.Errorf("PRIMARY_CAPACITY (%v) and PRIMARY_QUEUE_WAIT (%s) must not be negative", c.PrimaryCapacity, c.PrimaryQueueWait)
+	}
+	return nil
 }
 
 func run() error {
@@ -71,6 +80,11 @@ func run() error {
 
 	admin := server.New(service, cfg.Config, log, health.New())
 	mesh := localmesh.New(primary, burst, admin.Registry, log)
+	if cfg.PrimaryCapacity > 0 {
+		if err := mesh.LimitPrimary(cfg.PrimaryCapacity, cfg.PrimaryQueueWait); err != nil {
+			return err
+		}
+	}
 	mesh.RegisterAdmin(admin.Echo)
 
 	proxyAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ProxyPort))
@@ -81,7 +95,8 @@ func run() error {
 	// The same limits as every server of the project: slow headers and
 	// bodies are cut, idle connections closed.
 	proxy := server.HTTPServer(server.BodyDeadline(mesh, server.DefaultBodyReadTimeout), log)
-	log.Info("proxying", "addr", ln.Addr().String(), "primary", primary.String(), "burst", burst.String())
+	log.Info("proxying", "addr", ln.Addr().String(), "primary", primary.String(), "burst", burst.String(),
+		"primaryCapacity", cfg.PrimaryCapacity, "primaryQueueWait", cfg.PrimaryQueueWait)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return admin.Run(ctx) })

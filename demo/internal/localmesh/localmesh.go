@@ -5,12 +5,17 @@
 // each backend's readiness (its /readyz) as a cluster's EndpointSlices would,
 // answers 503 for a destination that is not ready without trying it, as
 // Envoy does with no healthy endpoint, and reports the readiness on the admin
-// API. In a cluster none of this exists: the frontend's Envoy sidecar applies
-// the VirtualService's weights.
+// API. Given a capacity (LimitPrimary), it serves primary no faster than a
+// fixed-size cluster would, queueing the rest in order up to a bound and
+// answering 503 beyond it. It records each request's duration, queueing
+// included, per destination in a histogram with Istio's buckets, which the
+// burster's SLO strategy reads as it reads Istio's. In a cluster none of this
+// exists: the frontend's Envoy sidecar applies the VirtualService's weights.
 package localmesh
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,6 +51,8 @@ type Mesh struct {
 	proxies  [2]*httputil.ReverseProxy
 	backends [2]*url.URL
 	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	limit    *limiter // primary's capacity; nil: unlimited
 	ready    [2]atomic.Bool // true until a probe says otherwise
 	readyVec *prometheus.GaugeVec
 
@@ -70,6 +77,11 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 			Name: "localmesh_requests_total",
 			Help: "Requests proxied, by destination (primary, burst) and response code.",
 		}, []string{"destination", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "localmesh_request_duration_milliseconds",
+			Help:    "Time from a request's arrival to its answer, queueing included, by destination and response code; Istio's buckets.",
+			Buckets: meshapi.LatencyBuckets,
+		}, []string{"destination", "code"}),
 		readyVec: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "localmesh_backend_ready",
 			Help: "1 while the destination's backend answers its /readyz, else 0.",
@@ -92,7 +104,7 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 			},
 		}
 	}
-	reg.MustRegister(m.requests, m.readyVec)
+	reg.MustRegister(m.requests, m.duration, m.readyVec)
 	// The series exist at zero from the start: a reader of the rate (the
 	// burster) sees an idle mesh as 0 req/s, not as no data.
 	for i, d := range destinations {
@@ -193,19 +205,82 @@ func (m *Mesh) pick() int {
 	return best
 }
 
+// LimitPrimary makes primary serve at most rps requests a second, as a
+// fixed-size cluster would: requests start in order of arrival, 1/rps apart,
+// each waiting for its turn; one whose turn is more than maxWait away finds
+// the queue full and is answered 503 at once. Call it before serving.
+func (m *Mesh) LimitPrimary(rps float64, maxWait time.Duration) error {
+	if !(rps > 0) || maxWait < 0 {
+		return fmt.Errorf("primary's capacity must be positive and its queue's wait not negative, got %v req/s and %s", rps, maxWait)
+	}
+	m.limit = &limiter{interval: time.Duration(float64(time.Second) / rps), maxWait: maxWait}
+	return nil
+}
+
 // ServeHTTP proxies one request.
 func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	i := m.pick()
 	dest := destinations[i]
+	code := m.serve(w, r, i, arrived)
+	c := strconv.Itoa(code)
+	m.requests.WithLabelValues(dest, c).Inc()
+	m.duration.WithLabelValues(dest, c).Observe(float64(time.Since(arrived)) / float64(time.Millisecond))
+}
+
+// serve answers one request routed to destination i and returns the code.
+func (m *Mesh) serve(w http.ResponseWriter, r *http.Request, i int, arrived time.Time) int {
 	if !m.ready[i].Load() {
 		// Envoy with no healthy endpoint for the destination.
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
-		m.requests.WithLabelValues(dest, strconv.Itoa(http.StatusServiceUnavailable)).Inc()
-		return
+		return http.StatusServiceUnavailable
+	}
+	if i == 0 && m.limit != nil {
+		wait, ok := m.limit.admit(arrived)
+		if !ok {
+			// A saturated cluster's full queue (Envoy's overflow).
+			http.Error(w, "primary is at capacity", http.StatusServiceUnavailable)
+			return http.StatusServiceUnavailable
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return 499 // the client gave up while queued, as Envoy reports it
+			}
+		}
 	}
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	m.proxies[i].ServeHTTP(rec, r)
-	m.requests.WithLabelValues(dest, strconv.Itoa(rec.code)).Inc()
+	return rec.code
+}
+
+// limiter is primary's fixed capacity: a queue in order of arrival where
+// each request starts interval after the one before it.
+type limiter struct {
+	interval, maxWait time.Duration
+
+	mu   sync.Mutex
+	next time.Time // when the next admitted request may start
+}
+
+// admit gives a request arriving at now its turn: how long it waits, or
+// false when the queue ahead of it is full.
+func (l *limiter) admit(now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := now
+	if l.next.After(now) {
+		start = l.next
+	}
+	wait := start.Sub(now)
+	if wait > l.maxWait {
+		return 0, false
+	}
+	l.next = start.Add(l.interval)
+	return wait, true
 }
 
 type statusRecorder struct {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
@@ -213,4 +216,115 @@ func TestDeadBackendCostsALineASecond(t *testing.T) {
 	if got := testutil.ToFloat64(m.requests.WithLabelValues("primary", "502")); got != 200 {
 		t.Fatalf("localmesh_requests_total{primary,502} = %v", got)
 	}
+}
+
+// TestLimiterQueuesInOrder: requests start 1/rps apart in order of arrival;
+// one whose turn is further than the wait bound is refused, and costs
+// nothing of the capacity.
+func TestLimiterQueuesInOrder(t *testing.T) {
+	l := &limiter{interval: 50 * time.Millisecond, maxWait: 100 * time.Millisecond}
+	t0 := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		at   time.Duration
+		wait time.Duration
+		ok   bool
+	}{
+		{0, 0, true},
+		{0, 50 * time.Millisecond, true},
+		{0, 100 * time.Millisecond, true},
+		{0, 0, false}, // its turn would be 150 ms away
+		{10 * time.Millisecond, 140 * time.Millisecond, false},
+		{60 * time.Millisecond, 90 * time.Millisecond, true},
+		{time.Second, 0, true}, // the queue drained
+	}
+	for i, tt := range tests {
+		wait, ok := l.admit(t0.Add(tt.at))
+		if ok != tt.ok || (ok && wait != tt.wait) {
+			t.Fatalf("request %d at %s: wait %s, admitted %v; want %s, %v", i, tt.at, wait, ok, tt.wait, tt.ok)
+		}
+	}
+}
+
+// TestPrimaryCapacity: a burst of requests at a primary of 1 req/s with a
+// 2 s queue: three are served, in turn, the rest answered 503 at once; the
+// histogram records each with its code and its time queued.
+func TestPrimaryCapacity(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(upstream(t, "primary", 200), upstream(t, "burst", 200), reg, nil)
+	if err := m.LimitPrimary(1, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LimitPrimary(0, time.Second); err == nil {
+		t.Fatal("a capacity of 0 was accepted")
+	}
+	front := httptest.NewServer(m)
+	defer front.Close()
+	const n = 20
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := http.Post(front.URL+"/", "application/json", strings.NewReader(`{"str":"x"}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	// All 20 arrive within the first second (one turn), so exactly the
+	// first three turns fit the 2 s queue.
+	if count[200] != 3 || count[503] != n-3 {
+		t.Fatalf("answers %v, want 3 served and %d refused", count, n-3)
+	}
+	ok, refused := histogram(t, reg, "primary", "200"), histogram(t, reg, "primary", "503")
+	if ok.GetSampleCount() != 3 || refused.GetSampleCount() != n-3 {
+		t.Fatalf("histogram counts %d and %d", ok.GetSampleCount(), refused.GetSampleCount())
+	}
+	// The three served waited about 0, 1 and 2 s: within 1000 ms only one
+	// or two (the second's turn is at 1000 ms, plus the proxying).
+	var within1s uint64
+	for _, b := range ok.GetBucket() {
+		if b.GetUpperBound() == 1000 {
+			within1s = b.GetCumulativeCount()
+		}
+	}
+	if within1s < 1 || within1s > 2 || ok.GetSampleSum() < 3000 {
+		t.Fatalf("served within 1000 ms: %d, sum %v ms; want the queue's waits recorded", within1s, ok.GetSampleSum())
+	}
+}
+
+// histogram is the local mesh's duration histogram for one series.
+func histogram(t *testing.T, reg *prometheus.Registry, dest, code string) *dto.Histogram {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "localmesh_request_duration_milliseconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["destination"] == dest && labels["code"] == code {
+				if got := m.GetHistogram().GetBucket(); len(got) != len(meshapi.LatencyBuckets) {
+					t.Fatalf("%d buckets, want Istio's %d", len(got), len(meshapi.LatencyBuckets))
+				}
+				return m.GetHistogram()
+			}
+		}
+	}
+	t.Fatalf("no duration series for %s %s", dest, code)
+	return nil
 }

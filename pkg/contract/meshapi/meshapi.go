@@ -18,3 +18,10 @@ type Endpoints struct {
 	Primary int `json:"primary"`
 	Burst   int `json:"burst"`
 }
+
+// LatencyBuckets are the upper bounds, in milliseconds, of the local mesh's
+// request-duration histogram: Istio's for istio_request_duration_milliseconds
+// (unless the sidecar.istio.io/statsHistogramBuckets annotation changes
+// them), so the burster reads the demo as it reads Istio.
+var LatencyBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+	60000, 300000, 600000, 1800000, 3600000}

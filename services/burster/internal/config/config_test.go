@@ -1,9 +1,11 @@
 package config
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 	"github.com/cloudburst-demo/cloudburst/testkit/configtest"
 )
 
@@ -84,7 +86,8 @@ func TestConfig(t *testing.T) {
 		{Name: "slo", Env: map[string]string{"STRATEGY": "slo"}, Check: func(t *testing.T, c Config) {
 			p, s := c.Policy(), c.SourceConfig()
 			if p.SLOLatency.String() != "250ms" || p.SLOTarget != 0.99 || p.SLOWindow.String() != "30s" || p.SLOMinRequests != 20 ||
-				s.LatencyQuery != DefaultSLOQuery || s.Objective != 250 || s.LatencyWindow != p.SLOWindow {
+				s.LatencyQuery != DefaultSLOQuery || s.Objective != 250 || s.LatencyWindow != p.SLOWindow ||
+				!slices.Equal(c.SLOBuckets, source.IstioBuckets) {
 				t.Fatalf("policy %+v, source %+v", p, s)
 			}
 		}},

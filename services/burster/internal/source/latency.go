@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 )
 
@@ -19,8 +20,7 @@ import (
 // istio_request_duration_milliseconds histogram unless the
 // sidecar.istio.io/statsHistogramBuckets annotation changes them. The local
 // mesh uses the same.
-var IstioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-	60000, 300000, 600000, 1800000, 3600000}
+var IstioBuckets = meshapi.LatencyBuckets
 
 // ErrNoBucket means the latency histogram has series, but none with the
 // bucket whose upper bound is the objective: nothing can be counted good.

@@ -60,3 +60,61 @@ func TestPrometheusSourceAgainstRealPrometheus(t *testing.T) {
 		t.Fatalf("with prometheus stopped: %v, %v; want a failure that is not ErrNoData", v, err)
 	}
 }
+
+// TestPrometheusLatencyAgainstRealPrometheus: Istio-shaped latency series
+// per destination cluster, read by a real Prometheus: the good-events ratio
+// on the objective's exact bucket (5xx never good, however fast), and
+// ErrNoBucket for an objective that is no bucket boundary.
+func TestPrometheusLatencyAgainstRealPrometheus(t *testing.T) {
+	h := promserver.NewHistogram(t, "istio_request_duration_milliseconds", "istio_requests_total", IstioBuckets)
+	series := func(cluster, code string) string {
+		return fmt.Sprintf(`reporter="source",source_workload="frontend",destination_service_name="worker",destination_cluster=%q,response_code=%q`, cluster, code)
+	}
+	// Primary: 40 req/s, of which 4 too slow and 2 fast 503s: 34/40 good.
+	h.Set(series("primary", "200"), promserver.Flow{RPS: 34, Millis: 12}, promserver.Flow{RPS: 4, Millis: 900})
+	h.Set(series("primary", "503"), promserver.Flow{RPS: 2, Millis: 1})
+	// Burst: 10 req/s at exactly the objective, all good (le is "≤").
+	h.Set(series("burst", "200"), promserver.Flow{RPS: 10, Millis: 250})
+	// Another cluster's traffic is not ours.
+	h.Set(series("unknown", "503"), promserver.Flow{RPS: 50, Millis: 1})
+	prom := promserver.Start(t, h.Host())
+	query := `sum by (destination, le, code) (label_replace(label_replace(
+increase(istio_request_duration_milliseconds_bucket{reporter="source",source_workload="frontend",destination_service_name="worker"}[$window]),
+"destination", "$1", "destination_cluster", "(.*)"), "code", "$1", "response_code", "(.*)"))`
+	src, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 250, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(src.Query(), "[5s]") {
+		t.Fatalf("the window was not filled in: %s", src.Query())
+	}
+	ctx := context.Background()
+	component.EventuallyNil(t, 30*time.Second, "primary's SLI near 85% and burst's 100%", func() error {
+		w, err := src.Windows(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrNoData) {
+				t.Fatalf("while waiting for data: %v", err)
+			}
+			return err
+		}
+		p, b := w.Primary, w.Burst
+		// increase() extrapolates over the window: about 40×5 and 10×5.
+		if !(p.Requests > 150 && p.Requests < 250 && b.Requests > 35 && b.Requests < 65) {
+			return fmt.Errorf("requests %v and %v, want about 200 and 50", p.Requests, b.Requests)
+		}
+		if sli := p.Good / p.Requests; !(sli > 0.83 && sli < 0.87) {
+			return fmt.Errorf("primary's SLI %v, want 0.85", sli)
+		}
+		if sli := b.Good / b.Requests; !(sli > 0.99 && sli <= 1.0001) {
+			return fmt.Errorf("burst's SLI %v, want 1", sli)
+		}
+		return nil
+	})
+	off, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 200, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Windows(ctx); !errors.Is(err, ErrNoBucket) || Classify(err) != ErrNoBucket {
+		t.Fatalf("objective 200 ms: %v, want ErrNoBucket", err)
+	}
+}

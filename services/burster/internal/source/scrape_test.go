@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 )
 
 // exporter serves a page of metrics the test can change.
@@ -215,5 +217,93 @@ func TestScrapeDestinations(t *testing.T) {
 	page(110, 0, 40) // a destination's counter went down: restarted, start over
 	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {
 		t.Fatalf("after a reset of one destination's counter: %v, want ErrNoData", err)
+	}
+}
+
+// TestScrapeLatency: the scrape source's latency window over the local
+// mesh's histogram: requests and good ones per destination over the SLO
+// window (a 5xx is never good), no data until the samples span it, and
+// ErrNoBucket when no bucket is the objective.
+func TestScrapeLatency(t *testing.T) {
+	e := newExporter(t)
+	page := func(primaryFast, primarySlow, burst503 float64) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		total := primaryFast + primarySlow
+		e.page = fmt.Sprintf(`# TYPE mesh_requests_total counter
+mesh_requests_total{destination="primary",code="200"} %[4]g
+mesh_requests_total{destination="burst",code="503"} %[3]g
+# TYPE mesh_ms histogram
+mesh_ms_bucket{destination="primary",code="200",le="100"} %[1]g
+mesh_ms_bucket{destination="primary",code="200",le="250"} %[1]g
+mesh_ms_bucket{destination="primary",code="200",le="+Inf"} %[4]g
+mesh_ms_sum{destination="primary",code="200"} 0
+mesh_ms_count{destination="primary",code="200"} %[4]g
+mesh_ms_bucket{destination="burst",code="503",le="100"} %[3]g
+mesh_ms_bucket{destination="burst",code="503",le="250"} %[3]g
+mesh_ms_bucket{destination="burst",code="503",le="+Inf"} %[3]g
+mesh_ms_sum{destination="burst",code="503"} 0
+mesh_ms_count{destination="burst",code="503"} %[3]g
+`, primaryFast, primarySlow, burst503, total)
+	}
+	build := func(objective float64) (*Scrape, *clock) {
+		s, clk := newScrape(t, e.ts.URL, "mesh_requests_total", "")
+		s, err := s.WithDestinations("destination", "code")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err = s.WithLatency("mesh_ms", 10*time.Second, objective); err != nil {
+			t.Fatal(err)
+		}
+		return s, clk
+	}
+	ctx := context.Background()
+	s, clk := build(250)
+	page(0, 0, 0)
+	if _, err := s.Rate(ctx); !errors.Is(err, ErrNoData) {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 10; i++ {
+		clk.t = clk.t.Add(time.Second)
+		page(float64(18*i), float64(2*i), float64(5*i)) // 20/s on primary, 10% slow; 5/s of 503s on burst
+		if _, err := s.Rate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w, err := s.Windows(ctx)
+		if i < 9 {
+			if !errors.Is(err, ErrNoData) {
+				t.Fatalf("after %ds of a 10s window: %+v, %v; want no data", i, w, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("after %ds: %v", i, err)
+		}
+		if i == 10 && (w.Primary != policy.Window{Requests: 200, Good: 180} || w.Burst != policy.Window{Requests: 50, Good: 0}) {
+			t.Fatalf("window %+v, want primary 180 good of 200, burst 0 good of 50", w)
+		}
+	}
+	// 5 seconds on: the window slides.
+	for i := 11; i <= 15; i++ {
+		clk.t = clk.t.Add(time.Second)
+		page(float64(18*i), float64(2*i), float64(5*i))
+		if _, err := s.Rate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, err := s.Windows(ctx); err != nil || w.Primary.Requests != 200 {
+		t.Fatalf("sliding window: %+v, %v", w, err)
+	}
+
+	off, clk := build(200)
+	for range 2 {
+		page(1, 1, 1)
+		if _, err := off.Rate(ctx); err != nil && !errors.Is(err, ErrNoData) {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.Add(11 * time.Second)
+	}
+	if _, err := off.Windows(ctx); !errors.Is(err, ErrNoBucket) {
+		t.Fatalf("objective 200 ms: %v, want ErrNoBucket", err)
 	}
 }
