@@ -24,6 +24,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/decisions"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/hashfeed"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
@@ -41,6 +42,7 @@ type config struct {
 	MaxInFlight    int           `envconfig:"MAX_IN_FLIGHT" default:"256" desc:"requests beyond this many outstanding are dropped"`
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2s" desc:"per request to the worker"`
 	BursterURL     string        `envconfig:"BURSTER_URL" default:"" desc:"the burster, to show its decisions on the page; empty: not shown"`
+	SLOLatencyMS   float64       `envconfig:"SLO_LATENCY_MS" default:"250" desc:"the latency objective the page measures each cluster's answers against (the burster's SLO_LATENCY_MS)"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
@@ -62,6 +64,8 @@ func (c config) Validate() error {
 		return fmt.Errorf("MAX_IN_FLIGHT must be positive, got %d", c.MaxInFlight)
 	case c.RequestTimeout <= 0:
 		return fmt.Errorf("REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)
+	case !(c.SLOLatencyMS > 0):
+		return fmt.Errorf("SLO_LATENCY_MS must be positive, got %v", c.SLOLatencyMS)
 	}
 	if c.BursterURL != "" {
 		if b, err := url.Parse(c.BursterURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" {
@@ -113,6 +117,9 @@ func run() error {
 	return app.run(ctx)
 }
 
+// latencyWindow is how many seconds the page's latency figures cover.
+const latencyWindow = 10
+
 // burstPoll is how often the page's view of the burster is refreshed.
 const burstPoll = time.Second
 
@@ -121,6 +128,7 @@ const burstPoll = time.Second
 // drive the generator, and every rate change is announced to the hub.
 type app struct {
 	gen     *loadgen.Generator
+	latency *latency.Window
 	feed    *hashfeed.Feed
 	hub     *stream.Hub
 	srv     *server.Server
@@ -130,7 +138,8 @@ type app struct {
 // status is what every page shows: the generator's figures and, when a
 // burster is followed, its view.
 func (a *app) status() pageapi.Status {
-	s := pageapi.Status{Generator: a.gen.Stats()}
+	l := a.latency.Latency()
+	s := pageapi.Status{Generator: a.gen.Stats(), Latency: &l}
 	if a.burster != nil {
 		s.Burster, s.BursterProblem = a.burster.Latest()
 	}
@@ -138,8 +147,9 @@ func (a *app) status() pageapi.Status {
 }
 
 func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
+	lat := latency.New(latencyWindow, time.Duration(cfg.SLOLatencyMS*float64(time.Millisecond)))
 	gen, err := loadgen.New(loadgen.Config{
-		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout, Log: log,
+		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout, Log: log, Latency: lat,
 	})
 	if err != nil {
 		return nil, err
@@ -147,7 +157,7 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	if err := gen.SetRate(cfg.InitialRPS); err != nil {
 		return nil, err
 	}
-	a := &app{gen: gen}
+	a := &app{gen: gen, latency: lat}
 	a.srv = server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
 	a.feed = hashfeed.New(rdb, cfg.RedisChannel, a.srv.Registry)
 	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)

@@ -5,6 +5,7 @@
 package hashmsg
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -57,6 +58,27 @@ func Parse(msg string) (Message, error) {
 		return Message{}, fmt.Errorf("%w: prefix contains a line break", ErrMalformed)
 	}
 	return Message{Prefix: prefix, Hash: hash}, nil
+}
+
+// ClusterOf classifies a message given as bytes, such as inside the
+// worker's answer, as Parse would, without allocating: it is on the path of
+// every request the frontend sends.
+func ClusterOf(msg []byte) (Cluster, error) {
+	if len(msg) < HashLen {
+		return "", fmt.Errorf("%w: %d characters, want at least %d", ErrMalformed, len(msg), HashLen)
+	}
+	var raw [sha256.Size + 2]byte
+	split := len(msg) - HashLen
+	if n, err := base64.StdEncoding.Decode(raw[:], msg[split:]); err != nil || n != sha256.Size {
+		return "", fmt.Errorf("%w: hash part is not base64 of a SHA-256 sum", ErrMalformed)
+	}
+	if bytes.ContainsAny(msg[:split], "\r\n") {
+		return "", fmt.Errorf("%w: prefix contains a line break", ErrMalformed)
+	}
+	if split > 0 {
+		return Burst, nil
+	}
+	return Primary, nil
 }
 
 // Cluster names the cluster whose worker published a message. Readers

@@ -68,6 +68,27 @@ type Status struct {
 	// BursterProblem, when the frontend follows a burster whose status it
 	// could not read last time (Burster is then nil), says why, for the page.
 	BursterProblem string `json:"bursterProblem,omitempty"`
+	// Latency is what the load generator measured per cluster.
+	Latency *Latency `json:"latency,omitempty"`
+}
+
+// Latency is the durations of the requests the load generator sent that
+// were answered 200, per cluster (from the answer's prefix), over the last
+// WindowSeconds: each includes queueing at the cluster and, for burst, the
+// hop between the clusters.
+type Latency struct {
+	ObjectiveMS   float64        `json:"objectiveMs"`   // the SLO's latency (SLO_LATENCY_MS)
+	WindowSeconds int            `json:"windowSeconds"` // the window of the figures
+	Primary       ClusterLatency `json:"primary"`
+	Burst         ClusterLatency `json:"burst"`
+}
+
+// ClusterLatency is one cluster's figures; nil ones while it served none.
+type ClusterLatency struct {
+	Requests        uint64   `json:"requests"`                  // answered 200 in the window
+	P50MS           *float64 `json:"p50Ms,omitempty"`           // median, ms (at most 6.25% above the truth)
+	P99MS           *float64 `json:"p99Ms,omitempty"`           // 99th percentile, ms
+	WithinObjective *float64 `json:"withinObjective,omitempty"` // share answered within ObjectiveMS
 }
 
 // Generator is a snapshot of the frontend's load generator.

@@ -23,7 +23,9 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
 )
 
 // ErrInvalidRate is returned by SetRate for a rate outside 0..MaxRPS.
@@ -47,6 +49,9 @@ type Config struct {
 	// Log receives a failure's full error, at most once per second; nil
 	// logs nothing. The status (and so the page) gets only its class.
 	Log *slog.Logger
+	// Latency, when not nil, records each request answered 200 with its
+	// duration and the cluster that served it (from the answer's prefix).
+	Latency *latency.Window
 }
 
 // Generator sends POST {"str": "<random>"} to the worker at the set rate.
@@ -255,16 +260,54 @@ func (g *Generator) send(ctx context.Context) error {
 		return fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
 	resp, err := g.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("posting to worker: %w", err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
 	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
 		return statusError{resp.StatusCode}
 	}
+	if g.cfg.Latency == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
+		return nil
+	}
+	buf := heads.Get().(*[answerHead]byte)
+	defer heads.Put(buf)
+	n, _ := io.ReadFull(resp.Body, buf[:])
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
+	took := time.Since(start)
+	if c, ok := clusterOf(buf[:n]); ok {
+		g.cfg.Latency.Record(c, took)
+	}
 	return nil
+}
+
+// answerHead is how much of a worker's answer is read to tell its cluster:
+// {"message":"<prefix><44 characters of hash>"} with a prefix of up to 64.
+const answerHead = 128
+
+// heads are the buffers answers are read into, so no request allocates one.
+var heads = sync.Pool{New: func() any { return new([answerHead]byte) }}
+
+// messageField starts every 200 answer of the worker.
+var messageField = []byte(`{"message":"`)
+
+// clusterOf tells which cluster answered from the head of the worker's
+// answer; false when it is not a worker's answer.
+func clusterOf(head []byte) (hashmsg.Cluster, bool) {
+	msg, ok := bytes.CutPrefix(head, messageField)
+	if !ok {
+		return "", false
+	}
+	end := bytes.IndexByte(msg, '"')
+	if end < 0 {
+		return "", false
+	}
+	c, err := hashmsg.ClusterOf(msg[:end])
+	return c, err == nil
 }
 
 // Why a request failed, as the page is told: a class, never an address.

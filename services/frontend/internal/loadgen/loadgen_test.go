@@ -2,8 +2,9 @@ package loadgen
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
-	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,10 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 func TestPlan(t *testing.T) {
@@ -369,5 +374,45 @@ func TestFailureReasonsAreClassified(t *testing.T) {
 				t.Fatalf("%d log lines for %d failures, with the detail:\n%s", lines, g.Stats().Failed, logged.String())
 			}
 		})
+	}
+}
+
+// TestRecordsLatencyPerCluster: each answer is counted for the cluster its
+// prefix names, with its duration; answers that are not a worker's (or not
+// 200) are not counted.
+func TestRecordsLatencyPerCluster(t *testing.T) {
+	sum := sha256.Sum256([]byte("x"))
+	var n atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		switch n.Add(1) % 4 {
+		case 0:
+			time.Sleep(30 * time.Millisecond)
+			fmt.Fprintf(w, `{"message":%q}`, hashmsg.Format("bursty-", sum))
+		case 1:
+			fmt.Fprintf(w, `{"message":%q}`, hashmsg.Format("", sum))
+		case 2:
+			fmt.Fprint(w, `{"message":"not a hash"}`)
+		default:
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		}
+	}))
+	defer ts.Close()
+	w := latency.New(10, 25*time.Millisecond)
+	g, err := New(Config{URL: ts.URL, MaxRPS: 1000, MaxInFlight: 8, Timeout: 2 * time.Second, Latency: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 40 {
+		if err := g.send(context.Background()); err != nil && !strings.Contains(err.Error(), "503") {
+			t.Fatal(err)
+		}
+	}
+	l := w.Latency()
+	if l.Primary.Requests != 10 || l.Burst.Requests != 10 {
+		t.Fatalf("recorded %d primary and %d burst answers, want 10 each", l.Primary.Requests, l.Burst.Requests)
+	}
+	if *l.Burst.P50MS < 30 || *l.Burst.WithinObjective != 0 || *l.Primary.WithinObjective != 1 {
+		t.Fatalf("burst p50 %v ms, within %v; primary within %v", *l.Burst.P50MS, *l.Burst.WithinObjective, *l.Primary.WithinObjective)
 	}
 }

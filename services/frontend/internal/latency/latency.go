@@ -1,0 +1,148 @@
+// Package latency keeps the request durations the load generator sees, per
+// cluster, over a sliding window of whole seconds: one fixed-bucket
+// histogram per second in a ring, so memory is fixed whatever the rate, and
+// recording a duration takes a short lock and allocates nothing. From the
+// window it gives each cluster's p50 and p99 and the share answered within
+// the objective (counted exactly, not from a bucket).
+package latency
+
+import (
+	"math/bits"
+	"sync"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+)
+
+// The buckets are log-linear over microseconds, as in an HDR histogram: 16
+// per power of two, so a quantile is within 1/16 (6.25%) of the truth. 464
+// buckets reach 2^32 µs (over an hour); longer durations count in the last.
+const (
+	subBits  = 4
+	sub      = 1 << subBits
+	nBuckets = (32-subBits)*sub + sub
+)
+
+// index is the bucket of a duration of v µs.
+func index(v uint64) int {
+	if v < sub {
+		return int(v)
+	}
+	if v >= 1<<32 {
+		return nBuckets - 1
+	}
+	e := bits.Len64(v) - subBits - 1 // v>>e is in [sub, 2sub)
+	return (e+1)*sub + int(v>>e) - sub
+}
+
+// upper is the highest duration in µs that bucket i holds: a quantile
+// reports it, so it never understates.
+func upper(i int) uint64 {
+	if i < sub {
+		return uint64(i)
+	}
+	e, m := i/sub-1, uint64(i%sub+sub)
+	return (m+1)<<e - 1
+}
+
+// clusters indexes the two clusters.
+func clusterIndex(c hashmsg.Cluster) int {
+	if c == hashmsg.Burst {
+		return 1
+	}
+	return 0
+}
+
+// second is one second's histograms, one per cluster.
+type second struct {
+	at     int64 // the Unix second it holds
+	counts [2][nBuckets]uint32
+	within [2]uint64
+	total  [2]uint64
+}
+
+// Window is the sliding window of durations.
+type Window struct {
+	objective time.Duration
+	now       func() time.Time
+
+	mu      sync.Mutex
+	seconds []second // a ring indexed by Unix second modulo its length
+}
+
+// New returns a window of the given whole seconds, counting durations up to
+// objective as within it.
+func New(seconds int, objective time.Duration) *Window {
+	return &Window{objective: objective, now: time.Now, seconds: make([]second, max(1, seconds))}
+}
+
+// Record counts one request served by cluster c that took d.
+func (w *Window) Record(c hashmsg.Cluster, d time.Duration) {
+	i := clusterIndex(c)
+	us := uint64(max(0, d.Microseconds()))
+	sec := w.now().Unix()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := &w.seconds[int(uint64(sec)%uint64(len(w.seconds)))]
+	if s.at != sec {
+		*s = second{at: sec}
+	}
+	s.counts[i][index(us)]++
+	s.total[i]++
+	if d <= w.objective {
+		s.within[i]++
+	}
+}
+
+// Latency is each cluster's figures over the window's last whole seconds
+// and the current one.
+func (w *Window) Latency() pageapi.Latency {
+	now := w.now().Unix()
+	var counts [2][nBuckets]uint64
+	var within, total [2]uint64
+	w.mu.Lock()
+	for k := range w.seconds {
+		s := &w.seconds[k]
+		if s.at <= now-int64(len(w.seconds)) || s.at > now {
+			continue
+		}
+		for c := range 2 {
+			for b, n := range s.counts[c] {
+				counts[c][b] += uint64(n)
+			}
+			within[c] += s.within[c]
+			total[c] += s.total[c]
+		}
+	}
+	w.mu.Unlock()
+	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: len(w.seconds)}
+	for c, dst := range []*pageapi.ClusterLatency{&out.Primary, &out.Burst} {
+		dst.Requests = total[c]
+		if total[c] == 0 {
+			continue
+		}
+		p50, p99 := quantile(&counts[c], total[c], 0.5), quantile(&counts[c], total[c], 0.99)
+		share := float64(within[c]) / float64(total[c])
+		dst.P50MS, dst.P99MS, dst.WithinObjective = &p50, &p99, &share
+	}
+	return out
+}
+
+// quantile is the q-quantile of n counts, in ms: the upper bound of the
+// bucket holding the ceil(q·n)-th smallest duration.
+func quantile(counts *[nBuckets]uint64, n uint64, q float64) float64 {
+	rank := uint64(q * float64(n))
+	if float64(rank) < q*float64(n) || rank == 0 {
+		rank++
+	}
+	var seen uint64
+	for b, c := range counts {
+		if seen += c; seen >= rank {
+			return float64(upper(b)) / 1000
+		}
+	}
+	return float64(upper(nBuckets-1)) / 1000
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,97 @@
+package latency
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+)
+
+// TestBuckets: every duration falls in a bucket whose range holds it, the
+// buckets are in order, and a bucket is at most 1/16 of its values wide.
+func TestBuckets(t *testing.T) {
+	values := []uint64{0, 1, 15, 16, 17, 31, 32, 33, 1000, 250_000, 250_001, 1<<32 - 1}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 10000 {
+		values = append(values, rng.Uint64N(1<<32))
+	}
+	for _, v := range values {
+		i := index(v)
+		lo := uint64(0)
+		if i > 0 {
+			lo = upper(i-1) + 1
+		}
+		if v < lo || v > upper(i) {
+			t.Fatalf("%d µs in bucket %d, which holds %d..%d", v, i, lo, upper(i))
+		}
+		if v >= sub && float64(upper(i)-lo+1) > float64(lo)/sub+1 {
+			t.Fatalf("bucket %d (%d..%d) is wider than 1/16 of its values", i, lo, upper(i))
+		}
+	}
+	if index(1<<40) != nBuckets-1 || upper(nBuckets-1) != 1<<32-1 {
+		t.Fatalf("the last bucket: index %d, upper %d", index(1<<40), upper(nBuckets-1))
+	}
+}
+
+// TestWindow: quantiles within 6.25% above the truth, the share within the
+// objective exact, per cluster, and seconds older than the window gone.
+func TestWindow(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	w := New(10, 250*time.Millisecond)
+	w.now = func() time.Time { return now }
+	if l := w.Latency(); l.Primary.P99MS != nil || l.Primary.Requests != 0 || l.ObjectiveMS != 250 || l.WindowSeconds != 10 {
+		t.Fatalf("empty window: %+v", l)
+	}
+	// Primary: 1000 requests, 1..1000 ms; burst: 100 at 300 ms.
+	var primary []float64
+	for i := 1; i <= 1000; i++ {
+		w.Record(hashmsg.Primary, time.Duration(i)*time.Millisecond)
+		primary = append(primary, float64(i))
+		if i%100 == 0 {
+			now = now.Add(500 * time.Millisecond) // spread over 5 s
+		}
+	}
+	for range 100 {
+		w.Record(hashmsg.Burst, 300*time.Millisecond)
+	}
+	l := w.Latency()
+	slices.Sort(primary)
+	for _, q := range []struct {
+		got  *float64
+		want float64
+	}{{l.Primary.P50MS, 500}, {l.Primary.P99MS, 990}, {l.Burst.P50MS, 300}, {l.Burst.P99MS, 300}} {
+		if q.got == nil || *q.got < q.want || *q.got > q.want*1.0625 {
+			t.Fatalf("quantile %v, want %v to 6.25%% above: %+v", q.got, q.want, l)
+		}
+	}
+	if l.Primary.Requests != 1000 || *l.Primary.WithinObjective != 0.25 || *l.Burst.WithinObjective != 0 {
+		t.Fatalf("counts: %+v %+v", l.Primary, l.Burst)
+	}
+	// 5.5 s later the first second has left the 10 s window.
+	now = now.Add(5500 * time.Millisecond)
+	if l = w.Latency(); l.Primary.Requests != 800 || l.Burst.Requests != 100 {
+		t.Fatalf("5.5 s later: %+v %+v, want the first 200 of primary's gone", l.Primary, l.Burst)
+	}
+	// 11 s after the last of those, only what came since remains.
+	now = now.Add(11 * time.Second)
+	w.Record(hashmsg.Primary, 2*time.Millisecond)
+	l = w.Latency()
+	if l.Burst.Requests != 0 || l.Primary.Requests != 1 || math.Abs(*l.Primary.P50MS-2) > 0.125 {
+		t.Fatalf("after the window slid: %+v %+v", l.Primary, l.Burst)
+	}
+	now = now.Add(20 * time.Second)
+	if l = w.Latency(); l.Primary.Requests != 0 {
+		t.Fatalf("an idle window: %+v", l.Primary)
+	}
+}
+
+// TestRecordAllocatesNothing: recording is on every request's path.
+func TestRecordAllocatesNothing(t *testing.T) {
+	w := New(10, 250*time.Millisecond)
+	if n := testing.AllocsPerRun(1000, func() { w.Record(hashmsg.Burst, 42*time.Millisecond) }); n != 0 {
+		t.Fatalf("Record allocates %v times", n)
+	}
+}
