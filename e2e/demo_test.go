@@ -57,43 +57,50 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func runDemo(t *testing.T, redisMode string) {
+// launched is a running `make demo` launcher.
+type launched struct {
+	demo    *process.Process
+	logs    *process.Log
+	ports   map[string]int
+	binDir  string
+	pageURL string
+}
+
+// launch builds and starts the demo's launcher with the given Redis mode
+// and extra flags, on free ports, and waits until it says the burster is
+// up; the test's end stops it if the test has not.
+func launch(t *testing.T, redisMode string, extra ...string) *launched {
+	t.Helper()
 	launcherBin := filepath.Join(t.TempDir(), "demo")
 	build := exec.Command("go", "build", "-o", launcherBin, "./demo/cmd/demo")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the launcher: %v\n%s", err, out)
 	}
-	binDir := t.TempDir()
-	var (
-		ports   map[string]int
-		logs    *process.Log
-		pageURL string
-		demo    *process.Process
-	)
+	l := &launched{binDir: t.TempDir()}
 	// The launcher needs its ports named in advance: one taken by another
 	// test between FreePort and the bind fails the start, which is tried
 	// again on others.
 	err := component.RetryPortTaken(t, "starting the demo", func() (string, error) {
-		ports, logs = map[string]int{}, &process.Log{}
+		l.ports, l.logs = map[string]int{}, &process.Log{}
 		// Long enough for the burster to see the killed worker fail before it
 		// is back, on a loaded machine.
-		args := []string{"-redis", redisMode, "-bin", binDir, "-restart-after", restartAfter.String()}
+		args := append([]string{"-redis", redisMode, "-bin", l.binDir, "-restart-after", restartAfter.String()}, extra...)
 		for _, n := range []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"} {
-			ports[n] = component.FreePort(t)
-			args = append(args, "-"+n+"-port", strconv.Itoa(ports[n]))
+			l.ports[n] = component.FreePort(t)
+			args = append(args, "-"+n+"-port", strconv.Itoa(l.ports[n]))
 		}
-		pageURL = fmt.Sprintf("http://127.0.0.1:%d/", ports["frontend"])
+		l.pageURL = fmt.Sprintf("http://127.0.0.1:%d/", l.ports["frontend"])
 		var err error
 		// Ready once the launcher prints the page's URL on a line of its own
 		// and then says the burster, built after the page, is up.
-		demo, err = process.Start(process.Spec{
-			Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: logs.Add,
+		l.demo, err = process.Start(process.Spec{
+			Name: "demo", Path: launcherBin, Args: args, Dir: repoRoot, Lines: l.logs.Add,
 			Ready: func() error {
-				lines := logs.Lines()
-				url := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == pageURL })
+				lines := l.logs.Lines()
+				url := slices.IndexFunc(lines, func(line string) bool { return strings.TrimSpace(line) == l.pageURL })
 				if url < 0 || !slices.Contains(lines[url:], burstLine) {
-					return fmt.Errorf("%s and then %q not printed yet", pageURL, burstLine)
+					return fmt.Errorf("%s and then %q not printed yet", l.pageURL, burstLine)
 				}
 				return nil
 			},
@@ -101,17 +108,18 @@ func runDemo(t *testing.T, redisMode string) {
 			StopSignal:   syscall.SIGINT, // Ctrl-C, as a presenter stops it
 			StopTimeout:  30 * time.Second,
 		})
-		return logs.String(), err
+		return l.logs.String(), err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = demo.Stop()
-		}
-	})
+	t.Cleanup(func() { _ = l.demo.Stop() })
+	return l
+}
+
+func runDemo(t *testing.T, redisMode string) {
+	l := launch(t, redisMode)
+	demo, logs, ports, binDir, pageURL := l.demo, l.logs, l.ports, l.binDir, l.pageURL
 	if first := logs.Lines()[0]; first != buildLine {
 		t.Fatalf("the launcher's first line is %q, want %q", first, buildLine)
 	}
@@ -171,7 +179,6 @@ func runDemo(t *testing.T, redisMode string) {
 
 	// Ctrl-C: everything stops within 30 s with exit 0, nothing is left,
 	// every port is free.
-	stopped = true
 	if err := demo.Stop(); err != nil {
 		t.Fatalf("the launcher did not exit 0 within 30s of Ctrl-C: %v; output:\n%s", err, logs.Tail(40))
 	}

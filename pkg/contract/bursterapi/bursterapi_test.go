@@ -11,7 +11,7 @@ import (
 
 // TestStatusJSON pins the shape the frontend and its page read.
 func TestStatusJSON(t *testing.T) {
-	rps := 25.5
+	rps, sli, burn := 25.5, 0.95, 5.0
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
@@ -36,6 +36,18 @@ func TestStatusJSON(t *testing.T) {
 		}, `{"weights":{"primary":0,"burst":100},"observedRps":25.5,` +
 			`"destinations":{"primary":{"rps":0,"failedRps":0,"failing":false},"burst":{"rps":25.5,"failedRps":25.5,"failing":true}},` +
 			`"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
+		{"holding primary at its objective", bursterapi.Status{
+			Weights: &split.Split{Primary: 40, Burst: 60}, ObservedRPS: &rps, Leader: true, Strategy: "slo",
+			SLO: &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5,
+				Primary: &bursterapi.Judgement{Requests: 80, SLI: &sli, Burn: &burn}, Burst: &bursterapi.Judgement{Requests: 10},
+				LearnedCapacityRPS: 16},
+			Changes: []bursterapi.Change{{At: at, From: split.WithBurst(40), To: split.WithBurst(60), RPS: &rps,
+				Reason: "primary over its objective", Kind: bursterapi.WeightsChanged, SLI: &sli, Burn: &burn}},
+		}, `{"weights":{"primary":40,"burst":60},"observedRps":25.5,` +
+			`"slo":{"latencyMs":250,"target":0.99,"windowSeconds":5,"primary":{"requests":80,"sli":0.95,"burn":5},"burst":{"requests":10},"learnedCapacityRps":16},` +
+			`"leader":true,"strategy":"slo","highRps":0,"lowRps":0,` +
+			`"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":60,"burst":40},"to":{"primary":40,"burst":60},"rps":25.5,` +
+			`"reason":"primary over its objective","kind":"WeightsChanged","sli":0.95,"burn":5}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

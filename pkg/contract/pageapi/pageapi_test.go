@@ -13,6 +13,7 @@ import (
 // TestJSON pins the shapes the page's script reads and writes.
 func TestJSON(t *testing.T) {
 	rps := 25
+	p50, p99, within := 1.5, 300.0, 0.98
 	tests := []struct {
 		name string
 		in   any
@@ -35,6 +36,10 @@ func TestJSON(t *testing.T) {
 				`"burster":{"weights":{"primary":0,"burst":100},"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}},"at":1795335482000}`},
 		{"burster unreadable", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, BursterProblem: "the burster answered 503 Service Unavailable"},
 			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,"bursterProblem":"the burster answered 503 Service Unavailable"}`},
+		{"latency", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, Latency: &pageapi.Latency{ObjectiveMS: 250, WindowSeconds: 10,
+			Primary: pageapi.ClusterLatency{Requests: 50, P50MS: &p50, P99MS: &p99, WithinObjective: &within}}},
+			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,` +
+				`"latency":{"objectiveMs":250,"windowSeconds":10,"primary":{"requests":50,"p50Ms":1.5,"p99Ms":300,"withinObjective":0.98},"burst":{"requests":0}}}`},
 		{"error", pageapi.Frame{Type: pageapi.Error, Message: "unknown command"}, `{"type":"error","message":"unknown command"}`},
 		{"command", pageapi.Command{Type: pageapi.SetRate, RPS: &rps}, `{"type":"setRate","rps":25}`},
 		{"rate", pageapi.Rate{RPS: 25}, `{"rps":25}`},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
@@ -594,5 +596,79 @@ func TestNewTermStartsFromTheWorld(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.c.cfg.Metrics.prescaled); got != 2 {
 		t.Fatalf("burster_burst_prescaled_min_replicas = %v", got)
+	}
+}
+
+type fakeLatency struct {
+	w   policy.SLIs
+	err error
+}
+
+func (f *fakeLatency) Windows(context.Context) (policy.SLIs, error) { return f.w, f.err }
+
+// TestSLO: under the slo strategy the controller hands the latency window
+// to the policy, and the status, the history and the metrics carry primary's
+// SLI and burn; no data holds without counting towards the fail-safe; a
+// histogram without the objective's bucket holds and says so, and does.
+func TestSLO(t *testing.T) {
+	pol, err := policy.New(policy.Config{
+		Strategy: policy.SLO, Step: 20, MinDwell: 5 * time.Second, FailureThreshold: 3, FailSafe: policy.FailSafePrimary,
+		SLOLatency: 250 * time.Millisecond, SLOTarget: 0.99, SLOWindow: 5 * time.Second, SLOMinRequests: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat := &fakeLatency{}
+	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllPrimary}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
+	objective := &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5}
+	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, Router: r.rt, Policy: pol, Events: r.ev,
+		Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
+	r.c.now = func() time.Time { return r.now }
+	if err := r.c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.c.Snapshot().SLO; s == nil || s.LatencyMS != 250 || s.Primary != nil {
+		t.Fatalf("status before a measurement: %+v", s)
+	}
+
+	// No data for longer than the failure threshold: held, no fail-safe.
+	lat.err = fmt.Errorf("%w: the window is filling", source.ErrNoData)
+	for range 5 {
+		r.at(40, nil)
+	}
+	if s := r.c.Snapshot().SLO; r.rt.sets != 0 || len(r.c.Changes()) != 0 || s.Problem != source.ErrNoData.Error() {
+		t.Fatalf("no data: %d writes, changes %+v, status %+v", r.rt.sets, r.c.Changes(), s)
+	}
+
+	// Primary over its objective: a step to burst, with its SLI and burn.
+	lat.err, lat.w = nil, policy.SLIs{Primary: policy.Window{Requests: 200, Good: 180}}
+	r.at(40, nil)
+	ch := r.c.Changes()
+	if r.rt.cur != split.WithBurst(20) || len(ch) != 1 || ch[0].SLI == nil || *ch[0].SLI != 0.9 || ch[0].Burn == nil || math.Abs(*ch[0].Burn-10) > 1e-9 {
+		t.Fatalf("breach: weights %v, history %+v", r.rt.cur, ch)
+	}
+	s := r.c.Snapshot().SLO
+	if s.Problem != "" || s.Primary == nil || *s.Primary.SLI != 0.9 || s.Burst == nil || s.Burst.SLI != nil {
+		t.Fatalf("status after a breach: %+v", s)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.burn.WithLabelValues("primary")); math.Abs(got-10) > 1e-9 {
+		t.Fatalf("burster_slo_burn_rate{primary} = %v", got)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.sli.WithLabelValues("burst")); !math.IsNaN(got) {
+		t.Fatalf("burster_slo_sli{burst} = %v, want NaN (not judged)", got)
+	}
+
+	// A histogram without the objective's bucket: a failed measurement,
+	// held, and after three the fail-safe sends everything back.
+	lat.err = fmt.Errorf("%w: no series has le=250", source.ErrNoBucket)
+	r.at(40, nil)
+	if last := r.c.Changes(); r.rt.cur != split.WithBurst(20) || r.c.Snapshot().SLO.Problem != source.ErrNoBucket.Error() || len(last) != 1 {
+		t.Fatalf("no bucket: weights %v, status %+v", r.rt.cur, r.c.Snapshot().SLO)
+	}
+	r.at(40, nil)
+	r.at(40, nil)
+	last := r.c.Changes()[len(r.c.Changes())-1]
+	if r.rt.cur != split.AllPrimary || last.Kind != bursterapi.FailSafe || !strings.Contains(last.Reason, "no bucket at the objective") {
+		t.Fatalf("no bucket, three times: weights %v, last change %+v", r.rt.cur, last)
 	}
 }

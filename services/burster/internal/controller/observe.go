@@ -25,7 +25,11 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 				c.cfg.Log.Warn("no latency measured", "err", lerr)
 			}
 			latencyErr = source.Classify(lerr)
-			obs.Err = latencyErr // hold: an unknown SLI is not a healthy one
+			if latencyErr != source.ErrNoData {
+				// A failed query, or a histogram that cannot count the
+				// objective: a failed measurement, towards the fail-safe.
+				obs.Err = latencyErr
+			} // No data yet (a window still filling): the policy holds and says so.
 		} else {
 			obs.SLO = &slis
 		}

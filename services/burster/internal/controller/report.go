@@ -23,7 +23,7 @@ type tell struct {
 	level    slog.Level // Warn and above: a Warning event
 	kind     bursterapi.Kind
 	from, to split.Split
-	rps      *float64 // the rate it was decided at; nil when none
+	rps      *float64           // the rate it was decided at; nil when none
 	slo      *policy.SLOReading // what the slo strategy judged; nil when none
 	// reason is why, in words without addresses: the history's and the
 	// page's. message, when set, is the log's and the event's, which may

@@ -142,7 +142,7 @@ func (s sloStrategy) learn(st State, obs Observation) State {
 func (s sloStrategy) Target(st State, obs Observation) (split.Split, string) {
 	cur := st.Weights
 	if obs.SLO == nil {
-		return cur, "no latency measured: holding"
+		return cur, "no latency measured yet (no data in the SLO window): holding"
 	}
 	total := obs.SLO.Primary.Requests + obs.SLO.Burst.Requests
 	if total < s.minRequests {

@@ -48,7 +48,7 @@ func TestSLO(t *testing.T) {
 		{"no data: hold", split.WithBurst(60), 16, t0, 0, 1, &SLIs{Primary: win(10, 1), Burst: win(5, 1)},
 			split.WithBurst(60), "no data: 15 requests in the last 10s, fewer than the 20 the SLO needs: holding", false},
 		{"no latency measured: hold", split.WithBurst(60), 16, t0, 0, 40, nil,
-			split.WithBurst(60), "no latency measured: holding", false},
+			split.WithBurst(60), "no latency measured yet (no data in the SLO window): holding", false},
 		{"slack: down to the lowest share within capacity", split.WithBurst(60), 16, t0, 0, 20, &SLIs{Primary: win(160, 1), Burst: win(240, 1)},
 			split.WithBurst(20), "slack: burst's share down to 20% (16.0 req/s projected on primary, within its learned capacity 16.0 req/s)", false},
 		{"slack: all back at low load", split.WithBurst(60), 16, t0, 0, 10, &SLIs{Primary: win(40, 1), Burst: win(60, 1)},

@@ -10,6 +10,7 @@ const slider = $("rate");
 const readout = $("rate-value");
 const list = $("hashes");
 const chart = Chart.create($("chart"));
+const latencyChart = Chart.createLatency($("latency-chart"));
 const MAX_DECISIONS = 6;      // decisions listed on the page
 
 let ws = null;
@@ -55,6 +56,12 @@ function onFrame(f) {
         chart.setClockOffset(Date.now() - f.at);
         chart.push({ t: f.at, primary: f.received.primary, burst: f.received.burst, target: f.status.targetRps });
         chart.draw();
+        const l = f.status.latency;
+        if (l) {
+          latencyChart.setClockOffset(Date.now() - f.at);
+          latencyChart.push({ t: f.at, primary: l.primary.p99Ms ?? null, burst: l.burst.p99Ms ?? null });
+          latencyChart.draw();
+        }
       }
       break;
     case "error":
@@ -98,6 +105,7 @@ function applyStatus(s) {
   $("dropped").textContent = s.dropped;
   $("last-error").textContent = s.lastError ? `last error: ${s.lastError}` : "";
   applyBurster(s.burster, s.bursterProblem);
+  if (s.latency) applyLatency(s.latency);
   // The server's rate wins unless this page is being dragged or just sent one.
   if (!dragging && Date.now() - lastSentAt > 1000) {
     slider.value = s.targetRps;
@@ -137,9 +145,14 @@ function applyBurster(b, problem) {
   showSplit(b.weights.primary, b.weights.burst, "(set by the burster)");
   const rps = b.observedRps === undefined ? "no measurement" : `${b.observedRps.toFixed(1)} req/s observed`;
   const cap = b.primaryCapacity;
-  let line = b.strategy === "spillover"
-    ? `burster: spillover, ${rps}, primary keeps ${cap ? `${cap.rps} req/s (${cap.readyEndpoints} ready workers)` : "its capacity"}`
-    : `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+  let line;
+  if (b.strategy === "spillover") {
+    line = `burster: spillover, ${rps}, primary keeps ${cap ? `${cap.rps} req/s (${cap.readyEndpoints} ready workers)` : "its capacity"}`;
+  } else if (b.strategy === "slo" && b.slo) {
+    line = `burster: slo, ${rps}; ${sloLine(b.slo)}`;
+  } else {
+    line = `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+  }
   if (b.burst) {
     line += !b.burst.reachable ? "; burst cluster unreachable"
       : `; burst cluster: ${b.burst.readyEndpoints} ready workers`;
@@ -148,8 +161,8 @@ function applyBurster(b, problem) {
   }
   if (b.routerError) line += `; its last write or read of the weights failed (${b.routerError})`;
   $("burster-line").textContent = line;
-  $("burster-line").classList.toggle("warning", Boolean((b.burst && b.burst.blocked) || b.routerError));
-  chart.setThresholds(b.strategy === "spillover" ? null : { high: b.highRps, low: b.lowRps });
+  $("burster-line").classList.toggle("warning", Boolean((b.burst && b.burst.blocked) || b.routerError || (b.slo && (b.slo.bothOver || b.slo.problem))));
+  chart.setThresholds(b.strategy === "spillover" || b.strategy === "slo" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
   const moved = changes.filter((c) => !isNote(c));
   chart.setMarkers(moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
@@ -166,7 +179,14 @@ function applyBurster(b, problem) {
     li.className = ["WeightsChanged", "DryRun", "DestinationRecovered", "BurstReady"].includes(c.kind) ? "" : "warning";
     const time = document.createElement("time");
     time.textContent = new Date(c.at).toLocaleTimeString();
-    li.append(time, isNote(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
+    li.append(time);
+    if (c.sli !== undefined) {
+      const badge = document.createElement("span");
+      badge.className = c.burn > 1 ? "slo over" : "slo";
+      badge.textContent = `primary SLI ${(100 * c.sli).toFixed(2)}%, burn ${c.burn.toFixed(1)}×`;
+      li.append(badge);
+    }
+    li.append(isNote(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
     ol.appendChild(li);
   }
 }
@@ -188,6 +208,37 @@ function showDestinations(d) {
     else if (t.failing) el.textContent = `failing: ${t.failedRps.toFixed(1)} of ${t.rps.toFixed(1)} req/s`;
     else el.textContent = `${t.rps.toFixed(1)} req/s`;
   }
+}
+
+// applyLatency fills the latency table: each cluster's p50 and p99 and the
+// share of its answers within the objective, over the generator's window.
+function applyLatency(l) {
+  latencyChart.setObjective(l.objectiveMs);
+  $("objective").textContent = l.objectiveMs;
+  $("latency-window").textContent = `over the last ${l.windowSeconds} s, answers 200 only, queueing and the hop between clusters included`;
+  const fmt = (v) => (v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`);
+  for (const name of ["primary", "burst"]) {
+    const c = l[name];
+    $(`lat-${name}-p50`).textContent = fmt(c.p50Ms);
+    $(`lat-${name}-p99`).textContent = fmt(c.p99Ms);
+    $(`lat-${name}-p99`).classList.toggle("warning", c.p99Ms !== undefined && c.p99Ms > l.objectiveMs);
+    $(`lat-${name}-within`).textContent = c.withinObjective === undefined ? "–" : `${(100 * c.withinObjective).toFixed(1)}%`;
+    $(`lat-${name}-n`).textContent = c.requests;
+  }
+}
+
+// sloLine is the slo strategy's reading, as the burster's line says it.
+function sloLine(o) {
+  const judged = (name, j) => {
+    if (!j) return `${name} not measured`;
+    if (j.sli === undefined) return `${name} too few requests to judge (${Math.round(j.requests)})`;
+    return `${name} SLI ${(100 * j.sli).toFixed(2)}% (burn ${j.burn.toFixed(1)}×)`;
+  };
+  let line = `objective ${(100 * o.target).toFixed(1)}% within ${o.latencyMs} ms over ${o.windowSeconds} s: `;
+  line += o.problem ? `no reading (${o.problem})` : `${judged("primary", o.primary)}, ${judged("burst", o.burst)}`;
+  line += o.learnedCapacityRps > 0 ? `; primary carried ${o.learnedCapacityRps.toFixed(1)} req/s within it` : "; primary's capacity not learned yet";
+  if (o.bothOver) line += "; both clusters are over their objective: burst's share is not raised";
+  return line;
 }
 
 function applyReceived(r) {

@@ -111,5 +111,83 @@ const Chart = (() => {
       setClockOffset(ms) { offset = ms; },
     };
   }
-  return { create };
+  // createLatency draws each cluster's p99 over the last minute against the
+  // objective's line, in milliseconds.
+  function createLatency(canvas) {
+    const points = [];   // {t, primary, burst}: ms, or null while none served
+    let objective = null;
+    let offset = 0;
+
+    function push(p) {
+      points.push(p);
+      const cut = p.t - WINDOW_MS - 5_000;
+      while (points.length && points[0].t < cut) points.shift();
+    }
+
+    function draw() {
+      const dpr = window.devicePixelRatio || 1;
+      const w = canvas.clientWidth, h = canvas.clientHeight;
+      if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
+        canvas.width = w * dpr;
+        canvas.height = h * dpr;
+      }
+      const g = canvas.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.clearRect(0, 0, w, h);
+      const pad = { l: 52, r: 8, t: 10, b: 22 };
+      const now = Date.now() - offset, t0 = now - WINDOW_MS;
+      const visible = points.filter((p) => p.t >= t0 - 2_000);
+      let ymax = objective ? objective * 2 : 10;
+      for (const p of visible) ymax = Math.max(ymax, p.primary || 0, p.burst || 0);
+      ymax = niceCeil(ymax * 1.1);
+      const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
+      const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
+      g.font = "12px system-ui, sans-serif";
+      g.fillStyle = "#5f6368";
+      g.strokeStyle = "#e0e0e0";
+      g.lineWidth = 1;
+      for (let i = 0; i <= 4; i++) {
+        const v = (ymax / 4) * i, yy = y(v);
+        g.beginPath(); g.moveTo(pad.l, yy); g.lineTo(w - pad.r, yy); g.stroke();
+        g.fillText(`${Math.round(v)} ms`, 2, yy + 4);
+      }
+      for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
+      for (const name of ["burst", "primary"]) {
+        g.strokeStyle = COLORS[name];
+        g.lineWidth = 2;
+        g.beginPath();
+        let open = false;
+        for (const p of visible) {
+          if (p[name] === null || p[name] === undefined) { open = false; continue; }
+          if (open) g.lineTo(x(p.t), y(p[name])); else g.moveTo(x(p.t), y(p[name]));
+          open = true;
+        }
+        g.stroke();
+      }
+      if (objective) {
+        g.setLineDash([6, 4]);
+        g.strokeStyle = COLORS.threshold;
+        g.lineWidth = 1.5;
+        g.beginPath(); g.moveTo(pad.l, y(objective)); g.lineTo(w - pad.r, y(objective)); g.stroke();
+        g.setLineDash([]);
+        g.fillStyle = COLORS.threshold;
+        g.fillText(`objective ${objective} ms`, w - pad.r - 110, y(objective) - 4);
+      }
+    }
+
+    function niceCeil(v) {
+      const mag = Math.pow(10, Math.floor(Math.log10(v)));
+      for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
+      return 10 * mag;
+    }
+
+    return {
+      push,
+      draw,
+      setObjective(ms) { objective = ms; },
+      setClockOffset(ms) { offset = ms; },
+    };
+  }
+
+  return { create, createLatency };
 })();

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// The demo's SLO: primary serves 20 req/s (the launcher's default
+// -primary-capacity), the objective is 99% within 250 ms.
+const (
+	sloCapacity  = 20.0
+	sloObjective = 250.0
+	// settledFor is how long the split must stay put to count as settled:
+	// three of the strategy's dwells (two 5 s windows each).
+	settledFor = 30 * time.Second
+	// observeFor is how long a settled split is watched for changes.
+	observeFor = time.Minute
+)
+
+// sloRun is what one run of the SLO demo measured, for the test's report
+// and the benchmark.
+type sloRun struct {
+	SettleUp, SettleDown   time.Duration // from the slider's step to the split that then held
+	Settled                split.Split
+	ChangesPerMinute       float64 // weight changes while settled, per minute
+	PrimaryP99, BurstP99   float64 // ms, the frontend's over its last 10 s, once settled
+	PrimarySLI, BurnSettle float64 // the burster's judgement of primary once settled
+}
+
+// TestDemoSLO runs `make demo DEMO_FLAGS=-strategy=slo` and drives the
+// page: at 40 req/s, twice primary's capacity, the split settles with
+// primary carrying about half (its capacity ±25%) within its objective and
+// changing at most twice a minute; at 10 req/s everything returns to
+// primary. The page shows both clusters' p99 against the objective.
+func TestDemoSLO(t *testing.T) {
+	r := runSLODemo(t, t.Name())
+	t.Logf("10 -> 40 req/s: settled at %v after %s; %.1f changes/min while settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); primary SLI %.4f, burn %.2f; 40 -> 10 req/s: 100/0 after %s",
+		r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
+		r.PrimarySLI, r.BurnSettle, r.SettleDown.Round(100*time.Millisecond))
+}
+
+func runSLODemo(t *testing.T, name string) sloRun {
+	l := launch(t, "embedded", "-strategy=slo")
+	if !strings.Contains(l.logs.String(), fmt.Sprintf("move the slider past primary's capacity (%g requests/s)", sloCapacity)) {
+		t.Fatalf("the launcher does not say it runs the SLO strategy:\n%s", l.logs.Tail(20))
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(l.pageURL), chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
+		chromedp.Focus(chromedp.ID(`rate`))); err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+	bursterURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["burster"])
+	frontendURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["frontend"])
+	var r sloRun
+
+	// 10 req/s, within primary's capacity: judged within its objective.
+	press(t, ctx, kb.ArrowRight, 10)
+	component.EventuallyNil(t, 60*time.Second, "primary judged within its objective at 10 req/s", func() error {
+		st := bursterStatusAt(t, bursterURL)
+		if st.SLO == nil || st.SLO.Primary == nil || st.SLO.Primary.Burn == nil || *st.SLO.Primary.Burn > 1 {
+			return fmt.Errorf("slo %+v", st.SLO)
+		}
+		if st.Weights == nil || *st.Weights != split.AllPrimary {
+			return fmt.Errorf("weights %v", st.Weights)
+		}
+		return nil
+	})
+
+	step := time.Now()
+	press(t, ctx, kb.ArrowRight, 30) // 10 -> 40
+	var last time.Time
+	r.Settled, last = settle(t, bursterURL, step, func(w split.Split) bool { return w.Burst > 0 })
+	r.SettleUp = last.Sub(step)
+	if carried := sloCapacity * 2 * float64(r.Settled.Primary) / 100; carried < 0.75*sloCapacity || carried > 1.25*sloCapacity {
+		t.Fatalf("settled at %v: primary carries %.1f req/s, want its capacity %v ±25%%", r.Settled, carried, sloCapacity)
+	}
+	// Watched while settled: few changes, primary within its objective.
+	watched := time.Now()
+	time.Sleep(observeFor) // the duration is what is measured: changes within it are counted
+	var changes int
+	for _, c := range changesAt(t, bursterURL) {
+		if c.Kind == bursterapi.WeightsChanged && c.At.After(watched) {
+			changes++
+		}
+	}
+	r.ChangesPerMinute = float64(changes) / time.Since(watched).Minutes()
+	if r.ChangesPerMinute > 2 {
+		t.Fatalf("%d weight changes in %s once settled, want at most two a minute", changes, time.Since(watched).Round(time.Second))
+	}
+	st := bursterStatusAt(t, bursterURL)
+	if st.SLO == nil || st.SLO.Primary == nil || st.SLO.Primary.SLI == nil {
+		t.Fatalf("the burster's SLO status once settled: %+v", st.SLO)
+	}
+	r.PrimarySLI, r.BurnSettle = *st.SLO.Primary.SLI, *st.SLO.Primary.Burn
+	if r.BurnSettle > 1 {
+		t.Fatalf("primary burns %.2f× its budget once settled (SLI %.4f)", r.BurnSettle, r.PrimarySLI)
+	}
+	var page pageapi.Status
+	getJSON(t, frontendURL+"/api/status", &page)
+	if page.Latency == nil || page.Latency.Primary.P99MS == nil || page.Latency.Burst.P99MS == nil {
+		t.Fatalf("the frontend's latency once settled: %+v", page.Latency)
+	}
+	r.PrimaryP99, r.BurstP99 = *page.Latency.Primary.P99MS, *page.Latency.Burst.P99MS
+	if r.PrimaryP99 > sloObjective {
+		t.Fatalf("primary's p99 %.1f ms once settled, over the %v ms objective", r.PrimaryP99, sloObjective)
+	}
+	// The page shows both p99s and the objective.
+	if err := poll(ctx, `/ms$/.test(document.getElementById("lat-primary-p99").textContent) && `+
+		`/ms$/.test(document.getElementById("lat-burst-p99").textContent) && `+
+		`document.getElementById("objective").textContent === "250" && `+
+		`document.getElementById("burster-line").textContent.includes("objective 99.0% within 250 ms")`, 10*time.Second); err != nil {
+		t.Fatalf("the page does not show both clusters' p99 and the objective: %v (latency %q, burster %q)", err,
+			eval[string](t, ctx, `document.getElementById("latency").innerText`), eval[string](t, ctx, `document.getElementById("burster-line").textContent`))
+	}
+	shot(t, ctx, "demo-slo.png")
+
+	step = time.Now()
+	press(t, ctx, kb.ArrowLeft, 30) // 40 -> 10
+	_, last = settle(t, bursterURL, step, func(w split.Split) bool { return w == split.AllPrimary })
+	r.SettleDown = last.Sub(step)
+
+	report := fmt.Sprintf("%s: 10->40 req/s settled at %v after %s; %.1f changes/min settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); 40->10 req/s: 100/0 after %s\n",
+		name, r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
+		r.SettleDown.Round(100*time.Millisecond))
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "demo-slo-times.txt"), []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// settle waits until the burster's weights satisfy want and then hold for
+// settledFor, and returns them with the time of the last change before
+// they held (or since, when none changed them).
+func settle(t *testing.T, bursterURL string, since time.Time, want func(split.Split) bool) (split.Split, time.Time) {
+	t.Helper()
+	var w split.Split
+	var last time.Time
+	component.EventuallyEvery(t, 4*time.Minute, time.Second, "a split that holds for "+settledFor.String(), func() error {
+		st := bursterStatusAt(t, bursterURL)
+		if st.Weights == nil || !want(*st.Weights) {
+			return fmt.Errorf("weights %v; slo %+v", st.Weights, st.SLO)
+		}
+		w, last = *st.Weights, since
+		for _, c := range changesAt(t, bursterURL) {
+			if c.Kind == bursterapi.WeightsChanged && c.At.After(last) {
+				last = c.At
+			}
+		}
+		if held := time.Since(last); held < settledFor {
+			return fmt.Errorf("%v held for %s", w, held.Round(time.Second))
+		}
+		return nil
+	})
+	return w, last
+}
+
+func bursterStatusAt(t *testing.T, base string) bursterapi.Status {
+	t.Helper()
+	var st bursterapi.Status
+	getJSON(t, base+bursterapi.StatusPath, &st)
+	return st
+}
+
+func changesAt(t *testing.T, base string) []bursterapi.Change {
+	t.Helper()
+	var c []bursterapi.Change
+	getJSON(t, base+bursterapi.ChangesPath, &c)
+	return c
+}
