@@ -22,7 +22,7 @@ build: ## Build the service binaries (and the demo's local mesh) into bin/, in o
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(BUILD))
 
 .PHONY: demo
-demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-frontend-port 9090" to change ports
+demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="-strategy=slo" bursts on the latency objective, DEMO_FLAGS=-help lists the flags
 	@echo "building the demo's launcher (the first run downloads modules and builds for a few minutes)"
 	@$(GO) build -o $(BIN)/demo ./demo/cmd/demo
 	@GO="$(GO)" exec $(BIN)/demo $(DEMO_FLAGS)
@@ -32,11 +32,11 @@ clusters: ## Two kind clusters joined by Istio multicluster, with the Gateway AP
 	deploy/clusters.sh up
 
 .PHONY: deploy
-deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute
+deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute; STRATEGY=slo: burst on the latency objective
 	deploy/clusters.sh skaffold run
 
 .PHONY: dev
-dev: ## skaffold dev against both clusters, the page on http://localhost:8080/ (ROUTER=gatewayapi as for deploy)
+dev: ## skaffold dev against both clusters, the page on http://localhost:8080/ (ROUTER, STRATEGY as for deploy)
 	deploy/clusters.sh skaffold dev --port-forward
 
 .PHONY: clusters-down

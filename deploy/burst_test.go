@@ -280,20 +280,30 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 // burster-remote's token there.
 func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string) *bursterProcess {
 	tb.Helper()
+	return startBursterOf(tb, bursterDeployment(tb, primary.Spec.Objects), primary, burst, prometheus, nil)
+}
+
+// bursterDeployment is the burster's Deployment among rendered objects.
+func bursterDeployment(tb testing.TB, objs []*unstructured.Unstructured) *unstructured.Unstructured {
+	tb.Helper()
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" && o.GetName() == "burster" {
+			return o
+		}
+	}
+	tb.Fatal("no burster Deployment rendered")
+	return nil
+}
+
+// startBursterOf runs the burster with deployment's configuration, as
+// startBurster does, with the variables in set changed (a test's timings).
+func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primary, burst *mesh.Cluster, prometheus string, set map[string]string) *bursterProcess {
+	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "burster")
 	build := exec.Command("go", "build", "-o", bin, "./services/burster")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("building the burster: %v\n%s", err, out)
-	}
-	var deployment *unstructured.Unstructured
-	for _, o := range primary.Spec.Objects {
-		if o.GetKind() == "Deployment" && o.GetName() == "burster" {
-			deployment = o
-		}
-	}
-	if deployment == nil {
-		tb.Fatal("the primary overlay has no burster Deployment")
 	}
 	var d struct {
 		Spec struct {
@@ -327,6 +337,9 @@ func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string
 		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "info", "POD_NAME": "burster-0", "NAMESPACE": namespace,
 		"PROMETHEUS_URL": prometheus, "KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s", "BURST_KUBECONFIG": burstKubeconfig,
 	} {
+		env[k] = v
+	}
+	for k, v := range set {
 		env[k] = v
 	}
 	// Its log is shown when the test fails (a benchmark would print it all).

@@ -194,6 +194,9 @@ func testMesh(t *testing.T, api trafficAPI) {
 	t.Run("the real burster never bursts into a cluster with no ready worker", func(t *testing.T) {
 		burstNotReadyAtSidecar(t, api, primary, burst, frontend)
 	})
+	t.Run("the real burster on the SLO spills only the excess at the sidecar", func(t *testing.T) {
+		sloAtSidecar(t, api, primary, burst, frontend)
+	})
 
 	// Negative controls: each breaks one thing, the check that depends on
 	// it fails for that reason, and passes again once it is put back (also

@@ -1,0 +1,248 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
+)
+
+// sloOverlay is the primary overlay with the burster on the SLO, for each
+// way of splitting the traffic.
+func (a trafficAPI) sloOverlay() string {
+	if a.router == "gatewayapi" {
+		return "k8s/overlays/slo/gatewayapi/primary"
+	}
+	return "k8s/overlays/slo/primary"
+}
+
+// istioBuckets are Istio's istio_request_duration_milliseconds bounds.
+var istioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+	60000, 300000, 600000, 1800000, 3600000}
+
+// bursterEnv is the plain environment of a rendered burster Deployment.
+func bursterEnv(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	var d struct {
+		Spec struct {
+			Template corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(bursterDeployment(t, render(t, dir)).Object, &d); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = e.Value
+		}
+	}
+	return env
+}
+
+// TestSLOOverlaysRender: the slo overlays run the burster on the SLO with
+// the objective the frontend's page measures against, a window that holds
+// four of deploy/prometheus' scrapes, and the latency query of their way
+// of splitting; the default overlays keep the codelab's switch.
+func TestSLOOverlaysRender(t *testing.T) {
+	eachAPI(t, func(t *testing.T, api trafficAPI) {
+		plain := bursterEnv(t, api.overlays+"/primary")
+		if plain["STRATEGY"] != "switch" || plain["HIGH_RPS"] != "15" {
+			t.Fatalf("the default overlay's burster: STRATEGY %q, HIGH_RPS %q", plain["STRATEGY"], plain["HIGH_RPS"])
+		}
+		env := bursterEnv(t, api.sloOverlay())
+		if env["STRATEGY"] != "slo" || env["SLO_LATENCY_MS"] != "250" || env["SLO_TARGET"] != "0.99" || env["HIGH_RPS"] != "" {
+			t.Fatalf("the slo overlay's burster: %v", env)
+		}
+		window, err := time.ParseDuration(env["SLO_WINDOW"])
+		interval, err2 := time.ParseDuration(env["PROMETHEUS_SCRAPE_INTERVAL"])
+		if err != nil || err2 != nil || window < 4*interval || env["PROMETHEUS_SCRAPE_INTERVAL"] != prometheusScrapeInterval(t) {
+			t.Fatalf("SLO_WINDOW %q, PROMETHEUS_SCRAPE_INTERVAL %q, deploy/prometheus scrapes every %q",
+				env["SLO_WINDOW"], env["PROMETHEUS_SCRAPE_INTERVAL"], prometheusScrapeInterval(t))
+		}
+		by := map[string]string{"istio": `"destination_cluster", "(.*)"`, "gatewayapi": `"destination_service_name", "worker-(primary|burst)"`}[api.router]
+		if q := env["SLO_QUERY"]; !strings.Contains(q, "istio_request_duration_milliseconds_bucket{reporter=\"source\"") ||
+			!strings.Contains(q, "[$window]") || !strings.Contains(q, by) {
+			t.Fatalf("SLO_QUERY %q: want Istio's buckets over $window, the destination from %s", q, by)
+		}
+		frontend := map[string]string{}
+		for _, o := range render(t, api.sloOverlay()) {
+			if o.GetKind() == "Deployment" && o.GetName() == "frontend" {
+				var d struct {
+					Spec struct {
+						Template corev1.PodTemplateSpec `json:"template"`
+					} `json:"spec"`
+				}
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+					frontend[e.Name] = e.Value
+				}
+			}
+		}
+		if frontend["SLO_LATENCY_MS"] != env["SLO_LATENCY_MS"] {
+			t.Fatalf("the page measures against %q ms, the burster %q", frontend["SLO_LATENCY_MS"], env["SLO_LATENCY_MS"])
+		}
+	})
+}
+
+// prometheusScrapeInterval is deploy/prometheus' global scrape interval.
+func prometheusScrapeInterval(t testing.TB) string {
+	t.Helper()
+	for _, o := range render(t, "deploy/prometheus") {
+		if o.GetKind() == "ConfigMap" && strings.HasPrefix(o.GetName(), "prometheus") {
+			raw := str(o.Object, "data", "prometheus.yml")
+			if m := regexp.MustCompile(`(?m)^\s*scrape_interval:\s*(\S+)`).FindStringSubmatch(raw); m != nil {
+				return m[1]
+			}
+		}
+	}
+	t.Fatal("deploy/prometheus has no scrape_interval")
+	return ""
+}
+
+// sloAtSidecar runs the real burster with the slo overlay's Deployment
+// (its SLO_QUERY as rendered; the window shortened to four of the test
+// Prometheus' 1 s scrapes, so a change waits 8 s rather than a minute),
+// against a real Prometheus scraping Istio-shaped latency histograms as the
+// frontend's sidecar would report them. Primary carries 30 req/s within its
+// objective; then 10% of its answers take a second: the burster raises
+// burst's share a step and the frontend's sidecar is told 80/20. At 40 req/s
+// with primary within its objective on its share it holds: 100/0 would put
+// 40 req/s on a primary seen to carry 32. At 10 req/s it returns to 100/0.
+func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, frontend *xds.Client) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := frontend.Wait(ctx, pushTimeout, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("before the load: %v", err)
+	}
+	h := promserver.NewHistogram(tb, "istio_request_duration_milliseconds", "istio_requests_total", istioBuckets)
+	labels := map[string]string{}
+	for _, share := range []string{"primary", "burst"} {
+		name, err := serviceName(frontend.Snapshot(), api.sidecarCluster(share))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		labels[share] = fmt.Sprintf(`reporter="source",source_workload="frontend",destination_service_name=%q,destination_cluster=%q,response_code="200"`,
+			name, share)
+	}
+	set := func(primaryRPS, slowShare, burstRPS float64) {
+		h.Set(labels["primary"], promserver.Flow{RPS: primaryRPS * (1 - slowShare), Millis: 12}, promserver.Flow{RPS: primaryRPS * slowShare, Millis: 1000})
+		h.Set(labels["burst"], promserver.Flow{RPS: burstRPS, Millis: 40})
+	}
+	set(30, 0, 0)
+	prom := promserver.Start(tb, h.Host())
+	b := startBursterOf(tb, bursterDeployment(tb, render(tb, api.sloOverlay())), primary, burst, prom.URL,
+		map[string]string{"SLO_WINDOW": "4s", "PROMETHEUS_SCRAPE_INTERVAL": promserver.ScrapeInterval.String()})
+	b.eventuallyJudges(tb, "primary within its objective at 30 req/s", func(s *bursterapi.SLO) bool {
+		return s.Primary != nil && s.Primary.Burn != nil && *s.Primary.Burn <= 1 && s.LearnedCapacityRPS >= 25
+	})
+
+	set(30, 0.1, 0)
+	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(80, 20))); err != nil {
+		tb.Fatalf("primary over its objective: the sidecar was not told 80/20: %v", err)
+	}
+	changes := b.changes(tb)
+	last := changes[len(changes)-1]
+	if last.Kind != bursterapi.WeightsChanged || last.Burn == nil || *last.Burn <= 1 || !strings.Contains(last.Reason, "primary over its objective") {
+		tb.Fatalf("the decision: %+v", last)
+	}
+
+	// 40 req/s, primary within its objective on its 80%: hold.
+	set(32, 0, 8)
+	b.eventuallyJudges(tb, "both within their objective at 40 req/s, a window after the change", func(s *bursterapi.SLO) bool {
+		return s.Primary != nil && s.Primary.Burn != nil && *s.Primary.Burn <= 1 && s.Burst != nil && s.Burst.SLI != nil &&
+			s.LearnedCapacityRPS >= 30
+	})
+	// Held: two dwells of decisions (16 measurements, one a second) and
+	// the split is where it was.
+	n0 := b.measurements(tb)
+	component.EventuallyNil(tb, 60*time.Second, "two dwells of decisions", func() error {
+		if n := b.measurements(tb); n < n0+16 {
+			return fmt.Errorf("%v measurements since", n-n0)
+		}
+		return nil
+	})
+	if st := b.status(tb); st.Weights == nil || st.Weights.Burst != 20 {
+		tb.Fatalf("the burster moved the split with primary at its learned capacity: %v", st.Weights)
+	}
+	if err := frontend.Wait(ctx, time.Second, routeIs(api.wantRoute(80, 20))); err != nil {
+		tb.Fatalf("the sidecar's split moved with primary at its learned capacity: %v", err)
+	}
+
+	set(10, 0, 0)
+	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("the return never reached the frontend's sidecar: %v", err)
+	}
+	if last := b.changes(tb); !strings.Contains(last[len(last)-1].Reason, "slack") {
+		tb.Fatalf("the return's reason: %q", last[len(last)-1].Reason)
+	}
+}
+
+// status reads the burster's /api/status.
+func (b *bursterProcess) status(tb testing.TB) bursterapi.Status {
+	tb.Helper()
+	var st bursterapi.Status
+	b.getJSON(tb, bursterapi.StatusPath, &st)
+	return st
+}
+
+// changes reads the burster's /api/changes.
+func (b *bursterProcess) changes(tb testing.TB) []bursterapi.Change {
+	tb.Helper()
+	var c []bursterapi.Change
+	b.getJSON(tb, bursterapi.ChangesPath, &c)
+	if len(c) == 0 {
+		tb.Fatal("the burster has no changes")
+	}
+	return c
+}
+
+// measurements is the burster's burster_measurements_total.
+func (b *bursterProcess) measurements(tb testing.TB) float64 {
+	tb.Helper()
+	n, err := promserver.Sample(b.base+"/metrics", "burster_measurements_total")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func (b *bursterProcess) getJSON(tb testing.TB, path string, v any) {
+	tb.Helper()
+	resp, err := http.Get(b.base + path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		tb.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// eventuallyJudges waits until the burster's SLO reading satisfies ok.
+func (b *bursterProcess) eventuallyJudges(tb testing.TB, what string, ok func(*bursterapi.SLO) bool) {
+	tb.Helper()
+	component.EventuallyNil(tb, 60*time.Second, what, func() error {
+		st := b.status(tb)
+		if st.SLO == nil || !ok(st.SLO) {
+			s, _ := json.Marshal(st.SLO)
+			return fmt.Errorf("slo %s", s)
+		}
+		return nil
+	})
+}
