@@ -74,10 +74,12 @@ cross: ## Type-check every package (tests too) and build the demo's binaries for
 	done
 
 .PHONY: bench
-bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy, burster reaction time, burst to sidecar
+bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy and latency recording, burster reaction time, SLO settle times, burst to sidecar
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
 	$(GO) test -run '^$$' -bench WorkerCeiling -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
+	$(GO) test -run '^$$' -bench LatencyRecording -benchtime 4x ./services/frontend/internal/loadgen/
+	$(GO) test -run '^$$' -bench DemoSLO -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/
 

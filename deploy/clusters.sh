@@ -6,7 +6,8 @@
 #   deploy/clusters.sh up     create and wire both clusters (idempotent)
 #   deploy/clusters.sh down   delete both clusters, stop cloud-provider-kind
 #   deploy/clusters.sh skaffold ARGS...   run skaffold against both clusters
-#                           (ROUTER=gatewayapi: the worker's split as an HTTPRoute)
+#                           (ROUTER=gatewayapi: the worker's split as an HTTPRoute;
+#                           STRATEGY=slo: the burster on the latency objective)
 #   deploy/clusters.sh check TOOL...   stop with a message if a tool is missing
 set -euo pipefail
 
@@ -209,14 +210,21 @@ burster_kubeconfig() {
 # whether to load images into kind), and with the nodes' platform (skaffold
 # does not detect it when configs deploy to different contexts; ko would
 # build linux/amd64, wrong on Apple Silicon). ROUTER=gatewayapi selects
-# skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi.
+# skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi;
+# STRATEGY=slo the profile slo (gatewayapi-slo with both): k8s/overlays/slo.
 run_skaffold() {
-	local profile=()
+	local name="" profile=()
 	case ${ROUTER:-istio} in
 	istio) ;;
-	gatewayapi) profile=(--profile gatewayapi) ;;
+	gatewayapi) name=gatewayapi ;;
 	*) echo "ROUTER=$ROUTER: want istio (a VirtualService) or gatewayapi (an HTTPRoute)" >&2; exit 2 ;;
 	esac
+	case ${STRATEGY:-switch} in
+	switch) ;;
+	slo) name=${name:+$name-}slo ;;
+	*) echo "STRATEGY=$STRATEGY: want switch (the codelab's thresholds) or slo (primary held at its latency objective)" >&2; exit 2 ;;
+	esac
+	if [ -n "$name" ]; then profile=(--profile "$name"); fi
 	check docker kind kubectl skaffold
 	mkdir -p "$state"
 	local kubeconfig=$state/kubeconfig arch

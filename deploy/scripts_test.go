@@ -47,7 +47,7 @@ func stubs(t *testing.T, bodies map[string]string) string {
 // TestClustersSkaffold: `clusters.sh skaffold` runs skaffold with a
 // kubeconfig whose current context is kind-primary, whatever context the
 // user selected, with the kind nodes' platform, and with the profile
-// ROUTER selects.
+// ROUTER and STRATEGY select.
 func TestClustersSkaffold(t *testing.T) {
 	dir := t.TempDir()
 	// The user's own kubeconfig selects another cluster.
@@ -71,8 +71,9 @@ esac`,
 	run := func(t *testing.T, router string) ([]string, error) {
 		t.Helper()
 		_ = os.Remove(record)
+		routerVar, strategy, _ := strings.Cut(router, " ")
 		cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "skaffold", "run")
-		cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+t.TempDir(), "ROUTER="+router)
+		cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+t.TempDir(), "ROUTER="+routerVar, "STRATEGY="+strategy)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("clusters.sh skaffold run: %v\n%s", err, out)
 		}
@@ -90,6 +91,10 @@ esac`,
 		"":           "run --platform linux/arm64",
 		"istio":      "run --platform linux/arm64",
 		"gatewayapi": "run --profile gatewayapi --platform linux/arm64",
+		// "ROUTER STRATEGY"
+		" switch":        "run --platform linux/arm64",
+		" slo":           "run --profile slo --platform linux/arm64",
+		"gatewayapi slo": "run --profile gatewayapi-slo --platform linux/arm64",
 	} {
 		got, err := run(t, router)
 		if err != nil {
@@ -102,6 +107,9 @@ esac`,
 	}
 	if _, err := run(t, "nginx"); err == nil || !strings.Contains(err.Error(), "want istio (a VirtualService) or gatewayapi") {
 		t.Fatalf("ROUTER=nginx: %v, want a refusal naming the choices", err)
+	}
+	if _, err := run(t, "istio latency"); err == nil || !strings.Contains(err.Error(), "STRATEGY=latency: want switch") {
+		t.Fatalf("STRATEGY=latency: %v, want a refusal naming the choices", err)
 	}
 }
 

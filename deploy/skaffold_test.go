@@ -23,7 +23,8 @@ import (
 
 // TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
 // configs on their own kube contexts, each building what it runs, and
-// renders both offline, with the profile gatewayapi too.
+// renders both offline, with the profiles gatewayapi, slo and
+// gatewayapi-slo too.
 func TestSkaffoldConfig(t *testing.T) {
 	skaffold := component.Tool(t, "skaffold")
 	out, err := run(t, root, skaffold, "diagnose", "--yaml-only")
@@ -75,6 +76,19 @@ func TestSkaffoldConfig(t *testing.T) {
 		for _, marker := range []string{"name: worker-primary\n", "name: worker-burst\n"} {
 			if strings.Contains(out, marker) || !strings.Contains(gw, marker) {
 				t.Errorf("skaffold render -m %s: %q must appear with -p gatewayapi only", cfg, strings.TrimSpace(marker))
+			}
+		}
+		// The profiles slo and gatewayapi-slo put primary's burster on the
+		// SLO and leave burst as it is.
+		for _, p := range []string{"slo", "gatewayapi-slo"} {
+			rendered, err := run(t, root, skaffold, "render", "-m", cfg, "-p", p, "--offline=true", "--digest-source=none")
+			if err != nil {
+				t.Fatalf("skaffold render -m %s -p %s: %v\n%s", cfg, p, err, rendered)
+			}
+			onSLO := strings.Contains(rendered, "value: slo\n")
+			gateway := strings.Contains(rendered, "name: worker-primary\n")
+			if onSLO != (cfg == "primary") || gateway != strings.HasPrefix(p, "gatewayapi") {
+				t.Errorf("skaffold render -m %s -p %s: STRATEGY=slo %v, HTTPRoute's Services %v", cfg, p, onSLO, gateway)
 			}
 		}
 	}

@@ -34,7 +34,7 @@ var browsers = []string{"chromium", "chromium-browser", "google-chrome",
 
 // browser starts headless Chromium with a fresh profile and no background
 // traffic (the test machines have no internet).
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	exe := component.Require(t, installChromium, browsers...)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -61,7 +61,7 @@ func poll(ctx context.Context, cond string, timeout time.Duration) error {
 }
 
 // eval returns the value of a JavaScript expression on the page.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {

@@ -51,7 +51,7 @@ func TestDemoSLO(t *testing.T) {
 		r.PrimarySLI, r.BurnSettle, r.SettleDown.Round(100*time.Millisecond))
 }
 
-func runSLODemo(t *testing.T, name string) sloRun {
+func runSLODemo(t testing.TB, name string) sloRun {
 	l := launch(t, "embedded", "-strategy=slo")
 	if !strings.Contains(l.logs.String(), fmt.Sprintf("move the slider past primary's capacity (%g requests/s)", sloCapacity)) {
 		t.Fatalf("the launcher does not say it runs the SLO strategy:\n%s", l.logs.Tail(20))
@@ -143,7 +143,7 @@ func runSLODemo(t *testing.T, name string) sloRun {
 // settle waits until the burster's weights satisfy want and then hold for
 // settledFor, and returns them with the time of the last change before
 // they held (or since, when none changed them).
-func settle(t *testing.T, bursterURL string, since time.Time, want func(split.Split) bool) (split.Split, time.Time) {
+func settle(t testing.TB, bursterURL string, since time.Time, want func(split.Split) bool) (split.Split, time.Time) {
 	t.Helper()
 	var w split.Split
 	var last time.Time
@@ -166,16 +166,40 @@ func settle(t *testing.T, bursterURL string, since time.Time, want func(split.Sp
 	return w, last
 }
 
-func bursterStatusAt(t *testing.T, base string) bursterapi.Status {
+func bursterStatusAt(t testing.TB, base string) bursterapi.Status {
 	t.Helper()
 	var st bursterapi.Status
 	getJSON(t, base+bursterapi.StatusPath, &st)
 	return st
 }
 
-func changesAt(t *testing.T, base string) []bursterapi.Change {
+func changesAt(t testing.TB, base string) []bursterapi.Change {
 	t.Helper()
 	var c []bursterapi.Change
 	getJSON(t, base+bursterapi.ChangesPath, &c)
 	return c
+}
+
+// BenchmarkDemoSLO runs TestDemoSLO's presenter and prints the figures
+// beside their floors: the settle time from the step 10 -> 40 req/s beside
+// the least the strategy can take to reach that split (a step a dwell, two
+// 5 s windows, after the first), the step back beside the rate's 5 s
+// window, and primary's p99 once settled beside the objective. Run with
+// -benchtime=1x.
+func BenchmarkDemoSLO(b *testing.B) {
+	var r sloRun
+	for range b.N {
+		r = runSLODemo(b, b.Name())
+	}
+	const dwell, step, rateWindow = 10 * time.Second, 20, 5 * time.Second
+	floorUp := time.Duration(r.Settled.Burst/step-1) * dwell
+	b.ReportMetric(r.SettleUp.Seconds(), "settle-up-s")
+	b.ReportMetric(floorUp.Seconds(), "settle-up-floor-s")
+	b.ReportMetric(r.SettleDown.Seconds(), "settle-down-s")
+	b.ReportMetric(rateWindow.Seconds(), "settle-down-floor-s")
+	b.ReportMetric(r.PrimaryP99, "primary-p99-ms")
+	b.ReportMetric(sloObjective, "objective-ms")
+	b.ReportMetric(r.PrimaryP99/sloObjective, "p99/objective")
+	b.ReportMetric(float64(r.Settled.Primary), "settled-primary-%")
+	b.ReportMetric(r.ChangesPerMinute, "changes/min")
 }

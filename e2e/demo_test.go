@@ -69,7 +69,7 @@ type launched struct {
 // launch builds and starts the demo's launcher with the given Redis mode
 // and extra flags, on free ports, and waits until it says the burster is
 // up; the test's end stops it if the test has not.
-func launch(t *testing.T, redisMode string, extra ...string) *launched {
+func launch(t testing.TB, redisMode string, extra ...string) *launched {
 	t.Helper()
 	launcherBin := filepath.Join(t.TempDir(), "demo")
 	build := exec.Command("go", "build", "-o", launcherBin, "./demo/cmd/demo")
@@ -340,7 +340,7 @@ func workerPid(t *testing.T, binDir string, port int) int {
 }
 
 // getJSON decodes the JSON body of a GET.
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -355,7 +355,7 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
-func press(t *testing.T, ctx context.Context, key string, n int) {
+func press(t testing.TB, ctx context.Context, key string, n int) {
 	t.Helper()
 	for range n {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(key)); err != nil {
@@ -364,7 +364,7 @@ func press(t *testing.T, ctx context.Context, key string, n int) {
 	}
 }
 
-func shot(t *testing.T, ctx context.Context, name string) {
+func shot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
