@@ -33,6 +33,7 @@ const (
 // and the benchmark.
 type sloRun struct {
 	SettleUp, SettleDown   time.Duration // from the slider's step to the split that then held
+	ChangesUp, ChangesDown int           // weight changes each took
 	Settled                split.Split
 	ChangesPerMinute       float64 // weight changes while settled, per minute
 	PrimaryP99, BurstP99   float64 // ms, the frontend's over its last 10 s, once settled
@@ -46,9 +47,9 @@ type sloRun struct {
 // primary. The page shows both clusters' p99 against the objective.
 func TestDemoSLO(t *testing.T) {
 	r := runSLODemo(t, t.Name())
-	t.Logf("10 -> 40 req/s: settled at %v after %s; %.1f changes/min while settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); primary SLI %.4f, burn %.2f; 40 -> 10 req/s: 100/0 after %s",
-		r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
-		r.PrimarySLI, r.BurnSettle, r.SettleDown.Round(100*time.Millisecond))
+	t.Logf("10 -> 40 req/s: settled at %v after %s in %d changes; %.1f changes/min while settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); primary SLI %.4f, burn %.2f; 40 -> 10 req/s: 100/0 after %s in %d changes",
+		r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesUp, r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
+		r.PrimarySLI, r.BurnSettle, r.SettleDown.Round(100*time.Millisecond), r.ChangesDown)
 }
 
 func runSLODemo(t testing.TB, name string) sloRun {
@@ -82,19 +83,14 @@ func runSLODemo(t testing.TB, name string) sloRun {
 	press(t, ctx, kb.ArrowRight, 30) // 10 -> 40
 	var last time.Time
 	r.Settled, last = settle(t, bursterURL, step, func(w split.Split) bool { return w.Burst > 0 })
-	r.SettleUp = last.Sub(step)
+	r.SettleUp, r.ChangesUp = last.Sub(step), changesSince(t, bursterURL, step)
 	if carried := sloCapacity * 2 * float64(r.Settled.Primary) / 100; carried < 0.75*sloCapacity || carried > 1.25*sloCapacity {
 		t.Fatalf("settled at %v: primary carries %.1f req/s, want its capacity %v ±25%%", r.Settled, carried, sloCapacity)
 	}
 	// Watched while settled: few changes, primary within its objective.
 	watched := time.Now()
 	time.Sleep(observeFor) // the duration is what is measured: changes within it are counted
-	var changes int
-	for _, c := range changesAt(t, bursterURL) {
-		if c.Kind == bursterapi.WeightsChanged && c.At.After(watched) {
-			changes++
-		}
-	}
+	changes := changesSince(t, bursterURL, watched)
 	r.ChangesPerMinute = float64(changes) / time.Since(watched).Minutes()
 	if r.ChangesPerMinute > 2 {
 		t.Fatalf("%d weight changes in %s once settled, want at most two a minute", changes, time.Since(watched).Round(time.Second))
@@ -129,11 +125,11 @@ func runSLODemo(t testing.TB, name string) sloRun {
 	step = time.Now()
 	press(t, ctx, kb.ArrowLeft, 30) // 40 -> 10
 	_, last = settle(t, bursterURL, step, func(w split.Split) bool { return w == split.AllPrimary })
-	r.SettleDown = last.Sub(step)
+	r.SettleDown, r.ChangesDown = last.Sub(step), changesSince(t, bursterURL, step)
 
-	report := fmt.Sprintf("%s: 10->40 req/s settled at %v after %s; %.1f changes/min settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); 40->10 req/s: 100/0 after %s\n",
-		name, r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
-		r.SettleDown.Round(100*time.Millisecond))
+	report := fmt.Sprintf("%s: 10->40 req/s settled at %v after %s in %d changes; %.1f changes/min settled; primary p99 %.1f ms, burst p99 %.1f ms (objective %v ms); 40->10 req/s: 100/0 after %s in %d changes\n",
+		name, r.Settled, r.SettleUp.Round(100*time.Millisecond), r.ChangesUp, r.ChangesPerMinute, r.PrimaryP99, r.BurstP99, sloObjective,
+		r.SettleDown.Round(100*time.Millisecond), r.ChangesDown)
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "demo-slo-times.txt"), []byte(report), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +160,18 @@ func settle(t testing.TB, bursterURL string, since time.Time, want func(split.Sp
 		return nil
 	})
 	return w, last
+}
+
+// changesSince counts the burster's weight changes after since.
+func changesSince(t testing.TB, bursterURL string, since time.Time) int {
+	t.Helper()
+	n := 0
+	for _, c := range changesAt(t, bursterURL) {
+		if c.Kind == bursterapi.WeightsChanged && c.At.After(since) {
+			n++
+		}
+	}
+	return n
 }
 
 func bursterStatusAt(t testing.TB, base string) bursterapi.Status {
@@ -202,4 +210,6 @@ func BenchmarkDemoSLO(b *testing.B) {
 	b.ReportMetric(r.PrimaryP99/sloObjective, "p99/objective")
 	b.ReportMetric(float64(r.Settled.Primary), "settled-primary-%")
 	b.ReportMetric(r.ChangesPerMinute, "changes/min")
+	b.ReportMetric(float64(r.ChangesUp), "changes-up")
+	b.ReportMetric(float64(r.ChangesDown), "changes-down")
 }

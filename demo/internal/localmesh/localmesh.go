@@ -52,7 +52,7 @@ type Mesh struct {
 	backends [2]*url.URL
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	limit    *limiter // primary's capacity; nil: unlimited
+	limit    *limiter       // primary's capacity; nil: unlimited
 	ready    [2]atomic.Bool // true until a probe says otherwise
 	readyVec *prometheus.GaugeVec
 
