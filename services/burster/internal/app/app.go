@@ -61,7 +61,13 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}
 	if b.scaler != nil {
-		ccfg.Prescale = &controller.Prescale{Scaler: b.scaler, WarmRPS: cfg.WarmRPS, HighRPS: cfg.HighRPS,
+		// Under slo no rate moves the split: from WARM_RPS on, burst is
+		// readied for the whole rate.
+		high := cfg.HighRPS
+		if cfg.Strategy == policy.SLO {
+			high = cfg.WarmRPS
+		}
+		ccfg.Prescale = &controller.Prescale{Scaler: b.scaler, WarmRPS: cfg.WarmRPS, HighRPS: high,
 			PerEndpointRPS: cfg.PerEndpointRPS, Cooldown: cfg.BurstCooldown, Wait: cfg.PrescaleWait}
 	}
 	var endpoints *capacity.Endpoints

@@ -64,9 +64,9 @@ type Config struct {
 	PerEndpointRPS   float64             `envconfig:"CAPACITY_PER_ENDPOINT_RPS" default:"0" desc:"spillover: > 0 keeps this × primary's ready workers instead of CAPACITY_RPS"`
 	WorkerService    string              `envconfig:"WORKER_SERVICE" default:"worker" desc:"the Service whose ready endpoints are counted (CAPACITY_PER_ENDPOINT_RPS, BURST_KUBECONFIG)"`
 	BurstKubeconfig  string              `envconfig:"BURST_KUBECONFIG" desc:"a kubeconfig for the burst cluster: no weight goes there while it has no ready worker; empty: not checked"`
-	BurstPrescale    bool                `envconfig:"BURST_PRESCALE" default:"false" desc:"raise the burst HPA's minReplicas from WARM_RPS on, put it back after BURST_COOLDOWN (needs BURST_KUBECONFIG, CAPACITY_PER_ENDPOINT_RPS)"`
+	BurstPrescale    bool                `envconfig:"BURST_PRESCALE" default:"false" desc:"raise the burst HPA's minReplicas from WARM_RPS on, put it back after BURST_COOLDOWN (needs BURST_KUBECONFIG, CAPACITY_PER_ENDPOINT_RPS; switch, step or slo)"`
 	BurstHPA         string              `envconfig:"BURST_HPA" default:"worker" desc:"BURST_PRESCALE: the burst cluster's HorizontalPodAutoscaler"`
-	WarmRPS          float64             `envconfig:"WARM_RPS" default:"10" desc:"BURST_PRESCALE: from this rate (below HIGH_RPS) burst's workers are raised"`
+	WarmRPS          float64             `envconfig:"WARM_RPS" default:"10" desc:"BURST_PRESCALE: from this rate (below HIGH_RPS; under slo, where primary nears its capacity) burst's workers are raised"`
 	BurstCooldown    time.Duration       `envconfig:"BURST_COOLDOWN" default:"5m" desc:"BURST_PRESCALE: time all on primary, below WARM_RPS, before minReplicas is put back"`
 	PrescaleWait     time.Duration       `envconfig:"PRESCALE_WAIT" default:"60s" desc:"BURST_PRESCALE: longest wait for the raised workers before the first shift"`
 	SLOLatencyMS     float64             `envconfig:"SLO_LATENCY_MS" default:"250" desc:"slo: a good request is answered, not 5xx, within this; a bucket boundary of the latency histogram"`
@@ -210,8 +210,10 @@ func (c *Config) Validate() error {
 		case c.BurstKubeconfig == "" || c.PerEndpointRPS <= 0:
 			errs = append(errs, errors.New("BURST_PRESCALE needs BURST_KUBECONFIG and CAPACITY_PER_ENDPOINT_RPS"))
 		case c.Strategy == policy.Spillover:
-			errs = append(errs, errors.New("BURST_PRESCALE warms below HIGH_RPS: STRATEGY=switch or step"))
-		case !(c.WarmRPS > 0 && c.WarmRPS < c.HighRPS):
+			errs = append(errs, errors.New("BURST_PRESCALE warms below HIGH_RPS: STRATEGY=switch, step or slo"))
+		case c.Strategy == policy.SLO && !(c.WarmRPS > 0):
+			errs = append(errs, fmt.Errorf("WARM_RPS must be above 0, got %v", c.WarmRPS))
+		case c.Strategy != policy.SLO && !(c.WarmRPS > 0 && c.WarmRPS < c.HighRPS):
 			errs = append(errs, fmt.Errorf("WARM_RPS must be above 0 and below HIGH_RPS (%v), got %v", c.HighRPS, c.WarmRPS))
 		case c.BurstHPA == "" || c.BurstCooldown < 0 || c.PrescaleWait <= 0:
 			errs = append(errs, errors.New("BURST_HPA must be set, BURST_COOLDOWN not negative and PRESCALE_WAIT positive"))
