@@ -295,6 +295,32 @@ func bursterDeployment(tb testing.TB, objs []*unstructured.Unstructured) *unstru
 	return nil
 }
 
+// podSpec is the pod template of a rendered Deployment.
+func podSpec(tb testing.TB, deployment *unstructured.Unstructured) corev1.PodSpec {
+	tb.Helper()
+	var d struct {
+		Spec struct {
+			Template corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(deployment.Object, &d); err != nil {
+		tb.Fatal(err)
+	}
+	return d.Spec.Template.Spec
+}
+
+// plainEnv is the first container's variables with a value of their own
+// (not from a field or a secret).
+func plainEnv(pod corev1.PodSpec) map[string]string {
+	env := map[string]string{}
+	for _, e := range pod.Containers[0].Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = e.Value
+		}
+	}
+	return env
+}
+
 // startBursterOf runs the burster with deployment's configuration, as
 // startBurster does, with the variables in set changed (a test's timings).
 func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primary, burst *mesh.Cluster, prometheus string, set map[string]string) *bursterProcess {
@@ -305,25 +331,12 @@ func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primar
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("building the burster: %v\n%s", err, out)
 	}
-	var d struct {
-		Spec struct {
-			Template corev1.PodTemplateSpec `json:"template"`
-		} `json:"spec"`
-	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(deployment.Object, &d); err != nil {
-		tb.Fatal(err)
-	}
-	pod := d.Spec.Template.Spec
+	pod := podSpec(tb, deployment)
 	kubeconfig, err := primary.Kubeconfig(tb, namespace, pod.ServiceAccountName)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env := map[string]string{}
-	for _, e := range pod.Containers[0].Env {
-		if e.ValueFrom == nil {
-			env[e.Name] = e.Value
-		}
-	}
+	env := plainEnv(pod)
 	if env["BURST_KUBECONFIG"] == "" {
 		tb.Fatal("the burster's Deployment does not read the burst cluster (BURST_KUBECONFIG)")
 	}

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
@@ -33,24 +30,10 @@ func (a trafficAPI) sloOverlay() string {
 var istioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
 	60000, 300000, 600000, 1800000, 3600000}
 
-// bursterEnv is the plain environment of a rendered burster Deployment.
+// bursterEnv is the plain environment of the burster rendered in dir.
 func bursterEnv(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	var d struct {
-		Spec struct {
-			Template corev1.PodTemplateSpec `json:"template"`
-		} `json:"spec"`
-	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(bursterDeployment(t, render(t, dir)).Object, &d); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-		if e.ValueFrom == nil {
-			env[e.Name] = e.Value
-		}
-	}
-	return env
+	return plainEnv(podSpec(t, bursterDeployment(t, render(t, dir))))
 }
 
 // TestSLOOverlaysRender: the slo overlays run the burster on the SLO with
@@ -81,17 +64,7 @@ func TestSLOOverlaysRender(t *testing.T) {
 		frontend := map[string]string{}
 		for _, o := range render(t, api.sloOverlay()) {
 			if o.GetKind() == "Deployment" && o.GetName() == "frontend" {
-				var d struct {
-					Spec struct {
-						Template corev1.PodTemplateSpec `json:"template"`
-					} `json:"spec"`
-				}
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-					frontend[e.Name] = e.Value
-				}
+				frontend = plainEnv(podSpec(t, o))
 			}
 		}
 		if frontend["SLO_LATENCY_MS"] != env["SLO_LATENCY_MS"] {

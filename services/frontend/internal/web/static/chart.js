@@ -7,28 +7,56 @@ const Chart = (() => {
   const WINDOW_MS = 60_000;
   const COLORS = { primary: "#1a73e8", burst: "#e8710a", target: "#202124", threshold: "#b3261e", marker: "#6a1b9a" };
 
+  // keep appends p and drops points older than the window (and a margin).
+  function keep(points, p) {
+    points.push(p);
+    const cut = p.t - WINDOW_MS - 5_000;
+    while (points.length && points[0].t < cut) points.shift();
+  }
+
+  // prepare sizes the canvas for the screen's pixel ratio and clears it.
+  function prepare(canvas) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
+      canvas.width = w * dpr;
+      canvas.height = h * dpr;
+    }
+    const g = canvas.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    return { g, w, h };
+  }
+
+  // axes draws the horizontal grid with labels (unit after each value) and
+  // the time axis of the last minute.
+  function axes(g, w, h, pad, x, y, ymax, lines, unit, now) {
+    g.font = "12px system-ui, sans-serif";
+    g.fillStyle = "#5f6368";
+    g.strokeStyle = "#e0e0e0";
+    g.lineWidth = 1;
+    for (let i = 0; i <= lines; i++) {
+      const v = (ymax / lines) * i, yy = y(v);
+      g.beginPath(); g.moveTo(pad.l, yy); g.lineTo(w - pad.r, yy); g.stroke();
+      g.fillText(`${Math.round(v)}${unit}`, 2, yy + 4);
+    }
+    for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
+  }
+
+  function niceCeil(v) {
+    const mag = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
+    return 10 * mag;
+  }
+
   function create(canvas) {
     const points = [];   // {t, primary, burst, target}
     let markers = [];    // {t, label}
     let thresholds = null;
     let offset = 0;      // browser clock minus server clock, in ms
 
-    function push(p) {
-      points.push(p);
-      const cut = p.t - WINDOW_MS - 5_000;
-      while (points.length && points[0].t < cut) points.shift();
-    }
-
     function draw() {
-      const dpr = window.devicePixelRatio || 1;
-      const w = canvas.clientWidth, h = canvas.clientHeight;
-      if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
-        canvas.width = w * dpr;
-        canvas.height = h * dpr;
-      }
-      const g = canvas.getContext("2d");
-      g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      g.clearRect(0, 0, w, h);
+      const { g, w, h } = prepare(canvas);
       const pad = { l: 44, r: 8, t: 10, b: 22 };
       const now = Date.now() - offset, t0 = now - WINDOW_MS;
       let ymax = 10;
@@ -38,17 +66,7 @@ const Chart = (() => {
       const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
       const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
 
-      // Grid and axis labels.
-      g.font = "12px system-ui, sans-serif";
-      g.fillStyle = "#5f6368";
-      g.strokeStyle = "#e0e0e0";
-      g.lineWidth = 1;
-      for (let i = 0; i <= 5; i++) {
-        const v = (ymax / 5) * i, yy = y(v);
-        g.beginPath(); g.moveTo(pad.l, yy); g.lineTo(w - pad.r, yy); g.stroke();
-        g.fillText(String(Math.round(v)), 4, yy + 4);
-      }
-      for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
+      axes(g, w, h, pad, x, y, ymax, 5, "", now);
 
       const visible = points.filter((p) => p.t >= t0 - 2_000);
       if (visible.length > 1) {
@@ -97,14 +115,8 @@ const Chart = (() => {
       g.globalAlpha = 1;
     }
 
-    function niceCeil(v) {
-      const mag = Math.pow(10, Math.floor(Math.log10(v)));
-      for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
-      return 10 * mag;
-    }
-
     return {
-      push,
+      push(p) { keep(points, p); },
       draw,
       setMarkers(list) { markers = list; },
       setThresholds(t) { thresholds = t; },
@@ -118,22 +130,8 @@ const Chart = (() => {
     let objective = null;
     let offset = 0;
 
-    function push(p) {
-      points.push(p);
-      const cut = p.t - WINDOW_MS - 5_000;
-      while (points.length && points[0].t < cut) points.shift();
-    }
-
     function draw() {
-      const dpr = window.devicePixelRatio || 1;
-      const w = canvas.clientWidth, h = canvas.clientHeight;
-      if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
-        canvas.width = w * dpr;
-        canvas.height = h * dpr;
-      }
-      const g = canvas.getContext("2d");
-      g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      g.clearRect(0, 0, w, h);
+      const { g, w, h } = prepare(canvas);
       const pad = { l: 52, r: 8, t: 10, b: 22 };
       const now = Date.now() - offset, t0 = now - WINDOW_MS;
       const visible = points.filter((p) => p.t >= t0 - 2_000);
@@ -142,16 +140,7 @@ const Chart = (() => {
       ymax = niceCeil(ymax * 1.1);
       const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
       const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
-      g.font = "12px system-ui, sans-serif";
-      g.fillStyle = "#5f6368";
-      g.strokeStyle = "#e0e0e0";
-      g.lineWidth = 1;
-      for (let i = 0; i <= 4; i++) {
-        const v = (ymax / 4) * i, yy = y(v);
-        g.beginPath(); g.moveTo(pad.l, yy); g.lineTo(w - pad.r, yy); g.stroke();
-        g.fillText(`${Math.round(v)} ms`, 2, yy + 4);
-      }
-      for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
+      axes(g, w, h, pad, x, y, ymax, 4, " ms", now);
       for (const name of ["burst", "primary"]) {
         g.strokeStyle = COLORS[name];
         g.lineWidth = 2;
@@ -175,14 +164,8 @@ const Chart = (() => {
       }
     }
 
-    function niceCeil(v) {
-      const mag = Math.pow(10, Math.floor(Math.log10(v)));
-      for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
-      return 10 * mag;
-    }
-
     return {
-      push,
+      push(p) { keep(points, p); },
       draw,
       setObjective(ms) { objective = ms; },
       setClockOffset(ms) { offset = ms; },
