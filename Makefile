@@ -83,6 +83,11 @@ bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend r
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/
 
+.PHONY: slo-rules
+slo-rules: ## Write deploy/prometheus/slo-rules.yml again from the SLO settings the slo overlay renders
+	cd deploy && $(GO) run ./cmd/slorules -overlay ../k8s/overlays/slo/primary > prometheus/slo-rules.yml.new
+	mv deploy/prometheus/slo-rules.yml.new deploy/prometheus/slo-rules.yml
+
 .PHONY: clean
 clean: ## Remove bin/ and out/ (the tools stay built in ~/.cache/cloudburst/tools for every clone)
 	rm -rf $(BIN) out

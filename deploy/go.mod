@@ -16,6 +16,7 @@ require (
 	github.com/cloudburst-demo/cloudburst/testkit/mesh v0.0.0-00010101000000-000000000000
 	github.com/envoyproxy/go-control-plane/envoy v1.39.0
 	github.com/google/go-containerregistry v0.21.7
+	github.com/prometheus/common v0.72.0
 	k8s.io/api v0.37.0
 	k8s.io/apimachinery v0.37.0
 	k8s.io/client-go v0.37.0
@@ -68,7 +69,6 @@ require (
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
