@@ -140,13 +140,13 @@ func run() error {
 		"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
 		// Nothing goes to a burst worker the mesh finds not ready.
 		"MESH_READINESS": "true"})
-	if opt.strategy == strategySLO {
-		// The SLI from the mesh's latency histogram, which has Istio's
-		// buckets and is scraped with the counter.
-		for k, v := range map[string]string{"SLO_LATENCY_MS": ftoa(opt.sloLatencyMS), "SLO_TARGET": ftoa(opt.sloTarget),
-			"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds"} {
-			bursterEnv[k] = v
-		}
+	// The SLI from the mesh's latency histogram, which has Istio's buckets
+	// and is scraped with the counter: it decides under -strategy=slo, and
+	// is shown on the page (with the error budget since the demo started)
+	// under either strategy.
+	for k, v := range map[string]string{"SLO_LATENCY_MS": ftoa(opt.sloLatencyMS), "SLO_TARGET": ftoa(opt.sloTarget),
+		"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds"} {
+		bursterEnv[k] = v
 	}
 	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"), Env: bursterEnv}
 	if err := build(ctx, out, root, bin, bursterBinaries, "it moves the traffic; the page is served meanwhile"); err != nil {

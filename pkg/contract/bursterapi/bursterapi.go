@@ -109,6 +109,38 @@ type SLO struct {
 	// BothOver: both clusters are over their objective; burst's share is
 	// not raised further.
 	BothOver bool `json:"bothOver,omitempty"`
+	// Budget is each destination's error budget; nil when not measured,
+	// and BudgetProblem says why.
+	Budget        *Budgets `json:"budget,omitempty"`
+	BudgetProblem string   `json:"budgetProblem,omitempty"`
+}
+
+// Burn is a burn rate over a window.
+type Burn struct {
+	Window string  `json:"window"`
+	Rate   float64 `json:"rate"`
+}
+
+// ErrorBudget is one destination's error budget.
+type ErrorBudget struct {
+	Burns []Burn   `json:"burns,omitempty"` // over the short windows, shortest first
+	Left  *float64 `json:"left,omitempty"`  // share of the period's budget left: 1 untouched, 0 or less spent
+}
+
+// Budgets is each destination's error budget over Period: "3d" from the
+// recording rules in the clusters, "since the counters started" in the
+// demo (since the demo started).
+type Budgets struct {
+	Period  string      `json:"period"`
+	Primary ErrorBudget `json:"primary"`
+	Burst   ErrorBudget `json:"burst"`
+}
+
+// Security is how each destination's requests travel, as the mesh reports
+// it (Istio's connection_security_policy: mutual_tls, none); "" unknown.
+type Security struct {
+	Primary string `json:"primary,omitempty"`
+	Burst   string `json:"burst,omitempty"`
 }
 
 // Status is the body of GET /api/status: what one burster replica knows now.
@@ -123,8 +155,13 @@ type Status struct {
 	PrimaryCapacity *Capacity `json:"primaryCapacity,omitempty"`
 	// Burst is nil unless the burster reads the burst cluster's readiness.
 	Burst *Burst `json:"burst,omitempty"`
-	// SLO is set under STRATEGY=slo.
+	// SLO is set when the burster measures the worker's service level:
+	// always under STRATEGY=slo.
 	SLO *SLO `json:"slo,omitempty"`
+	// Security is nil unless the burster measures it (SECURITY_QUERY).
+	Security *Security `json:"security,omitempty"`
+	// Router is what applies the weights: istio, gatewayapi or localmesh.
+	Router string `json:"router,omitempty"`
 	// RouterError is the class of the last failed call to what applies the
 	// weights ("timed out", "unreachable", "not allowed", ...); empty once a
 	// call succeeds. The full error is in the burster's log.

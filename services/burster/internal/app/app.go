@@ -48,7 +48,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	log.Info("starting", "source", cfg.Source, "router", cfg.Router, "strategy", cfg.Strategy, "high", cfg.HighRPS,
 		"low", cfg.LowRPS, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
 	var slo *bursterapi.SLO
-	if cfg.Strategy == policy.SLO {
+	if cfg.MeasuresSLO() {
 		slo = &bursterapi.SLO{LatencyMS: cfg.SLOLatencyMS, Target: cfg.SLOTarget, WindowSeconds: cfg.SLOWindow.Seconds()}
 		log.Info("service level objective", "latencyMs", cfg.SLOLatencyMS, "target", cfg.SLOTarget, "window", cfg.SLOWindow,
 			"minRequests", cfg.SLOMinRequests, "probe", cfg.SLOProbe)
@@ -57,7 +57,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	srv := server.New(Service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
 	ccfg := controller.Config{
-		Source: srcs.Rate, Destinations: srcs.Destinations, Latency: srcs.Latency, SLO: slo, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
+		Source: srcs.Rate, Destinations: srcs.Destinations, Latency: srcs.Latency, SLO: slo, SLODecides: cfg.Strategy == policy.SLO,
+		Budget: srcs.Budget, Security: srcs.Security, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}
 	if b.scaler != nil {

@@ -75,8 +75,10 @@ type Config struct {
 	SLOMinRequests   float64             `envconfig:"SLO_MIN_REQUESTS" default:"20" desc:"slo: fewer requests in the window is no data: hold"`
 	SLOProbe         time.Duration       `envconfig:"SLO_PROBE" default:"5m" desc:"slo: after this without a breach, try one step more on primary than it was seen to carry; 0: never"`
 	SLOBuckets       []float64           `envconfig:"SLO_BUCKETS" default:"0.5,1,5,10,25,50,100,250,500,1000,2500,5000,10000,30000,60000,300000,600000,1800000,3600000" desc:"slo: the latency histogram's bucket boundaries in ms (Istio's defaults; the local mesh's)"`
-	SLOQuery         string              `envconfig:"SLO_QUERY" desc:"slo, SOURCE=prometheus: PromQL giving each bucket's increase over $window by destination, le and code; empty: Istio's, for ROUTER"`
-	SLOScrapeMetric  string              `envconfig:"SLO_SCRAPE_METRIC" desc:"slo, SOURCE=scrape: the latency histogram (ms), labelled as the counter"`
+	SLOQuery         string              `envconfig:"SLO_QUERY" desc:"SOURCE=prometheus: PromQL giving each bucket's increase over $window by destination, le and code; empty: Istio's for ROUTER under slo, not measured under another strategy"`
+	SLOScrapeMetric  string              `envconfig:"SLO_SCRAPE_METRIC" desc:"slo, SOURCE=scrape: the latency histogram (ms), labelled as the counter; set under another strategy, the SLI is measured for the page"`
+	SLOBudgetQuery   string              `envconfig:"SLO_BUDGET_QUERY" default:"label_replace({__name__=~\"cloudburst:worker_burn:rate(5m|1h|3d)\"}, \"window\", \"$1\", \"__name__\", \"cloudburst:worker_burn:rate(.*)\")" desc:"SOURCE=prometheus: each cluster's burn rate by the labels cluster and window (5m, 1h, and 3d for the budget), from deploy/prometheus' recording rules"`
+	SecurityQuery    string              `envconfig:"SECURITY_QUERY" desc:"SOURCE=prometheus: req/s by the labels destination and security (Istio's connection_security_policy); empty: not measured"`
 	ScrapeInterval   time.Duration       `envconfig:"PROMETHEUS_SCRAPE_INTERVAL" default:"2s" desc:"slo, SOURCE=prometheus: how often Prometheus scrapes the sidecars (deploy/prometheus: 2s)"`
 	Interval         time.Duration       `envconfig:"INTERVAL" default:"1s" desc:"time between measurements"`
 	MinDwell         time.Duration       `envconfig:"MIN_DWELL" default:"5s" desc:"least time between two changes"`
@@ -121,16 +123,35 @@ func (c Config) SourceConfig() source.Config {
 		ScrapeURL: c.ScrapeURL, ScrapeMetric: c.ScrapeMetric, ScrapeLabels: c.ScrapeLabels, ScrapeWindow: c.ScrapeWindow,
 		ScrapeDestinationLabel: c.ScrapeDestinationLabel, ScrapeCodeLabel: c.ScrapeCodeLabel,
 	}
-	if c.Strategy == policy.SLO {
-		s.LatencyWindow, s.Objective = c.SLOWindow, c.SLOLatencyMS
+	if c.MeasuresSLO() {
+		s.LatencyWindow, s.Objective, s.Target = c.SLOWindow, c.SLOLatencyMS, c.SLOTarget
 		switch c.Source {
 		case source.KindPrometheus:
-			s.LatencyQuery = c.SLOQuery
+			s.LatencyQuery, s.BudgetQuery = c.SLOQuery, c.SLOBudgetQuery
 		case source.KindScrape:
 			s.LatencyMetric = c.SLOScrapeMetric
 		}
 	}
+	if c.Source == source.KindPrometheus {
+		s.SecurityQuery = c.SecurityQuery
+	}
 	return s
+}
+
+// MeasuresSLO reports whether the burster measures the worker's service
+// level: always under STRATEGY=slo, which decides from it, and otherwise
+// for the status and the page when a latency source is set (SLO_QUERY, or
+// SLO_SCRAPE_METRIC).
+func (c Config) MeasuresSLO() bool {
+	switch {
+	case c.Strategy == policy.SLO:
+		return true
+	case c.Source == source.KindPrometheus:
+		return c.SLOQuery != ""
+	case c.Source == source.KindScrape:
+		return c.SLOScrapeMetric != ""
+	}
+	return false
 }
 
 // policyVars names the variable behind each policy setting.
@@ -149,7 +170,7 @@ func (c *Config) Validate() error {
 		c.Query = DefaultQuery
 	}
 	var errs []error
-	if c.Strategy == policy.SLO {
+	if c.MeasuresSLO() {
 		errs = c.validateSLO()
 	}
 	switch c.Source {
@@ -236,6 +257,10 @@ func (c *Config) Validate() error {
 // scrapes, and a latency to read. It fills in Istio's query for the router.
 func (c *Config) validateSLO() []error {
 	var errs []error
+	if c.Strategy != policy.SLO && !(c.SLOTarget > 0 && c.SLOTarget < 1) {
+		// Under slo the policy checks it.
+		errs = append(errs, fmt.Errorf("SLO_TARGET must be above 0 and below 1 (0.99 is 99%%), got %v", c.SLOTarget))
+	}
 	if !(c.SLOLatencyMS > 0) {
 		errs = append(errs, fmt.Errorf("SLO_LATENCY_MS must be positive, got %v", c.SLOLatencyMS))
 	} else if err := source.CheckBucket(c.SLOLatencyMS, c.SLOBuckets); err != nil {

@@ -35,6 +35,14 @@ type Config struct {
 	Latency source.Latency
 	// SLO is the objective, for the status; set with Latency.
 	SLO *bursterapi.SLO
+	// SLODecides: the policy decides from the latency (STRATEGY=slo), so a
+	// failed latency measurement is a failed measurement. Otherwise the
+	// latency is measured for the status only.
+	SLODecides bool
+	// Budget and Security, when not nil, measure each destination's error
+	// budget and how its requests travel, for the status.
+	Budget   source.BudgetSource
+	Security source.SecuritySource
 	// Capacity, when not nil, is primary's live capacity, which the
 	// policy gets with each rate.
 	Capacity Capacity
@@ -83,6 +91,7 @@ type Controller struct {
 	capacity     *bursterapi.Capacity
 	burst        *bursterapi.Burst
 	slo          *bursterapi.SLO
+	security     *bursterapi.Security
 	routerErr    string // the class of the last router call's failure; "" after a success
 }
 
@@ -95,6 +104,7 @@ type term struct {
 	failing      [2]bool      // primary, burst: as last reported
 	burstBlocked bool         // weights kept off burst: as last reported
 	pre          prescaleState
+	latencyErr   error // the class of the latency's last failure, as last logged
 }
 
 // Snapshot is what the controller knows now, for status pages.
@@ -104,7 +114,8 @@ type Snapshot struct {
 	Destinations *bursterapi.Destinations // nil when not measured
 	Capacity     *bursterapi.Capacity     // nil when not measured
 	Burst        *bursterapi.Burst        // nil when not read
-	SLO          *bursterapi.SLO          // nil unless STRATEGY=slo
+	SLO          *bursterapi.SLO          // nil unless the service level is measured
+	Security     *bursterapi.Security     // nil unless measured
 	RouterError  string                   // the class of the last router call's failure; "" when it succeeded
 }
 
@@ -194,12 +205,13 @@ func (c *Controller) tick(ctx context.Context) {
 	}
 	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
-	slo := c.sloStatus(d.SLO, latencyErr)
+	slo := c.sloStatus(ctx, d.SLO, latencyErr)
 	var measured *float64
 	if err == nil {
 		measured = &rps
 	}
 	dests := c.measureDestinations(ctx)
+	c.measureSecurity(ctx)
 	defer func() {
 		if burst != nil {
 			burst.Blocked = c.term.burstBlocked

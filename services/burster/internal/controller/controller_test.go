@@ -621,7 +621,7 @@ func TestSLO(t *testing.T) {
 	lat := &fakeLatency{}
 	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllPrimary}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
 	objective := &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5}
-	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, Router: r.rt, Policy: pol, Events: r.ev,
+	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, SLODecides: true, Router: r.rt, Policy: pol, Events: r.ev,
 		Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
 	r.c.now = func() time.Time { return r.now }
 	if err := r.c.start(context.Background()); err != nil {
@@ -670,5 +670,68 @@ func TestSLO(t *testing.T) {
 	last := r.c.Changes()[len(r.c.Changes())-1]
 	if r.rt.cur != split.AllPrimary || last.Kind != bursterapi.FailSafe || !strings.Contains(last.Reason, "no bucket at the objective") {
 		t.Fatalf("no bucket, three times: weights %v, last change %+v", r.rt.cur, last)
+	}
+}
+
+type fakeBudget struct {
+	b   source.Budget
+	err error
+}
+
+func (f *fakeBudget) Budget(context.Context) (source.Budget, error) { return f.b, f.err }
+
+type fakeSecurity struct{ s source.Security }
+
+func (f *fakeSecurity) Security(context.Context) (source.Security, error) { return f.s, nil }
+
+// TestSLOMeasuredUnderSwitch: under another strategy the service level is
+// measured for the status only: primary's SLI and burn, each destination's
+// error budget and how its requests travel are shown, and a latency that
+// cannot be measured never counts as a failed measurement.
+func TestSLOMeasuredUnderSwitch(t *testing.T) {
+	pol, err := policy.New(policy.Config{
+		Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, MinDwell: 5 * time.Second, FailureThreshold: 2, FailSafe: policy.FailSafePrimary,
+		SLOLatency: 250 * time.Millisecond, SLOTarget: 0.99, SLOWindow: 5 * time.Second, SLOMinRequests: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := 0.4
+	lat := &fakeLatency{w: policy.SLIs{Primary: policy.Window{Requests: 100, Good: 99}, Burst: policy.Window{Requests: 50, Good: 25}}}
+	budget := &fakeBudget{b: source.Budget{Period: "3d", Primary: source.BudgetOf{Burns: []source.Burn{{Window: "5m", Rate: 0.5}}, Left: &left}}}
+	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllBurst}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
+	r.c = New(Config{Source: r.src, Latency: lat, SLO: &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5},
+		Budget: budget, Security: &fakeSecurity{source.Security{Primary: "mutual_tls", Burst: "mutual_tls"}},
+		Router: r.rt, Policy: pol, Events: r.ev, Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
+	r.c.now = func() time.Time { return r.now }
+	if err := r.c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.at(30, nil)
+	snap := r.c.Snapshot()
+	s := snap.SLO
+	if s == nil || s.Primary == nil || s.Primary.SLI == nil || *s.Primary.SLI != 0.99 || s.Burst == nil || s.Burst.Burn == nil || math.Abs(*s.Burst.Burn-50) > 1e-9 {
+		t.Fatalf("the SLO status under switch: %+v", s)
+	}
+	if s.Budget == nil || s.Budget.Period != "3d" || s.Budget.Primary.Left == nil || *s.Budget.Primary.Left != 0.4 ||
+		len(s.Budget.Primary.Burns) != 1 || s.Budget.Primary.Burns[0].Window != "5m" {
+		t.Fatalf("the budget: %+v", s.Budget)
+	}
+	if snap.Security == nil || snap.Security.Burst != "mutual_tls" {
+		t.Fatalf("the security: %+v", snap.Security)
+	}
+	if len(r.c.Changes()) != 0 {
+		t.Fatalf("switch at 30 req/s with burst already all: %+v", r.c.Changes())
+	}
+	// A histogram without the bucket, and a budget that cannot be read:
+	// said in the status, never a failed measurement (FAILURE_THRESHOLD 2).
+	lat.err = fmt.Errorf("%w: no le=250", source.ErrNoBucket)
+	budget.err = fmt.Errorf("%w: no rules", source.ErrNoData)
+	for range 4 {
+		r.at(30, nil)
+	}
+	s = r.c.Snapshot().SLO
+	if r.rt.cur != split.AllBurst || len(r.c.Changes()) != 0 || s.Problem != source.ErrNoBucket.Error() || s.BudgetProblem != source.ErrNoData.Error() {
+		t.Fatalf("a latency that cannot be measured under switch: weights %v, changes %+v, status %+v", r.rt.cur, r.c.Changes(), s)
 	}
 }

@@ -20,18 +20,26 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 	var latencyErr error
 	if c.cfg.Latency != nil && err == nil {
 		slis, lerr := c.cfg.Latency.Windows(ctx)
-		if lerr != nil {
-			if ctx.Err() == nil {
+		latencyErr = source.Classify(lerr)
+		if latencyErr != c.term.latencyErr && ctx.Err() == nil {
+			// Logged when it starts failing, or fails otherwise, and
+			// when it recovers: not once a measurement.
+			if lerr != nil {
 				c.cfg.Log.Warn("no latency measured", "err", lerr)
+			} else {
+				c.cfg.Log.Info("latency measured again")
 			}
-			latencyErr = source.Classify(lerr)
-			if latencyErr != source.ErrNoData {
-				// A failed query, or a histogram that cannot count the
-				// objective: a failed measurement, towards the fail-safe.
-				obs.Err = latencyErr
-			} // No data yet (a window still filling): the policy holds and says so.
-		} else {
+			c.term.latencyErr = latencyErr
+		}
+		switch {
+		case lerr == nil:
 			obs.SLO = &slis
+		case c.cfg.SLODecides && latencyErr != source.ErrNoData:
+			// A failed query, or a histogram that cannot count the
+			// objective: a failed measurement, towards the fail-safe.
+			// No data yet (a window still filling): the policy holds
+			// and says so.
+			obs.Err = latencyErr
 		}
 	}
 	capacity := c.measureCapacity()
@@ -128,4 +136,45 @@ func health(t source.Traffic) bursterapi.Destination {
 		RPS: t.RPS, FailedRPS: t.FailedRPS,
 		Failing: t.RPS > 0 && t.FailedRPS >= failingShare*t.RPS,
 	}
+}
+
+// measureSecurity reads how each destination's requests travel, when
+// configured, for the status. Nil: not measured, or the last reading failed.
+func (c *Controller) measureSecurity(ctx context.Context) {
+	if c.cfg.Security == nil {
+		return
+	}
+	var out *bursterapi.Security
+	s, err := c.cfg.Security.Security(ctx)
+	if err == nil {
+		out = &bursterapi.Security{Primary: s.Primary, Burst: s.Burst}
+	} else if ctx.Err() == nil {
+		c.cfg.Log.Debug("the connections' security not measured", "err", err)
+	}
+	c.mu.Lock()
+	c.security = out
+	c.mu.Unlock()
+}
+
+// measureBudget reads each destination's error budget, when configured;
+// the class of its error when it fails.
+func (c *Controller) measureBudget(ctx context.Context) (*bursterapi.Budgets, error) {
+	if c.cfg.Budget == nil {
+		return nil, nil
+	}
+	b, err := c.cfg.Budget.Budget(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Debug("no error budget measured", "err", err)
+		}
+		return nil, source.Classify(err)
+	}
+	of := func(o source.BudgetOf) bursterapi.ErrorBudget {
+		out := bursterapi.ErrorBudget{Left: o.Left}
+		for _, burn := range o.Burns {
+			out.Burns = append(out.Burns, bursterapi.Burn{Window: burn.Window, Rate: burn.Rate})
+		}
+		return out
+	}
+	return &bursterapi.Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}, nil
 }

@@ -79,7 +79,7 @@ func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
-		SLO: c.slo, RouterError: c.routerErr}
+		SLO: c.slo, Security: c.security, RouterError: c.routerErr}
 }
 
 // routed records how a call to the router ended, for the status: a read
@@ -111,12 +111,17 @@ func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capac
 
 // sloStatus is the objective with the slo strategy's reading, or with why
 // there is none; nil without an objective.
-func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.SLO {
+func (c *Controller) sloStatus(ctx context.Context, r *policy.SLOReading, problem error) *bursterapi.SLO {
 	if c.cfg.SLO == nil {
 		return nil
 	}
 	out := *c.cfg.SLO
 	c.cfg.Metrics.slo(r)
+	if budget, err := c.measureBudget(ctx); err != nil {
+		out.BudgetProblem = err.Error()
+	} else {
+		out.Budget = budget
+	}
 	switch {
 	case problem != nil:
 		out.Problem = problem.Error()

@@ -61,6 +61,7 @@ type Policy struct {
 	cfg      Config
 	strategy Strategy
 	slo      *sloStrategy  // the strategy, when it is slo
+	judge    *sloStrategy  // judges a measured latency; nil without a valid objective
 	dwell    time.Duration // least time between changes
 }
 
@@ -72,6 +73,11 @@ func New(cfg Config) (*Policy, error) {
 	p := &Policy{cfg: cfg, strategy: newStrategy(cfg), dwell: cfg.MinDwell}
 	if s, ok := p.strategy.(sloStrategy); ok {
 		p.slo, p.dwell = &s, s.dwell(cfg.MinDwell)
+	}
+	if cfg.validateSLO() == nil {
+		// Any strategy judges a measured latency, for the status.
+		judge := newSLOStrategy(cfg)
+		p.judge = &judge
 	}
 	return p, nil
 }
@@ -85,7 +91,9 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 	var reading *SLOReading
 	if p.slo != nil {
 		st = p.slo.learn(st, obs)
-		reading = p.slo.read(st, obs.SLO)
+	}
+	if p.judge != nil {
+		reading = p.judge.read(st, obs.SLO)
 	}
 	st, d := p.decide(st, obs)
 	d.SLO = reading

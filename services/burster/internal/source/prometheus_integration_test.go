@@ -118,3 +118,65 @@ increase(istio_request_duration_milliseconds_bucket{reporter="source",source_wor
 		t.Fatalf("objective 200 ms: %v, want ErrNoBucket", err)
 	}
 }
+
+// TestPrometheusBudgetAndSecurity: through a real Prometheus, the burn
+// rates deploy/prometheus' recording rules keep (served here as they would
+// be stored) give each cluster's short burns and its budget left over the
+// longest window; and each cluster's requests, as its workers' sidecars
+// report them, give how they travel: the policy most of them used.
+func TestPrometheusBudgetAndSecurity(t *testing.T) {
+	rules := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `# TYPE cloudburst:worker_burn:rate5m gauge
+cloudburst:worker_burn:rate5m{cluster="primary",destination_cluster="primary"} 3
+cloudburst:worker_burn:rate5m{cluster="burst",destination_cluster="burst"} 0
+cloudburst:worker_burn:rate5m{cluster="unknown",destination_cluster="unknown"} 100
+# TYPE cloudburst:worker_burn:rate1h gauge
+cloudburst:worker_burn:rate1h{cluster="primary",destination_cluster="primary"} 1.5
+cloudburst:worker_burn:rate1h{cluster="burst",destination_cluster="burst"} 0.1
+# TYPE cloudburst:worker_burn:rate3d gauge
+cloudburst:worker_burn:rate3d{cluster="primary",destination_cluster="primary"} 0.25
+cloudburst:worker_burn:rate3d{cluster="burst",destination_cluster="burst"} 0.05
+`)
+	}))
+	defer rules.Close()
+	h := promserver.NewHistogram(t, "istio_request_duration_milliseconds", "istio_requests_total", IstioBuckets)
+	side := func(cluster, policy string) string {
+		return fmt.Sprintf(`reporter="destination",source_workload="frontend",destination_workload="worker",destination_cluster=%q,connection_security_policy=%q,response_code="200"`, cluster, policy)
+	}
+	h.Set(side("primary", "mutual_tls"), promserver.Flow{RPS: 20, Millis: 5})
+	h.Set(side("burst", "mutual_tls"), promserver.Flow{RPS: 10, Millis: 5})
+	h.Set(side("burst", "none"), promserver.Flow{RPS: 1, Millis: 5}) // a probe, say
+	prom := promserver.Start(t, strings.TrimPrefix(rules.URL, "http://"), h.Host())
+
+	budget, err := NewPrometheusBudget(prom.URL,
+		`label_replace({__name__=~"cloudburst:worker_burn:rate(5m|1h|3d)"}, "window", "$1", "__name__", "cloudburst:worker_burn:rate(.*)")`, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	security, err := NewPrometheusSecurity(prom.URL, `sum by (destination, security) (label_replace(label_replace(
+rate(istio_requests_total{reporter="destination",source_workload="frontend",destination_workload="worker"}[5s]),
+"destination", "$1", "destination_cluster", "(.*)"), "security", "$1", "connection_security_policy", "(.*)"))`, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	component.EventuallyNil(t, 30*time.Second, "the budget and the security read", func() error {
+		b, err := budget.Budget(ctx)
+		if err != nil {
+			return err
+		}
+		p := b.Primary
+		if b.Period != "3d" || p.Left == nil || *p.Left != 0.75 || len(p.Burns) != 2 || p.Burns[0] != (Burn{"5m", 3}) || p.Burns[1] != (Burn{"1h", 1.5}) ||
+			b.Burst.Left == nil || *b.Burst.Left != 0.95 {
+			return fmt.Errorf("budget %+v", b)
+		}
+		s, err := security.Security(ctx)
+		if err != nil {
+			return err
+		}
+		if s != (Security{Primary: "mutual_tls", Burst: "mutual_tls"}) {
+			return fmt.Errorf("security %+v", s)
+		}
+		return nil
+	})
+}

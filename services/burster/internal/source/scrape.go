@@ -38,6 +38,7 @@ type Scrape struct {
 	latency   string        // the latency histogram; "": latency not measured
 	sloWindow time.Duration // the window of the latency
 	objective float64       // ms: the bucket counted good
+	target    float64       // the share that must be good, for the budget
 
 	mu      sync.Mutex
 	samples []sample // oldest first, spanning at most the longer window
@@ -240,6 +241,31 @@ func (s *Scrape) Windows(context.Context) (policy.SLIs, error) {
 		return policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1]}
 	}
 	return policy.SLIs{Primary: w(0), Burst: w(1)}, nil
+}
+
+// Budget is each destination's error budget since the counters started
+// (the local mesh's: since the demo started), and the burn over the SLO
+// window, from the samples Rate recorded.
+func (s *Scrape) Budget(ctx context.Context) (Budget, error) {
+	w, err := s.Windows(ctx)
+	if err != nil {
+		return Budget{}, err
+	}
+	s.mu.Lock()
+	last := s.samples[len(s.samples)-1]
+	s.mu.Unlock()
+	out := Budget{Period: SinceStart}
+	for i, dst := range []*BudgetOf{&out.Primary, &out.Burst} {
+		win := [2]policy.Window{w.Primary, w.Burst}[i]
+		if win.Requests > 0 {
+			dst.Burns = []Burn{{Window: model.Duration(s.sloWindow).String(), Rate: burnOf(win.Requests, win.Good, s.target)}}
+		}
+		if total := last.lat[i][0]; total > 0 {
+			left := 1 - burnOf(total, last.lat[i][1], s.target)
+			dst.Left = &left
+		}
+	}
+	return out, nil
 }
 
 // scrape returns the current sum of the selected series and, when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -293,6 +294,15 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 	}
 	if w, err := s.Windows(ctx); err != nil || w.Primary.Requests != 200 {
 		t.Fatalf("sliding window: %+v, %v", w, err)
+	}
+	// The budget since the counters started (primary: 270 good of 300, a
+	// burn of 10; burst: none good) and the burn over the window.
+	s.target = 0.99
+	b, err := s.Budget(ctx)
+	if err != nil || b.Period != SinceStart || b.Primary.Left == nil || math.Abs(*b.Primary.Left-(1-10)) > 1e-9 ||
+		b.Burst.Left == nil || math.Abs(*b.Burst.Left-(1-100)) > 1e-9 ||
+		len(b.Primary.Burns) != 1 || b.Primary.Burns[0].Window != "10s" || math.Abs(b.Primary.Burns[0].Rate-10) > 1e-9 {
+		t.Fatalf("budget %+v, %v", b, err)
 	}
 
 	off, clk := build(200)

@@ -72,6 +72,10 @@ type Config struct {
 	LatencyMetric string        // KindScrape; needs the destination and code labels
 	LatencyWindow time.Duration // the SLO window
 	Objective     float64       // ms: the bucket whose requests are within the objective
+	Target        float64       // the share that must be good: the error budget is the rest
+	BudgetQuery   string        // KindPrometheus, with LatencyQuery: burn rates by cluster and window
+
+	SecurityQuery string // KindPrometheus; "": the connections' security not measured
 }
 
 // Sources are the measurements a Config sets up: the rate always, the
@@ -80,6 +84,8 @@ type Sources struct {
 	Rate         Source
 	Destinations DestinationSource
 	Latency      Latency
+	Budget       BudgetSource
+	Security     SecuritySource
 }
 
 // New returns the sources cfg names. With the scrape source, one scrape per
@@ -109,6 +115,16 @@ func newPrometheusSources(cfg Config) (Sources, error) {
 		if out.Latency, err = NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.Objective, cfg.Timeout); err != nil {
 			return Sources{}, err
 		}
+		if cfg.BudgetQuery != "" {
+			if out.Budget, err = NewPrometheusBudget(cfg.PrometheusURL, cfg.BudgetQuery, cfg.Timeout); err != nil {
+				return Sources{}, err
+			}
+		}
+	}
+	if cfg.SecurityQuery != "" {
+		if out.Security, err = NewPrometheusSecurity(cfg.PrometheusURL, cfg.SecurityQuery, cfg.Timeout); err != nil {
+			return Sources{}, err
+		}
 	}
 	return out, nil
 }
@@ -129,7 +145,8 @@ func newScrapeSources(cfg Config) (Sources, error) {
 		if src, err = src.WithLatency(cfg.LatencyMetric, cfg.LatencyWindow, cfg.Objective); err != nil {
 			return Sources{}, err
 		}
-		out.Latency = src
+		src.target = cfg.Target
+		out.Latency, out.Budget = src, src
 	}
 	return out, nil
 }
