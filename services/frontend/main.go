@@ -27,6 +27,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/loadgen"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/stream"
+	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/topology"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/web"
 )
 
@@ -142,6 +143,7 @@ func (a *app) status() pageapi.Status {
 	s := pageapi.Status{Generator: a.gen.Stats(), Latency: &l}
 	if a.burster != nil {
 		s.Burster, s.BursterProblem = a.burster.Latest()
+		s.Topology = topology.Of(s.Burster, &l)
 	}
 	return s
 }

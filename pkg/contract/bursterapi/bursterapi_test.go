@@ -48,6 +48,15 @@ func TestStatusJSON(t *testing.T) {
 			`"leader":true,"strategy":"slo","highRps":0,"lowRps":0,` +
 			`"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":60,"burst":40},"to":{"primary":40,"burst":60},"rps":25.5,` +
 			`"reason":"primary over its objective","kind":"WeightsChanged","sli":0.95,"burn":5}]}`},
+		{"the mesh's view for the page", bursterapi.Status{Router: "istio", Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{},
+			Security: &bursterapi.Security{Primary: "mutual_tls", Burst: "mutual_tls"},
+			SLO: &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 30,
+				Budget: &bursterapi.Budgets{Period: "3d", Primary: bursterapi.ErrorBudget{Burns: []bursterapi.Burn{{Window: "5m", Rate: 5}}, Left: &sli}},
+				BudgetProblem: ""}},
+			`{"slo":{"latencyMs":250,"target":0.99,"windowSeconds":30,"learnedCapacityRps":0,` +
+				`"budget":{"period":"3d","primary":{"burns":[{"window":"5m","rate":5}],"left":0.95},"burst":{}}},` +
+				`"security":{"primary":"mutual_tls","burst":"mutual_tls"},"router":"istio",` +
+				`"leader":false,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,6 +70,47 @@ type Status struct {
 	BursterProblem string `json:"bursterProblem,omitempty"`
 	// Latency is what the load generator measured per cluster.
 	Latency *Latency `json:"latency,omitempty"`
+	// Topology is the path of a request across the clusters, when the
+	// frontend follows a burster.
+	Topology *Topology `json:"topology,omitempty"`
+}
+
+// Topology is frontend → the mesh's split → the worker in each cluster →
+// Redis, with what each worker edge carries.
+type Topology struct {
+	Mesh    string `json:"mesh"` // what splits: "Istio" or "the local mesh"
+	Primary Edge   `json:"primary"`
+	Burst   Edge   `json:"burst"`
+}
+
+// Objective is how an edge stands against the SLO.
+type Objective string
+
+// The objective's states.
+const (
+	ObjectiveMet      Objective = "met"      // within it over the SLO window
+	ObjectiveBurning  Objective = "burning"  // spending its budget faster than allowed
+	ObjectiveBreached Objective = "breached" // its budget over the period is spent
+	ObjectiveUnknown  Objective = "unknown"  // not judged
+)
+
+// Edge is the mesh's hop to one cluster's worker. Each figure is nil when
+// not measured.
+type Edge struct {
+	RPS       *float64 `json:"rps,omitempty"`       // requests per second the mesh sent there
+	ErrorsRPS *float64 `json:"errorsRps,omitempty"` // of which answered 5xx (or not at all)
+	P99MS     *float64 `json:"p99Ms,omitempty"`     // the load generator's, over its window
+	Weight    *int     `json:"weight,omitempty"`    // percent, as the burster set it
+	Share     *float64 `json:"share,omitempty"`     // percent of the requests observed going there
+	// Security is how the hop travels, in words: "mutual TLS", "plaintext",
+	// "plaintext on loopback (local mesh)", or "not measured".
+	Security  string    `json:"security"`
+	Objective Objective `json:"objective"`
+	// SLI and Burn are over the SLO window; BudgetLeft over the budget's
+	// period (Budget.Period in the burster's status).
+	SLI        *float64 `json:"sli,omitempty"`
+	Burn       *float64 `json:"burn,omitempty"`
+	BudgetLeft *float64 `json:"budgetLeft,omitempty"`
 }
 
 // Latency is the durations of the requests the load generator sent that

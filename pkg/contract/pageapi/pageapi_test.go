@@ -40,6 +40,10 @@ func TestJSON(t *testing.T) {
 			Primary: pageapi.ClusterLatency{Requests: 50, P50MS: &p50, P99MS: &p99, WithinObjective: &within}}},
 			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,` +
 				`"latency":{"objectiveMs":250,"windowSeconds":10,"primary":{"requests":50,"p50Ms":1.5,"p99Ms":300,"withinObjective":0.98},"burst":{"requests":0}}}`},
+		{"topology", pageapi.Topology{Mesh: "Istio", Primary: pageapi.Edge{RPS: &p50, Weight: &rps, Share: &p99, Security: "mutual TLS", Objective: pageapi.ObjectiveMet},
+			Burst: pageapi.Edge{Security: "not measured", Objective: pageapi.ObjectiveUnknown}},
+			`{"mesh":"Istio","primary":{"rps":1.5,"weight":25,"share":300,"security":"mutual TLS","objective":"met"},` +
+				`"burst":{"security":"not measured","objective":"unknown"}}`},
 		{"error", pageapi.Frame{Type: pageapi.Error, Message: "unknown command"}, `{"type":"error","message":"unknown command"}`},
 		{"command", pageapi.Command{Type: pageapi.SetRate, RPS: &rps}, `{"type":"setRate","rps":25}`},
 		{"rate", pageapi.Rate{RPS: 25}, `{"rps":25}`},

@@ -21,7 +21,7 @@ func registerAPI(e *echo.Echo, cfg config.Config, ctrl *controller.Controller, l
 		snap, changes := ctrl.Snapshot(), ctrl.Changes()
 		return c.JSON(http.StatusOK, bursterapi.Status{
 			Weights: snap.Weights, ObservedRPS: snap.ObservedRPS, Destinations: snap.Destinations, PrimaryCapacity: snap.Capacity, Burst: snap.Burst,
-			SLO:         snap.SLO,
+			SLO: snap.SLO, Security: snap.Security, Router: string(cfg.Router),
 			RouterError: snap.RouterError, Leader: leading.Load(),
 			Strategy: string(cfg.Strategy), HighRPS: cfg.HighRPS, LowRPS: cfg.LowRPS,
 			Changes: changes[max(0, len(changes)-statusChanges):],

@@ -10,7 +10,8 @@ const slider = $("rate");
 const readout = $("rate-value");
 const list = $("hashes");
 const chart = Chart.create($("chart"));
-const latencyChart = Chart.createLatency($("latency-chart"));
+const latencyChart = Chart.createLines($("latency-chart"), " ms", "objective {v} ms");
+const burnChart = Chart.createLines($("burn-chart"), "×", "budget spent exactly at {v}×");
 const MAX_DECISIONS = 6;      // decisions listed on the page
 
 let ws = null;
@@ -62,6 +63,12 @@ function onFrame(f) {
           latencyChart.push({ t: f.at, primary: l.primary.p99Ms ?? null, burst: l.burst.p99Ms ?? null });
           latencyChart.draw();
         }
+        const topo = f.status.topology;
+        if (topo) {
+          burnChart.setClockOffset(Date.now() - f.at);
+          burnChart.push({ t: f.at, primary: topo.primary.burn ?? null, burst: topo.burst.burn ?? null });
+          burnChart.draw();
+        }
       }
       break;
     case "error":
@@ -106,6 +113,7 @@ function applyStatus(s) {
   $("last-error").textContent = s.lastError ? `last error: ${s.lastError}` : "";
   applyBurster(s.burster, s.bursterProblem);
   if (s.latency) applyLatency(s.latency);
+  applyTopology(s.topology, s.burster);
   // The server's rate wins unless this page is being dragged or just sent one.
   if (!dragging && Date.now() - lastSentAt > 1000) {
     slider.value = s.targetRps;
@@ -165,7 +173,9 @@ function applyBurster(b, problem) {
   chart.setThresholds(b.strategy === "spillover" || b.strategy === "slo" ? null : { high: b.highRps, low: b.lowRps });
   const changes = b.changes || [];
   const moved = changes.filter((c) => !isNote(c));
-  chart.setMarkers(moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` })));
+  const marks = moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` }));
+  chart.setMarkers(marks);
+  burnChart.setMarkers(marks);
   const ol = $("decisions");
   ol.replaceChildren();
   if (changes.length === 0) {
@@ -213,7 +223,7 @@ function showDestinations(d) {
 // applyLatency fills the latency table: each cluster's p50 and p99 and the
 // share of its answers within the objective, over the generator's window.
 function applyLatency(l) {
-  latencyChart.setObjective(l.objectiveMs);
+  latencyChart.setLine(l.objectiveMs);
   $("objective").textContent = l.objectiveMs;
   $("latency-window").textContent = `over the last ${l.windowSeconds} s, answers 200 only, queueing and the hop between clusters included`;
   const fmt = (v) => (v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`);
@@ -239,6 +249,59 @@ function sloLine(o) {
   line += o.learnedCapacityRps > 0 ? `; primary carried ${o.learnedCapacityRps.toFixed(1)} req/s within it` : "; primary's capacity not learned yet";
   if (o.bothOver) line += "; both clusters are over their objective: burst's share is not raised";
   return line;
+}
+
+const fixed = (v, digits, unit) => (v === undefined || v === null ? "–" : `${v.toFixed(digits)}${unit}`);
+
+// applyTopology draws the request's path: each worker edge with its rate,
+// errors, p99, the weight set beside the share observed, how the hop
+// travels, coloured by its objective; and the error budget panel.
+function applyTopology(t, b) {
+  const section = $("topology");
+  section.hidden = !t;
+  $("budget").hidden = !t;
+  if (!t) return;
+  $("topo-mesh").textContent = `split by ${t.mesh}`;
+  for (const name of ["primary", "burst"]) {
+    const e = t[name];
+    const edge = $(`edge-${name}`);
+    edge.className = `edge ${name} objective-${e.objective}`;
+    $(`edge-${name}-rate`).textContent = e.rps === undefined ? "rate not measured" : `${e.rps.toFixed(1)} req/s`;
+    $(`edge-${name}-detail`).textContent = [
+      `p99 ${fixed(e.p99Ms, 1, " ms")}`,
+      `errors ${fixed(e.errorsRps, 1, "/s")}`,
+      `weight ${e.weight === undefined ? "–" : e.weight + "%"}, observed ${fixed(e.share, 0, "%")}`,
+      e.security,
+      `objective ${e.objective}`,
+    ].join(" · ");
+  }
+  applyBudget(t, b);
+}
+
+// applyBudget fills the error budget panel from the burster's SLO status.
+function applyBudget(t, b) {
+  const slo = b && b.slo;
+  const demo = b && b.router === "localmesh";
+  let period = "";
+  if (slo && slo.budget) {
+    period = slo.budget.period === "since the counters started" ? (demo ? "since the demo started" : "since the counters started")
+      : `over the last ${slo.budget.period}`;
+  }
+  $("budget-source").textContent = !slo ? "the burster does not measure the service level"
+    : `objective ${(100 * slo.target).toFixed(1)}% within ${slo.latencyMs} ms; budget ${period || "not measured" + (slo.budgetProblem ? ` (${slo.budgetProblem})` : "")}` +
+      (demo ? " (the local mesh's histogram)" : " (deploy/prometheus' recording rules)");
+  for (const name of ["primary", "burst"]) {
+    const e = t[name];
+    const burns = slo && slo.budget ? (slo.budget[name].burns || []) : [];
+    $(`budget-${name}-sli`).textContent = e.sli === undefined ? "–" : `${(100 * e.sli).toFixed(2)}%`;
+    $(`budget-${name}-burn`).textContent = burns.length
+      ? burns.map((x) => `${x.rate.toFixed(1)}× over ${x.window}`).join(", ")
+      : fixed(e.burn, 1, "×");
+    // Spent is said as how many budgets went: -250% left is 3.5 spent.
+    $(`budget-${name}-left`).textContent = e.budgetLeft === undefined ? "–"
+      : e.budgetLeft > 0 ? `${(100 * e.budgetLeft).toFixed(1)}%` : `none: ${(1 - e.budgetLeft).toFixed(1)}× spent`;
+    $(`budget-${name}-left`).classList.toggle("warning", e.budgetLeft !== undefined && e.budgetLeft <= 0);
+  }
 }
 
 function applyReceived(r) {

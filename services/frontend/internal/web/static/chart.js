@@ -43,6 +43,22 @@ const Chart = (() => {
     for (let s = 0; s <= 60; s += 15) g.fillText(s === 0 ? "now" : `-${s}s`, x(now - s * 1000) - 12, h - 6);
   }
 
+  // drawMarkers draws a vertical line and its label where each marker's
+  // time falls in the window.
+  function drawMarkers(g, markers, x, t0, pad, w, h) {
+    g.strokeStyle = COLORS.marker;
+    g.fillStyle = COLORS.marker;
+    g.lineWidth = 2;
+    for (const m of markers) {
+      if (m.t < t0) continue;
+      const xx = x(m.t);
+      g.beginPath(); g.moveTo(xx, pad.t); g.lineTo(xx, h - pad.b); g.stroke();
+      // Label on the side with room, so a change at "now" stays readable.
+      const tw = g.measureText(m.label).width;
+      g.fillText(m.label, xx + 4 + tw < w - pad.r ? xx + 4 : xx - 4 - tw, pad.t + 12);
+    }
+  }
+
   function niceCeil(v) {
     const mag = Math.pow(10, Math.floor(Math.log10(v)));
     for (const m of [1, 2, 5, 10]) if (m * mag >= v) return m * mag;
@@ -91,17 +107,7 @@ const Chart = (() => {
         }
         g.setLineDash([]);
       }
-      g.strokeStyle = COLORS.marker;
-      g.fillStyle = COLORS.marker;
-      g.lineWidth = 2;
-      for (const m of markers) {
-        if (m.t < t0) continue;
-        const xx = x(m.t);
-        g.beginPath(); g.moveTo(xx, pad.t); g.lineTo(xx, h - pad.b); g.stroke();
-        // Label on the side with room, so a change at "now" stays readable.
-        const tw = g.measureText(m.label).width;
-        g.fillText(m.label, xx + 4 + tw < w - pad.r ? xx + 4 : xx - 4 - tw, pad.t + 12);
-      }
+      drawMarkers(g, markers, x, t0, pad, w, h);
     }
 
     function area(g, pts, x, y, lo, hi, color) {
@@ -123,11 +129,14 @@ const Chart = (() => {
       setClockOffset(ms) { offset = ms; },
     };
   }
-  // createLatency draws each cluster's p99 over the last minute against the
-  // objective's line, in milliseconds.
-  function createLatency(canvas) {
-    const points = [];   // {t, primary, burst}: ms, or null while none served
-    let objective = null;
+  // createLines draws each cluster's line over the last minute (p99 in ms,
+  // or the burn rate) against a reference line (the objective, or a burn of
+  // 1), with markers where the split changed. unit follows each axis value;
+  // label names the reference line ({v} is its value).
+  function createLines(canvas, unit, label) {
+    const points = [];   // {t, primary, burst}: values, or null while not measured
+    let line = null;
+    let markers = [];
     let offset = 0;
 
     function draw() {
@@ -135,12 +144,12 @@ const Chart = (() => {
       const pad = { l: 52, r: 8, t: 10, b: 22 };
       const now = Date.now() - offset, t0 = now - WINDOW_MS;
       const visible = points.filter((p) => p.t >= t0 - 2_000);
-      let ymax = objective ? objective * 2 : 10;
+      let ymax = line ? line * 2 : 10;
       for (const p of visible) ymax = Math.max(ymax, p.primary || 0, p.burst || 0);
       ymax = niceCeil(ymax * 1.1);
       const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
       const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
-      axes(g, w, h, pad, x, y, ymax, 4, " ms", now);
+      axes(g, w, h, pad, x, y, ymax, 4, unit, now);
       for (const name of ["burst", "primary"]) {
         g.strokeStyle = COLORS[name];
         g.lineWidth = 2;
@@ -153,24 +162,27 @@ const Chart = (() => {
         }
         g.stroke();
       }
-      if (objective) {
+      if (line) {
         g.setLineDash([6, 4]);
         g.strokeStyle = COLORS.threshold;
         g.lineWidth = 1.5;
-        g.beginPath(); g.moveTo(pad.l, y(objective)); g.lineTo(w - pad.r, y(objective)); g.stroke();
+        g.beginPath(); g.moveTo(pad.l, y(line)); g.lineTo(w - pad.r, y(line)); g.stroke();
         g.setLineDash([]);
         g.fillStyle = COLORS.threshold;
-        g.fillText(`objective ${objective} ms`, w - pad.r - 110, y(objective) - 4);
+        const text = label.replace("{v}", line);
+        g.fillText(text, w - pad.r - g.measureText(text).width - 2, y(line) - 4);
       }
+      drawMarkers(g, markers, x, t0, pad, w, h);
     }
 
     return {
       push(p) { keep(points, p); },
       draw,
-      setObjective(ms) { objective = ms; },
+      setLine(v) { line = v; },
+      setMarkers(list) { markers = list; },
       setClockOffset(ms) { offset = ms; },
     };
   }
 
-  return { create, createLatency };
+  return { create, createLines };
 })();
