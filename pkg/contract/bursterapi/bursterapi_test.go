@@ -51,7 +51,7 @@ func TestStatusJSON(t *testing.T) {
 		{"the mesh's view for the page", bursterapi.Status{Router: "istio", Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{},
 			Security: &bursterapi.Security{Primary: "mutual_tls", Burst: "mutual_tls"},
 			SLO: &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 30,
-				Budget: &bursterapi.Budgets{Period: "3d", Primary: bursterapi.ErrorBudget{Burns: []bursterapi.Burn{{Window: "5m", Rate: 5}}, Left: &sli}},
+				Budget:        &bursterapi.Budgets{Period: "3d", Primary: bursterapi.ErrorBudget{Burns: []bursterapi.Burn{{Window: "5m", Rate: 5}}, Left: &sli}},
 				BudgetProblem: ""}},
 			`{"slo":{"latencyMs":250,"target":0.99,"windowSeconds":30,"learnedCapacityRps":0,` +
 				`"budget":{"period":"3d","primary":{"burns":[{"window":"5m","rate":5}],"left":0.95},"burst":{}}},` +
