@@ -39,6 +39,14 @@ func TestSLORules(t *testing.T) {
 		t.Fatal("deploy/prometheus/slo-rules.yml is not what the slo overlay's settings give: run make slo-rules")
 	}
 
+	// The burster reads the burn rates of 5m, 1h and 3d by these names
+	// (its SLO_BUDGET_QUERY's default): they must be recorded.
+	for _, w := range []string{"5m", "1h", "3d"} {
+		if !strings.Contains(string(want), "record: cloudburst:worker_burn:rate"+w+"\n") {
+			t.Errorf("the rules record no cloudburst:worker_burn:rate%s, which the burster's budget reads", w)
+		}
+	}
+
 	// What the Deployment loads: the ConfigMap mounted at /etc/prometheus,
 	// whose prometheus.yml names the rules file it carries.
 	objs := render(t, "deploy/prometheus")
