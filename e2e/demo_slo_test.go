@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,13 +58,8 @@ func runSLODemo(t testing.TB, name string) sloRun {
 	if !strings.Contains(l.logs.String(), fmt.Sprintf("move the slider past primary's capacity (%g requests/s)", sloCapacity)) {
 		t.Fatalf("the launcher does not say it runs the SLO strategy:\n%s", l.logs.Tail(20))
 	}
-	ctx := browser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.pageURL), chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
-		chromedp.Focus(chromedp.ID(`rate`))); err != nil {
-		t.Fatalf("opening the page: %v", err)
-	}
-	bursterURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["burster"])
-	frontendURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["frontend"])
+	ctx := l.openPage(t)
+	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
 	var r sloRun
 
 	// 10 req/s, within primary's capacity: judged within its objective.
@@ -135,6 +131,21 @@ func runSLODemo(t testing.TB, name string) sloRun {
 	}
 	return r
 }
+
+// openPage opens the demo's page in a browser, live and with the slider
+// focused.
+func (l *launched) openPage(t testing.TB) context.Context {
+	t.Helper()
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(l.pageURL), chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
+		chromedp.Focus(chromedp.ID(`rate`))); err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+	return ctx
+}
+
+// url is the base URL of one of the demo's processes.
+func (l *launched) url(name string) string { return fmt.Sprintf("http://127.0.0.1:%d", l.ports[name]) }
 
 // settle waits until the burster's weights satisfy want and then hold for
 // settledFor, and returns them with the time of the last change before

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
@@ -23,13 +22,8 @@ import (
 // generator's own counts per cluster within 10% over 10 s.
 func TestDemoTopology(t *testing.T) {
 	l := launch(t, "embedded", "-strategy=slo")
-	ctx := browser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.pageURL), chromedp.WaitVisible(chromedp.CSS(`#conn.open`)),
-		chromedp.Focus(chromedp.ID(`rate`))); err != nil {
-		t.Fatalf("opening the page: %v", err)
-	}
-	bursterURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["burster"])
-	frontendURL := fmt.Sprintf("http://127.0.0.1:%d", l.ports["frontend"])
+	ctx := l.openPage(t)
+	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
 	if err := poll(ctx, `!document.getElementById("topology").hidden && `+
 		`document.getElementById("edge-burst-detail").textContent.includes("weight 0%")`, 60*time.Second); err != nil {
 		t.Fatalf("the topology with nothing on burst: %v (%q)", err, eval[string](t, ctx, `document.getElementById("topology").innerText`))

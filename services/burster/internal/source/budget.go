@@ -60,15 +60,9 @@ func NewPrometheusBudget(url, query string, timeout time.Duration) (*PrometheusB
 // Budget runs the query now: the burns of the shorter windows, and the
 // budget left over the longest, 1 - its burn.
 func (p *PrometheusBudget) Budget(ctx context.Context) (Budget, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
-	defer cancel()
-	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
+	vec, err := p.prom.vector(ctx, "the error budget")
 	if err != nil {
-		return Budget{}, fmt.Errorf("querying prometheus for the error budget: %w", err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return Budget{}, fmt.Errorf("the budget query returned a %s, want a vector", v.Type())
+		return Budget{}, err
 	}
 	type burn struct {
 		d    time.Duration

@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/prometheus/common/model"
 )
 
 // Destination names, as the destinations query and the scrape's destination
@@ -86,15 +84,9 @@ func NewPrometheusDestinations(url, query string, timeout time.Duration) (*Prome
 // Destinations runs the query now. No series at all is ErrNoData; series of
 // other destinations are ignored.
 func (p *PrometheusDestinations) Destinations(ctx context.Context) (Destinations, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
-	defer cancel()
-	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
+	vec, err := p.prom.vector(ctx, "the destinations")
 	if err != nil {
-		return Destinations{}, fmt.Errorf("querying prometheus for the destinations: %w", err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return Destinations{}, fmt.Errorf("the destinations query returned a %s, want a vector", v.Type())
+		return Destinations{}, err
 	}
 	if len(vec) == 0 {
 		return Destinations{}, fmt.Errorf("%w: the destinations query returned no series", ErrNoData)

@@ -114,15 +114,9 @@ func (p *PrometheusLatency) Query() string { return p.prom.query }
 
 // Windows runs the query now.
 func (p *PrometheusLatency) Windows(ctx context.Context) (policy.SLIs, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
-	defer cancel()
-	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
+	vec, err := p.prom.vector(ctx, "the latency")
 	if err != nil {
-		return policy.SLIs{}, fmt.Errorf("querying prometheus for the latency: %w", err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return policy.SLIs{}, fmt.Errorf("the latency query returned a %s, want a vector", v.Type())
+		return policy.SLIs{}, err
 	}
 	var w windowCounts
 	for _, s := range vec {

@@ -59,3 +59,19 @@ func (p *Prometheus) Rate(ctx context.Context) (float64, error) {
 	}
 	return float64(f), nil
 }
+
+// vector runs the query now and returns its vector; what names the query
+// in errors ("the destinations").
+func (p *Prometheus) vector(ctx context.Context, what string) (model.Vector, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	v, _, _, err := p.api.Query(ctx, p.query, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("querying prometheus for %s: %w", what, err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("the query for %s returned a %s, want a vector", what, v.Type())
+	}
+	return vec, nil
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/prometheus/common/model"
 )
 
 // Security is how each destination's requests travel, as the mesh reports
@@ -39,15 +37,9 @@ func NewPrometheusSecurity(url, query string, timeout time.Duration) (*Prometheu
 
 // Security runs the query now.
 func (p *PrometheusSecurity) Security(ctx context.Context) (Security, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.prom.timeout)
-	defer cancel()
-	v, _, _, err := p.prom.api.Query(ctx, p.prom.query, time.Now())
+	vec, err := p.prom.vector(ctx, "the connections' security")
 	if err != nil {
-		return Security{}, fmt.Errorf("querying prometheus for the connections' security: %w", err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return Security{}, fmt.Errorf("the security query returned a %s, want a vector", v.Type())
+		return Security{}, err
 	}
 	var best [2]float64
 	var out [2]string
