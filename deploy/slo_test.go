@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
@@ -25,10 +26,6 @@ func (a trafficAPI) sloOverlay() string {
 	}
 	return "k8s/overlays/slo/primary"
 }
-
-// istioBuckets are Istio's istio_request_duration_milliseconds bounds.
-var istioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-	60000, 300000, 600000, 1800000, 3600000}
 
 // bursterEnv is the plain environment of the burster rendered in dir.
 func bursterEnv(t testing.TB, dir string) map[string]string {
@@ -103,7 +100,7 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	if err := frontend.Wait(ctx, pushTimeout, routeIs(api.wantRoute(100, 0))); err != nil {
 		tb.Fatalf("before the load: %v", err)
 	}
-	h := promserver.NewHistogram(tb, "istio_request_duration_milliseconds", "istio_requests_total", istioBuckets)
+	h := promserver.NewHistogram(tb, "istio_request_duration_milliseconds", "istio_requests_total", meshapi.LatencyBuckets)
 	labels := map[string]string{}
 	for _, share := range []string{"primary", "burst"} {
 		name, err := serviceName(frontend.Snapshot(), api.sidecarCluster(share))

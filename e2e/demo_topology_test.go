@@ -3,7 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,7 +36,7 @@ func TestDemoTopology(t *testing.T) {
 	// The page: both edges with their rates, burst's weight as set, how
 	// each hop travels, the budget since the demo started.
 	want := fmt.Sprintf("weight %d%%", settled.Burst)
-	err := poll(ctx, `document.getElementById("edge-burst-detail").textContent.includes(`+jsString(want)+`) && `+
+	err := poll(ctx, `document.getElementById("edge-burst-detail").textContent.includes(`+strconv.Quote(want)+`) && `+
 		`/\d+\.\d req\/s/.test(document.getElementById("edge-primary-rate").textContent) && `+
 		`/\d+\.\d req\/s/.test(document.getElementById("edge-burst-rate").textContent) && `+
 		`document.getElementById("topology").textContent.split("plaintext on loopback (local mesh)").length === 3 && `+
@@ -79,6 +79,3 @@ func TestDemoTopology(t *testing.T) {
 		topo.Primary.Objective, topo.Burst.Objective, 100**topo.Primary.BudgetLeft, 100**topo.Burst.BudgetLeft)
 	shot(t, ctx, "demo-topology.png")
 }
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 )
 
 // Settings are the objective's, as the burster reads them.
@@ -159,8 +161,7 @@ groups:
 // FromEnv reads the settings from the burster's environment, with the
 // burster's defaults for what it leaves out.
 func FromEnv(env map[string]string) (Settings, error) {
-	s := Settings{LatencyMS: 250, Target: 0.99, MinRequests: 20,
-		Buckets: []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000}}
+	s := Settings{LatencyMS: 250, Target: 0.99, MinRequests: 20, Buckets: meshapi.LatencyBuckets}
 	for name, dst := range map[string]*float64{"SLO_LATENCY_MS": &s.LatencyMS, "SLO_TARGET": &s.Target, "SLO_MIN_REQUESTS": &s.MinRequests} {
 		v, ok := env[name]
 		if !ok {

@@ -57,7 +57,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	srv := server.New(Service, cfg.Config, log, health.New())
 	metrics := controller.NewMetrics(srv.Registry)
 	ccfg := controller.Config{
-		Source: srcs.Rate, Destinations: srcs.Destinations, Latency: srcs.Latency, SLO: slo, SLODecides: cfg.Strategy == policy.SLO,
+		Source: srcs.Rate, Destinations: srcs.Destinations, Latency: srcs.Latency, SLO: slo,
 		Budget: srcs.Budget, Security: srcs.Security, Router: b.router, Policy: pol, Events: b.events, Metrics: metrics,
 		Interval: cfg.Interval, DryRun: cfg.DryRun, Log: log, Burst: b.burst,
 	}

@@ -31,14 +31,11 @@ type Config struct {
 	// after each rate, so that one answering only errors is reported.
 	Destinations source.DestinationSource
 	// Latency, when not nil, measures each destination's requests and the
-	// good ones over the SLO window (STRATEGY=slo), after each rate.
+	// good ones over the SLO window, after each rate: the slo strategy
+	// decides from it; under another it is for the status only.
 	Latency source.Latency
 	// SLO is the objective, for the status; set with Latency.
 	SLO *bursterapi.SLO
-	// SLODecides: the policy decides from the latency (STRATEGY=slo), so a
-	// failed latency measurement is a failed measurement. Otherwise the
-	// latency is measured for the status only.
-	SLODecides bool
 	// Budget and Security, when not nil, measure each destination's error
 	// budget and how its requests travel, for the status.
 	Budget   source.BudgetSource
@@ -205,7 +202,7 @@ func (c *Controller) tick(ctx context.Context) {
 	}
 	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
-	slo := c.sloStatus(ctx, d.SLO, latencyErr)
+	slo := c.sloStatus(d.SLO, latencyErr, c.measureBudget(ctx))
 	var measured *float64
 	if err == nil {
 		measured = &rps

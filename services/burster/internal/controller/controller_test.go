@@ -621,7 +621,7 @@ func TestSLO(t *testing.T) {
 	lat := &fakeLatency{}
 	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllPrimary}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
 	objective := &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5}
-	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, SLODecides: true, Router: r.rt, Policy: pol, Events: r.ev,
+	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, Router: r.rt, Policy: pol, Events: r.ev,
 		Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
 	r.c.now = func() time.Time { return r.now }
 	if err := r.c.start(context.Background()); err != nil {

@@ -34,7 +34,7 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 		switch {
 		case lerr == nil:
 			obs.SLO = &slis
-		case c.cfg.SLODecides && latencyErr != source.ErrNoData:
+		case c.cfg.Policy.DecidesFromSLO() && latencyErr != source.ErrNoData:
 			// A failed query, or a histogram that cannot count the
 			// objective: a failed measurement, towards the fail-safe.
 			// No data yet (a window still filling): the policy holds
@@ -156,18 +156,23 @@ func (c *Controller) measureSecurity(ctx context.Context) {
 	c.mu.Unlock()
 }
 
-// measureBudget reads each destination's error budget, when configured;
-// the class of its error when it fails.
-func (c *Controller) measureBudget(ctx context.Context) (*bursterapi.Budgets, error) {
+// budgetReading is an error budget read, or the class of why it was not.
+type budgetReading struct {
+	budget  *bursterapi.Budgets
+	problem error
+}
+
+// measureBudget reads each destination's error budget, when configured.
+func (c *Controller) measureBudget(ctx context.Context) budgetReading {
 	if c.cfg.Budget == nil {
-		return nil, nil
+		return budgetReading{}
 	}
 	b, err := c.cfg.Budget.Budget(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.cfg.Log.Debug("no error budget measured", "err", err)
 		}
-		return nil, source.Classify(err)
+		return budgetReading{problem: source.Classify(err)}
 	}
 	of := func(o source.BudgetOf) bursterapi.ErrorBudget {
 		out := bursterapi.ErrorBudget{Left: o.Left}
@@ -176,5 +181,5 @@ func (c *Controller) measureBudget(ctx context.Context) (*bursterapi.Budgets, er
 		}
 		return out
 	}
-	return &bursterapi.Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}, nil
+	return budgetReading{budget: &bursterapi.Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}}
 }

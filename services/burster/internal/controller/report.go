@@ -109,18 +109,17 @@ func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capac
 	c.mu.Unlock()
 }
 
-// sloStatus is the objective with the slo strategy's reading, or with why
-// there is none; nil without an objective.
-func (c *Controller) sloStatus(ctx context.Context, r *policy.SLOReading, problem error) *bursterapi.SLO {
+// sloStatus is the objective with the policy's reading and the error
+// budget, or with why there is none; nil without an objective.
+func (c *Controller) sloStatus(r *policy.SLOReading, problem error, b budgetReading) *bursterapi.SLO {
 	if c.cfg.SLO == nil {
 		return nil
 	}
 	out := *c.cfg.SLO
 	c.cfg.Metrics.slo(r)
-	if budget, err := c.measureBudget(ctx); err != nil {
-		out.BudgetProblem = err.Error()
-	} else {
-		out.Budget = budget
+	out.Budget = b.budget
+	if b.problem != nil {
+		out.BudgetProblem = b.problem.Error()
 	}
 	switch {
 	case problem != nil:

@@ -82,6 +82,10 @@ func New(cfg Config) (*Policy, error) {
 	return p, nil
 }
 
+// DecidesFromSLO reports whether the strategy decides from the latency
+// (slo): a latency that cannot be measured is then a failed measurement.
+func (p *Policy) DecidesFromSLO() bool { return p.slo != nil }
+
 // Next returns the new state and the decision for one observation.
 func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 	if obs.Err != nil {

@@ -1,9 +1,11 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -86,11 +88,7 @@ func (p *PrometheusBudget) Budget(ctx context.Context) (Budget, error) {
 	var longest time.Duration
 	for i, dst := range []*BudgetOf{&out.Primary, &out.Burst} {
 		list := burns[i]
-		for j := 1; j < len(list); j++ { // few: insertion sort by window
-			for k := j; k > 0 && list[k].d < list[k-1].d; k-- {
-				list[k], list[k-1] = list[k-1], list[k]
-			}
-		}
+		slices.SortFunc(list, func(a, b burn) int { return cmp.Compare(a.d, b.d) })
 		for j, b := range list {
 			if j == len(list)-1 && len(list) > 1 {
 				left := 1 - b.rate
