@@ -119,7 +119,7 @@ type Edge struct {
 // hop between the clusters.
 type Latency struct {
 	ObjectiveMS   float64        `json:"objectiveMs"`   // the SLO's latency (SLO_LATENCY_MS)
-	WindowSeconds int            `json:"windowSeconds"` // the window of the figures
+	WindowSeconds int            `json:"windowSeconds"` // the window of the figures: complete seconds, the current one left out
 	Primary       ClusterLatency `json:"primary"`
 	Burst         ClusterLatency `json:"burst"`
 }

@@ -66,6 +66,7 @@ type second struct {
 type Window struct {
 	objective time.Duration
 	now       func() time.Time
+	window    int // complete seconds reported
 
 	mu      sync.Mutex
 	seconds []second // a ring indexed by Unix second modulo its length
@@ -74,7 +75,10 @@ type Window struct {
 // New returns a window of the given whole seconds, counting durations up to
 // objective as within it.
 func New(seconds int, objective time.Duration) *Window {
-	return &Window{objective: objective, now: time.Now, seconds: make([]second, max(1, seconds))}
+	// One slot more than the window: the current second, being recorded,
+	// must not take the slot of the oldest one the window still reports.
+	n := max(1, seconds)
+	return &Window{objective: objective, now: time.Now, window: n, seconds: make([]second, n+1)}
 }
 
 // Record counts one request served by cluster c that took d.
@@ -95,8 +99,9 @@ func (w *Window) Record(c hashmsg.Cluster, d time.Duration) {
 	}
 }
 
-// Latency is each cluster's figures over the window's last whole seconds
-// and the current one.
+// Latency is each cluster's figures over the window's last complete
+// seconds, the current one left out: a count over them is a count over
+// exactly the window, so count ÷ seconds is a rate.
 func (w *Window) Latency() pageapi.Latency {
 	now := w.now().Unix()
 	var counts [2][nBuckets]uint64
@@ -104,7 +109,7 @@ func (w *Window) Latency() pageapi.Latency {
 	w.mu.Lock()
 	for k := range w.seconds {
 		s := &w.seconds[k]
-		if s.at <= now-int64(len(w.seconds)) || s.at > now {
+		if s.at < now-int64(w.window) || s.at >= now {
 			continue
 		}
 		for c := range 2 {
@@ -116,7 +121,7 @@ func (w *Window) Latency() pageapi.Latency {
 		}
 	}
 	w.mu.Unlock()
-	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: len(w.seconds)}
+	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: w.window}
 	for c, dst := range []*pageapi.ClusterLatency{&out.Primary, &out.Burst} {
 		dst.Requests = total[c]
 		if total[c] == 0 {

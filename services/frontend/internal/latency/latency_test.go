@@ -57,6 +57,10 @@ func TestWindow(t *testing.T) {
 	for range 100 {
 		w.Record(hashmsg.Burst, 300*time.Millisecond)
 	}
+	if l := w.Latency(); l.Burst.Requests != 0 || l.Primary.Requests != 1000 {
+		t.Fatalf("the current second counted: %d primary, %d burst", l.Primary.Requests, l.Burst.Requests)
+	}
+	now = now.Add(time.Second) // the second they were recorded in is complete
 	l := w.Latency()
 	slices.Sort(primary)
 	for _, q := range []struct {
@@ -70,14 +74,15 @@ func TestWindow(t *testing.T) {
 	if l.Primary.Requests != 1000 || *l.Primary.WithinObjective != 0.25 || *l.Burst.WithinObjective != 0 {
 		t.Fatalf("counts: %+v %+v", l.Primary, l.Burst)
 	}
-	// 5.5 s later the first second has left the 10 s window.
-	now = now.Add(5500 * time.Millisecond)
+	// 5 s later the first second has left the 10 s window.
+	now = now.Add(5 * time.Second)
 	if l = w.Latency(); l.Primary.Requests != 800 || l.Burst.Requests != 100 {
-		t.Fatalf("5.5 s later: %+v %+v, want the first 200 of primary's gone", l.Primary, l.Burst)
+		t.Fatalf("5 s later: %+v %+v, want the first 200 of primary's gone", l.Primary, l.Burst)
 	}
 	// 11 s after the last of those, only what came since remains.
 	now = now.Add(11 * time.Second)
 	w.Record(hashmsg.Primary, 2*time.Millisecond)
+	now = now.Add(time.Second)
 	l = w.Latency()
 	if l.Burst.Requests != 0 || l.Primary.Requests != 1 || math.Abs(*l.Primary.P50MS-2) > 0.125 {
 		t.Fatalf("after the window slid: %+v %+v", l.Primary, l.Burst)
@@ -93,5 +98,22 @@ func TestRecordAllocatesNothing(t *testing.T) {
 	w := New(10, 250*time.Millisecond)
 	if n := testing.AllocsPerRun(1000, func() { w.Record(hashmsg.Burst, 42*time.Millisecond) }); n != 0 {
 		t.Fatalf("Record allocates %v times", n)
+	}
+}
+
+// TestWindowIsWhole: at a steady rate the window holds exactly its seconds'
+// requests, while the current second is being recorded too.
+func TestWindowIsWhole(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	w := New(10, 250*time.Millisecond)
+	w.now = func() time.Time { return now }
+	for sec := range 30 {
+		now = time.Unix(1_700_000_000+int64(sec), 0)
+		for range 5 {
+			w.Record(hashmsg.Primary, time.Millisecond)
+		}
+		if l := w.Latency(); sec >= 10 && l.Primary.Requests != 50 {
+			t.Fatalf("at second %d: %d requests in the window, want 10 seconds × 5", sec, l.Primary.Requests)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
@@ -408,7 +409,15 @@ func TestRecordsLatencyPerCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := w.Latency()
+	// The window counts complete seconds: the answers show once the
+	// second they came in has passed.
+	var l pageapi.Latency
+	component.EventuallyNil(t, 3*time.Second, "the answers' second complete", func() error {
+		if l = w.Latency(); l.Primary.Requests+l.Burst.Requests < 20 {
+			return fmt.Errorf("%d primary and %d burst answers so far", l.Primary.Requests, l.Burst.Requests)
+		}
+		return nil
+	})
 	if l.Primary.Requests != 10 || l.Burst.Requests != 10 {
 		t.Fatalf("recorded %d primary and %d burst answers, want 10 each", l.Primary.Requests, l.Burst.Requests)
 	}

@@ -225,7 +225,7 @@ function showDestinations(d) {
 function applyLatency(l) {
   latencyChart.setLine(l.objectiveMs);
   $("objective").textContent = l.objectiveMs;
-  $("latency-window").textContent = `over the last ${l.windowSeconds} s, answers 200 only, queueing and the hop between clusters included`;
+  $("latency-window").textContent = `over the last ${l.windowSeconds} complete seconds, answers 200 only, queueing and the hop between clusters included`;
   const fmt = (v) => (v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`);
   for (const name of ["primary", "burst"]) {
     const c = l[name];
