@@ -59,7 +59,7 @@ type Config struct {
 	Strategy         policy.StrategyName `envconfig:"STRATEGY" default:"switch" desc:"switch, step, spillover or slo"`
 	HighRPS          float64             `envconfig:"HIGH_RPS" default:"15" desc:"switch, step: burst above this rate"`
 	LowRPS           float64             `envconfig:"LOW_RPS" default:"10" desc:"switch, step: back below this rate"`
-	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding"`
+	Step             int                 `envconfig:"STEP" default:"20" desc:"step: percent per change; spillover: rounding (slo sizes its moves)"`
 	CapacityRPS      float64             `envconfig:"CAPACITY_RPS" default:"15" desc:"spillover: the rate primary keeps"`
 	PerEndpointRPS   float64             `envconfig:"CAPACITY_PER_ENDPOINT_RPS" default:"0" desc:"spillover: > 0 keeps this × primary's ready workers instead of CAPACITY_RPS"`
 	WorkerService    string              `envconfig:"WORKER_SERVICE" default:"worker" desc:"the Service whose ready endpoints are counted (CAPACITY_PER_ENDPOINT_RPS, BURST_KUBECONFIG)"`
@@ -73,7 +73,8 @@ type Config struct {
 	SLOTarget        float64             `envconfig:"SLO_TARGET" default:"0.99" desc:"slo: the share of primary's requests that must be good"`
 	SLOWindow        time.Duration       `envconfig:"SLO_WINDOW" default:"30s" desc:"slo: the window of the SLI and burn rate; at least four scrape intervals"`
 	SLOMinRequests   float64             `envconfig:"SLO_MIN_REQUESTS" default:"20" desc:"slo: fewer requests in the window is no data: hold"`
-	SLOProbe         time.Duration       `envconfig:"SLO_PROBE" default:"5m" desc:"slo: after this without a breach, try one step more on primary than it was seen to carry; 0: never"`
+	SLOProbe         time.Duration       `envconfig:"SLO_PROBE" default:"5m" desc:"slo: after this without queueing, offer primary SLO_HEADROOM more than it carries, doubling while it stays within its objective; 0: never"`
+	SLOHeadroom      float64             `envconfig:"SLO_HEADROOM" default:"0.05" desc:"slo: the share of primary's learned capacity left unused, and the most a probe offers beyond what it carries"`
 	SLOBuckets       []float64           `envconfig:"SLO_BUCKETS" default:"0.5,1,5,10,25,50,100,250,500,1000,2500,5000,10000,30000,60000,300000,600000,1800000,3600000" desc:"slo: the latency histogram's bucket boundaries in ms (Istio's defaults; the local mesh's)"`
 	SLOQuery         string              `envconfig:"SLO_QUERY" desc:"SOURCE=prometheus: PromQL giving each bucket's increase over $window by destination, le and code; empty: Istio's for ROUTER under slo, not measured under another strategy"`
 	SLOScrapeMetric  string              `envconfig:"SLO_SCRAPE_METRIC" desc:"slo, SOURCE=scrape: the latency histogram (ms), labelled as the counter; set under another strategy, the SLI is measured for the page"`
@@ -112,6 +113,7 @@ func (c Config) Policy() policy.Config {
 		MinDwell: c.MinDwell, FailureThreshold: c.FailureThreshold, FailSafe: c.FailSafe,
 		SLOLatency: time.Duration(c.SLOLatencyMS * float64(time.Millisecond)), SLOTarget: c.SLOTarget,
 		SLOWindow: c.SLOWindow, SLOMinRequests: c.SLOMinRequests, SLOProbe: c.SLOProbe,
+		SLOHeadroom: c.SLOHeadroom,
 	}
 }
 
@@ -128,8 +130,10 @@ func (c Config) SourceConfig() source.Config {
 		switch c.Source {
 		case source.KindPrometheus:
 			s.LatencyQuery, s.BudgetQuery = c.SLOQuery, c.SLOBudgetQuery
+			s.RecentWindow = recentScrapes * c.ScrapeInterval
 		case source.KindScrape:
 			s.LatencyMetric = c.SLOScrapeMetric
+			s.RecentWindow = recentScrapes * c.Interval
 		}
 	}
 	if c.Source == source.KindPrometheus {
@@ -137,6 +141,12 @@ func (c Config) SourceConfig() source.Config {
 	}
 	return s
 }
+
+// recentScrapes is how many scrapes the recent window spans: enough that
+// one missed or late scrape leaves two samples, few enough that primary's
+// queueing shows within seconds. Prometheus' increase() over three scrape
+// intervals, or the burster's own scrapes, one an INTERVAL.
+const recentScrapes = 3
 
 // MeasuresSLO reports whether the burster measures the worker's service
 // level: always under STRATEGY=slo, which decides from it, and otherwise
@@ -161,6 +171,7 @@ var policyVars = map[policy.Setting]string{
 	policy.SettingFailureThreshold: "FAILURE_THRESHOLD", policy.SettingFailSafe: "FAIL_SAFE",
 	policy.SettingSLOTarget: "SLO_TARGET", policy.SettingSLOWindow: "SLO_WINDOW",
 	policy.SettingSLOMinRequests: "SLO_MIN_REQUESTS", policy.SettingSLOProbe: "SLO_PROBE",
+	policy.SettingSLOHeadroom: "SLO_HEADROOM",
 }
 
 // Validate fills in the default query and checks every setting, naming

@@ -612,8 +612,8 @@ func (f *fakeLatency) Windows(context.Context) (policy.SLIs, error) { return f.w
 // histogram without the objective's bucket holds and says so, and does.
 func TestSLO(t *testing.T) {
 	pol, err := policy.New(policy.Config{
-		Strategy: policy.SLO, Step: 20, MinDwell: 5 * time.Second, FailureThreshold: 3, FailSafe: policy.FailSafePrimary,
-		SLOLatency: 250 * time.Millisecond, SLOTarget: 0.99, SLOWindow: 5 * time.Second, SLOMinRequests: 20,
+		Strategy: policy.SLO, MinDwell: 5 * time.Second, FailureThreshold: 3, FailSafe: policy.FailSafePrimary,
+		SLOLatency: 250 * time.Millisecond, SLOTarget: 0.99, SLOWindow: 5 * time.Second, SLOMinRequests: 20, SLOHeadroom: 0.05,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -640,11 +640,13 @@ func TestSLO(t *testing.T) {
 		t.Fatalf("no data: %d writes, changes %+v, status %+v", r.rt.sets, r.c.Changes(), s)
 	}
 
-	// Primary over its objective: a step to burst, with its SLI and burn.
-	lat.err, lat.w = nil, policy.SLIs{Primary: policy.Window{Requests: 200, Good: 180}}
+	// Primary over its objective (not queueing: slow answers): burst's
+	// share sized to what primary served less the headroom, with its SLI
+	// and burn.
+	lat.err, lat.w = nil, policy.SLIs{Primary: policy.Window{Requests: 200, Good: 180, Served: 200}}
 	r.at(40, nil)
 	ch := r.c.Changes()
-	if r.rt.cur != split.WithBurst(20) || len(ch) != 1 || ch[0].SLI == nil || *ch[0].SLI != 0.9 || ch[0].Burn == nil || math.Abs(*ch[0].Burn-10) > 1e-9 {
+	if r.rt.cur != split.WithBurst(5) || len(ch) != 1 || ch[0].SLI == nil || *ch[0].SLI != 0.9 || ch[0].Burn == nil || math.Abs(*ch[0].Burn-10) > 1e-9 {
 		t.Fatalf("breach: weights %v, history %+v", r.rt.cur, ch)
 	}
 	s := r.c.Snapshot().SLO
@@ -662,7 +664,7 @@ func TestSLO(t *testing.T) {
 	// held, and after three the fail-safe sends everything back.
 	lat.err = fmt.Errorf("%w: no series has le=250", source.ErrNoBucket)
 	r.at(40, nil)
-	if last := r.c.Changes(); r.rt.cur != split.WithBurst(20) || r.c.Snapshot().SLO.Problem != source.ErrNoBucket.Error() || len(last) != 1 {
+	if last := r.c.Changes(); r.rt.cur != split.WithBurst(5) || r.c.Snapshot().SLO.Problem != source.ErrNoBucket.Error() || len(last) != 1 {
 		t.Fatalf("no bucket: weights %v, status %+v", r.rt.cur, r.c.Snapshot().SLO)
 	}
 	r.at(40, nil)

@@ -65,6 +65,7 @@ const (
 	SettingSLOWindow        Setting = "SLO window"
 	SettingSLOMinRequests   Setting = "SLO minimum requests"
 	SettingSLOProbe         Setting = "SLO probe interval"
+	SettingSLOHeadroom      Setting = "SLO headroom"
 )
 
 // SettingError is a problem with one setting.
@@ -100,7 +101,15 @@ type Config struct {
 	// strategy tries one step more on it than it was seen to carry
 	// (learning a capacity that grew); 0: never.
 	SLOProbe time.Duration
+	// SLOHeadroom is the share of primary's learned capacity left unused
+	// when the strategy sizes its load, and the most a probe offers it
+	// beyond what it carries.
+	SLOHeadroom float64
 }
+
+// maxHeadroom bounds SLOHeadroom: beyond half, primary would idle more than
+// it serves.
+const maxHeadroom = 0.5
 
 // Validate reports every problem, each as a *SettingError.
 func (c Config) Validate() error {
@@ -113,7 +122,7 @@ func (c Config) Validate() error {
 	if c.Strategy != Spillover && c.Strategy != SLO && !(c.LowRPS >= 0 && c.LowRPS < c.HighRPS) {
 		errs = append(errs, invalid(SettingLow, "must be 0 or more and below the high threshold (%v), got %v", c.HighRPS, c.LowRPS))
 	}
-	if c.Strategy != Switch && (c.Step < 1 || c.Step > 100) {
+	if (c.Strategy == Step || c.Strategy == Spillover) && (c.Step < 1 || c.Step > 100) {
 		errs = append(errs, invalid(SettingStep, "must be 1 to 100 percent, got %d", c.Step))
 	}
 	if c.Strategy == Spillover && !(c.CapacityRPS > 0) {
@@ -147,6 +156,9 @@ func (c Config) validateSLO() []error {
 	}
 	if c.SLOProbe < 0 {
 		errs = append(errs, invalid(SettingSLOProbe, "must not be negative (0: never probe), got %s", c.SLOProbe))
+	}
+	if c.Strategy == SLO && !(c.SLOHeadroom > 0 && c.SLOHeadroom <= maxHeadroom) {
+		errs = append(errs, invalid(SettingSLOHeadroom, "must be above 0 and at most %g (0.05 is 5%%), got %v", maxHeadroom, c.SLOHeadroom))
 	}
 	return errs
 }

@@ -59,10 +59,9 @@ type Decision struct {
 // Policy turns observations into decisions.
 type Policy struct {
 	cfg      Config
-	strategy Strategy
-	slo      *sloStrategy  // the strategy, when it is slo
-	judge    *sloStrategy  // judges a measured latency; nil without a valid objective
-	dwell    time.Duration // least time between changes
+	strategy Strategy     // nil under slo, which keeps its own timing
+	slo      *sloStrategy // the strategy, when it is slo
+	judge    *sloStrategy // judges a measured latency; nil without a valid objective
 }
 
 // New returns a Policy for cfg, or the problems with cfg.
@@ -70,9 +69,12 @@ func New(cfg Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{cfg: cfg, strategy: newStrategy(cfg), dwell: cfg.MinDwell}
-	if s, ok := p.strategy.(sloStrategy); ok {
-		p.slo, p.dwell = &s, s.dwell(cfg.MinDwell)
+	p := &Policy{cfg: cfg}
+	if cfg.Strategy == SLO {
+		s := newSLOStrategy(cfg)
+		p.slo = &s
+	} else {
+		p.strategy = newStrategy(cfg)
 	}
 	if cfg.validateSLO() == nil {
 		// Any strategy judges a measured latency, for the status.
@@ -92,22 +94,26 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 		return p.failed(st, obs)
 	}
 	st.Failures = 0
-	var reading *SLOReading
+	var target split.Split
+	var reason string
 	if p.slo != nil {
-		st = p.slo.learn(st, obs)
+		st, target, reason = p.slo.plan(st, obs)
+	} else {
+		target, reason = p.strategy.Target(st, obs)
 	}
+	var reading *SLOReading
 	if p.judge != nil {
 		reading = p.judge.read(st, obs.SLO)
 	}
-	st, d := p.decide(st, obs)
+	st, d := p.decide(st, obs, target, reason)
 	d.SLO = reading
 	return st, d
 }
 
 // decide applies the strategy's target through the burst gate and the
-// dwell.
-func (p *Policy) decide(st State, obs Observation) (State, Decision) {
-	target, reason := p.strategy.Target(st, obs)
+// dwell (slo keeps its own: it moves towards burst whenever primary needs
+// it, and waits only before giving primary more).
+func (p *Policy) decide(st State, obs Observation, target split.Split, reason string) (State, Decision) {
 	if obs.BurstReady != nil && !*obs.BurstReady {
 		switch {
 		case st.Weights.Burst > 0:
@@ -127,12 +133,8 @@ func (p *Policy) decide(st State, obs Observation) (State, Decision) {
 	if target == st.Weights {
 		return st, Decision{Weights: st.Weights, Reason: reason}
 	}
-	if wait := p.dwell - obs.At.Sub(st.LastChange); !st.LastChange.IsZero() && wait > 0 {
-		why := "minimum dwell"
-		if p.slo != nil {
-			why = "the SLO window must see only the new split"
-		}
-		return st, Decision{Weights: st.Weights, Reason: fmt.Sprintf("%s; holding %s more (%s)", reason, wait.Round(time.Millisecond), why)}
+	if wait := p.cfg.MinDwell - obs.At.Sub(st.LastChange); p.slo == nil && !st.LastChange.IsZero() && wait > 0 {
+		return st, Decision{Weights: st.Weights, Reason: fmt.Sprintf("%s; holding %s more (minimum dwell)", reason, wait.Round(time.Millisecond))}
 	}
 	st.Weights, st.LastChange = target, obs.At
 	return st, Decision{Weights: target, Changed: true, Reason: reason}

@@ -239,7 +239,7 @@ func TestConfigValidate(t *testing.T) {
 		{"slo window zero", func(c *Config) { *c = sloCfg(); c.SLOWindow = 0 }, SettingSLOWindow},
 		{"slo min requests zero", func(c *Config) { *c = sloCfg(); c.SLOMinRequests = 0 }, SettingSLOMinRequests},
 		{"slo negative probe", func(c *Config) { *c = sloCfg(); c.SLOProbe = -time.Second }, SettingSLOProbe},
-		{"slo step zero", func(c *Config) { *c = sloCfg(); c.Step = 0 }, SettingStep},
+		{"slo headroom zero", func(c *Config) { *c = sloCfg(); c.SLOHeadroom = 0 }, SettingSLOHeadroom},
 		{"low above high", func(c *Config) { c.LowRPS = 20 }, SettingLow},
 		{"negative low", func(c *Config) { c.LowRPS = -1 }, SettingLow},
 		{"step zero", func(c *Config) { c.Strategy = Step; c.Step = 0 }, SettingStep},

@@ -3,31 +3,35 @@ package policy
 import (
 	"fmt"
 	"time"
-
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
-// Window is one destination's requests over the SLO window, as its latency
-// histogram counts them.
+// Window is one destination's requests over a window, as its latency
+// histogram counts them (each request when it is answered or refused).
 type Window struct {
-	Requests float64 // every request sent there
-	Good     float64 // answered, not 5xx, within the latency objective
+	Requests float64 // every request answered or refused
+	Good     float64 // answered, not failed, within the latency objective
+	Served   float64 // answered, not failed, at any latency
+	// Seconds is the time the counts span. A source whose samples have a
+	// gap says so here, so that a count over a longer span is never read
+	// as a higher rate; 0: the nominal window.
+	Seconds float64
+}
+
+// span is the seconds w covers: its own, or the nominal window's.
+func (w Window) span(nominal time.Duration) float64 {
+	if w.Seconds > 0 {
+		return w.Seconds
+	}
+	return nominal.Seconds()
 }
 
 // SLIs is what the slo strategy decides from: each destination's window.
 type SLIs struct {
 	Primary, Burst Window
-}
-
-// SLOState is what the slo strategy learns while it runs; a new leader term
-// starts from zero and learns again.
-type SLOState struct {
-	// CapacityRPS is the highest rate primary was seen to carry within its
-	// objective (0: not yet seen); a breach at or below it lowers it.
-	CapacityRPS float64
-	// Quiet is when primary's last breach was judged (or the first
-	// observation): a probe waits SLOProbe from it.
-	Quiet time.Time
+	// Recent is the same over the last few scrapes, far shorter than the
+	// SLO window: queueing at primary shows there within seconds. Nil when
+	// not measured (the strategy then reacts to the SLO window alone).
+	Recent *SLIs
 }
 
 // Judgement is one destination's SLI and burn rate over the window; both
@@ -53,37 +57,53 @@ func (j Judgement) String() string {
 // status, the page and the metrics.
 type SLOReading struct {
 	Primary, Burst Judgement
-	CapacityRPS    float64 // learned; 0 until primary was seen within its objective
+	CapacityRPS    float64 // learned; 0 until primary was seen within its objective or saturated
 	BothOver       bool    // both clusters burn faster than allowed: burst's share is not raised
 }
 
-// sloStrategy holds primary at its latency objective. While primary burns
-// its error budget faster than allowed it moves burst's share up a step at a
-// time; while primary is within its objective it moves burst's share down to
-// the lowest share whose projected load on primary stays within the highest
-// rate primary was seen to carry within its objective (its learned
-// capacity). Only after SLOProbe without a breach does it try one step
-// beyond, to learn a capacity that grew. The Policy lets it judge a split
-// only once a whole window has passed since the split changed (the dwell is
-// at least twice the window: one for the old split's requests to leave the
-// window, one for queues they left behind to drain).
+// sloStrategy holds primary at its latency objective and sends only the
+// excess to burst, sizing every move from what it measured instead of
+// stepping (slo_plan.go):
+//
+//   - Primary queueing (its recent window misses the objective): what it
+//     served meanwhile is its capacity, since a saturated server serves at
+//     its capacity whatever it is offered. Burst's share goes at once to
+//     the share that leaves primary half that capacity, so the queue
+//     drains in seconds, and, once the recent window is clean, back to the
+//     share that leaves primary its capacity less the headroom.
+//   - Feed-forward: once a capacity is learned, the rate, read every
+//     interval, moves the share as soon as it projects primary over its
+//     capacity, before any window shows a breach.
+//   - Feedback: a whole SLO window under the current split that misses the
+//     objective without queueing (slow answers, errors) lowers the
+//     capacity to what primary served in it, and the share follows.
+//   - Slack: with the load down, burst's share goes down to the lowest that
+//     keeps primary within its capacity less the headroom, at most once
+//     every two windows.
+//   - Probe: after SLOProbe without queueing, primary is offered the
+//     headroom more (a rung), judged on the recent window after it; each
+//     rung that stays clean raises the capacity and offers twice the
+//     previous increase, and the first sign of queueing ends the probe
+//     (queueing, above). A probe that gained nothing doubles the wait for
+//     the next one; a gain, or a breach, restarts it from SLOProbe.
 type sloStrategy struct {
 	target      float64
 	window      time.Duration
 	latency     time.Duration
 	minRequests float64
 	probe       time.Duration
-	step        int
+	headroom    float64
 }
 
 func newSLOStrategy(c Config) sloStrategy {
 	return sloStrategy{target: c.SLOTarget, window: c.SLOWindow, latency: c.SLOLatency,
-		minRequests: c.SLOMinRequests, probe: c.SLOProbe, step: c.Step}
+		minRequests: c.SLOMinRequests, probe: c.SLOProbe, headroom: c.SLOHeadroom}
 }
 
-// dwell is the least time between two changes under slo: a window for the
-// previous split's requests to leave it, and one more for queues to drain.
-func (s sloStrategy) dwell(minDwell time.Duration) time.Duration { return max(minDwell, 2*s.window) }
+// slackDwell is the least time between a change and a move that gives
+// primary more load when nothing is queueing: a window for the previous
+// split's requests to leave it, one more for what they left to drain.
+func (s sloStrategy) slackDwell() time.Duration { return 2 * s.window }
 
 func (s sloStrategy) judge(w Window) Judgement {
 	j := Judgement{Requests: w.Requests}
@@ -106,85 +126,14 @@ func (s sloStrategy) read(st State, m *SLIs) *SLOReading {
 	return r
 }
 
-// learn updates what the strategy knows of primary from an observation
-// whose window shows only the current split (none changed within it).
-func (s sloStrategy) learn(st State, obs Observation) State {
-	if st.SLO.Quiet.IsZero() {
-		st.SLO.Quiet = obs.At
-	}
-	if obs.SLO == nil {
-		return st
-	}
-	j := s.judge(obs.SLO.Primary)
-	if j.SLI == nil {
-		return st
-	}
-	if j.over() {
-		st.SLO.Quiet = obs.At
-	}
-	if !st.LastChange.IsZero() && obs.At.Sub(st.LastChange) < s.window {
-		return st // the window holds requests sent under the previous split
-	}
-	rate := obs.SLO.Primary.Requests / s.window.Seconds()
-	switch {
-	case !j.over():
-		st.SLO.CapacityRPS = max(st.SLO.CapacityRPS, rate)
-	case rate <= st.SLO.CapacityRPS:
-		// Primary breached at a rate it carried before: its capacity
-		// shrank. Below the rate that breached, by one step's share.
-		st.SLO.CapacityRPS = rate * float64(100-s.step) / 100
-	}
-	return st
+// queueing reports whether primary's recent window shows it queueing: more
+// of its requests late or failed than the objective allows, and at least
+// minQueued of them (one late request among forty is not a queue).
+func (s sloStrategy) queueing(w Window) bool {
+	bad := w.Requests - w.Good
+	return w.Requests > 0 && bad >= minQueued && bad/w.Requests > 1-s.target
 }
 
-// Target decides from the window's SLIs; the rate (obs.RPS) projects the
-// load a lower share would put on primary.
-func (s sloStrategy) Target(st State, obs Observation) (split.Split, string) {
-	cur := st.Weights
-	if obs.SLO == nil {
-		return cur, "no latency measured yet (no data in the SLO window): holding"
-	}
-	total := obs.SLO.Primary.Requests + obs.SLO.Burst.Requests
-	if total < s.minRequests {
-		return cur, fmt.Sprintf("no data: %.0f requests in the last %s, fewer than the %g the SLO needs: holding",
-			total, s.window, s.minRequests)
-	}
-	r := s.read(st, obs.SLO)
-	reason := fmt.Sprintf("primary %s; burst %s (objective %g%% within %s)", r.Primary, r.Burst, 100*s.target, s.latency)
-	if r.Primary.over() {
-		switch {
-		case r.BothOver:
-			return cur, reason + ": both clusters are over their objective: burst's share not raised"
-		case cur.Burst >= 100:
-			return cur, reason + ": primary over its objective, all on burst already"
-		}
-		return split.WithBurst(min(100, cur.Burst+s.step)), reason + fmt.Sprintf(": primary over its objective: burst's share up a step to %d%%", min(100, cur.Burst+s.step))
-	}
-	if cur.Burst == 0 {
-		return cur, reason + ": within the objective"
-	}
-	project := func(burst int) float64 { return obs.RPS * float64(100-burst) / 100 }
-	lowest := cur.Burst
-	for b := cur.Burst; b > 0; {
-		b = max(0, b-s.step)
-		if project(b) > st.SLO.CapacityRPS {
-			break
-		}
-		lowest = b
-	}
-	capacity := "not learned yet"
-	if st.SLO.CapacityRPS > 0 {
-		capacity = fmt.Sprintf("%.1f req/s", st.SLO.CapacityRPS)
-	}
-	if lowest < cur.Burst {
-		return split.WithBurst(lowest), reason + fmt.Sprintf(": slack: burst's share down to %d%% (%.1f req/s projected on primary, within its learned capacity %s)",
-			lowest, project(lowest), capacity)
-	}
-	next := max(0, cur.Burst-s.step)
-	if s.probe > 0 && r.Primary.SLI != nil && obs.At.Sub(st.SLO.Quiet) >= s.probe {
-		return split.WithBurst(next), reason + fmt.Sprintf(": no breach for %s: probing a step down to %d%% (%.1f req/s projected on primary, above its learned capacity %s)",
-			s.probe, next, project(next), capacity)
-	}
-	return cur, reason + fmt.Sprintf(": holding: %d%% would put %.1f req/s on primary, above its learned capacity %s",
-		next, project(next), capacity)
-}
+// minQueued is the fewest late or failed requests in primary's recent
+// window that count as queueing.
+const minQueued = 2

@@ -16,15 +16,14 @@ type Strategy interface {
 	Target(st State, obs Observation) (split.Split, string)
 }
 
-// newStrategy builds the strategy a validated Config names.
+// newStrategy builds the strategy a validated Config names, but slo, which
+// the Policy holds itself.
 func newStrategy(c Config) Strategy {
 	switch c.Strategy {
 	case Step:
 		return stepStrategy{band: band{high: c.HighRPS, low: c.LowRPS}, step: c.Step}
 	case Spillover:
 		return spilloverStrategy{capacity: c.CapacityRPS, step: c.Step}
-	case SLO:
-		return newSLOStrategy(c)
 	default:
 		return switchStrategy{band{high: c.HighRPS, low: c.LowRPS}}
 	}

@@ -59,8 +59,12 @@ func index(dest string) int {
 	return -1
 }
 
-// failed reports whether a response code is a failure: a 5xx.
-func failed(code string) bool { return len(code) == 3 && code[0] == '5' }
+// failed reports whether a response code is a failure: a 5xx, or no answer
+// at all (Istio reports 0 when the connection failed or the client gave up;
+// the local mesh 499 when the client gave up while queued).
+func failed(code string) bool {
+	return (len(code) == 3 && code[0] == '5') || code == "0" || code == "499"
+}
 
 // PrometheusDestinations evaluates a PromQL query giving request rates by
 // the labels destination (primary or burst) and code (the HTTP status).

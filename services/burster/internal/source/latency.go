@@ -70,6 +70,9 @@ func (w *windowCounts) add(dest, code string, le, objective, v float64) {
 	switch {
 	case math.IsInf(le, 1):
 		win.Requests += v
+		if !failed(code) {
+			win.Served += v
+		}
 	case le == objective:
 		w.bucket = true
 		if !failed(code) {
@@ -90,31 +93,54 @@ func (w *windowCounts) result(objective float64) (policy.SLIs, error) {
 
 // PrometheusLatency evaluates a PromQL query giving, over the SLO window,
 // the increase of each latency bucket by the labels destination (primary or
-// burst), le and code.
+// burst), le and code; and the same query over the recent window.
 type PrometheusLatency struct {
-	prom      *Prometheus
-	objective float64 // ms
+	prom, recent *Prometheus // recent: nil when not measured
+	objective    float64     // ms
 }
 
 // NewPrometheusLatency returns a latency source querying the Prometheus at
-// url. Every "$window" in query is replaced by window.
-func NewPrometheusLatency(url, query string, window time.Duration, objective float64, timeout time.Duration) (*PrometheusLatency, error) {
+// url. Every "$window" in query is replaced by window, and by recent for
+// the recent window's query (0: not measured).
+func NewPrometheusLatency(url, query string, window, recent time.Duration, objective float64, timeout time.Duration) (*PrometheusLatency, error) {
 	if strings.TrimSpace(query) == "" {
 		return nil, errors.New("the latency query is empty")
 	}
-	p, err := NewPrometheus(url, strings.ReplaceAll(query, "$window", model.Duration(window).String()), timeout)
+	over := func(w time.Duration) string { return strings.ReplaceAll(query, "$window", model.Duration(w).String()) }
+	p, err := NewPrometheus(url, over(window), timeout)
 	if err != nil {
 		return nil, err
 	}
-	return &PrometheusLatency{prom: p, objective: objective}, nil
+	out := &PrometheusLatency{prom: p, objective: objective}
+	if recent > 0 {
+		if out.recent, err = NewPrometheus(url, over(recent), timeout); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Query is the query as run, its window filled in.
 func (p *PrometheusLatency) Query() string { return p.prom.query }
 
-// Windows runs the query now.
+// Windows runs the query now, and the recent window's: a failure of that
+// one leaves the recent window out (the strategy then reacts to the SLO
+// window alone) rather than failing the measurement. Prometheus'
+// increase() extrapolates to the range, so the counts span the nominal
+// window.
 func (p *PrometheusLatency) Windows(ctx context.Context) (policy.SLIs, error) {
-	vec, err := p.prom.vector(ctx, "the latency")
+	out, err := p.windows(ctx, p.prom)
+	if err != nil || p.recent == nil {
+		return out, err
+	}
+	if recent, err := p.windows(ctx, p.recent); err == nil {
+		out.Recent = &recent
+	}
+	return out, nil
+}
+
+func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus) (policy.SLIs, error) {
+	vec, err := prom.vector(ctx, "the latency")
 	if err != nil {
 		return policy.SLIs{}, err
 	}

@@ -70,9 +70,11 @@ func TestPrometheusLatencyAgainstRealPrometheus(t *testing.T) {
 	series := func(cluster, code string) string {
 		return fmt.Sprintf(`reporter="source",source_workload="frontend",destination_service_name="worker",destination_cluster=%q,response_code=%q`, cluster, code)
 	}
-	// Primary: 40 req/s, of which 4 too slow and 2 fast 503s: 34/40 good.
+	// Primary: 40 req/s, of which 4 too slow, 1 fast 503 and 1 with no
+	// answer (code 0): 34/40 good, 38/40 served.
 	h.Set(series("primary", "200"), promserver.Flow{RPS: 34, Millis: 12}, promserver.Flow{RPS: 4, Millis: 900})
-	h.Set(series("primary", "503"), promserver.Flow{RPS: 2, Millis: 1})
+	h.Set(series("primary", "503"), promserver.Flow{RPS: 1, Millis: 1})
+	h.Set(series("primary", "0"), promserver.Flow{RPS: 1, Millis: 1})
 	// Burst: 10 req/s at exactly the objective, all good (le is "≤").
 	h.Set(series("burst", "200"), promserver.Flow{RPS: 10, Millis: 250})
 	// Another cluster's traffic is not ours.
@@ -81,7 +83,7 @@ func TestPrometheusLatencyAgainstRealPrometheus(t *testing.T) {
 	query := `sum by (destination, le, code) (label_replace(label_replace(
 increase(istio_request_duration_milliseconds_bucket{reporter="source",source_workload="frontend",destination_service_name="worker"}[$window]),
 "destination", "$1", "destination_cluster", "(.*)"), "code", "$1", "response_code", "(.*)"))`
-	src, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 250, 2*time.Second)
+	src, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 3*time.Second, 250, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +110,15 @@ increase(istio_request_duration_milliseconds_bucket{reporter="source",source_wor
 		if sli := b.Good / b.Requests; !(sli > 0.99 && sli <= 1.0001) {
 			return fmt.Errorf("burst's SLI %v, want 1", sli)
 		}
+		if served := p.Served / p.Requests; !(served > 0.93 && served < 0.97) {
+			return fmt.Errorf("primary served %v of its requests, want 0.95 (a 503 and a code 0 are not served)", served)
+		}
+		if w.Recent == nil || !(w.Recent.Primary.Requests > 80 && w.Recent.Primary.Requests < 160) {
+			return fmt.Errorf("recent window %+v, want about 120 of primary's requests over 3 s", w.Recent)
+		}
 		return nil
 	})
-	off, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 200, 2*time.Second)
+	off, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 0, 200, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ type Scrape struct {
 	codeLabel string
 	latency   string        // the latency histogram; "": latency not measured
 	sloWindow time.Duration // the window of the latency
+	recent    time.Duration // the recent window of the latency; 0: not measured
 	objective float64       // ms: the bucket counted good
 	target    float64       // the share that must be good, for the budget
 
@@ -51,7 +52,7 @@ type sample struct {
 	at    time.Time
 	value float64
 	dest  counts
-	lat   counts // per destination: [requests, good] from the latency histogram
+	lat   latCounts // per destination from the latency histogram
 	// bucket: a latency series had the objective's bucket; seen: any
 	// latency series of ours was there.
 	bucket, seen bool
@@ -59,6 +60,10 @@ type sample struct {
 
 // counts are per-destination counter values: [destination][all, failed].
 type counts [2][2]float64
+
+// latCounts are per-destination latency counts: [destination][all, good,
+// served].
+type latCounts [2][3]float64
 
 // WithDestinations makes s measure each destination's traffic from the
 // series it scrapes: dest is the label whose value is primary or burst, code
@@ -73,9 +78,10 @@ func (s *Scrape) WithDestinations(dest, code string) (*Scrape, error) {
 
 // WithLatency makes s measure each destination's latency from the histogram
 // metric (labelled by the destination and code labels of WithDestinations,
-// which must come first): over window, its requests and those answered, not
-// 5xx, within the bucket whose upper bound is objective (ms).
-func (s *Scrape) WithLatency(metric string, window time.Duration, objective float64) (*Scrape, error) {
+// which must come first): over window, and over recent (0: not measured),
+// its requests, those answered without failing, and those of them within
+// the bucket whose upper bound is objective (ms).
+func (s *Scrape) WithLatency(metric string, window, recent time.Duration, objective float64) (*Scrape, error) {
 	switch {
 	case s.destLabel == "":
 		return nil, errors.New("the latency needs the destination and code labels")
@@ -84,7 +90,7 @@ func (s *Scrape) WithLatency(metric string, window time.Duration, objective floa
 	case window <= 0:
 		return nil, fmt.Errorf("the latency window must be positive, got %s", window)
 	}
-	s.latency, s.sloWindow, s.objective = metric, window, objective
+	s.latency, s.sloWindow, s.recent, s.objective = metric, window, recent, objective
 	return s, nil
 }
 
@@ -180,7 +186,12 @@ func (s sample) resetBy(next sample) bool {
 	}
 	for d := range s.dest {
 		for k := range s.dest[d] {
-			if next.dest[d][k] < s.dest[d][k] || next.lat[d][k] < s.lat[d][k] {
+			if next.dest[d][k] < s.dest[d][k] {
+				return true
+			}
+		}
+		for k := range s.lat[d] {
+			if next.lat[d][k] < s.lat[d][k] {
 				return true
 			}
 		}
@@ -212,10 +223,12 @@ func (s *Scrape) Destinations(context.Context) (Destinations, error) {
 	}, nil
 }
 
-// Windows is each destination's requests, and the good ones, over the SLO
-// window of the samples Rate recorded: like Destinations, call it after
-// Rate. Until the samples span the whole window it is ErrNoData: a shorter
-// span would be judged against the full window's minimum of requests.
+// Windows is each destination's requests, the good and the served ones,
+// over the SLO window of the samples Rate recorded, and over the recent
+// window: like Destinations, call it after Rate. Until the samples span the
+// whole window it is ErrNoData: a shorter span would be judged against the
+// full window's minimum of requests. Each window says the time its samples
+// really span, longer than the window after a failed scrape.
 func (s *Scrape) Windows(context.Context) (policy.SLIs, error) {
 	if s.latency == "" {
 		return policy.SLIs{}, fmt.Errorf("%w: no latency histogram configured", ErrNoData)
@@ -237,10 +250,23 @@ func (s *Scrape) Windows(context.Context) (policy.SLIs, error) {
 	case last.at.Sub(first.at) < s.sloWindow-s.sloWindow/10:
 		return policy.SLIs{}, fmt.Errorf("%w: the samples span %s of the %s window", ErrNoData, last.at.Sub(first.at).Round(time.Millisecond), s.sloWindow)
 	}
-	w := func(d int) policy.Window {
-		return policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1]}
+	out := windowsBetween(first, last)
+	if s.recent > 0 {
+		from, _, _, _ := s.span(s.recent)
+		recent := windowsBetween(from, last)
+		out.Recent = &recent
 	}
-	return policy.SLIs{Primary: w(0), Burst: w(1)}, nil
+	return out, nil
+}
+
+// windowsBetween is each destination's counts from first to last.
+func windowsBetween(first, last sample) policy.SLIs {
+	sec := last.at.Sub(first.at).Seconds()
+	w := func(d int) policy.Window {
+		return policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1],
+			Served: last.lat[d][2] - first.lat[d][2], Seconds: sec}
+	}
+	return policy.SLIs{Primary: w(0), Burst: w(1)}
 }
 
 // Budget is each destination's error budget since the counters started
@@ -336,6 +362,9 @@ func (s *Scrape) countLatency(out *sample, fam *dto.MetricFamily) {
 		}
 		out.seen = true
 		out.lat[i][0] += float64(h.GetSampleCount())
+		if !failed(code) {
+			out.lat[i][2] += float64(h.GetSampleCount())
+		}
 		for _, b := range h.GetBucket() {
 			if b.GetUpperBound() == s.objective {
 				out.bucket = true

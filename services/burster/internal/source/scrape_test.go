@@ -253,7 +253,7 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s, err = s.WithLatency("mesh_ms", 10*time.Second, objective); err != nil {
+		if s, err = s.WithLatency("mesh_ms", 10*time.Second, 3*time.Second, objective); err != nil {
 			t.Fatal(err)
 		}
 		return s, clk
@@ -280,8 +280,13 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 		if err != nil {
 			t.Fatalf("after %ds: %v", i, err)
 		}
-		if i == 10 && (w.Primary != policy.Window{Requests: 200, Good: 180} || w.Burst != policy.Window{Requests: 50, Good: 0}) {
-			t.Fatalf("window %+v, want primary 180 good of 200, burst 0 good of 50", w)
+		if i == 10 && (w.Primary != policy.Window{Requests: 200, Good: 180, Served: 200, Seconds: 10} ||
+			w.Burst != policy.Window{Requests: 50, Good: 0, Served: 0, Seconds: 10}) {
+			t.Fatalf("window %+v, want primary 180 good of 200 served, burst none good or served of 50, over 10 s", w)
+		}
+		if i == 10 && (w.Recent == nil || *w.Recent != policy.SLIs{Primary: policy.Window{Requests: 60, Good: 54, Served: 60, Seconds: 3},
+			Burst: policy.Window{Requests: 15, Served: 0, Seconds: 3}}) {
+			t.Fatalf("recent window %+v, want the last 3 s", w.Recent)
 		}
 	}
 	// 5 seconds on: the window slides.
@@ -294,6 +299,25 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 	}
 	if w, err := s.Windows(ctx); err != nil || w.Primary.Requests != 200 {
 		t.Fatalf("sliding window: %+v, %v", w, err)
+	}
+	// A scrape that failed leaves a gap: the window then spans its samples'
+	// real time, so a count over it is never read as a higher rate.
+	e.mu.Lock()
+	e.page = "not the exposition format {"
+	e.mu.Unlock()
+	for range 3 {
+		clk.t = clk.t.Add(time.Second)
+		if _, err := s.Rate(ctx); err == nil {
+			t.Fatal("a failed scrape measured a rate")
+		}
+	}
+	clk.t = clk.t.Add(time.Second)
+	page(float64(18*19), float64(2*19), float64(5*19))
+	if _, err := s.Rate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := s.Windows(ctx); err != nil || w.Recent == nil || w.Recent.Primary.Seconds != 4 || w.Recent.Primary.Requests != 80 {
+		t.Fatalf("after a gap: %+v, %v; want the recent window over the 4 s its samples span", w.Recent, err)
 	}
 	// The budget since the counters started (primary: 270 good of 300, a
 	// burn of 10; burst: none good) and the burn over the window.

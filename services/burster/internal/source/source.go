@@ -71,6 +71,7 @@ type Config struct {
 	LatencyQuery  string        // KindPrometheus; "$window" is replaced by LatencyWindow
 	LatencyMetric string        // KindScrape; needs the destination and code labels
 	LatencyWindow time.Duration // the SLO window
+	RecentWindow  time.Duration // a few scrapes: the window the slo strategy sees queueing in first
 	Objective     float64       // ms: the bucket whose requests are within the objective
 	Target        float64       // the share that must be good: the error budget is the rest
 	BudgetQuery   string        // KindPrometheus, with LatencyQuery: burn rates by cluster and window
@@ -112,7 +113,7 @@ func newPrometheusSources(cfg Config) (Sources, error) {
 		}
 	}
 	if cfg.LatencyQuery != "" {
-		if out.Latency, err = NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.Objective, cfg.Timeout); err != nil {
+		if out.Latency, err = NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.RecentWindow, cfg.Objective, cfg.Timeout); err != nil {
 			return Sources{}, err
 		}
 		if cfg.BudgetQuery != "" {
@@ -142,7 +143,7 @@ func newScrapeSources(cfg Config) (Sources, error) {
 		out.Destinations = src
 	}
 	if cfg.LatencyMetric != "" {
-		if src, err = src.WithLatency(cfg.LatencyMetric, cfg.LatencyWindow, cfg.Objective); err != nil {
+		if src, err = src.WithLatency(cfg.LatencyMetric, cfg.LatencyWindow, cfg.RecentWindow, cfg.Objective); err != nil {
 			return Sources{}, err
 		}
 		src.target = cfg.Target

@@ -1,0 +1,331 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+)
+
+// SLOState is what the slo strategy learns while it runs.
+type SLOState struct {
+	// CapacityRPS is primary's learned capacity: what it served while
+	// queueing, or the most it carried within its objective (0: neither
+	// seen yet).
+	CapacityRPS float64
+	// Measured: the capacity was measured with primary queueing or over
+	// its objective, so it is primary's limit; otherwise it is only the
+	// most primary was seen to carry, which the rate must not be held to.
+	Measured bool
+	// Quiet is when primary last queued or breached (or the first
+	// observation): a probe waits ProbeEvery from it.
+	Quiet time.Time
+	// ProbeEvery is the wait between probes: SLOProbe, doubled after each
+	// probe that gained nothing (0: SLOProbe).
+	ProbeEvery time.Duration
+	// Saturated: primary was queueing at the last observation.
+	Saturated bool
+	// Draining: primary's share is held low until its queue has drained.
+	Draining bool
+	// Rung is the probe's rung (0: no probe), and Gained whether one of its
+	// rungs stayed within the objective.
+	Rung   int
+	Gained bool
+}
+
+// maxProbeBackoff bounds the doubling of the wait between probes that
+// gain nothing: a capacity that grew is found within 16 × SLOProbe.
+const maxProbeBackoff = 16
+
+// plan is the slo strategy's decision: the state it learned from obs and
+// the weights it wants. The Policy applies the burst gates to it; the dwell
+// is the strategy's own (only slack waits for one).
+func (s sloStrategy) plan(st State, obs Observation) (State, split.Split, string) {
+	cur := st.Weights
+	if st.SLO.Quiet.IsZero() {
+		st.SLO.Quiet = obs.At
+	}
+	if st.SLO.ProbeEvery == 0 {
+		st.SLO.ProbeEvery = s.probe
+	}
+	m := obs.SLO
+	if m == nil {
+		return st, cur, "no latency measured yet (no data in the SLO window): holding"
+	}
+	if total := m.Primary.Requests + m.Burst.Requests; total < s.minRequests {
+		return st, cur, fmt.Sprintf("no data: %.0f requests in the last %s, fewer than the %g the SLO needs: holding",
+			total, s.window, s.minRequests)
+	}
+	r := s.read(st, m)
+	fast, inferred := s.offered(st, obs)
+	p := plan{s: s, st: &st, obs: obs, cur: cur, offered: max(fast, obs.RPS), high: max(fast, obs.RPS), sustained: min(fast, obs.RPS)}
+	if inferred {
+		p.offered = fast
+	}
+	p.reason = fmt.Sprintf("primary %s; burst %s (objective %g%% within %s)", r.Primary, r.Burst, 100*s.target, s.latency)
+	to, why := p.decide(r)
+	return st, to, p.reason + ": " + why
+}
+
+// plan is one decision in the making.
+type plan struct {
+	s       sloStrategy
+	st      *State
+	obs     Observation
+	cur     split.Split
+	// offered is the total rate sent, what the split is sized for: the
+	// recent estimate when burst's answers give it, else the higher of it
+	// and the rate over its window (which runs ahead while primary's queue
+	// drains). high is the higher of the two, for giving primary more load;
+	// sustained the lower: only a rise both show moves the split before
+	// primary queues, so one noisy second does not.
+	offered, high, sustained float64
+	reason                   string
+}
+
+func (p *plan) decide(r *SLOReading) (split.Split, string) {
+	s, st, m := p.s, &p.st.SLO, p.obs.SLO
+	recent := p.recentSinceChange()
+	wasSaturated := st.Saturated
+	st.Saturated = m.Recent != nil && s.queueing(m.Recent.Primary)
+	switch {
+	case st.Saturated:
+		return p.queueing(wasSaturated, r)
+	case st.Draining:
+		if recent == nil {
+			return p.cur, "primary's queue draining: holding"
+		}
+		st.Draining = false
+		return p.fill("primary's queue drained")
+	case st.Rung > 0:
+		return p.probeRung(recent)
+	case p.windowSinceChange() && r.Primary.over():
+		return p.breach(r)
+	}
+	p.learnCarried(r)
+	// Feed-forward, once the rate projects primary over its capacity by
+	// more than the headroom: within that, the rate's own noise (and the
+	// answers of a queue that just drained) would move the split back and
+	// forth, and a short excess only queues for a moment.
+	if load := p.sustained * float64(p.cur.Primary) / 100; st.Measured && load > st.CapacityRPS*(1+s.headroom) {
+		return p.toward(p.shareFor(st.CapacityRPS*(1-s.headroom)),
+			fmt.Sprintf("%.1f req/s projected on primary, over its capacity %.1f req/s", load, st.CapacityRPS))
+	}
+	if p.probeDue(r) {
+		return p.startProbe()
+	}
+	return p.slack()
+}
+
+// queueing handles primary queueing: its capacity is what it served, and
+// burst's share goes to the share that drains the queue.
+func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) {
+	s, st, rc := p.s, &p.st.SLO, p.obs.SLO.Recent.Primary
+	served := rc.Served / rc.span(s.window)
+	if wasSaturated {
+		// Within one episode the window fills with saturated time: keep
+		// the highest reading, the one least diluted by the time before.
+		served = max(served, st.CapacityRPS)
+	}
+	st.CapacityRPS, st.Measured, st.Quiet, st.Draining = served, true, p.obs.At, true
+	what := "queueing"
+	if st.Rung > 0 {
+		what = "queueing on the probe's rung"
+		if !st.Gained {
+			st.ProbeEvery = min(2*st.ProbeEvery, maxProbeBackoff*s.probe)
+		} else {
+			st.ProbeEvery = s.probe
+		}
+		st.Rung, st.Gained = 0, false
+	} else {
+		st.ProbeEvery = s.probe
+	}
+	why := fmt.Sprintf("primary %s (recent %s), served %.1f req/s: its capacity", what, s.judge(rc), served)
+	if r.BothOver {
+		return p.cur, why + "; both clusters are over their objective: burst's share not raised"
+	}
+	return p.toward(p.shareFor(served*(1-s.headroom)/2), why+"; draining its queue")
+}
+
+// breach handles a whole SLO window under the current split that misses
+// primary's objective without queueing: its capacity is at most what it
+// served in the window.
+func (p *plan) breach(r *SLOReading) (split.Split, string) {
+	s, st, w := p.s, &p.st.SLO, p.obs.SLO.Primary
+	served := w.Served / w.span(s.window)
+	if !st.Measured || served < st.CapacityRPS {
+		st.CapacityRPS, st.Measured = served, true
+	}
+	st.Quiet, st.ProbeEvery = p.obs.At, s.probe
+	if r.BothOver {
+		return p.cur, "both clusters are over their objective: burst's share not raised"
+	}
+	share := min(p.shareFor(st.CapacityRPS*(1-s.headroom)), p.cur.Primary-1)
+	return p.toward(share, fmt.Sprintf("primary over its objective over the window, served %.1f req/s", served))
+}
+
+// probeRung judges the probe's last rung on the recent window after it: a
+// clean one raises the capacity and offers twice the increase again.
+func (p *plan) probeRung(recent *SLIs) (split.Split, string) {
+	s, st := p.s, &p.st.SLO
+	if recent == nil {
+		return p.cur, fmt.Sprintf("probe rung %d: waiting for its window", st.Rung)
+	}
+	carried := p.primaryLoad(p.cur)
+	st.CapacityRPS, st.Gained = max(st.CapacityRPS, carried), true
+	if p.cur.Primary >= 100 {
+		st.Rung, st.Quiet, st.ProbeEvery = 0, p.obs.At, s.probe
+		return p.cur, fmt.Sprintf("probe: primary carries all %.1f req/s within its objective", carried)
+	}
+	increase := s.headroom * math.Pow(2, float64(st.Rung))
+	st.Rung++
+	share := max(p.cur.Primary+1, p.shareAtLeast(carried*(1+increase)))
+	return p.withPrimary(share, fmt.Sprintf("probe rung %d: primary carried %.1f req/s within its objective; offering it %.0f%% more",
+		st.Rung, carried, 100*increase))
+}
+
+// probeDue reports whether a probe should start: one is configured, primary
+// has a capacity to probe beyond, is within its objective on a split that
+// has held a window, and has not queued for ProbeEvery.
+func (p *plan) probeDue(r *SLOReading) bool {
+	st := p.st.SLO
+	return p.s.probe > 0 && st.CapacityRPS > 0 && p.cur.Primary < 100 && r.Primary.SLI != nil &&
+		p.windowSinceChange() && p.obs.At.Sub(st.Quiet) >= st.ProbeEvery
+}
+
+func (p *plan) startProbe() (split.Split, string) {
+	s, st := p.s, &p.st.SLO
+	st.Rung, st.Gained = 1, false
+	load := p.primaryLoad(p.cur)
+	share := max(p.cur.Primary+1, p.shareAtLeast(load*(1+s.headroom)))
+	return p.withPrimary(share, fmt.Sprintf("no queueing for %s: probe rung 1, offering primary %.0f%% more than its %.1f req/s",
+		st.ProbeEvery, 100*s.headroom, load))
+}
+
+// slack lowers burst's share to the lowest that keeps primary within its
+// capacity less the headroom, once two windows have passed since the last
+// change, and only by a headroom's worth of load or more (so noise in the
+// rate does not move it back and forth).
+func (p *plan) slack() (split.Split, string) {
+	s, st := p.s, p.st
+	if p.cur.Primary >= 100 {
+		return p.cur, "within the objective"
+	}
+	capacity := st.SLO.CapacityRPS
+	if capacity <= 0 {
+		return p.cur, "holding: primary's capacity not learned yet"
+	}
+	share := p.shareOf(capacity*(1-s.headroom), p.high)
+	if minRise := p.shareAtLeast(capacity * s.headroom); share < p.cur.Primary+max(1, minRise) && share < 100 {
+		return p.cur, fmt.Sprintf("holding: %.1f req/s on primary, within its capacity %.1f req/s less %.0f%%",
+			p.primaryLoad(p.cur), capacity, 100*s.headroom)
+	}
+	if wait := s.slackDwell() - p.obs.At.Sub(st.LastChange); !st.LastChange.IsZero() && wait > 0 {
+		return p.cur, fmt.Sprintf("slack: holding %s more (the SLO window must see only the new split)", wait.Round(time.Millisecond))
+	}
+	return p.withPrimary(share, fmt.Sprintf("slack: burst's share down to %d%% (%.1f req/s projected on primary, within its learned capacity %.1f req/s)",
+		100-min(100, share), p.primaryLoad(split.WithBurst(100-min(100, share))), capacity))
+}
+
+// fill gives primary its capacity less the headroom after a drain.
+func (p *plan) fill(why string) (split.Split, string) {
+	share := p.shareFor(p.st.SLO.CapacityRPS * (1 - p.s.headroom))
+	return p.withPrimary(share, fmt.Sprintf("%s: primary back to %.1f req/s, its capacity %.1f req/s less %.0f%%",
+		why, p.primaryLoad(split.WithBurst(100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.s.headroom))
+}
+
+// learnCarried raises the capacity to the rate primary carried within its
+// objective over a whole window under the current split.
+func (p *plan) learnCarried(r *SLOReading) {
+	w := p.obs.SLO.Primary
+	if r.Primary.SLI == nil || r.Primary.over() || !p.windowSinceChange() {
+		return
+	}
+	p.st.SLO.CapacityRPS = max(p.st.SLO.CapacityRPS, w.Served/w.span(p.s.window))
+}
+
+// toward moves burst's share up to give primary share percent, never down:
+// the moves that protect primary.
+func (p *plan) toward(share int, why string) (split.Split, string) {
+	if share >= p.cur.Primary {
+		return p.cur, why + ": holding"
+	}
+	return p.withPrimary(share, why)
+}
+
+// withPrimary is the split giving primary share percent (0 to 100).
+func (p *plan) withPrimary(share int, why string) (split.Split, string) {
+	share = min(100, max(0, share))
+	to := split.WithBurst(100 - share)
+	if to == p.cur {
+		return to, why
+	}
+	return to, fmt.Sprintf("%s: burst's share to %d%%", why, to.Burst)
+}
+
+// shareFor is primary's share, in whole percents rounded down, that puts at
+// most load req/s on it at the offered rate.
+func (p *plan) shareFor(load float64) int { return p.shareOf(load, p.offered) }
+
+// shareOf is primary's share, rounded down, that puts at most load on it
+// at the rate offered.
+func (p *plan) shareOf(load, offered float64) int {
+	if offered <= 0 {
+		return 100
+	}
+	return min(100, int(math.Floor(100*load/offered+1e-9)))
+}
+
+// shareAtLeast is the share, rounded up, that puts at least load on primary.
+func (p *plan) shareAtLeast(load float64) int {
+	if p.offered <= 0 {
+		return 100
+	}
+	return min(100, int(math.Ceil(100*load/p.offered-1e-9)))
+}
+
+// primaryLoad is the rate sent to primary under w.
+func (p *plan) primaryLoad(w split.Split) float64 { return p.offered * float64(w.Primary) / 100 }
+
+// windowSinceChange reports whether the whole SLO window was under the
+// current split.
+func (p *plan) windowSinceChange() bool {
+	return p.st.LastChange.IsZero() || p.obs.At.Sub(p.st.LastChange) >= p.s.window
+}
+
+// recentSinceChange is the recent window when it was all under the current
+// split; nil otherwise.
+func (p *plan) recentSinceChange() *SLIs {
+	rc := p.obs.SLO.Recent
+	if rc == nil {
+		return nil
+	}
+	if !p.st.LastChange.IsZero() && p.obs.At.Sub(p.st.LastChange).Seconds() < rc.Primary.span(p.s.window) {
+		return nil
+	}
+	return rc
+}
+
+// offered is the total rate sent, as best measured. Requests are counted
+// when answered, so while primary queues the rate lags what is sent, and
+// while its queue drains it runs ahead. Burst does not queue: what it
+// answered since the split last changed, over its share, is what was sent
+// in all. Without that, the rate or the recent window's answers, whichever
+// is higher.
+func (s sloStrategy) offered(st State, obs Observation) (rps float64, inferred bool) {
+	rc := obs.SLO.Recent
+	if rc == nil {
+		return obs.RPS, false
+	}
+	since := st.LastChange.IsZero() || obs.At.Sub(st.LastChange).Seconds() >= rc.Burst.span(s.window)
+	if b := st.Weights.Burst; b > 0 && since && rc.Burst.Requests >= minInferred {
+		return rc.Burst.Requests / rc.Burst.span(s.window) * 100 / float64(b), true
+	}
+	return (rc.Primary.Requests + rc.Burst.Requests) / rc.Primary.span(s.window), false
+}
+
+// minInferred is the fewest requests burst must have answered in the recent
+// window for the total to be inferred from them: with fewer, one request
+// more or less at the window's edges moves the estimate by over 5%.
+const minInferred = 20
