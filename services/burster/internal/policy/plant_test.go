@@ -68,8 +68,8 @@ type counters struct{ requests, good, served float64 }
 // second is what happened to the requests that arrived in one second.
 type second struct {
 	offered, primary, failed, slow float64 // all sent; to primary; primary's 503s; primary's late answers
-	capacity                           float64
-	weights                            split.Split
+	capacity                       float64
+	weights                        split.Split
 }
 
 // plantRun is one trace driven through a controller.
@@ -94,11 +94,11 @@ func (pc plantConfig) run(tr trace, next controllerFunc) plantRun {
 	const bin = 10 * time.Millisecond
 	done := make([][2]counters, int((tr.length+pc.maxWait+time.Second)/bin)+1)
 	var (
-		cum       [2]counters
-		cumBin    int
-		samples   []sample
-		applied   = split.AllPrimary
-		pending   []struct {
+		cum     [2]counters
+		cumBin  int
+		samples []sample
+		applied = split.AllPrimary
+		pending []struct {
 			at time.Duration
 			w  split.Split
 		}

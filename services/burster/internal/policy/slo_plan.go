@@ -70,10 +70,10 @@ func (s sloStrategy) plan(st State, obs Observation) (State, split.Split, string
 
 // plan is one decision in the making.
 type plan struct {
-	s       sloStrategy
-	st      *State
-	obs     Observation
-	cur     split.Split
+	s   sloStrategy
+	st  *State
+	obs Observation
+	cur split.Split
 	// offered is the total rate sent, what the split is sized for: the
 	// recent estimate when burst's answers give it, else the higher of it
 	// and the rate over its window (which runs ahead while primary's queue

@@ -175,7 +175,9 @@ func clusterStepTrace() traceCase {
 	}
 }
 
-func (pc plantConfig) end(r plantRun) time.Duration { return time.Duration(len(r.seconds)-1) * time.Second }
+func (pc plantConfig) end(r plantRun) time.Duration {
+	return time.Duration(len(r.seconds)-1) * time.Second
+}
 
 // traceCases are the traces whose figures the policy meets.
 func traceCases() []traceCase {
