@@ -28,11 +28,32 @@ type SLOState struct {
 	Saturated bool
 	// Draining: primary's share is held low until its queue has drained.
 	Draining bool
-	// Rung is the probe's rung (0: no probe), and Gained whether one of its
-	// rungs stayed within the objective.
+	// Rung is the probe's rung (0: no probe); Gained whether its rungs
+	// raised the capacity by at least the headroom over From, the capacity
+	// it started from.
 	Rung   int
 	Gained bool
+	From   float64
+	// Margin is the share of the capacity left unused (0: SLOHeadroom). It
+	// widens by SLOHeadroom each time primary queues at a load the split
+	// gave it within its capacity, so the rate's own variance queued it,
+	// and narrows by as much with each rung of a probe that stays clean.
+	Margin float64
+	// SlackSince is when slack was first seen without a break (zero: none);
+	// Raised, when slack last gave primary more load.
+	SlackSince, Raised time.Time
+	// Trusted: the capacity was read in a recent window where primary
+	// queued all through, during the current queueing.
+	Trusted bool
 }
+
+// trustedLate is the share of late requests in primary's recent window
+// that says it queued all through it.
+const trustedLate = 0.75
+
+// maxMargin bounds Margin: beyond it the variance is not what queues
+// primary.
+const maxMargin = 0.3
 
 // maxProbeBackoff bounds the doubling of the wait between probes that
 // gain nothing: a capacity that grew is found within 16 × SLOProbe.
@@ -99,18 +120,24 @@ func (p *plan) decide(r *SLOReading) (split.Split, string) {
 		st.Draining = false
 		return p.fill("primary's queue drained")
 	case st.Rung > 0:
-		return p.probeRung(recent)
+		return p.probeRung(recent, r)
 	case p.windowSinceChange() && r.Primary.over():
 		return p.breach(r)
 	}
 	p.learnCarried(r)
 	// Feed-forward, once the rate projects primary over its capacity by
-	// more than the headroom: within that, the rate's own noise (and the
-	// answers of a queue that just drained) would move the split back and
-	// forth, and a short excess only queues for a moment.
-	if load := p.sustained * float64(p.cur.Primary) / 100; st.Measured && load > st.CapacityRPS*(1+s.headroom) {
-		return p.toward(p.shareFor(st.CapacityRPS*(1-s.headroom)),
-			fmt.Sprintf("%.1f req/s projected on primary, over its capacity %.1f req/s", load, st.CapacityRPS))
+	// half the headroom: the split leaves it the headroom below, so the
+	// rate's own noise does not move it back and forth, and an excess that
+	// small only queues for moments.
+	if load := p.sustained * float64(p.cur.Primary) / 100; st.Measured && load > st.CapacityRPS {
+		why := fmt.Sprintf("%.1f req/s projected on primary, over its capacity %.1f req/s", load, st.CapacityRPS)
+		if !st.Raised.IsZero() && p.obs.At.Sub(st.Raised) < s.marginMemory() {
+			// Soon after slack gave primary more: the rate varies more
+			// than the margin allows for.
+			st.Margin, st.Raised = min(maxMargin, p.margin()+s.headroom), time.Time{}
+			why += fmt.Sprintf(" soon after slack raised it (the margin widens to %.0f%%)", 100*st.Margin)
+		}
+		return p.toward(p.shareFor(st.CapacityRPS*(1-p.margin())), why)
 	}
 	if p.probeDue(r) {
 		return p.startProbe()
@@ -123,29 +150,65 @@ func (p *plan) decide(r *SLOReading) (split.Split, string) {
 func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) {
 	s, st, rc := p.s, &p.st.SLO, p.obs.SLO.Recent.Primary
 	served := rc.Served / rc.span(s.window)
-	if wasSaturated {
-		// Within one episode the window fills with saturated time: keep
-		// the highest reading, the one least diluted by the time before.
-		served = max(served, st.CapacityRPS)
+	// Queueing again soon after the last time, at the capacity it had and
+	// a sustained rate within it, not on a probe: the rate's variance
+	// queues primary at the load its margin leaves it.
+	again := !wasSaturated && st.Measured && st.Rung == 0 && p.obs.At.Sub(st.Quiet) < s.marginMemory() &&
+		served >= st.CapacityRPS*(1-s.headroom) && p.sustained*float64(p.cur.Primary)/100 <= st.CapacityRPS
+	// A reading is the capacity when primary queued all through the
+	// recent window: most of its requests late. Earlier ones are diluted
+	// by the time before it queued (too low after a step, too high after
+	// a loss of capacity). The highest trusted reading of the episode,
+	// since its queue may empty late in a window while it drains; until
+	// one, the latest, which never lowers a capacity measured before (a
+	// queue that formed late in the window reads low).
+	capacity := served
+	trusted := (rc.Requests-rc.Good)/rc.Requests >= trustedLate
+	if !wasSaturated {
+		st.Trusted = false
 	}
+	switch {
+	case !trusted && !st.Trusted && st.Measured:
+		capacity = max(capacity, st.CapacityRPS)
+	case trusted && st.Trusted:
+		capacity = max(capacity, st.CapacityRPS)
+	case trusted:
+		st.Trusted = true
+	case st.Trusted:
+		capacity = st.CapacityRPS
+	}
+	served = capacity
 	st.CapacityRPS, st.Measured, st.Quiet, st.Draining = served, true, p.obs.At, true
 	what := "queueing"
-	if st.Rung > 0 {
+	if again {
+		st.Margin = min(maxMargin, p.margin()+s.headroom)
+		what = fmt.Sprintf("queueing again (the margin widens to %.0f%%)", 100*st.Margin)
+	}
+	switch {
+	case st.Rung > 0:
 		what = "queueing on the probe's rung"
-		if !st.Gained {
-			st.ProbeEvery = min(2*st.ProbeEvery, maxProbeBackoff*s.probe)
-		} else {
+		if st.Gained {
 			st.ProbeEvery = s.probe
+		} else {
+			st.ProbeEvery = min(2*st.ProbeEvery, maxProbeBackoff*s.probe)
 		}
 		st.Rung, st.Gained = 0, false
-	} else {
+	case !again && !wasSaturated:
+		// A change in the world (a step, a lost node): probing may find
+		// something again.
 		st.ProbeEvery = s.probe
 	}
 	why := fmt.Sprintf("primary %s (recent %s), served %.1f req/s: its capacity", what, s.judge(rc), served)
 	if r.BothOver {
 		return p.cur, why + "; both clusters are over their objective: burst's share not raised"
 	}
-	return p.toward(p.shareFor(served*(1-s.headroom)/2), why+"; draining its queue")
+	drain := p.shareFor(served * (1 - p.margin()) / 2)
+	if wasSaturated && drain > p.cur.Primary-p.shareAtLeast(served*s.headroom) {
+		// Draining already: a new estimate of the rate moves the split
+		// only by a headroom's worth of load or more.
+		return p.cur, why + "; draining its queue: holding"
+	}
+	return p.toward(drain, why+"; draining its queue")
 }
 
 // breach handles a whole SLO window under the current split that misses
@@ -161,19 +224,30 @@ func (p *plan) breach(r *SLOReading) (split.Split, string) {
 	if r.BothOver {
 		return p.cur, "both clusters are over their objective: burst's share not raised"
 	}
-	share := min(p.shareFor(st.CapacityRPS*(1-s.headroom)), p.cur.Primary-1)
+	share := min(p.shareFor(st.CapacityRPS*(1-p.margin())), p.cur.Primary-1)
 	return p.toward(share, fmt.Sprintf("primary over its objective over the window, served %.1f req/s", served))
 }
 
 // probeRung judges the probe's last rung on the recent window after it: a
 // clean one raises the capacity and offers twice the increase again.
-func (p *plan) probeRung(recent *SLIs) (split.Split, string) {
+func (p *plan) probeRung(recent *SLIs, r *SLOReading) (split.Split, string) {
 	s, st := p.s, &p.st.SLO
 	if recent == nil {
 		return p.cur, fmt.Sprintf("probe rung %d: waiting for its window", st.Rung)
 	}
-	carried := p.primaryLoad(p.cur)
-	st.CapacityRPS, st.Gained = max(st.CapacityRPS, carried), true
+	carried := p.sustained * float64(p.cur.Primary) / 100 // the lower estimate: a probe never overstates
+	if served := recent.Primary.Served / recent.Primary.span(s.window); served < carried*(1-s.headroom/2) {
+		// It answers less than it is sent: a queue is forming, before any
+		// answer is late.
+		st.Saturated = true
+		return p.queueing(false, r)
+	}
+	st.CapacityRPS = max(st.CapacityRPS, carried)
+	if st.CapacityRPS >= st.From*(1+s.headroom) && !st.Gained {
+		// Primary carries more than it did: the margin it needed may have
+		// been for a smaller primary.
+		st.Gained, st.Margin = true, s.headroom
+	}
 	if p.cur.Primary >= 100 {
 		st.Rung, st.Quiet, st.ProbeEvery = 0, p.obs.At, s.probe
 		return p.cur, fmt.Sprintf("probe: primary carries all %.1f req/s within its objective", carried)
@@ -196,11 +270,13 @@ func (p *plan) probeDue(r *SLOReading) bool {
 
 func (p *plan) startProbe() (split.Split, string) {
 	s, st := p.s, &p.st.SLO
-	st.Rung, st.Gained = 1, false
-	load := p.primaryLoad(p.cur)
-	share := max(p.cur.Primary+1, p.shareAtLeast(load*(1+s.headroom)))
-	return p.withPrimary(share, fmt.Sprintf("no queueing for %s: probe rung 1, offering primary %.0f%% more than its %.1f req/s",
-		st.ProbeEvery, 100*s.headroom, load))
+	st.Rung, st.Gained, st.From = 1, false, st.CapacityRPS
+	// What primary carries below its capacity is known to be within it:
+	// the first rung offers the capacity and the headroom beyond it.
+	load := st.CapacityRPS * (1 + s.headroom)
+	share := max(p.cur.Primary+1, p.shareAtLeast(load))
+	return p.withPrimary(share, fmt.Sprintf("no queueing for %s: probe rung 1, offering primary %.1f req/s, %.0f%% more than its capacity %.1f req/s",
+		st.ProbeEvery, load, 100*s.headroom, st.CapacityRPS))
 }
 
 // slack lowers burst's share to the lowest that keeps primary within its
@@ -216,23 +292,34 @@ func (p *plan) slack() (split.Split, string) {
 	if capacity <= 0 {
 		return p.cur, "holding: primary's capacity not learned yet"
 	}
-	share := p.shareOf(capacity*(1-s.headroom), p.high)
+	share := p.shareOf(capacity*(1-p.margin()), p.high)
 	if minRise := p.shareAtLeast(capacity * s.headroom); share < p.cur.Primary+max(1, minRise) && share < 100 {
+		st.SLO.SlackSince = time.Time{}
 		return p.cur, fmt.Sprintf("holding: %.1f req/s on primary, within its capacity %.1f req/s less %.0f%%",
-			p.primaryLoad(p.cur), capacity, 100*s.headroom)
+			p.primaryLoad(p.cur), capacity, 100*p.margin())
 	}
-	if wait := s.slackDwell() - p.obs.At.Sub(st.LastChange); !st.LastChange.IsZero() && wait > 0 {
-		return p.cur, fmt.Sprintf("slack: holding %s more (the SLO window must see only the new split)", wait.Round(time.Millisecond))
+	if st.SLO.SlackSince.IsZero() {
+		st.SLO.SlackSince = p.obs.At
 	}
+	// Slack must last, and the split must have held, two windows: a dip of
+	// the rate for a few seconds does not give primary more load.
+	since := p.obs.At.Sub(st.SLO.SlackSince)
+	if !st.LastChange.IsZero() {
+		since = min(since, p.obs.At.Sub(st.LastChange))
+	}
+	if wait := s.slackDwell() - since; wait > 0 {
+		return p.cur, fmt.Sprintf("slack: holding %s more (the slack must last, and the SLO window see only the new split)", wait.Round(time.Millisecond))
+	}
+	st.SLO.SlackSince, st.SLO.Raised = time.Time{}, p.obs.At
 	return p.withPrimary(share, fmt.Sprintf("slack: burst's share down to %d%% (%.1f req/s projected on primary, within its learned capacity %.1f req/s)",
 		100-min(100, share), p.primaryLoad(split.WithBurst(100-min(100, share))), capacity))
 }
 
 // fill gives primary its capacity less the headroom after a drain.
 func (p *plan) fill(why string) (split.Split, string) {
-	share := p.shareFor(p.st.SLO.CapacityRPS * (1 - p.s.headroom))
+	share := p.shareFor(p.st.SLO.CapacityRPS * (1 - p.margin()))
 	return p.withPrimary(share, fmt.Sprintf("%s: primary back to %.1f req/s, its capacity %.1f req/s less %.0f%%",
-		why, p.primaryLoad(split.WithBurst(100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.s.headroom))
+		why, p.primaryLoad(split.WithBurst(100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.margin()))
 }
 
 // learnCarried raises the capacity to the rate primary carried within its
@@ -244,6 +331,18 @@ func (p *plan) learnCarried(r *SLOReading) {
 	}
 	p.st.SLO.CapacityRPS = max(p.st.SLO.CapacityRPS, w.Served/w.span(p.s.window))
 }
+
+// marginMemory is how soon primary must queue again for the margin to
+// widen: SLOProbe, or five minutes without probing.
+func (s sloStrategy) marginMemory() time.Duration {
+	if s.probe > 0 {
+		return s.probe
+	}
+	return 5 * time.Minute
+}
+
+// margin is the share of the capacity the split leaves unused.
+func (p *plan) margin() float64 { return max(p.s.headroom, p.st.SLO.Margin) }
 
 // toward moves burst's share up to give primary share percent, never down:
 // the moves that protect primary.

@@ -83,13 +83,22 @@ func TestSLO(t *testing.T) {
 		{"over the window without queueing: sized to what it served", split.AllPrimary, long, SLOState{}, 30,
 			with(&SLIs{Primary: win(300, 0.9)}, recent(90, 90, 90, 0)), split.WithBurst(5),
 			"primary over its objective over the window, served 30.0 req/s: burst's share to 5%", nil},
-		{"slack: down to the lowest share within capacity", split.WithBurst(60), long, SLOState{CapacityRPS: 16, Measured: true, Quiet: t0}, 20,
+		{"slack: down to the lowest share within capacity", split.WithBurst(60), long, SLOState{CapacityRPS: 16, Measured: true, Quiet: t0, SlackSince: long}, 20,
 			with(&SLIs{Primary: win(80, 1), Burst: win(120, 1)}, recent(24, 24, 24, 36)), split.WithBurst(24),
 			"slack: burst's share down to 24% (15.2 req/s projected on primary, within its learned capacity 16.0 req/s)", nil},
-		{"slack waits two windows after a change", split.WithBurst(60), t0.Add(-15 * time.Second), SLOState{CapacityRPS: 16, Measured: true, Quiet: t0}, 20,
+		{"slack waits two windows after a change", split.WithBurst(60), t0.Add(-15 * time.Second), SLOState{CapacityRPS: 16, Measured: true, Quiet: t0, SlackSince: long}, 20,
 			with(&SLIs{Primary: win(80, 1), Burst: win(120, 1)}, recent(24, 24, 24, 36)), split.WithBurst(60),
 			"slack: holding 5s more", nil},
-		{"slack: all back at low load", split.WithBurst(60), long, SLOState{CapacityRPS: 16, Measured: true, Quiet: t0}, 10,
+		{"slack must last two windows", split.WithBurst(60), long, SLOState{CapacityRPS: 16, Measured: true, Quiet: t0}, 20,
+			with(&SLIs{Primary: win(80, 1), Burst: win(120, 1)}, recent(24, 24, 24, 36)), split.WithBurst(60),
+			"slack: holding 20s more",
+			func(s SLOState) string {
+				if s.SlackSince != t0 {
+					return "want the slack's start recorded"
+				}
+				return ""
+			}},
+		{"slack: all back at low load", split.WithBurst(60), long, SLOState{CapacityRPS: 16, Measured: true, Quiet: t0, SlackSince: long}, 10,
 			with(&SLIs{Primary: win(40, 1), Burst: win(60, 1)}, recent(12, 12, 12, 18)), split.AllPrimary,
 			"slack: burst's share down to 0%", nil},
 		{"slack: capacity not learned", split.WithBurst(60), long, SLOState{Quiet: t0}, 40,
@@ -98,7 +107,7 @@ func TestSLO(t *testing.T) {
 		{"probe after a quiet spell: the headroom more", split.WithBurst(60), long,
 			SLOState{CapacityRPS: 16, Measured: true, Quiet: t0.Add(-5 * time.Minute)}, 40,
 			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(48, 48, 48, 72)), split.WithBurst(58),
-			"no queueing for 5m0s: probe rung 1, offering primary 5% more than its 16.0 req/s: burst's share to 58%",
+			"no queueing for 5m0s: probe rung 1, offering primary 16.8 req/s, 5% more than its capacity 16.0 req/s: burst's share to 58%",
 			func(s SLOState) string {
 				if s.Rung != 1 || s.Gained {
 					return "want rung 1"
@@ -110,12 +119,12 @@ func TestSLO(t *testing.T) {
 			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(48, 48, 48, 72)), split.WithBurst(60),
 			"holding", nil},
 		{"a clean rung raises the capacity and offers twice the increase", split.WithBurst(58), t0.Add(-3 * time.Second),
-			SLOState{CapacityRPS: 16, Measured: true, Rung: 1, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
-			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(50, 50, 50, 70)), split.WithBurst(53),
-			"probe rung 2: primary carried 16.9 req/s within its objective; offering it 10% more: burst's share to 53%",
+			SLOState{CapacityRPS: 16, Measured: true, Rung: 1, From: 16, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
+			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(50, 50, 50, 70)), split.WithBurst(54),
+			"probe rung 2: primary carried 16.8 req/s within its objective; offering it 10% more: burst's share to 54%",
 			func(s SLOState) string {
-				if s.Rung != 2 || !s.Gained || math.Abs(s.CapacityRPS-16.9) > 0.01 {
-					return "want rung 2 gained at 16.9"
+				if s.Rung != 2 || !s.Gained || math.Abs(s.CapacityRPS-16.8) > 0.01 {
+					return "want rung 2 gained at 16.8"
 				}
 				return ""
 			}},
@@ -126,6 +135,16 @@ func TestSLO(t *testing.T) {
 			func(s SLOState) string {
 				if s.Rung != 0 || s.ProbeEvery != 10*time.Minute || !s.Draining {
 					return "want the probe over, draining, the next in 10m"
+				}
+				return ""
+			}},
+		{"a rung answered less than it was sent: queueing before any answer is late", split.WithBurst(50), t0.Add(-3 * time.Second),
+			SLOState{CapacityRPS: 20, Measured: true, Rung: 1, From: 20, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 44,
+			with(&SLIs{Primary: win(200, 1), Burst: win(200, 1)}, recent(60, 60, 60, 66)), split.WithBurst(79),
+			"primary queueing on the probe's rung",
+			func(s SLOState) string {
+				if s.Rung != 0 || !s.Draining || s.ProbeEvery != 10*time.Minute {
+					return "want the probe over and draining"
 				}
 				return ""
 			}},
