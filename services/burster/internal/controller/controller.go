@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
@@ -81,7 +82,15 @@ type Controller struct {
 	history history
 	now     func() time.Time
 
+	// The report beside the loop (status.go): one at a time, each waited
+	// for before the term ends; failing is what it last told of each
+	// destination (primary, burst), and is its own.
+	reporting atomic.Bool
+	reports   sync.WaitGroup
+	failing   [2]bool
+
 	mu           sync.Mutex // guards what Snapshot reads; the loop owns term
+	budget       budgetReading
 	weights      *split.Split
 	observed     *float64
 	destinations *bursterapi.Destinations
@@ -98,7 +107,6 @@ type Controller struct {
 // nothing a past term believed is carried over.
 type term struct {
 	state        policy.State // the weights as decided, the dwell, failures in a row
-	failing      [2]bool      // primary, burst: as last reported
 	burstBlocked bool         // weights kept off burst: as last reported
 	pre          prescaleState
 	latencyErr   error // the class of the latency's last failure, as last logged
@@ -127,6 +135,7 @@ func New(cfg Config) *Controller {
 // Run controls the weights until ctx is done. It starts from the weights the
 // router reports, so a new leader continues where the last one stopped.
 func (c *Controller) Run(ctx context.Context) error {
+	defer c.waitReports()
 	if err := c.start(ctx); err != nil {
 		return err
 	}
@@ -169,10 +178,13 @@ func (c *Controller) start(ctx context.Context) error {
 			if cur.Validate() != nil {
 				cur = split.AllPrimary
 			}
-			c.term = term{state: policy.State{Weights: cur}}
+			c.term, c.failing = term{state: policy.State{Weights: cur}}, [2]bool{}
 			c.cfg.Metrics.burstBlocked.Set(0)
 			c.cfg.Metrics.prescaled.Set(0)
-			c.publish(nil, nil, nil, nil, nil)
+			c.mu.Lock()
+			c.destinations, c.security, c.budget = nil, nil, budgetReading{}
+			c.mu.Unlock()
+			c.publish(nil, nil, nil, nil)
 			c.cfg.Metrics.weights(cur)
 			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 			if err != nil {
@@ -190,7 +202,8 @@ func (c *Controller) start(ctx context.Context) error {
 }
 
 // tick is one turn of the loop: observe (observe.go), decide (the policy),
-// act (act.go), and report what was seen (report.go).
+// act (act.go), publish what was seen (report.go), and only then start the
+// measurements that feed the status alone (status.go).
 func (c *Controller) tick(ctx context.Context) {
 	rps, err := c.cfg.Source.Rate(ctx)
 	if ctx.Err() != nil {
@@ -202,22 +215,20 @@ func (c *Controller) tick(ctx context.Context) {
 	}
 	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
-	slo := c.sloStatus(d.SLO, latencyErr, c.measureBudget(ctx))
 	var measured *float64
 	if err == nil {
 		measured = &rps
 	}
-	dests := c.measureDestinations(ctx)
-	c.measureSecurity(ctx)
-	defer func() {
-		if burst != nil {
-			burst.Blocked = c.term.burstBlocked
-			burst.PrescaledTo = c.term.pre.raised
-		}
-		c.publish(measured, dests, capacity, burst, slo)
-	}()
 	c.burstGate(d, burst)
 	c.act(ctx, next, d, measured)
+	if burst != nil {
+		burst.Blocked = c.term.burstBlocked
+		burst.PrescaledTo = c.term.pre.raised
+	}
+	c.publish(measured, capacity, burst, c.sloStatus(d.SLO, latencyErr))
+	if ctx.Err() == nil {
+		c.startReport(ctx, c.term.state.Weights)
+	}
 }
 
 type noEvents struct{}

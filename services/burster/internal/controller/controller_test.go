@@ -113,6 +113,7 @@ func (r *rig) at(rps float64, err error) {
 	r.now = r.now.Add(time.Second)
 	r.src.rps, r.src.err = rps, err
 	r.c.tick(context.Background())
+	r.c.waitReports()
 }
 
 func TestMovesWeightsAndReports(t *testing.T) {

@@ -30,6 +30,9 @@ type Metrics struct {
 	sli          *prometheus.GaugeVec
 	burn         *prometheus.GaugeVec
 	learned      prometheus.Gauge
+	// reportsSkipped counts ticks that started no status report because
+	// the last one still ran: a status dependency that is slow.
+	reportsSkipped prometheus.Counter
 }
 
 // NewMetrics registers the burster's metrics on reg.
@@ -84,11 +87,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "burster_slo_burn_rate", Help: "STRATEGY=slo: (1 - SLI) / (1 - SLO_TARGET) by destination; above 1 spends the budget too fast; NaN when not judged.",
 		}, []string{"destination"}),
 		learned: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "burster_slo_learned_capacity_rps", Help: "STRATEGY=slo: the highest rate primary was seen to carry within its objective; 0 until seen, NaN under other strategies.",
+			Name: "burster_slo_learned_capacity_rps", Help: "STRATEGY=slo: primary's capacity as measured while it queued, or the most it carried within its objective; 0 until seen, NaN under other strategies.",
+		}),
+		reportsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "burster_status_reports_skipped_total", Help: "Measurements for the status only (destinations, budget, security) not started because the last ones were still running.",
 		}),
 	}
 	reg.MustRegister(m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
-		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned)
+		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped)
 	m.slo(nil)
 	m.learned.Set(math.NaN())
 	m.queryErrors.WithLabelValues("error")

@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
@@ -90,96 +88,4 @@ func (c *Controller) measureCapacity() *bursterapi.Capacity {
 		return nil
 	}
 	return &bursterapi.Capacity{RPS: rps, ReadyEndpoints: ready}
-}
-
-// failingShare is the share of a destination's requests that must fail for
-// it to be reported failing.
-const failingShare = 0.5
-
-// measureDestinations measures each destination's traffic, when configured, and
-// reports a destination that starts or stops failing. Nil: not measured.
-func (c *Controller) measureDestinations(ctx context.Context) *bursterapi.Destinations {
-	if c.cfg.Destinations == nil {
-		return nil
-	}
-	d, err := c.cfg.Destinations.Destinations(ctx)
-	c.cfg.Metrics.destinations(d, err)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.cfg.Log.Warn("no destination traffic measured", "err", err)
-		}
-		return nil
-	}
-	out := &bursterapi.Destinations{Primary: health(d.Primary), Burst: health(d.Burst)}
-	for i, h := range []struct {
-		name string
-		d    bursterapi.Destination
-	}{{source.Primary, out.Primary}, {source.Burst, out.Burst}} {
-		if h.d.Failing == c.term.failing[i] {
-			continue
-		}
-		c.term.failing[i] = h.d.Failing
-		traffic := fmt.Sprintf("%.1f of %.1f req/s failed", h.d.FailedRPS, h.d.RPS)
-		if h.d.Failing {
-			c.note(slog.LevelWarn, bursterapi.DestinationFailing,
-				fmt.Sprintf("%s is failing: %s (5xx or no answer); its requests still count as load", h.name, traffic))
-		} else {
-			c.note(slog.LevelInfo, bursterapi.DestinationRecovered, fmt.Sprintf("%s recovered: %s", h.name, traffic))
-		}
-	}
-	return out
-}
-
-// health judges one destination's traffic.
-func health(t source.Traffic) bursterapi.Destination {
-	return bursterapi.Destination{
-		RPS: t.RPS, FailedRPS: t.FailedRPS,
-		Failing: t.RPS > 0 && t.FailedRPS >= failingShare*t.RPS,
-	}
-}
-
-// measureSecurity reads how each destination's requests travel, when
-// configured, for the status. Nil: not measured, or the last reading failed.
-func (c *Controller) measureSecurity(ctx context.Context) {
-	if c.cfg.Security == nil {
-		return
-	}
-	var out *bursterapi.Security
-	s, err := c.cfg.Security.Security(ctx)
-	if err == nil {
-		out = &bursterapi.Security{Primary: s.Primary, Burst: s.Burst}
-	} else if ctx.Err() == nil {
-		c.cfg.Log.Debug("the connections' security not measured", "err", err)
-	}
-	c.mu.Lock()
-	c.security = out
-	c.mu.Unlock()
-}
-
-// budgetReading is an error budget read, or the class of why it was not.
-type budgetReading struct {
-	budget  *bursterapi.Budgets
-	problem error
-}
-
-// measureBudget reads each destination's error budget, when configured.
-func (c *Controller) measureBudget(ctx context.Context) budgetReading {
-	if c.cfg.Budget == nil {
-		return budgetReading{}
-	}
-	b, err := c.cfg.Budget.Budget(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.cfg.Log.Debug("no error budget measured", "err", err)
-		}
-		return budgetReading{problem: source.Classify(err)}
-	}
-	of := func(o source.BudgetOf) bursterapi.ErrorBudget {
-		out := bursterapi.ErrorBudget{Left: o.Left}
-		for _, burn := range o.Burns {
-			out.Burns = append(out.Burns, bursterapi.Burn{Window: burn.Window, Rate: burn.Rate})
-		}
-		return out
-	}
-	return budgetReading{budget: &bursterapi.Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}}
 }

@@ -78,8 +78,18 @@ func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
 func (c *Controller) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	slo := c.slo
+	if slo != nil && (c.budget.budget != nil || c.budget.problem != nil) {
+		// The budget is the report's, read beside the loop: the latest.
+		o := *slo
+		o.Budget = c.budget.budget
+		if c.budget.problem != nil {
+			o.BudgetProblem = c.budget.problem.Error()
+		}
+		slo = &o
+	}
 	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
-		SLO: c.slo, Security: c.security, RouterError: c.routerErr}
+		SLO: slo, Security: c.security, RouterError: c.routerErr}
 }
 
 // routed records how a call to the router ended, for the status: a read
@@ -98,29 +108,25 @@ func (c *Controller) routed(ctx context.Context, err error) {
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, dests *bursterapi.Destinations, capacity *bursterapi.Capacity, burst *bursterapi.Burst, slo *bursterapi.SLO) {
+func (c *Controller) publish(rps *float64, capacity *bursterapi.Capacity, burst *bursterapi.Burst, slo *bursterapi.SLO) {
 	w := c.term.state.Weights
 	if slo == nil && c.cfg.SLO != nil {
 		o := *c.cfg.SLO // not measured yet: the objective alone
 		slo = &o
 	}
 	c.mu.Lock()
-	c.weights, c.observed, c.destinations, c.capacity, c.burst, c.slo = &w, rps, dests, capacity, burst, slo
+	c.weights, c.observed, c.capacity, c.burst, c.slo = &w, rps, capacity, burst, slo
 	c.mu.Unlock()
 }
 
-// sloStatus is the objective with the policy's reading and the error
-// budget, or with why there is none; nil without an objective.
-func (c *Controller) sloStatus(r *policy.SLOReading, problem error, b budgetReading) *bursterapi.SLO {
+// sloStatus is the objective with the policy's reading, or with why there
+// is none; nil without an objective. Snapshot adds the error budget.
+func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.SLO {
 	if c.cfg.SLO == nil {
 		return nil
 	}
 	out := *c.cfg.SLO
 	c.cfg.Metrics.slo(r)
-	out.Budget = b.budget
-	if b.problem != nil {
-		out.BudgetProblem = b.problem.Error()
-	}
 	switch {
 	case problem != nil:
 		out.Problem = problem.Error()
