@@ -149,7 +149,7 @@ func (a *app) status() pageapi.Status {
 }
 
 func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
-	lat := latency.New(latencyWindow, time.Duration(cfg.SLOLatencyMS*float64(time.Millisecond)))
+	lat := latency.New(latencyWindow, time.Duration(cfg.SLOLatencyMS*float64(time.Millisecond)), cfg.RequestTimeout)
 	gen, err := loadgen.New(loadgen.Config{
 		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout, Log: log, Latency: lat,
 	})

@@ -222,6 +222,7 @@ func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	i := m.pick()
 	dest := destinations[i]
+	w.Header().Set(meshapi.DestinationHeader, dest)
 	code := m.serve(w, r, i, arrived)
 	c := strconv.Itoa(code)
 	m.requests.WithLabelValues(dest, c).Inc()

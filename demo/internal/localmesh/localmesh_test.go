@@ -270,6 +270,9 @@ func TestPrimaryCapacity(t *testing.T) {
 				return
 			}
 			resp.Body.Close()
+			if d := resp.Header.Get(meshapi.DestinationHeader); d != "primary" {
+				t.Errorf("a %d answer names destination %q, want primary", resp.StatusCode, d)
+			}
 			codes <- resp.StatusCode
 		})
 	}

@@ -13,6 +13,14 @@ const (
 	EndpointsPath = "/endpoints"
 )
 
+// DestinationHeader is set by the local mesh on every answer it gives the
+// frontend, the worker's and its own refusals alike: the destination
+// (primary or burst) the request was routed to, so that a failed request,
+// which carries no hash to tell its cluster by, is counted for the cluster
+// that failed it.
+const DestinationHeader = "X-Mesh-Destination"
+
+
 // Endpoints is the body of GET EndpointsPath.
 type Endpoints struct {
 	Primary int `json:"primary"`

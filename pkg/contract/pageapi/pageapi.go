@@ -113,23 +113,30 @@ type Edge struct {
 	BudgetLeft *float64 `json:"budgetLeft,omitempty"`
 }
 
-// Latency is the durations of the requests the load generator sent that
-// were answered 200, per cluster (from the answer's prefix), over the last
-// WindowSeconds: each includes queueing at the cluster and, for burst, the
-// hop between the clusters.
+// Latency is the durations of every request the load generator sent, per
+// cluster, over the last WindowSeconds: each includes queueing at the
+// cluster and, for burst, the hop between the clusters. An answer 200 is
+// counted for the cluster its prefix names; a failed request (an answer
+// other than 200, a timeout, a refused connection) for the cluster the
+// mesh says failed it, or as Unattributed when nothing says. A failed
+// request is beyond the objective: the quantiles count it as taking
+// FailedAsMS, the request timeout.
 type Latency struct {
 	ObjectiveMS   float64        `json:"objectiveMs"`   // the SLO's latency (SLO_LATENCY_MS)
 	WindowSeconds int            `json:"windowSeconds"` // the window of the figures: complete seconds, the current one left out
+	FailedAsMS    float64        `json:"failedAsMs"`    // what a failed request counts as in the quantiles
 	Primary       ClusterLatency `json:"primary"`
 	Burst         ClusterLatency `json:"burst"`
+	Unattributed  ClusterLatency `json:"unattributed"` // failed, with no cluster named
 }
 
-// ClusterLatency is one cluster's figures; nil ones while it served none.
+// ClusterLatency is one cluster's figures; nil ones while it had none.
 type ClusterLatency struct {
-	Requests        uint64   `json:"requests"`                  // answered 200 in the window
+	Requests        uint64   `json:"requests"`                  // sent and finished in the window, failed ones included
+	Failed          uint64   `json:"failed"`                    // of those, failed
 	P50MS           *float64 `json:"p50Ms,omitempty"`           // median, ms (at most 6.25% above the truth)
 	P99MS           *float64 `json:"p99Ms,omitempty"`           // 99th percentile, ms
-	WithinObjective *float64 `json:"withinObjective,omitempty"` // share answered within ObjectiveMS
+	WithinObjective *float64 `json:"withinObjective,omitempty"` // share answered 200 within ObjectiveMS
 }
 
 // Generator is a snapshot of the frontend's load generator.

@@ -36,10 +36,11 @@ func TestJSON(t *testing.T) {
 				`"burster":{"weights":{"primary":0,"burst":100},"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}},"at":1795335482000}`},
 		{"burster unreadable", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, BursterProblem: "the burster answered 503 Service Unavailable"},
 			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,"bursterProblem":"the burster answered 503 Service Unavailable"}`},
-		{"latency", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, Latency: &pageapi.Latency{ObjectiveMS: 250, WindowSeconds: 10,
-			Primary: pageapi.ClusterLatency{Requests: 50, P50MS: &p50, P99MS: &p99, WithinObjective: &within}}},
+		{"latency", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, Latency: &pageapi.Latency{ObjectiveMS: 250, WindowSeconds: 10, FailedAsMS: 2000,
+			Primary: pageapi.ClusterLatency{Requests: 50, Failed: 1, P50MS: &p50, P99MS: &p99, WithinObjective: &within}, Unattributed: pageapi.ClusterLatency{Requests: 2, Failed: 2}}},
 			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,` +
-				`"latency":{"objectiveMs":250,"windowSeconds":10,"primary":{"requests":50,"p50Ms":1.5,"p99Ms":300,"withinObjective":0.98},"burst":{"requests":0}}}`},
+				`"latency":{"objectiveMs":250,"windowSeconds":10,"failedAsMs":2000,"primary":{"requests":50,"failed":1,"p50Ms":1.5,"p99Ms":300,"withinObjective":0.98},` +
+				`"burst":{"requests":0,"failed":0},"unattributed":{"requests":2,"failed":2}}}`},
 		{"topology", pageapi.Topology{Mesh: "Istio", Primary: pageapi.Edge{RPS: &p50, Weight: &rps, Share: &p99, Security: "mutual TLS", Objective: pageapi.ObjectiveMet},
 			Burst: pageapi.Edge{Security: "not measured", Objective: pageapi.ObjectiveUnknown}},
 			`{"mesh":"Istio","primary":{"rps":1.5,"weight":25,"share":300,"security":"mutual TLS","objective":"met"},` +

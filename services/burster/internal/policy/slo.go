@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/slo"
 )
 
 // Window is one destination's requests over a window, as its latency
@@ -110,8 +112,8 @@ func (s sloStrategy) judge(w Window) Judgement {
 	if w.Requests < s.minRequests || w.Requests <= 0 {
 		return j
 	}
-	sli := min(1, max(0, w.Good/w.Requests))
-	burn := (1 - sli) / (1 - s.target)
+	sli := slo.SLI(w.Good, w.Requests)
+	burn := slo.Burn(sli, s.target)
 	j.SLI, j.Burn = &sli, &burn
 	return j
 }

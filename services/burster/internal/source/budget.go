@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/slo"
 )
 
 // Burn is a burn rate over a window: (1 - SLI) / (1 - target).
@@ -40,7 +42,7 @@ type BudgetSource interface {
 
 // burnOf is the burn rate of good out of requests for target.
 func burnOf(requests, good, target float64) float64 {
-	return (1 - good/requests) / (1 - target)
+	return slo.Burn(slo.SLI(good, requests), target)
 }
 
 // PrometheusBudget reads the burn rates deploy/prometheus' recording rules

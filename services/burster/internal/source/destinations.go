@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/slo"
 )
 
 // Destination names, as the destinations query and the scrape's destination
@@ -59,12 +61,9 @@ func index(dest string) int {
 	return -1
 }
 
-// failed reports whether a response code is a failure: a 5xx, or no answer
-// at all (Istio reports 0 when the connection failed or the client gave up;
-// the local mesh 499 when the client gave up while queued).
-func failed(code string) bool {
-	return (len(code) == 3 && code[0] == '5') || code == "0" || code == "499"
-}
+// failed reports whether a response code is a failure, as the project's
+// service level defines it (package slo): a 5xx, or no answer at all.
+func failed(code string) bool { return slo.Failed(code) }
 
 // PrometheusDestinations evaluates a PromQL query giving request rates by
 // the labels destination (primary or burst) and code (the HTTP status).

@@ -1,9 +1,11 @@
 // Package latency keeps the request durations the load generator sees, per
 // cluster, over a sliding window of whole seconds: one fixed-bucket
 // histogram per second in a ring, so memory is fixed whatever the rate, and
-// recording a duration takes a short lock and allocates nothing. From the
-// window it gives each cluster's p50 and p99 and the share answered within
-// the objective (counted exactly, not from a bucket).
+// recording a duration takes a short lock and allocates nothing. Every
+// request sent is counted: a failed one is beyond the objective, and the
+// quantiles count it as taking the request timeout. From the window it
+// gives each cluster's p50 and p99 and the share answered within the
+// objective (counted exactly, not from a bucket).
 package latency
 
 import (
@@ -46,25 +48,39 @@ func upper(i int) uint64 {
 	return (m+1)<<e - 1
 }
 
-// clusters indexes the two clusters.
-func clusterIndex(c hashmsg.Cluster) int {
-	if c == hashmsg.Burst {
-		return 1
+// The rows: the two clusters, and failed requests no answer named a
+// cluster for.
+const (
+	rowPrimary = iota
+	rowBurst
+	rowUnattributed
+	rows
+)
+
+// rowOf is the row of cluster c; an unknown or empty one is unattributed.
+func rowOf(c hashmsg.Cluster) int {
+	switch c {
+	case hashmsg.Primary:
+		return rowPrimary
+	case hashmsg.Burst:
+		return rowBurst
 	}
-	return 0
+	return rowUnattributed
 }
 
-// second is one second's histograms, one per cluster.
+// second is one second's histograms, one per row.
 type second struct {
 	at     int64 // the Unix second it holds
-	counts [2][nBuckets]uint32
-	within [2]uint64
-	total  [2]uint64
+	counts [rows][nBuckets]uint32
+	within [rows]uint64
+	total  [rows]uint64
+	failed [rows]uint64
 }
 
 // Window is the sliding window of durations.
 type Window struct {
 	objective time.Duration
+	failedAs  time.Duration // what a failed request counts as
 	now       func() time.Time
 	window    int // complete seconds reported
 
@@ -73,17 +89,24 @@ type Window struct {
 }
 
 // New returns a window of the given whole seconds, counting durations up to
-// objective as within it.
-func New(seconds int, objective time.Duration) *Window {
+// objective as within it and a failed request as taking failedAs (the
+// request timeout, beyond the objective).
+func New(seconds int, objective, failedAs time.Duration) *Window {
 	// One slot more than the window: the current second, being recorded,
 	// must not take the slot of the oldest one the window still reports.
 	n := max(1, seconds)
-	return &Window{objective: objective, now: time.Now, window: n, seconds: make([]second, n+1)}
+	return &Window{objective: objective, failedAs: max(failedAs, objective+time.Microsecond), now: time.Now, window: n,
+		seconds: make([]second, n+1)}
 }
 
-// Record counts one request served by cluster c that took d.
-func (w *Window) Record(c hashmsg.Cluster, d time.Duration) {
-	i := clusterIndex(c)
+// Record counts one request answered 200 by cluster c that took d.
+func (w *Window) Record(c hashmsg.Cluster, d time.Duration) { w.record(rowOf(c), d, false) }
+
+// RecordFailed counts one request that failed at cluster c ("" when no
+// answer named one): beyond the objective, as if it took failedAs.
+func (w *Window) RecordFailed(c hashmsg.Cluster) { w.record(rowOf(c), w.failedAs, true) }
+
+func (w *Window) record(i int, d time.Duration, failed bool) {
 	us := uint64(max(0, d.Microseconds()))
 	sec := w.now().Unix()
 	w.mu.Lock()
@@ -94,7 +117,10 @@ func (w *Window) Record(c hashmsg.Cluster, d time.Duration) {
 	}
 	s.counts[i][index(us)]++
 	s.total[i]++
-	if d <= w.objective {
+	switch {
+	case failed:
+		s.failed[i]++
+	case d <= w.objective:
 		s.within[i]++
 	}
 }
@@ -104,26 +130,27 @@ func (w *Window) Record(c hashmsg.Cluster, d time.Duration) {
 // exactly the window, so count ÷ seconds is a rate.
 func (w *Window) Latency() pageapi.Latency {
 	now := w.now().Unix()
-	var counts [2][nBuckets]uint64
-	var within, total [2]uint64
+	var counts [rows][nBuckets]uint64
+	var within, total, failed [rows]uint64
 	w.mu.Lock()
 	for k := range w.seconds {
 		s := &w.seconds[k]
 		if s.at < now-int64(w.window) || s.at >= now {
 			continue
 		}
-		for c := range 2 {
+		for c := range rows {
 			for b, n := range s.counts[c] {
 				counts[c][b] += uint64(n)
 			}
 			within[c] += s.within[c]
 			total[c] += s.total[c]
+			failed[c] += s.failed[c]
 		}
 	}
 	w.mu.Unlock()
-	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: w.window}
-	for c, dst := range []*pageapi.ClusterLatency{&out.Primary, &out.Burst} {
-		dst.Requests = total[c]
+	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: w.window, FailedAsMS: ms(w.failedAs)}
+	for c, dst := range []*pageapi.ClusterLatency{&out.Primary, &out.Burst, &out.Unattributed} {
+		dst.Requests, dst.Failed = total[c], failed[c]
 		if total[c] == 0 {
 			continue
 		}

@@ -40,7 +40,7 @@ func TestBuckets(t *testing.T) {
 // objective exact, per cluster, and seconds older than the window gone.
 func TestWindow(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	w := New(10, 250*time.Millisecond)
+	w := New(10, 250*time.Millisecond, 2*time.Second)
 	w.now = func() time.Time { return now }
 	if l := w.Latency(); l.Primary.P99MS != nil || l.Primary.Requests != 0 || l.ObjectiveMS != 250 || l.WindowSeconds != 10 {
 		t.Fatalf("empty window: %+v", l)
@@ -93,10 +93,41 @@ func TestWindow(t *testing.T) {
 	}
 }
 
+// TestFailuresCount: every request sent counts. A failed one is beyond the
+// objective and, in the quantiles, takes the request timeout: 2 of 100
+// failed put the p99 at the timeout, where the answers alone would read
+// 10 ms. A failure no answer named a cluster for is unattributed.
+func TestFailuresCount(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	w := New(10, 250*time.Millisecond, 2*time.Second)
+	w.now = func() time.Time { return now }
+	for range 98 {
+		w.Record(hashmsg.Primary, 10*time.Millisecond)
+	}
+	w.RecordFailed(hashmsg.Primary)
+	w.RecordFailed(hashmsg.Primary)
+	w.RecordFailed("")
+	now = now.Add(time.Second)
+	l := w.Latency()
+	p := l.Primary
+	if p.Requests != 100 || p.Failed != 2 || *p.WithinObjective != 0.98 || *p.P50MS > 10.625 {
+		t.Fatalf("primary %+v", p)
+	}
+	if *p.P99MS < 2000 || *p.P99MS > 2000*1.0625 || l.FailedAsMS != 2000 {
+		t.Fatalf("primary's p99 %v with 2%% failed, want the 2 s timeout", *p.P99MS)
+	}
+	if u := l.Unattributed; u.Requests != 1 || u.Failed != 1 || *u.WithinObjective != 0 {
+		t.Fatalf("unattributed %+v", u)
+	}
+	if b := l.Burst; b.Requests != 0 || b.Failed != 0 {
+		t.Fatalf("burst %+v", b)
+	}
+}
+
 // TestRecordAllocatesNothing: recording is on every request's path.
 func TestRecordAllocatesNothing(t *testing.T) {
-	w := New(10, 250*time.Millisecond)
-	if n := testing.AllocsPerRun(1000, func() { w.Record(hashmsg.Burst, 42*time.Millisecond) }); n != 0 {
+	w := New(10, 250*time.Millisecond, 2*time.Second)
+	if n := testing.AllocsPerRun(1000, func() { w.Record(hashmsg.Burst, 42*time.Millisecond); w.RecordFailed("") }); n != 0 {
 		t.Fatalf("Record allocates %v times", n)
 	}
 }
@@ -105,7 +136,7 @@ func TestRecordAllocatesNothing(t *testing.T) {
 // requests, while the current second is being recorded too.
 func TestWindowIsWhole(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	w := New(10, 250*time.Millisecond)
+	w := New(10, 250*time.Millisecond, 2*time.Second)
 	w.now = func() time.Time { return now }
 	for sec := range 30 {
 		now = time.Unix(1_700_000_000+int64(sec), 0)

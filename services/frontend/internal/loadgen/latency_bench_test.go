@@ -97,7 +97,7 @@ func BenchmarkLatencyRecording(b *testing.B) {
 		sum.rps += c.rps / float64(b.N)
 	}
 	for i := range b.N {
-		lat := latency.New(10, 250*time.Millisecond)
+		lat := latency.New(10, 250*time.Millisecond, 2*time.Second)
 		if i%2 == 0 {
 			add(&without, runAt(b, srv.URL, rps, 3*time.Second, nil))
 			add(&with, runAt(b, srv.URL, rps, 3*time.Second, lat))

@@ -24,6 +24,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/slo"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
 )
@@ -49,8 +51,10 @@ type Config struct {
 	// Log receives a failure's full error, at most once per second; nil
 	// logs nothing. The status (and so the page) gets only its class.
 	Log *slog.Logger
-	// Latency, when not nil, records each request answered 200 with its
-	// duration and the cluster that served it (from the answer's prefix).
+	// Latency, when not nil, records every request: one answered 200 with
+	// its duration and the cluster that served it (from the answer's
+	// prefix), a failed one for the cluster the mesh's DestinationHeader
+	// names, if any.
 	Latency *latency.Window
 }
 
@@ -242,6 +246,9 @@ func (g *Generator) fire(ctx context.Context) {
 				// shutdown is not reported as the worker's last error.
 				return
 			}
+			if g.cfg.Latency != nil {
+				g.recordFailure(err)
+			}
 			g.failed.Add(1)
 			msg := failureClass(err)
 			g.lastErr.Store(&msg)
@@ -268,7 +275,7 @@ func (g *Generator) send(ctx context.Context) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
-		return statusError{resp.StatusCode}
+		return statusError{code: resp.StatusCode, cluster: clusterNamed(resp.Header.Get(meshapi.DestinationHeader)), took: time.Since(start)}
 	}
 	if g.cfg.Latency == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
@@ -283,6 +290,33 @@ func (g *Generator) send(ctx context.Context) error {
 		g.cfg.Latency.Record(c, took)
 	}
 	return nil
+}
+
+// clusterNamed is the cluster a mesh's header names ("" for none, or one
+// it does not know: the rows are fixed, whatever a header says).
+func clusterNamed(h string) hashmsg.Cluster {
+	switch c := hashmsg.Cluster(h); c {
+	case hashmsg.Primary, hashmsg.Burst:
+		return c
+	}
+	return ""
+}
+
+// recordFailure counts a request that was not answered 200 as the
+// project's service level does (package slo): a 5xx, a timeout or a refused
+// connection failed, for the cluster the answer's header named, if any; any
+// other answer (a 4xx) was answered, not failed, and is counted with its
+// duration.
+func (g *Generator) recordFailure(err error) {
+	var se statusError
+	switch {
+	case !errors.As(err, &se):
+		g.cfg.Latency.RecordFailed("")
+	case slo.FailedStatus(se.code):
+		g.cfg.Latency.RecordFailed(se.cluster)
+	default:
+		g.cfg.Latency.Record(se.cluster, se.took)
+	}
 }
 
 // answerHead is how much of a worker's answer is read to tell its cluster:
@@ -317,8 +351,13 @@ const (
 	failedUnreachable = "the worker could not be reached"
 )
 
-// statusError is a worker's answer other than 200.
-type statusError struct{ code int }
+// statusError is a worker's answer other than 200, and the cluster the
+// mesh said answered it ("" when none did).
+type statusError struct {
+	code    int
+	cluster hashmsg.Cluster
+	took    time.Duration
+}
 
 func (e statusError) Error() string {
 	return fmt.Sprintf("the worker answered %d %s", e.code, http.StatusText(e.code))

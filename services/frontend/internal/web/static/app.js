@@ -220,12 +220,16 @@ function showDestinations(d) {
   }
 }
 
-// applyLatency fills the latency table: each cluster's p50 and p99 and the
-// share of its answers within the objective, over the generator's window.
+// applyLatency fills the latency table: each cluster's p50 and p99, the
+// share of its requests answered within the objective and how many failed,
+// over the generator's window; every request sent counts, a failed one as
+// taking the request timeout.
 function applyLatency(l) {
   latencyChart.setLine(l.objectiveMs);
   $("objective").textContent = l.objectiveMs;
-  $("latency-window").textContent = `over the last ${l.windowSeconds} complete seconds, answers 200 only, queueing and the hop between clusters included`;
+  $("latency-window").textContent = `over the last ${l.windowSeconds} complete seconds, every request sent: a failed one (5xx, timeout, refused) counts as ${Math.round(l.failedAsMs)} ms; queueing and the hop between clusters included`;
+  $("lat-unattributed-n").textContent = l.unattributed.requests;
+  $("lat-unattributed-failed").textContent = l.unattributed.failed;
   const fmt = (v) => (v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`);
   for (const name of ["primary", "burst"]) {
     const c = l[name];
@@ -234,6 +238,8 @@ function applyLatency(l) {
     $(`lat-${name}-p99`).classList.toggle("warning", c.p99Ms !== undefined && c.p99Ms > l.objectiveMs);
     $(`lat-${name}-within`).textContent = c.withinObjective === undefined ? "–" : `${(100 * c.withinObjective).toFixed(1)}%`;
     $(`lat-${name}-n`).textContent = c.requests;
+    $(`lat-${name}-failed`).textContent = c.failed;
+    $(`lat-${name}-failed`).classList.toggle("warning", c.failed > 0);
   }
 }
 
