@@ -145,7 +145,8 @@ func run() error {
 	// is shown on the page (with the error budget since the demo started)
 	// under either strategy.
 	for k, v := range map[string]string{"SLO_LATENCY_MS": ftoa(opt.sloLatencyMS), "SLO_TARGET": ftoa(opt.sloTarget),
-		"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds"} {
+		"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds",
+		"SLO_PROBE": opt.sloProbe.String(), "SLO_HEADROOM": ftoa(opt.sloHeadroom)} {
 		bursterEnv[k] = v
 	}
 	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"), Env: bursterEnv}
@@ -156,6 +157,9 @@ func run() error {
 		return err
 	}
 	out.Line("demo", "the burster is up: the split now follows the load")
+	if len(opt.capacityAt) > 0 {
+		go runCapacitySchedule(ctx, out, url("mesh-admin"), opt.capacityAt)
+	}
 	<-ctx.Done()
 	out.Line("demo", "stopping")
 	l.Stop()

@@ -58,6 +58,9 @@ type options struct {
 	sloLatencyMS    float64 // slo: the objective's latency
 	sloTarget       float64 // slo: the share of good requests
 	sloWindow       time.Duration
+	sloProbe        time.Duration
+	sloHeadroom     float64
+	capacityAt      capacitySchedule // changes of primary's capacity while the demo runs
 }
 
 // errHelp: -help was asked for and the flags were printed.
@@ -79,6 +82,9 @@ func parseOptions(args []string, help io.Writer) (options, error) {
 	fs.Float64Var(&o.sloLatencyMS, "slo-latency-ms", 250, "-strategy=slo: a good request is answered within this (one of Istio's buckets)")
 	fs.Float64Var(&o.sloTarget, "slo-target", 0.99, "-strategy=slo: the share of primary's requests that must be good")
 	fs.DurationVar(&o.sloWindow, "slo-window", 5*time.Second, "-strategy=slo: the window of the SLI (at least 4s: four scrapes)")
+	fs.DurationVar(&o.sloProbe, "slo-probe", 5*time.Minute, "-strategy=slo: time without queueing before primary is offered more than its capacity; 0: never")
+	fs.Float64Var(&o.sloHeadroom, "slo-headroom", 0.05, "-strategy=slo: the share of primary's capacity left unused (0.05 is 5%)")
+	fs.Var(&o.capacityAt, "primary-capacity-at", "change primary's capacity while the demo runs: DURATION=RPS,... from when the burster is up, e.g. 2m=10,4m=20 (0: unlimited)")
 	port := map[string]*int{}
 	for _, p := range ports {
 		port[p.name] = fs.Int(p.name+"-port", p.def, "port for "+p.help)
@@ -122,6 +128,12 @@ func (o *options) check(rest []string) error {
 	}
 	if !(o.sloTarget > 0 && o.sloTarget < 1) {
 		errs = append(errs, fmt.Errorf("-slo-target=%v must be above 0 and below 1 (0.99 is 99%%)", o.sloTarget))
+	}
+	if o.sloProbe < 0 {
+		errs = append(errs, fmt.Errorf("-slo-probe=%s is negative (0 never probes)", o.sloProbe))
+	}
+	if !(o.sloHeadroom > 0 && o.sloHeadroom <= 0.5) {
+		errs = append(errs, fmt.Errorf("-slo-headroom=%v must be above 0 and at most 0.5 (0.05 is 5%%)", o.sloHeadroom))
 	}
 	if o.sloWindow < 4*time.Second {
 		errs = append(errs, fmt.Errorf("-slo-window=%s must hold four of the burster's 1s scrapes (at least 4s)", o.sloWindow))

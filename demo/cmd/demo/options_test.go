@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // freeArgs gives every port flag a port of its own, held by this test until
@@ -49,6 +51,11 @@ func TestParseOptionsRejects(t *testing.T) {
 		{"objective between buckets", []string{"-strategy=slo", "-slo-latency-ms=200"}, []string{"-slo-latency-ms=200 is not a bucket of the mesh's latency histogram"}},
 		{"target as a percentage", []string{"-slo-target=99"}, []string{"-slo-target=99 must be above 0 and below 1"}},
 		{"window under four scrapes", []string{"-slo-window=2s"}, []string{"-slo-window=2s must hold four"}},
+		{"negative probe", []string{"-slo-probe=-1m"}, []string{"-slo-probe=-1m0s is negative"}},
+		{"headroom as a percentage", []string{"-slo-headroom=5"}, []string{"-slo-headroom=5 must be above 0 and at most 0.5"}},
+		{"capacity schedule out of order", []string{"-primary-capacity-at=2m=10,1m=20"}, []string{`"1m=20": the steps must be in time order`}},
+		{"capacity schedule without a rate", []string{"-primary-capacity-at=2m"}, []string{`"2m" is not DURATION=RPS`}},
+		{"capacity schedule with a negative rate", []string{"-primary-capacity-at=2m=-3"}, []string{`"2m=-3": the rate must be 0 (unlimited)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +88,11 @@ func TestParseOptionsAccepts(t *testing.T) {
 	}
 	if o, err = parseOptions(append(args, "-redis=embedded", "-strategy=slo", "-slo-latency-ms=500"), &bytes.Buffer{}); err != nil || o.strategy != "slo" || o.sloLatencyMS != 500 {
 		t.Fatalf("slo options %+v, %v", o, err)
+	}
+	o, err = parseOptions(append(args, "-redis=embedded", "-primary-capacity-at= 90s=10, 3m=0", "-slo-probe=30s"), &bytes.Buffer{})
+	want := capacitySchedule{{after: 90 * time.Second, rps: 10}, {after: 3 * time.Minute}}
+	if err != nil || !slices.Equal(o.capacityAt, want) || o.sloProbe != 30*time.Second || o.capacityAt.String() != "1m30s=10,3m0s=0" {
+		t.Fatalf("capacity schedule %v (%s), probe %s, %v", o.capacityAt, o.capacityAt.String(), o.sloProbe, err)
 	}
 }
 

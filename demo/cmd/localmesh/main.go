@@ -29,7 +29,8 @@ import (
 const service = "localmesh"
 
 type config struct {
-	// The admin server: GET/PUT /weights, /metrics, /healthz, /readyz.
+	// The admin server: GET/PUT /weights and /capacity, GET /endpoints,
+	// /metrics, /healthz, /readyz.
 	server.Config
 	ProxyPort  int    `envconfig:"PROXY_PORT" default:"8083"`
 	PrimaryURL string `envconfig:"PRIMARY_URL" required:"true"`
@@ -80,10 +81,8 @@ func run() error {
 
 	admin := server.New(service, cfg.Config, log, health.New())
 	mesh := localmesh.New(primary, burst, admin.Registry, log)
-	if cfg.PrimaryCapacity > 0 {
-		if err := mesh.LimitPrimary(cfg.PrimaryCapacity, cfg.PrimaryQueueWait); err != nil {
-			return err
-		}
+	if err := mesh.LimitPrimary(cfg.PrimaryCapacity, cfg.PrimaryQueueWait); err != nil {
+		return err
 	}
 	mesh.RegisterAdmin(admin.Echo)
 

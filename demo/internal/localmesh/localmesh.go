@@ -7,7 +7,9 @@
 // Envoy does with no healthy endpoint, and reports the readiness on the admin
 // API. Given a capacity (LimitPrimary), it serves primary no faster than a
 // fixed-size cluster would, queueing the rest in order up to a bound and
-// answering 503 beyond it. It records each request's duration, queueing
+// answering 503 beyond it; the capacity can be changed while it serves
+// (SetPrimaryCapacity, PUT CapacityPath), as a cluster that lost or gained
+// nodes. It records each request's duration, queueing
 // included, per destination in a histogram with Istio's buckets, which the
 // burster's SLO strategy reads as it reads Istio's. In a cluster none of this
 // exists: the frontend's Envoy sidecar applies the VirtualService's weights.
@@ -52,7 +54,8 @@ type Mesh struct {
 	backends [2]*url.URL
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	limit    *limiter       // primary's capacity; nil: unlimited
+	limit    limiter // primary's capacity
+	capacity prometheus.Gauge
 	ready    [2]atomic.Bool // true until a probe says otherwise
 	readyVec *prometheus.GaugeVec
 
@@ -82,6 +85,10 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 			Help:    "Time from a request's arrival to its answer, queueing included, by destination and response code; Istio's buckets.",
 			Buckets: meshapi.LatencyBuckets,
 		}, []string{"destination", "code"}),
+		capacity: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "localmesh_primary_capacity_rps",
+			Help: "Requests per second primary serves, the rest queued; 0: unlimited.",
+		}),
 		readyVec: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "localmesh_backend_ready",
 			Help: "1 while the destination's backend answers its /readyz, else 0.",
@@ -104,7 +111,7 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 			},
 		}
 	}
-	reg.MustRegister(m.requests, m.duration, m.readyVec)
+	reg.MustRegister(m.requests, m.duration, m.readyVec, m.capacity)
 	// The series exist at zero from the start: a reader of the rate (the
 	// burster) sees an idle mesh as 0 req/s, not as no data.
 	for i, d := range destinations {
@@ -205,16 +212,42 @@ func (m *Mesh) pick() int {
 	return best
 }
 
-// LimitPrimary makes primary serve at most rps requests a second, as a
-// fixed-size cluster would: requests start in order of arrival, 1/rps apart,
-// each waiting for its turn; one whose turn is more than maxWait away finds
-// the queue full and is answered 503 at once. Call it before serving.
+// maxCapacityRPS bounds a capacity set through the admin API: far above
+// what the demo's frontend sends, and a limiter interval that stays above a
+// nanosecond.
+const maxCapacityRPS = 1e6
+
+// LimitPrimary makes primary serve at most rps requests a second (0:
+// unlimited), as a fixed-size cluster would: requests start in order of
+// arrival, 1/rps apart, each waiting for its turn; one whose turn is more
+// than maxWait away finds the queue full and is answered 503 at once. Call
+// it before serving; SetPrimaryCapacity changes the rate while it serves.
 func (m *Mesh) LimitPrimary(rps float64, maxWait time.Duration) error {
-	if !(rps > 0) || maxWait < 0 {
-		return fmt.Errorf("primary's capacity must be positive and its queue's wait not negative, got %v req/s and %s", rps, maxWait)
+	if maxWait < 0 {
+		return fmt.Errorf("primary's queue's wait must not be negative, got %s", maxWait)
 	}
-	m.limit = &limiter{interval: time.Duration(float64(time.Second) / rps), maxWait: maxWait}
+	m.limit.mu.Lock()
+	m.limit.maxWait = maxWait
+	m.limit.mu.Unlock()
+	return m.SetPrimaryCapacity(rps)
+}
+
+// SetPrimaryCapacity changes the rate primary serves (0: unlimited) from
+// the next request on; the requests already queued keep their turns.
+func (m *Mesh) SetPrimaryCapacity(rps float64) error {
+	if !(rps >= 0 && rps <= maxCapacityRPS) {
+		return fmt.Errorf("primary's capacity must be 0 (unlimited) to %g requests a second, got %v", maxCapacityRPS, rps)
+	}
+	m.limit.set(rps)
+	m.capacity.Set(rps)
 	return nil
+}
+
+// PrimaryCapacity is the rate primary serves; 0: unlimited.
+func (m *Mesh) PrimaryCapacity() float64 {
+	m.limit.mu.Lock()
+	defer m.limit.mu.Unlock()
+	return m.limit.rps
 }
 
 // ServeHTTP proxies one request.
@@ -236,7 +269,7 @@ func (m *Mesh) serve(w http.ResponseWriter, r *http.Request, i int, arrived time
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
 		return http.StatusServiceUnavailable
 	}
-	if i == 0 && m.limit != nil {
+	if i == 0 {
 		wait, ok := m.limit.admit(arrived)
 		if !ok {
 			// A saturated cluster's full queue (Envoy's overflow).
@@ -258,13 +291,22 @@ func (m *Mesh) serve(w http.ResponseWriter, r *http.Request, i int, arrived time
 	return rec.code
 }
 
-// limiter is primary's fixed capacity: a queue in order of arrival where
-// each request starts interval after the one before it.
+// limiter is primary's capacity: a queue in order of arrival where each
+// request starts interval after the one before it.
 type limiter struct {
-	interval, maxWait time.Duration
+	mu                sync.Mutex
+	rps               float64       // 0: unlimited
+	interval, maxWait time.Duration // interval: 1/rps
+	next              time.Time     // when the next admitted request may start
+}
 
-	mu   sync.Mutex
-	next time.Time // when the next admitted request may start
+func (l *limiter) set(rps float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rps, l.interval = rps, 0
+	if rps > 0 {
+		l.interval = time.Duration(float64(time.Second) / rps)
+	}
 }
 
 // admit gives a request arriving at now its turn: how long it waits, or
@@ -272,6 +314,9 @@ type limiter struct {
 func (l *limiter) admit(now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.rps == 0 {
+		return 0, true
+	}
 	start := now
 	if l.next.After(now) {
 		start = l.next

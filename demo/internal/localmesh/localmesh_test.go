@@ -133,6 +133,63 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
+// TestCapacityChanges: primary's capacity changes while the mesh serves,
+// through the admin API, from the next request on: at 1 req/s the second
+// of two requests waits its turn; raised to unlimited, neither waits; a
+// bad body or rate is refused and changes nothing.
+func TestCapacityChanges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(upstream(t, "primary", 200), upstream(t, "burst", 200), reg, nil)
+	if err := m.LimitPrimary(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	m.RegisterAdmin(e)
+	put := func(body string) int {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, meshapi.CapacityPath, strings.NewReader(body)))
+		return rec.Code
+	}
+	for _, body := range []string{`{"primaryRps":-5}`, `{"primaryRps":"fast"}`, `{"primaryRps":1e9}`, `{"rps":5}`, `{}`} {
+		if code := put(body); code != http.StatusBadRequest || m.PrimaryCapacity() != 1 {
+			t.Fatalf("PUT %s = %d, capacity %v; want 400 and 1 unchanged", body, code, m.PrimaryCapacity())
+		}
+	}
+	front := httptest.NewServer(m)
+	defer front.Close()
+	// Two requests one after the other: how long the second waited.
+	second := func() time.Duration {
+		var took time.Duration
+		for range 2 {
+			start := time.Now()
+			resp, err := http.Post(front.URL+"/", "application/json", strings.NewReader(`{"str":"x"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			took = time.Since(start)
+		}
+		return took
+	}
+	if w := second(); w < 500*time.Millisecond {
+		t.Fatalf("at 1 req/s the second request took %s, want about a second in the queue", w)
+	}
+	if code := put(`{"primaryRps":0}`); code != http.StatusOK || m.PrimaryCapacity() != 0 {
+		t.Fatalf("PUT unlimited = %d, capacity %v", code, m.PrimaryCapacity())
+	}
+	if w := second(); w > 500*time.Millisecond {
+		t.Fatalf("unlimited, the second request took %s", w)
+	}
+	if v := testutil.ToFloat64(m.capacity); v != 0 {
+		t.Fatalf("localmesh_primary_capacity_rps = %v", v)
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, meshapi.CapacityPath, nil))
+	if strings.TrimSpace(rec.Body.String()) != `{"primaryRps":0}` {
+		t.Fatalf("GET %s = %s", meshapi.CapacityPath, rec.Body)
+	}
+}
+
 // TestProbedReadiness: a backend whose /readyz fails is not ready: the admin
 // API reports it, and requests routed to it are answered 503 without trying
 // it (as Envoy with no healthy endpoint), counted under its destination;
@@ -254,8 +311,10 @@ func TestPrimaryCapacity(t *testing.T) {
 	if err := m.LimitPrimary(1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.LimitPrimary(0, time.Second); err == nil {
-		t.Fatal("a capacity of 0 was accepted")
+	for _, bad := range []float64{-1, 2e6} {
+		if err := m.SetPrimaryCapacity(bad); err == nil || m.PrimaryCapacity() != 1 {
+			t.Fatalf("a capacity of %v: %v, capacity now %v", bad, err, m.PrimaryCapacity())
+		}
 	}
 	front := httptest.NewServer(m)
 	defer front.Close()

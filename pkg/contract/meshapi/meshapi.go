@@ -4,14 +4,23 @@
 // the split now in force. A split that is not whole percentages summing to
 // 100 is refused with 400. GET EndpointsPath answers Endpoints: how many
 // ready endpoints each destination has, as the mesh's probes of the
-// backends' /readyz find them (what EndpointSlices say in a cluster).
+// backends' /readyz find them (what EndpointSlices say in a cluster). GET
+// CapacityPath answers Capacity, the rate primary serves; PUT CapacityPath
+// with a Capacity changes it while the mesh serves (a negative or absurd
+// rate is refused with 400), as a cluster that lost or gained nodes.
 package meshapi
 
 // Paths of the admin API.
 const (
 	WeightsPath   = "/weights"
 	EndpointsPath = "/endpoints"
+	CapacityPath  = "/capacity"
 )
+
+// Capacity is the body of GET and PUT CapacityPath.
+type Capacity struct {
+	PrimaryRPS float64 `json:"primaryRps"` // requests a second primary serves, the rest queued; 0: unlimited
+}
 
 // DestinationHeader is set by the local mesh on every answer it gives the
 // frontend, the worker's and its own refusals alike: the destination
@@ -19,7 +28,6 @@ const (
 // which carries no hash to tell its cluster by, is counted for the cluster
 // that failed it.
 const DestinationHeader = "X-Mesh-Destination"
-
 
 // Endpoints is the body of GET EndpointsPath.
 type Endpoints struct {
