@@ -197,6 +197,11 @@ func testMesh(t *testing.T, api trafficAPI) {
 	t.Run("the real burster on the SLO spills only the excess at the sidecar", func(t *testing.T) {
 		sloAtSidecar(t, api, primary, burst, frontend)
 	})
+	if api.router == istioAPI.router {
+		t.Run("the real burster on the SLO settles a load step within 45 s in the clusters' configuration", func(t *testing.T) {
+			sloSettlesInClusters(t, api, primary, burst, frontend)
+		})
+	}
 
 	// Negative controls: each breaks one thing, the check that depends on
 	// it fails for that reason, and passes again once it is put back (also

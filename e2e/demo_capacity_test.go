@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// The capacity test's timing: primary loses half its capacity this long
+// after the burster is up (the launcher's -primary-capacity-at), time
+// enough to settle at 40 req/s first; a probe is due this long after the
+// last queueing (-slo-probe, short so the test is).
+const (
+	capacityFallAt = 75 * time.Second
+	capacityProbe  = 60 * time.Second
+)
+
+// TestDemoSLOCapacityChange: primary's capacity changes while the demo runs
+// at 40 req/s, as a cluster that loses half its nodes and gets them back.
+// 20 -> 10 (scheduled by the launcher's flag): the split settles again
+// within 8 s with primary carrying 90 to 100% of the new capacity. 10 -> 20
+// (through the local mesh's admin API): primary carries 18 req/s or more
+// within SLO_PROBE and two windows of its last queueing.
+func TestDemoSLOCapacityChange(t *testing.T) {
+	l := launch(t, "embedded", "-strategy=slo", "-slo-probe="+capacityProbe.String(),
+		"-primary-capacity-at="+capacityFallAt.String()+"=10")
+	up := time.Now() // the launcher's schedule counts from here, give or take its line
+	ctx := l.openPage(t)
+	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
+	press(t, ctx, kb.ArrowRight, 40)
+	settle(t, bursterURL, up, func(w split.Split) bool { return w.Burst > 0 })
+	if time.Since(up) > capacityFallAt {
+		t.Fatalf("settled at 40 req/s only %s after the burster was up, after the capacity's scheduled fall", time.Since(up).Round(time.Second))
+	}
+
+	// 20 -> 10, from the launcher's schedule.
+	fallLine := fmt.Sprintf("primary's capacity is now 10 requests a second (-primary-capacity-at, %s in)", capacityFallAt)
+	component.EventuallyNil(t, capacityFallAt+30*time.Second, "the launcher's capacity change", func() error {
+		if !strings.Contains(l.logs.String(), fallLine) {
+			return fmt.Errorf("%q not printed", fallLine)
+		}
+		return nil
+	})
+	fell := time.Now()
+	w, last := settle(t, bursterURL, fell, func(split.Split) bool { return true })
+	resettle := last.Sub(fell)
+	page := frontendStatus(t, frontendURL)
+	carried := float64(page.Latency.Primary.Requests-page.Latency.Primary.Failed) / float64(page.Latency.WindowSeconds)
+	t.Logf("capacity 20 -> 10 at 40 req/s: settled again at %v after %s in %d changes, primary answers %.1f req/s",
+		w, resettle.Round(100*time.Millisecond), changesSince(t, bursterURL, fell), carried)
+	if resettle > maxSettle || carried < 9 || carried > 10 {
+		t.Fatalf("capacity 20 -> 10: settled again after %s (want at most %s), primary answers %.1f req/s (want 9 to 10)", resettle, maxSettle, carried)
+	}
+
+	// 10 -> 20, through the admin API. The probe is due SLO_PROBE after
+	// the last queueing, which the fall's re-settling ended.
+	setPrimaryCapacity(t, l.url("mesh-admin"), 20)
+	due := last.Add(capacityProbe + 2*sloWindow)
+	var reached time.Time
+	component.EventuallyEvery(t, time.Until(due)+time.Minute, time.Second, "primary carrying 18 req/s again", func() error {
+		st := bursterStatusAt(t, bursterURL)
+		if st.Destinations == nil || st.Destinations.Primary.RPS-st.Destinations.Primary.FailedRPS < 18 {
+			return fmt.Errorf("destinations %+v", st.Destinations)
+		}
+		reached = time.Now()
+		return nil
+	})
+	t.Logf("capacity 10 -> 20: primary carried 18 req/s %s after its last queueing (SLO_PROBE %s and two windows: %s)",
+		reached.Sub(last).Round(100*time.Millisecond), capacityProbe, capacityProbe+2*sloWindow)
+	if reached.After(due) {
+		t.Fatalf("primary carried 18 req/s %s after the fall's last change, want within SLO_PROBE and two windows", reached.Sub(last).Round(time.Second))
+	}
+}
+
+// setPrimaryCapacity sets primary's capacity through the local mesh's admin
+// API.
+func setPrimaryCapacity(t testing.TB, adminURL string, rps float64) {
+	t.Helper()
+	body, err := json.Marshal(meshapi.Capacity{PrimaryRPS: rps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, adminURL+meshapi.CapacityPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT %s: %s", meshapi.CapacityPath, resp.Status)
+	}
+}
