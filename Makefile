@@ -74,14 +74,19 @@ cross: ## Type-check every package (tests too) and build the demo's binaries for
 	done
 
 .PHONY: bench
-bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy and latency recording, burster reaction time, SLO settle times, burst to sidecar
+bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy and latency recording, the SLO strategy on load traces beside its stepping baseline, burster reaction time, SLO settle times, burst to sidecar
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
 	$(GO) test -run '^$$' -bench WorkerCeiling -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench LatencyRecording -benchtime 4x ./services/frontend/internal/loadgen/
+	$(GO) test -run '^$$' -bench Traces -benchtime 1x ./services/burster/internal/policy/
 	$(GO) test -run '^$$' -bench DemoSLO -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
 	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/
+
+.PHONY: soak
+soak: deps ## The SLO demo at a steady 40 req/s for 30 minutes: primary's SLI and the weight changes (over half an hour)
+	$(GO) test -run '^$$' -bench DemoSteady -benchtime 1x -timeout 45m ./e2e/
 
 .PHONY: slo-rules
 slo-rules: ## Write deploy/prometheus/slo-rules.yml again from the SLO settings the slo overlay renders

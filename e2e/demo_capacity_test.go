@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -58,6 +59,7 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 	carried := float64(page.Latency.Primary.Requests-page.Latency.Primary.Failed) / float64(page.Latency.WindowSeconds)
 	t.Logf("capacity 20 -> 10 at 40 req/s: settled again at %v after %s in %d changes, primary answers %.1f req/s",
 		w, resettle.Round(100*time.Millisecond), changesSince(t, bursterURL, fell), carried)
+	logChanges(t, bursterURL, fell)
 	if resettle > maxSettle || carried < 9 || carried > 10 {
 		t.Fatalf("capacity 20 -> 10: settled again after %s (want at most %s), primary answers %.1f req/s (want 9 to 10)", resettle, maxSettle, carried)
 	}
@@ -79,6 +81,17 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 		reached.Sub(last).Round(100*time.Millisecond), capacityProbe, capacityProbe+2*sloWindow)
 	if reached.After(due) {
 		t.Fatalf("primary carried 18 req/s %s after the fall's last change, want within SLO_PROBE and two windows", reached.Sub(last).Round(time.Second))
+	}
+}
+
+// logChanges logs the burster's weight changes after since, with their
+// reasons.
+func logChanges(t testing.TB, bursterURL string, since time.Time) {
+	t.Helper()
+	for _, c := range changesAt(t, bursterURL) {
+		if c.Kind == bursterapi.WeightsChanged && c.At.After(since) {
+			t.Logf("%s after: %v -> %v: %s", c.At.Sub(since).Round(100*time.Millisecond), c.From, c.To, c.Reason)
+		}
 	}
 }
 

@@ -115,6 +115,7 @@ func runSLODemo(t testing.TB, name string, capacity float64, to int, watch bool)
 	}
 	r.Carried = float64(page.Latency.Primary.Requests-page.Latency.Primary.Failed) / float64(page.Latency.WindowSeconds)
 	r.PrimaryP99, r.BurstP99 = *page.Latency.Primary.P99MS, *page.Latency.Burst.P99MS
+	logChanges(t, bursterURL, step)
 	if r.SettleUp > maxSettle {
 		t.Errorf("settled %s after the step, want at most %s", r.SettleUp.Round(100*time.Millisecond), maxSettle)
 	}

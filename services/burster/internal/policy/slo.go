@@ -67,27 +67,29 @@ type SLOReading struct {
 // excess to burst, sizing every move from what it measured instead of
 // stepping (slo_plan.go):
 //
-//   - Primary queueing (its recent window misses the objective): what it
-//     served meanwhile is its capacity, since a saturated server serves at
-//     its capacity whatever it is offered. Burst's share goes at once to
-//     the share that leaves primary half that capacity, so the queue
-//     drains in seconds, and, once the recent window is clean, back to the
-//     share that leaves primary its capacity less the headroom.
-//   - Feed-forward: once a capacity is learned, the rate, read every
-//     interval, moves the share as soon as it projects primary over its
+//   - Queueing (primary's recent window misses the objective): a saturated
+//     server serves at its capacity whatever it is sent, so what primary
+//     served is its capacity, read where it queued all through the window.
+//     Burst's share goes at once to the share that leaves primary half of
+//     it, so the queue drains in seconds, and once the recent window is
+//     clean to the share that leaves it its capacity less the margin.
+//   - Feed-forward: with a capacity measured, the rate, read every
+//     interval, moves the split as soon as it projects primary over its
 //     capacity, before any window shows a breach.
 //   - Feedback: a whole SLO window under the current split that misses the
 //     objective without queueing (slow answers, errors) lowers the
 //     capacity to what primary served in it, and the share follows.
-//   - Slack: with the load down, burst's share goes down to the lowest that
-//     keeps primary within its capacity less the headroom, at most once
-//     every two windows.
-//   - Probe: after SLOProbe without queueing, primary is offered the
-//     headroom more (a rung), judged on the recent window after it; each
-//     rung that stays clean raises the capacity and offers twice the
-//     previous increase, and the first sign of queueing ends the probe
-//     (queueing, above). A probe that gained nothing doubles the wait for
-//     the next one; a gain, or a breach, restarts it from SLOProbe.
+//   - Slack: with the load down for two windows, burst's share goes down to
+//     the lowest that keeps primary within its capacity less the margin.
+//   - Margin: SLOHeadroom, widened when the rate's own variance queues
+//     primary at the load the margin leaves it.
+//   - Probe: after SLOProbe without queueing, primary is offered its
+//     capacity and SLOHeadroom more, judged on the recent window after it;
+//     each clean rung raises the capacity and offers twice the previous
+//     increase, and the first sign of queueing (fewer answers than it was
+//     sent, or late ones) ends the probe. A probe that gained nothing
+//     doubles the wait for the next one; a gain, or queueing that is not
+//     the variance's, restarts it from SLOProbe.
 type sloStrategy struct {
 	target      float64
 	window      time.Duration

@@ -35,9 +35,11 @@ type SLOState struct {
 	Gained bool
 	From   float64
 	// Margin is the share of the capacity left unused (0: SLOHeadroom). It
-	// widens by SLOHeadroom each time primary queues at a load the split
-	// gave it within its capacity, so the rate's own variance queued it,
-	// and narrows by as much with each rung of a probe that stays clean.
+	// widens by SLOHeadroom, up to maxMargin, when the rate's own variance
+	// shows: primary queues again soon after it last did, at the capacity
+	// it had and a sustained rate within it, or the rate trims a split soon
+	// after slack gave primary more. A probe that raises the capacity
+	// resets it, the margin having been for a smaller primary.
 	Margin float64
 	// SlackSince is when slack was first seen without a break (zero: none);
 	// Raised, when slack last gave primary more load.
@@ -125,10 +127,9 @@ func (p *plan) decide(r *SLOReading) (split.Split, string) {
 		return p.breach(r)
 	}
 	p.learnCarried(r)
-	// Feed-forward, once the rate projects primary over its capacity by
-	// half the headroom: the split leaves it the headroom below, so the
-	// rate's own noise does not move it back and forth, and an excess that
-	// small only queues for moments.
+	// Feed-forward, once both estimates of the rate project primary over
+	// its capacity: the split leaves it the margin below, so the rate's own
+	// noise does not move it back and forth.
 	if load := p.sustained * float64(p.cur.Primary) / 100; st.Measured && load > st.CapacityRPS {
 		why := fmt.Sprintf("%.1f req/s projected on primary, over its capacity %.1f req/s", load, st.CapacityRPS)
 		if !st.Raised.IsZero() && p.obs.At.Sub(st.Raised) < s.marginMemory() {
@@ -177,6 +178,14 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	case st.Trusted:
 		capacity = st.CapacityRPS
 	}
+	// When queueing starts, the queue is drained from the lower of the
+	// reading and the capacity: a primary that lost capacity drains at
+	// once, and one that did not only gives burst more for a few seconds.
+	// Later readings of the episode read low once its queue empties.
+	drainFrom := capacity
+	if !wasSaturated {
+		drainFrom = min(served, capacity)
+	}
 	served = capacity
 	st.CapacityRPS, st.Measured, st.Quiet, st.Draining = served, true, p.obs.At, true
 	what := "queueing"
@@ -202,7 +211,7 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	if r.BothOver {
 		return p.cur, why + "; both clusters are over their objective: burst's share not raised"
 	}
-	drain := p.shareFor(served * (1 - p.margin()) / 2)
+	drain := p.shareFor(drainFrom * (1 - p.margin()) / 2)
 	if wasSaturated && drain > p.cur.Primary-p.shareAtLeast(served*s.headroom) {
 		// Draining already: a new estimate of the rate moves the split
 		// only by a headroom's worth of load or more.
@@ -280,9 +289,9 @@ func (p *plan) startProbe() (split.Split, string) {
 }
 
 // slack lowers burst's share to the lowest that keeps primary within its
-// capacity less the headroom, once two windows have passed since the last
-// change, and only by a headroom's worth of load or more (so noise in the
-// rate does not move it back and forth).
+// capacity less the margin, once the slack has lasted and the split has
+// held two windows, and only by a headroom's worth of load or more (so
+// noise in the rate does not move it back and forth).
 func (p *plan) slack() (split.Split, string) {
 	s, st := p.s, p.st
 	if p.cur.Primary >= 100 {
@@ -315,7 +324,7 @@ func (p *plan) slack() (split.Split, string) {
 		100-min(100, share), p.primaryLoad(split.WithBurst(100-min(100, share))), capacity))
 }
 
-// fill gives primary its capacity less the headroom after a drain.
+// fill gives primary its capacity less the margin after a drain.
 func (p *plan) fill(why string) (split.Split, string) {
 	share := p.shareFor(p.st.SLO.CapacityRPS * (1 - p.margin()))
 	return p.withPrimary(share, fmt.Sprintf("%s: primary back to %.1f req/s, its capacity %.1f req/s less %.0f%%",
