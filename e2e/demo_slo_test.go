@@ -301,7 +301,7 @@ func changesAt(t testing.TB, base string) []bursterapi.Change {
 // BenchmarkDemoSLO runs TestDemoSLO's presenter and prints the figures
 // beside their ceilings: the settle time from the step 10 -> 40 req/s
 // beside the 8 s and the least the strategy can take (the recent
-// window, three 1 s scrapes, must show primary queueing), the requests
+// window, two 1 s scrapes, must show primary queueing), the requests
 // failed beside the 20 allowed, primary's SLI back within its target
 // beside two windows, primary's rate once settled beside its capacity, the
 // step back beside the rate's 5 s window, and primary's p99 once settled
@@ -311,7 +311,7 @@ func BenchmarkDemoSLO(b *testing.B) {
 	for range b.N {
 		r = runSLODemo(b, b.Name(), sloCapacity, 40, true)
 	}
-	const floorUp, rateWindow = 3 * time.Second, 5 * time.Second
+	const floorUp, rateWindow = 2 * time.Second, 5 * time.Second
 	b.ReportMetric(r.SettleUp.Seconds(), "settle-up-s")
 	b.ReportMetric(maxSettle.Seconds(), "settle-up-max-s")
 	b.ReportMetric(floorUp.Seconds(), "settle-up-floor-s")

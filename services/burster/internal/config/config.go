@@ -130,10 +130,10 @@ func (c Config) SourceConfig() source.Config {
 		switch c.Source {
 		case source.KindPrometheus:
 			s.LatencyQuery, s.BudgetQuery = c.SLOQuery, c.SLOBudgetQuery
-			s.RecentWindow = recentScrapes * c.ScrapeInterval
+			s.RecentWindow = recentPrometheusScrapes * c.ScrapeInterval
 		case source.KindScrape:
 			s.LatencyMetric = c.SLOScrapeMetric
-			s.RecentWindow = recentScrapes * c.Interval
+			s.RecentWindow = recentOwnScrapes * c.Interval
 		}
 	}
 	if c.Source == source.KindPrometheus {
@@ -142,11 +142,14 @@ func (c Config) SourceConfig() source.Config {
 	return s
 }
 
-// recentScrapes is how many scrapes the recent window spans: enough that
-// one missed or late scrape leaves two samples, few enough that primary's
-// queueing shows within seconds. Prometheus' increase() over three scrape
-// intervals, or the burster's own scrapes, one an INTERVAL.
-const recentScrapes = 3
+// The recent window, where primary's queueing shows within seconds, spans
+// a few scrapes. The burster's own scrapes (one an INTERVAL) are exact:
+// two. Prometheus' increase() needs two samples inside its range whatever
+// the scrapes' phase, and one may be missed: three of its intervals.
+const (
+	recentOwnScrapes        = 2
+	recentPrometheusScrapes = 3
+)
 
 // MeasuresSLO reports whether the burster measures the worker's service
 // level: always under STRATEGY=slo, which decides from it, and otherwise

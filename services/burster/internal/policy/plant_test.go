@@ -35,17 +35,19 @@ type plantConfig struct {
 }
 
 // demoPlant is make demo -strategy=slo: the burster scrapes the local mesh
-// every second, a 5 s window, weights applied at once.
+// every second (its recent window two scrapes), a 5 s window, weights
+// applied at once.
 func demoPlant() plantConfig {
 	c := cfg(SLO)
 	c.SLOLatency, c.SLOTarget, c.SLOWindow, c.SLOMinRequests = 250*time.Millisecond, 0.99, 5*time.Second, 20
 	c.SLOProbe, c.SLOHeadroom = 5*time.Minute, 0.05
-	return plantConfig{name: "demo", scrape: time.Second, rateWindow: 5 * time.Second, recent: 3 * time.Second,
+	return plantConfig{name: "demo", scrape: time.Second, rateWindow: 5 * time.Second, recent: 2 * time.Second,
 		interval: time.Second, maxWait: time.Second, service: 2 * time.Millisecond, policy: c}
 }
 
-// clusterPlant is the clusters' configuration: Prometheus scrapes every 2 s,
-// the rate over 10 s, a 30 s SLO window, a second for istiod's push.
+// clusterPlant is the clusters' configuration: Prometheus scrapes every 2 s
+// (the recent window three scrapes), the rate over 10 s, a 30 s SLO window,
+// a second for istiod's push.
 func clusterPlant() plantConfig {
 	p := demoPlant()
 	p.name, p.scrape, p.rateWindow, p.recent, p.applyDelay = "clusters", 2*time.Second, 10*time.Second, 6*time.Second, time.Second
