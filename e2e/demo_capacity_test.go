@@ -77,6 +77,7 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 		reached = time.Now()
 		return nil
 	})
+	logChanges(t, bursterURL, last)
 	t.Logf("capacity 10 -> 20: primary carried 18 req/s %s after its last queueing (SLO_PROBE %s and two windows: %s)",
 		reached.Sub(last).Round(100*time.Millisecond), capacityProbe, capacityProbe+2*sloWindow)
 	if reached.After(due) {

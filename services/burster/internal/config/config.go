@@ -143,11 +143,13 @@ func (c Config) SourceConfig() source.Config {
 }
 
 // The recent window, where primary's queueing shows within seconds, spans
-// a few scrapes. The burster's own scrapes (one an INTERVAL) are exact:
-// two. Prometheus' increase() needs two samples inside its range whatever
-// the scrapes' phase, and one may be missed: three of its intervals.
+// a few scrapes. The burster's own scrapes (one an INTERVAL) are exact and
+// timed: one, so that what primary served while queueing is read a second
+// at a time, undiluted. Prometheus' increase() needs two samples inside its
+// range whatever the scrapes' phase, and one may be missed: three of its
+// intervals.
 const (
-	recentOwnScrapes        = 2
+	recentOwnScrapes        = 1
 	recentPrometheusScrapes = 3
 )
 

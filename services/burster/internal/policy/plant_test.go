@@ -35,13 +35,13 @@ type plantConfig struct {
 }
 
 // demoPlant is make demo -strategy=slo: the burster scrapes the local mesh
-// every second (its recent window two scrapes), a 5 s window, weights
+// every second (its recent window one scrape), a 5 s window, weights
 // applied at once.
 func demoPlant() plantConfig {
 	c := cfg(SLO)
 	c.SLOLatency, c.SLOTarget, c.SLOWindow, c.SLOMinRequests = 250*time.Millisecond, 0.99, 5*time.Second, 20
 	c.SLOProbe, c.SLOHeadroom = 5*time.Minute, 0.05
-	return plantConfig{name: "demo", scrape: time.Second, rateWindow: 5 * time.Second, recent: 2 * time.Second,
+	return plantConfig{name: "demo", scrape: time.Second, rateWindow: 5 * time.Second, recent: 1 * time.Second,
 		interval: time.Second, maxWait: time.Second, service: 2 * time.Millisecond, policy: c}
 }
 

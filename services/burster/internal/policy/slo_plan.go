@@ -44,14 +44,29 @@ type SLOState struct {
 	// SlackSince is when slack was first seen without a break (zero: none);
 	// Raised, when slack last gave primary more load.
 	SlackSince, Raised time.Time
-	// Trusted: the capacity was read in a recent window where primary
-	// queued all through, during the current queueing.
+	// Trusted: the capacity was read during the current queueing, in the
+	// recent window with the largest share Late of late requests so far.
 	Trusted bool
+	Late    float64
 }
 
-// trustedLate is the share of late requests in primary's recent window
-// that says it queued all through it.
-const trustedLate = 0.75
+// rungWait is how long a probe's rung is given before it is judged: what
+// an excess of its increase over the capacity takes to queue a request past
+// the objective (the objective's latency over the increase: 5 s for 5% at
+// 250 ms, whatever the capacity), and at least the recent window.
+func (p *plan) rungWait() time.Duration {
+	increase := p.s.headroom * math.Pow(2, float64(p.st.SLO.Rung-1))
+	return max(time.Duration(float64(p.s.latency)/increase), time.Duration(p.obs.SLO.Recent.Primary.span(p.s.window)*float64(time.Second)))
+}
+
+// lostCapacity is the share of the capacity below which an untrusted
+// reading is taken all the same: a primary that lost nodes, not a queue
+// that formed late in the window.
+const lostCapacity = 0.75
+
+// trustedLate is the least share of late requests in primary's recent
+// window whose reading of what it served is taken as its capacity.
+const trustedLate = 0.5
 
 // maxMargin bounds Margin: beyond it the variance is not what queues
 // primary.
@@ -157,26 +172,27 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	again := !wasSaturated && st.Measured && st.Rung == 0 && p.obs.At.Sub(st.Quiet) < s.marginMemory() &&
 		served >= st.CapacityRPS*(1-s.headroom) && p.sustained*float64(p.cur.Primary)/100 <= st.CapacityRPS
 	// A reading is the capacity when primary queued all through the
-	// recent window: most of its requests late. Earlier ones are diluted
-	// by the time before it queued (too low after a step, too high after
-	// a loss of capacity). The highest trusted reading of the episode,
-	// since its queue may empty late in a window while it drains; until
-	// one, the latest, which never lowers a capacity measured before (a
-	// queue that formed late in the window reads low).
+	// recent window. Early in an episode the window is diluted by the time
+	// before it queued (too low after a step, too high after a loss of
+	// capacity), late in it by the time after its queue emptied (too low):
+	// the reading of the window with the largest share of late requests,
+	// once that share is half or more, is the one taken. Until then a
+	// reading lowers a capacity measured before only when queueing starts
+	// and it reads far below it: a queue that formed late in the window
+	// reads a little low, one that is draining lower still, but a primary
+	// that lost nodes reads far lower as soon as it queues.
 	capacity := served
-	trusted := (rc.Requests-rc.Good)/rc.Requests >= trustedLate
+	late := (rc.Requests - rc.Good) / rc.Requests
 	if !wasSaturated {
-		st.Trusted = false
+		st.Trusted, st.Late = false, 0
 	}
 	switch {
-	case !trusted && !st.Trusted && st.Measured:
-		capacity = max(capacity, st.CapacityRPS)
-	case trusted && st.Trusted:
-		capacity = max(capacity, st.CapacityRPS)
-	case trusted:
-		st.Trusted = true
+	case late >= trustedLate && late > st.Late:
+		st.Trusted, st.Late = true, late
 	case st.Trusted:
 		capacity = st.CapacityRPS
+	case st.Measured && (wasSaturated || served >= lostCapacity*st.CapacityRPS):
+		capacity = max(capacity, st.CapacityRPS)
 	}
 	// When queueing starts, the queue is drained from the lower of the
 	// reading and the capacity: a primary that lost capacity drains at
@@ -241,13 +257,14 @@ func (p *plan) breach(r *SLOReading) (split.Split, string) {
 // clean one raises the capacity and offers twice the increase again.
 func (p *plan) probeRung(recent *SLIs, r *SLOReading) (split.Split, string) {
 	s, st := p.s, &p.st.SLO
-	if recent == nil {
-		return p.cur, fmt.Sprintf("probe rung %d: waiting for its window", st.Rung)
+	if wait := p.rungWait(); recent == nil || p.obs.At.Sub(p.st.LastChange) < wait {
+		return p.cur, fmt.Sprintf("probe rung %d: judged %s after it", st.Rung, wait.Round(100*time.Millisecond))
 	}
 	carried := p.sustained * float64(p.cur.Primary) / 100 // the lower estimate: a probe never overstates
-	if served := recent.Primary.Served / recent.Primary.span(s.window); served < carried*(1-s.headroom/2) {
-		// It answers less than it is sent: a queue is forming, before any
-		// answer is late.
+	if span := recent.Primary.span(s.window); recent.Primary.Served < carried*span*(1-s.headroom/2)-minQueued {
+		// It answers less than it is sent, by more than the rate's
+		// estimate and the window's edges can account for: a queue is
+		// forming, before any answer is late.
 		st.Saturated = true
 		return p.queueing(false, r)
 	}
@@ -326,7 +343,10 @@ func (p *plan) slack() (split.Split, string) {
 
 // fill gives primary its capacity less the margin after a drain.
 func (p *plan) fill(why string) (split.Split, string) {
-	share := p.shareFor(p.st.SLO.CapacityRPS * (1 - p.margin()))
+	// Halfway between the recent estimate of the rate and the higher of it
+	// and the rate over its window: a second's estimate is noisy, and the
+	// window's runs ahead while the queue drains.
+	share := p.shareOf(p.st.SLO.CapacityRPS*(1-p.margin()), (p.offered+p.high)/2)
 	return p.withPrimary(share, fmt.Sprintf("%s: primary back to %.1f req/s, its capacity %.1f req/s less %.0f%%",
 		why, p.primaryLoad(split.WithBurst(100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.margin()))
 }

@@ -118,7 +118,11 @@ func TestSLO(t *testing.T) {
 			SLOState{CapacityRPS: 16, Measured: true, Quiet: t0.Add(-4 * time.Minute)}, 40,
 			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(48, 48, 48, 72)), split.WithBurst(60),
 			"holding", nil},
-		{"a clean rung raises the capacity and offers twice the increase", split.WithBurst(58), t0.Add(-3 * time.Second),
+		{"a rung is judged once an excess of its size could queue past the objective", split.WithBurst(58), t0.Add(-4 * time.Second),
+			SLOState{CapacityRPS: 16, Measured: true, Rung: 1, From: 16, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
+			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(50, 50, 50, 70)), split.WithBurst(58),
+			"probe rung 1: judged 5s after it", nil},
+		{"a clean rung raises the capacity and offers twice the increase", split.WithBurst(58), t0.Add(-5 * time.Second),
 			SLOState{CapacityRPS: 16, Measured: true, Rung: 1, From: 16, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
 			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(50, 50, 50, 70)), split.WithBurst(54),
 			"probe rung 2: primary carried 16.8 req/s within its objective; offering it 10% more: burst's share to 54%",
@@ -128,7 +132,7 @@ func TestSLO(t *testing.T) {
 				}
 				return ""
 			}},
-		{"queueing on a first rung: the next probe waits twice as long", split.WithBurst(58), t0.Add(-3 * time.Second),
+		{"queueing on a first rung: the next probe waits twice as long", split.WithBurst(58), t0.Add(-5 * time.Second),
 			SLOState{CapacityRPS: 20, Measured: true, Rung: 1, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
 			with(&SLIs{Primary: win(160, 1), Burst: win(240, 1)}, recent(60, 50, 60, 70)), split.WithBurst(77),
 			"primary queueing on the probe's rung",
@@ -138,7 +142,7 @@ func TestSLO(t *testing.T) {
 				}
 				return ""
 			}},
-		{"a rung answered less than it was sent: queueing before any answer is late", split.WithBurst(50), t0.Add(-3 * time.Second),
+		{"a rung answered less than it was sent: queueing before any answer is late", split.WithBurst(50), t0.Add(-5 * time.Second),
 			SLOState{CapacityRPS: 20, Measured: true, Rung: 1, From: 20, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 44,
 			with(&SLIs{Primary: win(200, 1), Burst: win(200, 1)}, recent(60, 60, 60, 66)), split.WithBurst(79),
 			"primary queueing on the probe's rung",
