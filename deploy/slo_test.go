@@ -163,8 +163,10 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(100, 0))); err != nil {
 		tb.Fatalf("the return never reached the frontend's sidecar: %v", err)
 	}
-	if last := b.changes(tb); !strings.Contains(last[len(last)-1].Reason, "primary's queue drained") {
-		tb.Fatalf("the return's reason: %q", last[len(last)-1].Reason)
+	// Back once its queue drained, in one change, or filled to its
+	// capacity first and the rest as slack.
+	if last := b.changes(tb)[len(b.changes(tb))-1].Reason; !strings.Contains(last, "primary's queue drained") && !strings.Contains(last, "slack") {
+		tb.Fatalf("the return's reason: %q", last)
 	}
 }
 
