@@ -15,7 +15,8 @@ type Window struct {
 	Served   float64 // answered, not failed, at any latency
 	// Seconds is the time the counts span. A source whose samples have a
 	// gap says so here, so that a count over a longer span is never read
-	// as a higher rate; 0: the nominal window.
+	// as a higher rate. Every source sets it; 0 is read as the SLO window,
+	// which a recent window is not.
 	Seconds float64
 }
 

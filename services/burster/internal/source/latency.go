@@ -95,8 +95,9 @@ func (w *windowCounts) result(objective float64) (policy.SLIs, error) {
 // the increase of each latency bucket by the labels destination (primary or
 // burst), le and code; and the same query over the recent window.
 type PrometheusLatency struct {
-	prom, recent *Prometheus // recent: nil when not measured
-	objective    float64     // ms
+	prom, recent         *Prometheus // recent: nil when not measured
+	window, recentWindow time.Duration
+	objective            float64 // ms
 }
 
 // NewPrometheusLatency returns a latency source querying the Prometheus at
@@ -111,7 +112,7 @@ func NewPrometheusLatency(url, query string, window, recent time.Duration, objec
 	if err != nil {
 		return nil, err
 	}
-	out := &PrometheusLatency{prom: p, objective: objective}
+	out := &PrometheusLatency{prom: p, window: window, recentWindow: recent, objective: objective}
 	if recent > 0 {
 		if out.recent, err = NewPrometheus(url, over(recent), timeout); err != nil {
 			return nil, err
@@ -129,17 +130,17 @@ func (p *PrometheusLatency) Query() string { return p.prom.query }
 // increase() extrapolates to the range, so the counts span the nominal
 // window.
 func (p *PrometheusLatency) Windows(ctx context.Context) (policy.SLIs, error) {
-	out, err := p.windows(ctx, p.prom)
+	out, err := p.windows(ctx, p.prom, p.window)
 	if err != nil || p.recent == nil {
 		return out, err
 	}
-	if recent, err := p.windows(ctx, p.recent); err == nil {
+	if recent, err := p.windows(ctx, p.recent, p.recentWindow); err == nil {
 		out.Recent = &recent
 	}
 	return out, nil
 }
 
-func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus) (policy.SLIs, error) {
+func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus, window time.Duration) (policy.SLIs, error) {
 	vec, err := prom.vector(ctx, "the latency")
 	if err != nil {
 		return policy.SLIs{}, err
@@ -153,5 +154,7 @@ func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus) (poli
 		}
 		w.add(string(s.Metric["destination"]), string(s.Metric["code"]), le, p.objective, f)
 	}
-	return w.result(p.objective)
+	out, err := w.result(p.objective)
+	out.Primary.Seconds, out.Burst.Seconds = window.Seconds(), window.Seconds()
+	return out, err
 }

@@ -116,6 +116,11 @@ increase(istio_request_duration_milliseconds_bucket{reporter="source",source_wor
 		if w.Recent == nil || !(w.Recent.Primary.Requests > 80 && w.Recent.Primary.Requests < 160) {
 			return fmt.Errorf("recent window %+v, want about 120 of primary's requests over 3 s", w.Recent)
 		}
+		// Each window says its span, so a rate from it is a rate: the
+		// recent window's requests over its 3 s, not over the SLO's 5.
+		if p.Seconds != 5 || w.Recent.Primary.Seconds != 3 || w.Recent.Burst.Seconds != 3 {
+			return fmt.Errorf("spans %v and %v, want 5 and 3", p.Seconds, w.Recent.Primary.Seconds)
+		}
 		return nil
 	})
 	off, err := NewPrometheusLatency(prom.URL, query, 5*time.Second, 0, 200, 2*time.Second)
