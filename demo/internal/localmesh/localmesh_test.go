@@ -279,7 +279,8 @@ func TestDeadBackendCostsALineASecond(t *testing.T) {
 // one whose turn is further than the wait bound is refused, and costs
 // nothing of the capacity.
 func TestLimiterQueuesInOrder(t *testing.T) {
-	l := &limiter{interval: 50 * time.Millisecond, maxWait: 100 * time.Millisecond}
+	l := &limiter{maxWait: 100 * time.Millisecond}
+	l.set(20) // a turn every 50 ms
 	t0 := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		at   time.Duration
