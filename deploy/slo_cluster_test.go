@@ -95,7 +95,7 @@ func (q *queueModel) run(ctx context.Context) {
 // a real Prometheus scraping queueModel's histograms, moving the real
 // VirtualService: a step from 10 to 40 req/s, twice primary's capacity,
 // settles within 45 s and holds, with primary given 85 to 100% of its
-// capacity.
+// capacity; back at 5 req/s, everything returns to primary.
 func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, frontend *xds.Client) time.Duration {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -167,6 +167,13 @@ func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cl
 	// here), and the split leaves the headroom below that.
 	if w, err := q.weights(); err != nil || float64(w)*40/100 < 0.85*primaryCapacity || float64(w)*40/100 > primaryCapacity {
 		tb.Fatalf("settled with primary's weight %d (%v): %.1f req/s on a primary of %g, want 85 to 100%%", w, err, float64(w)*40/100, primaryCapacity)
+	}
+	// The load back to 5 req/s: once that slack has lasted two windows,
+	// everything returns to primary, and the sidecar is told (the next
+	// checks start from the shipped 100/0).
+	q.setRate(5)
+	if err := frontend.Wait(ctx, 3*time.Minute, routeIs(api.wantRoute(100, 0))); err != nil {
+		tb.Fatalf("the return never reached the frontend's sidecar: %v", err)
 	}
 	return took
 }
