@@ -143,14 +143,15 @@ func (c Config) SourceConfig() source.Config {
 }
 
 // The recent window, where primary's queueing shows within seconds, spans
-// a few scrapes. The burster's own scrapes (one an INTERVAL) are exact and
-// timed: one, so that what primary served while queueing is read a second
-// at a time, undiluted. Prometheus' increase() needs two samples inside its
-// range whatever the scrapes' phase, and one may be missed: three of its
-// intervals.
+// a few scrapes, short enough that it lies within the seconds primary
+// queues before its queue is drained, or it reads its capacity low. The
+// burster's own scrapes (one an INTERVAL) are exact and timed: one.
+// Prometheus' increase() needs two samples inside its range: two of its
+// intervals (a range that holds one, when a scrape is late, leaves the
+// recent window out for that measurement).
 const (
 	recentOwnScrapes        = 1
-	recentPrometheusScrapes = 3
+	recentPrometheusScrapes = 2
 )
 
 // MeasuresSLO reports whether the burster measures the worker's service

@@ -46,11 +46,11 @@ func demoPlant() plantConfig {
 }
 
 // clusterPlant is the clusters' configuration: Prometheus scrapes every 2 s
-// (the recent window three scrapes), the rate over 10 s, a 30 s SLO window,
+// (the recent window two scrapes), the rate over 10 s, a 30 s SLO window,
 // a second for istiod's push.
 func clusterPlant() plantConfig {
 	p := demoPlant()
-	p.name, p.scrape, p.rateWindow, p.recent, p.applyDelay = "clusters", 2*time.Second, 10*time.Second, 6*time.Second, time.Second
+	p.name, p.scrape, p.rateWindow, p.recent, p.applyDelay = "clusters", 2*time.Second, 10*time.Second, 4*time.Second, time.Second
 	p.policy.SLOWindow = 30 * time.Second
 	return p
 }
