@@ -13,7 +13,6 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
@@ -145,17 +144,17 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	// whatever it is sent), so the burster drains further while its
 	// estimate of the rate sent climbs to 30 req/s; then it holds: two
 	// windows of decisions (8 measurements, one a second) without a change.
-	var moved split.Split
+	moved, n0 := *b.status(tb).Weights, b.measurements(tb)
 	component.EventuallyNil(tb, 90*time.Second, "the split holding while primary keeps missing its objective", func() error {
-		st := b.status(tb)
-		n0, w0 := b.measurements(tb), *st.Weights
-		for b.measurements(tb) < n0+8 {
-			time.Sleep(200 * time.Millisecond) // polling the burster's counter
+		n, w := b.measurements(tb), *b.status(tb).Weights
+		if w != moved {
+			// Moved again: the eight measurements count from here.
+			moved, n0 = w, n
+			return fmt.Errorf("moved to %v", w)
 		}
-		if w := *b.status(tb).Weights; w != w0 {
-			return fmt.Errorf("moved %v -> %v", w0, w)
+		if n < n0+8 {
+			return fmt.Errorf("%v held for %v measurements", w, n-n0)
 		}
-		moved = w0
 		return nil
 	})
 	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(moved.Primary, moved.Burst))); err != nil {
