@@ -52,8 +52,13 @@ envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envt
 	@scripts/envtest-bin.sh
 
 .PHONY: tools
-tools: ## Build the pinned skaffold (with its ko builder), istioctl and istiod for the deployment tests into bin/tools (once per machine, ~13 min)
+tools: ## Build the pinned skaffold (with its ko builder), istioctl, istiod and controller-gen for the tests into bin/tools (once per machine, ~15 min)
 	@scripts/tools-bin.sh
+
+.PHONY: generate
+generate: ## Write the BurstPolicy CRD (k8s/base/crd) and its deep-copy functions from the Go types in api/ with the pinned controller-gen
+	@scripts/tools-bin.sh controller-gen
+	@scripts/generate.sh
 
 .PHONY: test
 test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API servers, istiod, Chromium (CI=true: none may skip; first run: see README)

@@ -1,7 +1,8 @@
 // Package kube runs a real Kubernetes API server (kube-apiserver and etcd,
-// through controller-runtime's envtest) with Istio's and the Gateway API's
-// CRDs installed, for integration tests. The binaries are built from source by `make envtest`
-// into bin/envtest; nothing is downloaded at test time.
+// through controller-runtime's envtest) with Istio's, the Gateway API's and
+// the project's CRDs installed, for integration tests. The binaries are
+// built from source by `make envtest` into bin/envtest; nothing is
+// downloaded at test time.
 package kube
 
 import (
@@ -43,8 +44,8 @@ type Env struct {
 	stop   sync.Once
 }
 
-// Start runs an API server with Istio's CRDs and the Gateway API's standard
-// channel CRDs installed and established, and
+// Start runs an API server with Istio's CRDs, the Gateway API's standard
+// channel CRDs and the project's CRDs installed and established, and
 // stops it when the test ends. It skips the test (fails it in CI) when the
 // binaries have not been built.
 func Start(t testing.TB) *Env {
@@ -65,9 +66,15 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("locating the Gateway API's CRDs: %v", err)
 	}
+	project, err := ProjectCRDs()
+	if err != nil {
+		t.Fatalf("locating the project's CRDs: %v", err)
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{istio, gatewayAPI}, ErrorIfPathMissing: true},
+		CRDInstallOptions: envtest.CRDInstallOptions{
+			Paths: append([]string{istio, gatewayAPI}, project...), ErrorIfPathMissing: true,
+		},
 	}
 	// A directory of our own keeps the serving certificate and the
 	// service-account keys across RestartAPIServer: tokens and clients made
@@ -127,6 +134,16 @@ func assetsDir() (string, error) {
 		}
 	}
 	return assets, nil
+}
+
+// ProjectCRDs are the project's own CRDs (the BurstPolicy), as generated
+// from the types in api/ into k8s/base/crd.
+func ProjectCRDs() ([]string, error) {
+	root, err := component.WorkspaceRoot()
+	if err != nil {
+		return nil, err
+	}
+	return []string{filepath.Join(root, "k8s", "base", "crd", "cloudburst.dev_burstpolicies.yaml")}, nil
 }
 
 // GatewayAPICRDs is the directory of the Gateway API's standard channel in
