@@ -79,7 +79,7 @@ cross: ## Type-check every package (tests too) and build the demo's binaries for
 	done
 
 .PHONY: bench
-bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy and latency recording, the SLO strategy on load traces beside its stepping baseline, burster reaction time, SLO settle times, burst to sidecar
+bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend rate accuracy and latency recording, the SLO strategy on load traces beside its stepping baseline, burster reaction time, its cost per BurstPolicy (1, 10, 100), SLO settle times, burst to sidecar
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./services/worker/...
 	$(GO) test -run '^$$' -bench WorkerCeiling -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench FrontendRate -benchtime 1x ./e2e/...
@@ -87,6 +87,7 @@ bench: deps envtest tools ## Benchmarks: worker beside a bare server, frontend r
 	$(GO) test -run '^$$' -bench Traces -benchtime 1x ./services/burster/internal/policy/
 	$(GO) test -run '^$$' -bench DemoSLO -benchtime 1x ./e2e/...
 	$(GO) test -run '^$$' -bench Reaction -benchtime 1x ./services/burster/
+	$(GO) test -run '^$$' -bench Policies -benchtime 1x -timeout 20m ./services/burster/
 	$(GO) test -run '^$$' -bench BurstAtSidecar -benchtime 1x ./deploy/
 
 .PHONY: soak

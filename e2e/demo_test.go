@@ -137,9 +137,10 @@ func runDemo(t *testing.T, redisMode string) {
 	// A presenter opens the page seconds after the start; by then the
 	// burster's 5 s scrape window holds idle samples. Without them its first
 	// rate spans a single second and the measured reaction is unrealistically
-	// fast. Six measurements, one a second, fill it.
+	// fast. Six measurements, one a second, fill it. (The launcher names
+	// its policy worker.)
 	component.EventuallyNil(t, 30*time.Second, "the burster's window full of idle samples", func() error {
-		n, err := promserver.Sample(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["burster"]), "burster_measurements_total")
+		n, err := promserver.Sample(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["burster"]), `burster_measurements_total{policy="worker"}`)
 		if err == nil && n < 6 {
 			err = fmt.Errorf("%v measurements", n)
 		}

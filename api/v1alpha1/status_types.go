@@ -52,9 +52,10 @@ type BurstPolicyStatus struct {
 	// +optional
 	LearnedCapacityRPS *float64 `json:"learnedCapacityRps,omitempty"`
 
-	// LastChangeTime is when the weights last changed.
+	// LastChangeTime is when the weights last changed, to the microsecond:
+	// a new leader's dwell counts from it.
 	// +optional
-	LastChangeTime *metav1.Time `json:"lastChangeTime,omitempty"`
+	LastChangeTime *metav1.MicroTime `json:"lastChangeTime,omitempty"`
 
 	// Changes are the last changes, oldest first.
 	// +kubebuilder:validation:MaxItems=10
@@ -162,11 +163,14 @@ type ConditionReason string
 // The condition reasons.
 const (
 	ReasonReconciled        ConditionReason = "Reconciled"        // Ready: all is well
+	ReasonInvalid           ConditionReason = "Invalid"           // the spec breaks a rule, or what it names cannot be read
+	ReasonUnsupported       ConditionReason = "Unsupported"       // valid, but not what this burster can run
 	ReasonNoData            ConditionReason = "NoData"            // the measurement returned nothing
 	ReasonMeasurementFailed ConditionReason = "MeasurementFailed" // the measurement failed
 	ReasonRouteNotFound     ConditionReason = "RouteNotFound"     // the route does not exist
 	ReasonRouteUnsupported  ConditionReason = "RouteUnsupported"  // it has no rule to the destinations
 	ReasonRouterUnreachable ConditionReason = "RouterUnreachable" // the route's API cannot be reached
+	ReasonRouterForbidden   ConditionReason = "RouterForbidden"   // the burster may not read or write the route
 	ReasonBurstNotReady     ConditionReason = "BurstNotReady"     // a destination has no ready worker
 	ReasonBothOverObjective ConditionReason = "BothOverObjective" // home and the next are both over their objective
 	ReasonHome              ConditionReason = "Home"              // Bursting False: all at home

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -68,6 +69,7 @@ type Server struct {
 	service    string
 	log        *slog.Logger
 	onShutdown []func()
+	metrics    atomic.Pointer[http.Handler] // /metrics: Registry, and what AlsoGather adds
 }
 
 // New returns a Server with /healthz, /readyz and /metrics registered, JSON
@@ -85,8 +87,19 @@ func New(service string, cfg Config, log *slog.Logger, h *health.Health) *Server
 	e.Use(requestMetrics(reg))
 
 	h.Register(e)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	s.AlsoGather()
+	e.GET("/metrics", func(c echo.Context) error {
+		(*s.metrics.Load()).ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
 	return s
+}
+
+// AlsoGather serves on /metrics what gs gather beside Registry: a library's
+// own registry (controller-runtime's).
+func (s *Server) AlsoGather(gs ...prometheus.Gatherer) {
+	var h http.Handler = promhttp.HandlerFor(append(prometheus.Gatherers{s.Registry}, gs...), promhttp.HandlerOpts{Registry: s.Registry})
+	s.metrics.Store(&h)
 }
 
 // Handler is the server's full HTTP handler, with the tracing middleware

@@ -128,27 +128,19 @@ func run() error {
 	}
 	fmt.Printf("    %s/\n\n", url("frontend"))
 	fmt.Printf("Ctrl-C stops everything. The burster is built and started next; until it is up the page says so.\n\n")
-	bursterEnv := with(map[string]string{"PORT": itoa(opt.ports["burster"]),
-		// The codelab's thresholds; the scrape source reads the local
-		// mesh's request counter, as Prometheus would.
-		"STRATEGY": opt.strategy, "HIGH_RPS": "15", "LOW_RPS": "10", "INTERVAL": "1s", "MIN_DWELL": "5s",
-		"SOURCE": "scrape", "SCRAPE_URL": url("mesh-admin") + "/metrics",
-		"SCRAPE_METRIC": "localmesh_requests_total", "SCRAPE_WINDOW": "5s",
-		// The same counter tells the destinations apart, so a dead
-		// worker shows as failing on the page.
-		"SCRAPE_DESTINATION_LABEL": "destination", "SCRAPE_CODE_LABEL": "code",
-		"ROUTER": "localmesh", "MESH_ADMIN_URL": url("mesh-admin"), "LEADER_ELECT": "false",
-		// Nothing goes to a burst worker the mesh finds not ready.
-		"MESH_READINESS": "true"})
-	// The SLI from the mesh's latency histogram, which has Istio's buckets
-	// and is scraped with the counter: it decides under -strategy=slo, and
-	// is shown on the page (with the error budget since the demo started)
-	// under either strategy.
-	for k, v := range map[string]string{"SLO_LATENCY_MS": ftoa(opt.sloLatencyMS), "SLO_TARGET": ftoa(opt.sloTarget),
-		"SLO_WINDOW": opt.sloWindow.String(), "SLO_SCRAPE_METRIC": "localmesh_request_duration_milliseconds",
-		"SLO_PROBE": opt.sloProbe.String(), "SLO_HEADROOM": ftoa(opt.sloHeadroom)} {
-		bursterEnv[k] = v
+	// The burster runs the BurstPolicy the flags describe, from a file:
+	// there is no Kubernetes API to hold it.
+	state, err := os.MkdirTemp("", "cloudburst-demo-")
+	if err != nil {
+		return err
 	}
+	defer os.RemoveAll(state)
+	policy, err := writePolicy(state, demoPolicy(opt, url("mesh-admin")))
+	if err != nil {
+		return err
+	}
+	out.Line("demo", "the burster's BurstPolicy, from the flags: "+policy)
+	bursterEnv := with(map[string]string{"PORT": itoa(opt.ports["burster"]), "POLICIES": "file", "POLICY_FILE": policy})
 	burster := process.Spec{Name: "burster", Path: filepath.Join(bin, "burster"), Ready: process.HTTPReady(url("burster") + "/readyz"), Env: bursterEnv}
 	if err := build(ctx, out, root, bin, bursterBinaries, "it moves the traffic; the page is served meanwhile"); err != nil {
 		return stoppedBuilding(err)

@@ -24,8 +24,20 @@ import (
 // Service is the burster's name in logs, metrics and traces.
 const Service = "burster"
 
-// Run connects to the router's backend and serves until ctx is done.
+// Run connects to the router's backend and serves until ctx is done; with
+// POLICIES=kubernetes, it runs the namespace's BurstPolicies instead, and
+// with POLICIES=file the one in POLICY_FILE.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	switch cfg.Policies {
+	case config.PoliciesKubernetes:
+		rc, ns, err := loadKube(cfg)
+		if err != nil {
+			return err
+		}
+		return ServePolicies(ctx, cfg, log, rc, ns)
+	case config.PoliciesFile:
+		return ServeFile(ctx, cfg, log)
+	}
 	b, err := NewBackend(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -81,7 +93,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	ctrl := controller.New(ccfg)
 	var leading atomic.Bool
 	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
-	registerAPI(srv.Echo, cfg, ctrl, &leading)
+	registerAPI(srv.Echo, settings{router: string(cfg.Router), strategy: string(cfg.Strategy), high: cfg.HighRPS, low: cfg.LowRPS},
+		ctrl, &leading)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })

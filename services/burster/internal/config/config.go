@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -38,10 +39,37 @@ const DefaultSLOQueryGatewayAPI = `sum by (destination, le, code) (label_replace
 increase(istio_request_duration_milliseconds_bucket{reporter="source",source_workload="frontend",destination_service_name=~"worker-primary|worker-burst"}[$window]),
 "destination", "$1", "destination_service_name", "worker-(primary|burst)"), "code", "$1", "response_code", "(.*)"))`
 
+// DefaultBudgetQuery is each cluster's burn rate by the labels cluster and
+// window, from the recording rules in deploy/prometheus: SLO_BUDGET_QUERY's
+// default (a test holds the two equal).
+const DefaultBudgetQuery = `label_replace({__name__=~"cloudburst:worker_burn:rate(5m|1h|3d)"}, "window", "$1", "__name__", "cloudburst:worker_burn:rate(.*)")`
+
+// Policies says where the burster's policies come from.
+type Policies string
+
+// The places policies come from.
+const (
+	// PoliciesEnv is one policy, configured by the variables below.
+	PoliciesEnv Policies = "env"
+	// PoliciesKubernetes is every BurstPolicy in NAMESPACE: the policy
+	// variables are not read.
+	PoliciesKubernetes Policies = "kubernetes"
+	// PoliciesFile is one BurstPolicy read from POLICY_FILE, with no
+	// Kubernetes API (the demo): the policy variables are not read.
+	PoliciesFile Policies = "file"
+)
+
+// UnmarshalText accepts only env, kubernetes and file.
+func (p *Policies) UnmarshalText(b []byte) error {
+	return envconf.OneOf(p, string(b), []Policies{PoliciesEnv, PoliciesKubernetes, PoliciesFile})
+}
+
 // Config is the burster's configuration, read from the environment.
 type Config struct {
 	server.Config
-	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogLevel   string   `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Policies   Policies `envconfig:"POLICIES" default:"env" desc:"env: one policy from the variables below; kubernetes: every BurstPolicy in NAMESPACE, each with its own route; file: the BurstPolicy in POLICY_FILE (the policy variables are not read with kubernetes or file)"`
+	PolicyFile string   `envconfig:"POLICY_FILE" desc:"POLICIES=file: a BurstPolicy in YAML"`
 
 	Source        source.Kind   `envconfig:"SOURCE" default:"prometheus" desc:"where the rate comes from: prometheus or scrape"`
 	PrometheusURL string        `envconfig:"PROMETHEUS_URL" default:"http://prometheus.istio-system:9090" desc:"SOURCE=prometheus: the Prometheus API"`
@@ -90,7 +118,7 @@ type Config struct {
 	Router         router.Kind `envconfig:"ROUTER" default:"istio" desc:"what the weights are written to: istio, gatewayapi or localmesh"`
 	MeshAdminURL   string      `envconfig:"MESH_ADMIN_URL" desc:"ROUTER=localmesh: the local mesh's admin API"`
 	MeshReadiness  bool        `envconfig:"MESH_READINESS" default:"false" desc:"ROUTER=localmesh: no weight goes to burst while the mesh finds its backend not ready"`
-	Namespace      string      `envconfig:"NAMESPACE" desc:"the routing object's namespace; empty: the pod's own"`
+	Namespace      string      `envconfig:"NAMESPACE" desc:"the routing object's namespace (POLICIES=kubernetes: the policies'); empty: the pod's own"`
 	VirtualService string      `envconfig:"VIRTUAL_SERVICE" default:"worker" desc:"ROUTER=istio: the VirtualService to change"`
 	PrimarySubset  string      `envconfig:"PRIMARY_SUBSET" default:"primary" desc:"ROUTER=istio: the subset of the primary cluster's workers"`
 	BurstSubset    string      `envconfig:"BURST_SUBSET" default:"burst" desc:"ROUTER=istio: the subset of the burst cluster's workers"`
@@ -130,10 +158,10 @@ func (c Config) SourceConfig() source.Config {
 		switch c.Source {
 		case source.KindPrometheus:
 			s.LatencyQuery, s.BudgetQuery = c.SLOQuery, c.SLOBudgetQuery
-			s.RecentWindow = recentPrometheusScrapes * c.ScrapeInterval
+			s.RecentWindow = RecentPrometheusScrapes * c.ScrapeInterval
 		case source.KindScrape:
 			s.LatencyMetric = c.SLOScrapeMetric
-			s.RecentWindow = recentOwnScrapes * c.Interval
+			s.RecentWindow = RecentOwnScrapes * c.Interval
 		}
 	}
 	if c.Source == source.KindPrometheus {
@@ -150,8 +178,8 @@ func (c Config) SourceConfig() source.Config {
 // intervals (a range that holds one, when a scrape is late, leaves the
 // recent window out for that measurement).
 const (
-	recentOwnScrapes        = 1
-	recentPrometheusScrapes = 2
+	RecentOwnScrapes        = 1 // the burster's own scrapes
+	RecentPrometheusScrapes = 2 // Prometheus' scrape intervals
 )
 
 // MeasuresSLO reports whether the burster measures the worker's service
@@ -183,6 +211,15 @@ var policyVars = map[policy.Setting]string{
 // Validate fills in the default query and checks every setting, naming
 // each problem's variable.
 func (c *Config) Validate() error {
+	switch c.Policies {
+	case PoliciesKubernetes:
+		return c.validateProcess()
+	case PoliciesFile:
+		if c.PolicyFile == "" {
+			return errors.New("POLICY_FILE is required with POLICIES=file")
+		}
+		return nil // no leader: a file has one reader
+	}
 	if c.Query == "" {
 		c.Query = DefaultQuery
 	}
@@ -260,13 +297,22 @@ func (c *Config) Validate() error {
 	if c.Interval <= 0 || c.QueryTimeout <= 0 {
 		errs = append(errs, errors.New("INTERVAL and QUERY_TIMEOUT must be positive"))
 	}
-	if c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0) {
-		errs = append(errs, errors.New("need LEASE_DURATION > RENEW_DEADLINE > RETRY_PERIOD > 0"))
+	if err := c.validateProcess(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Policy().Validate(); err != nil {
 		errs = append(errs, nameVars(err))
 	}
 	return errors.Join(errs...)
+}
+
+// validateProcess checks what belongs to the process, whichever the
+// policies: the leader election.
+func (c *Config) validateProcess() error {
+	if c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0) {
+		return errors.New("need LEASE_DURATION > RENEW_DEADLINE > RETRY_PERIOD > 0")
+	}
+	return nil
 }
 
 // validateSLO checks what the slo strategy needs beyond the policy's

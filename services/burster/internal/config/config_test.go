@@ -14,7 +14,7 @@ func TestConfig(t *testing.T) {
 		{Name: "defaults are the codelab's", Check: func(t *testing.T, c Config) {
 			if c.Strategy != "switch" || c.HighRPS != 15 || c.LowRPS != 10 || c.Interval.String() != "1s" ||
 				c.VirtualService != "worker" || c.PrimarySubset != "primary" || c.BurstSubset != "burst" ||
-				!c.LeaderElect || c.DryRun || c.Query != DefaultQuery || c.FailSafe != "hold" {
+				!c.LeaderElect || c.DryRun || c.Query != DefaultQuery || c.FailSafe != "hold" || c.SLOBudgetQuery != DefaultBudgetQuery {
 				t.Fatalf("defaults = %+v", c)
 			}
 		}},
@@ -34,6 +34,13 @@ func TestConfig(t *testing.T) {
 			"SCRAPE_METRIC": "m_total", "SCRAPE_DESTINATION_LABEL": "code"}, WantErr: "SCRAPE_CODE_LABEL must be set, and differ"},
 		{Name: "scrape without URL", Env: map[string]string{"SOURCE": "scrape"}, WantErr: "SCRAPE_URL"},
 		{Name: "unknown source", Env: map[string]string{"SOURCE": "vibes"}, WantErr: "SOURCE"},
+		{Name: "policies from Kubernetes: the policy variables are not read",
+			Env: map[string]string{"POLICIES": "kubernetes", "STRATEGY": "slo", "LOW_RPS": "99", "PROMETHEUS_URL": ""}},
+		{Name: "policies from Kubernetes: the election still checked",
+			Env: map[string]string{"POLICIES": "kubernetes", "LEASE_DURATION": "1s"}, WantErr: "LEASE_DURATION > RENEW_DEADLINE"},
+		{Name: "a policy file", Env: map[string]string{"POLICIES": "file", "POLICY_FILE": "/p.yaml", "LOW_RPS": "99"}},
+		{Name: "a policy file needs its path", Env: map[string]string{"POLICIES": "file"}, WantErr: "POLICY_FILE is required"},
+		{Name: "unknown policies", Env: map[string]string{"POLICIES": "crd"}, WantErr: "POLICIES"},
 		{Name: "unknown router", Env: map[string]string{"ROUTER": "nginx"}, WantErr: "ROUTER"},
 		{Name: "local mesh", Env: map[string]string{"ROUTER": "localmesh", "MESH_ADMIN_URL": "http://127.0.0.1:8084", "LEADER_ELECT": "false"}},
 		{Name: "local mesh without URL", Env: map[string]string{"ROUTER": "localmesh", "LEADER_ELECT": "false"}, WantErr: "MESH_ADMIN_URL"},

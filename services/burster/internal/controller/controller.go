@@ -99,6 +99,7 @@ type Controller struct {
 	slo          *bursterapi.SLO
 	security     *bursterapi.Security
 	routerErr    string // the class of the last router call's failure; "" after a success
+	rateErr      error  // the class of the last rate's failure; nil after a success
 }
 
 // term is everything the loop holds for one leader term. Each term starts
@@ -122,6 +123,7 @@ type Snapshot struct {
 	SLO          *bursterapi.SLO          // nil unless the service level is measured
 	Security     *bursterapi.Security     // nil unless measured
 	RouterError  string                   // the class of the last router call's failure; "" when it succeeded
+	RateError    error                    // the class of the last rate's failure (source.Classify); nil when measured
 }
 
 // New returns a Controller.
@@ -154,10 +156,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
-			c.tick(ctx)
+			c.Tick(ctx)
 			if !watch.up && ctx.Err() == nil {
-				cur, err := c.cfg.Router.Get(ctx)
-				c.correct(ctx, observed{cur, err})
+				c.CheckDrift(ctx)
 			}
 		case o := <-drift:
 			if watch.saw(o, c.cfg.Log) {
@@ -167,29 +168,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// start reads the current weights, retrying each interval while the router
-// cannot answer. Weights that are not a valid split are repaired to all
-// primary.
+// start begins the term, retrying each interval while the router cannot
+// answer.
 func (c *Controller) start(ctx context.Context) error {
 	for {
-		cur, err := c.cfg.Router.Get(ctx)
-		c.routed(ctx, err)
-		if err == nil || errors.Is(err, router.ErrInconsistent) {
-			if cur.Validate() != nil {
-				cur = split.AllPrimary
-			}
-			c.term, c.failing = term{state: policy.State{Weights: cur}}, [2]bool{}
-			c.cfg.Metrics.burstBlocked.Set(0)
-			c.cfg.Metrics.prescaled.Set(0)
-			c.mu.Lock()
-			c.destinations, c.security, c.budget = nil, nil, budgetReading{}
-			c.mu.Unlock()
-			c.publish(nil, nil, nil, nil)
-			c.cfg.Metrics.weights(cur)
-			c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
-			if err != nil {
-				c.correct(ctx, observed{cur, err})
-			}
+		err := c.Begin(ctx)
+		if err == nil {
 			return nil
 		}
 		c.cfg.Log.Error("reading the current weights", "err", err)
@@ -201,10 +185,65 @@ func (c *Controller) start(ctx context.Context) error {
 	}
 }
 
-// tick is one turn of the loop: observe (observe.go), decide (the policy),
+// Begin starts a term from the weights the router reports, forgetting what
+// an earlier term believed. Weights that are not a valid split are repaired
+// to all primary. An error is the router's: the caller tries again.
+func (c *Controller) Begin(ctx context.Context) error {
+	cur, err := c.cfg.Router.Get(ctx)
+	c.routed(ctx, err)
+	if err != nil && !errors.Is(err, router.ErrInconsistent) {
+		return err
+	}
+	if cur.Validate() != nil {
+		cur = split.AllPrimary
+	}
+	c.term, c.failing = term{state: policy.State{Weights: cur}}, [2]bool{}
+	c.cfg.Metrics.burstBlocked.Set(0)
+	c.cfg.Metrics.prescaled.Set(0)
+	c.mu.Lock()
+	c.destinations, c.security, c.budget = nil, nil, budgetReading{}
+	c.mu.Unlock()
+	c.publish(nil, nil, nil, nil)
+	c.cfg.Metrics.weights(cur)
+	c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
+	if err != nil {
+		c.correct(ctx, observed{cur, err})
+	}
+	return nil
+}
+
+// Resume carries into the term what an earlier leader recorded (in the
+// BurstPolicy's status), so that this one continues where it stopped:
+// when the weights last changed, from which the dwell counts, and the
+// capacity slo measured (0: none). Call it after Begin.
+func (c *Controller) Resume(lastChange time.Time, capacityRPS float64) {
+	c.term.state.LastChange = lastChange
+	if capacityRPS > 0 {
+		c.term.state.SLO.CapacityRPS, c.term.state.SLO.Measured = capacityRPS, true
+	}
+}
+
+// State is the policy's state in this term: the weights as decided, when
+// they last changed, and what slo learned.
+func (c *Controller) State() policy.State { return c.term.state }
+
+// CheckDrift reads the routes back and puts the decided weights back when
+// they show others: for a caller that learns of changes itself (a watch of
+// its own), or has none.
+func (c *Controller) CheckDrift(ctx context.Context) {
+	cur, err := c.cfg.Router.Get(ctx)
+	c.correct(ctx, observed{cur, err})
+}
+
+// Wait waits for the status measurements in flight, if any: call it once
+// the context the ticks ran under is done.
+func (c *Controller) Wait() { c.waitReports() }
+
+// Tick is one turn of the loop: observe (observe.go), decide (the policy),
 // act (act.go), publish what was seen (report.go), and only then start the
-// measurements that feed the status alone (status.go).
-func (c *Controller) tick(ctx context.Context) {
+// measurements that feed the status alone (status.go), which run under ctx
+// beyond the turn.
+func (c *Controller) Tick(ctx context.Context) {
 	rps, err := c.cfg.Source.Rate(ctx)
 	if ctx.Err() != nil {
 		return // shutting down or lost the lease: not a measurement
@@ -213,6 +252,9 @@ func (c *Controller) tick(ctx context.Context) {
 	if err != nil {
 		c.cfg.Log.Warn("no rate measured", "err", err)
 	}
+	c.mu.Lock()
+	c.rateErr = source.Classify(err)
+	c.mu.Unlock()
 	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
 	var measured *float64

@@ -112,7 +112,7 @@ func newRig(t *testing.T, dryRun bool, start split.Split) *rig {
 func (r *rig) at(rps float64, err error) {
 	r.now = r.now.Add(time.Second)
 	r.src.rps, r.src.err = rps, err
-	r.c.tick(context.Background())
+	r.c.Tick(context.Background())
 	r.c.waitReports()
 }
 
@@ -485,12 +485,12 @@ func TestLiveCapacity(t *testing.T) {
 	if err := c.start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	c.tick(context.Background())
+	c.Tick(context.Background())
 	if rt.cur != split.AllPrimary || c.Snapshot().Capacity != nil {
 		t.Fatalf("unknown capacity: weights %v, capacity %+v", rt.cur, c.Snapshot().Capacity)
 	}
 	capa.rps, capa.ready, capa.err = 30, 3, nil
-	c.tick(context.Background())
+	c.Tick(context.Background())
 	if rt.cur != split.WithBurst(40) {
 		t.Fatalf("50 req/s over a live capacity of 30: %v, want 40%% burst", rt.cur)
 	}

@@ -33,10 +33,28 @@ type Metrics struct {
 	// reportsSkipped counts ticks that started no status report because
 	// the last one still ran: a status dependency that is slow.
 	reportsSkipped prometheus.Counter
+
+	reg        prometheus.Registerer
+	registered []prometheus.Collector
 }
 
 // NewMetrics registers the burster's metrics on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func NewMetrics(reg prometheus.Registerer) *Metrics { return newMetrics(reg, true) }
+
+// NewPolicyMetrics registers one policy's metrics on reg, which labels them
+// with the policy (prometheus.WrapRegistererWith): all but burster_leader,
+// which is the process's. Unregister removes them with the policy.
+func NewPolicyMetrics(reg prometheus.Registerer) *Metrics { return newMetrics(reg, false) }
+
+// Unregister removes the metrics from the registerer they were registered
+// on, so that a deleted policy leaves no series behind.
+func (m *Metrics) Unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+}
+
+func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 	m := &Metrics{
 		observed: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_observed_rps", Help: "Last measured request rate; NaN when the last measurement failed.",
@@ -56,9 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "burster_query_errors_total", Help: "Measurements without a rate, by kind: error or no_data.",
 		}, []string{"kind"}),
-		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "burster_leader", Help: "1 while this replica holds the lease and may write, else 0.",
-		}),
+		leader: newLeader(),
 		destRPS: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "burster_destination_rps", Help: "Requests per second sent to each destination (primary, burst); NaN when not measured.",
 		}, []string{"destination"}),
@@ -93,13 +109,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "burster_status_reports_skipped_total", Help: "Measurements for the status only (destinations, budget, security) not started because the last ones were still running.",
 		}),
 	}
-	reg.MustRegister(m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.leader, m.destRPS, m.destFailed,
-		m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped)
+	m.reg = reg
+	m.registered = []prometheus.Collector{m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.destRPS,
+		m.destFailed, m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped}
+	if withLeader {
+		m.registered = append(m.registered, m.leader)
+	}
+	reg.MustRegister(m.registered...)
 	m.slo(nil)
 	m.learned.Set(math.NaN())
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
 	return m
+}
+
+// NewLeaderMetric registers burster_leader on reg alone, for a process
+// whose policies' metrics are each their own (NewPolicyMetrics).
+func NewLeaderMetric(reg prometheus.Registerer) prometheus.Gauge {
+	g := newLeader()
+	reg.MustRegister(g)
+	return g
+}
+
+func newLeader() prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "burster_leader", Help: "1 while this replica holds the lease and may write, else 0.",
+	})
 }
 
 // SetLeader records whether this replica is the leader.

@@ -89,7 +89,7 @@ func (c *Controller) Snapshot() Snapshot {
 		slo = &o
 	}
 	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
-		SLO: slo, Security: c.security, RouterError: c.routerErr}
+		SLO: slo, Security: c.security, RouterError: c.routerErr, RateError: c.rateErr}
 }
 
 // routed records how a call to the router ended, for the status: a read

@@ -39,7 +39,7 @@ func TestStatusNeverDelaysAWrite(t *testing.T) {
 	tick := func(rps float64) {
 		r.now = r.now.Add(time.Second)
 		r.src.rps = rps
-		r.c.tick(context.Background()) // returns with the report still hung
+		r.c.Tick(context.Background()) // returns with the report still hung
 	}
 	tick(30)
 	<-hung.started

@@ -7,14 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/services/frontend/internal/latency"
+	"github.com/cloudburst-demo/cloudburst/testkit/usage"
 )
 
 // cost is what the process spent per request sent while the generator ran.
@@ -39,10 +38,10 @@ func runAt(b *testing.B, url string, rps int, d time.Duration, lat *latency.Wind
 		b.Fatal(err)
 	}
 	time.Sleep(time.Second) // warm up: connections, pacing; the window below is what is measured
-	cpu0, allocs0, sent0 := cpuTime(b), mallocs(), g.Stats().Sent
+	cpu0, allocs0, sent0 := usage.CPU(b), usage.Mallocs(), g.Stats().Sent
 	start := time.Now()
 	time.Sleep(d)
-	cpu1, allocs1, sent1 := cpuTime(b), mallocs(), g.Stats().Sent
+	cpu1, allocs1, sent1 := usage.CPU(b), usage.Mallocs(), g.Stats().Sent
 	elapsed := time.Since(start)
 	cancel()
 	if err := <-done; err != nil {
@@ -53,20 +52,6 @@ func runAt(b *testing.B, url string, rps int, d time.Duration, lat *latency.Wind
 		b.Fatal("nothing sent")
 	}
 	return cost{cpu: time.Duration(float64(cpu1-cpu0) / n), allocs: float64(allocs1-allocs0) / n, rps: n / elapsed.Seconds()}
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func mallocs() uint64 {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.Mallocs
 }
 
 // BenchmarkLatencyRecording prints the cost per request of the load

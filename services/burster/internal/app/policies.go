@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cloudburst-demo/cloudburst/pkg/health"
+	"github.com/cloudburst-demo/cloudburst/pkg/server"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/operator"
+)
+
+// managerMetrics are controller-runtime's metrics (its workqueue, its
+// reconciles, its client's requests, the leader election) but the Go
+// runtime's and the process's, which the server's registry has already.
+var managerMetrics = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+	mfs, err := ctrlmetrics.Registry.Gather()
+	return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool {
+		return strings.HasPrefix(mf.GetName(), "go_") || strings.HasPrefix(mf.GetName(), "process_")
+	}), err
+})
+
+// ServePolicies runs every BurstPolicy in namespace ns of the API server rc
+// reaches (POLICIES=kubernetes) until ctx is done or this replica loses
+// the Lease: the HTTP server (probes, and on /metrics each policy's
+// metrics labelled with it beside the manager's) and the operator.
+func ServePolicies(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.Config, ns string) error {
+	srv := server.New(Service, cfg.Config, log, health.New())
+	srv.AlsoGather(managerMetrics)
+	leader := controller.NewLeaderMetric(srv.Registry)
+	log.Info("starting", "policies", cfg.Policies, "namespace", ns, "leaderElect", cfg.LeaderElect)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error {
+		return operator.Run(ctx, operator.Config{
+			RESTConfig: rc, Namespace: ns, LeaderElect: cfg.LeaderElect, Lease: cfg.LeaseName,
+			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
+			Metrics: srv.Registry, Log: log, OnLeader: func() { leader.Set(1) },
+		})
+	})
+	return g.Wait()
+}

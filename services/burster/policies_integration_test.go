@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/pkg/process"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/app"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
+)
+
+// switchPolicy bursts VirtualService vs all to burst above 15 req/s of
+// load, back below 10, measured by scraping load.
+func switchPolicy(name, vs string, load *promserver.Load, dwell string) *v1alpha1.BurstPolicy {
+	return &v1alpha1.BurstPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.BurstPolicySpec{
+			Route:        v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: vs}},
+			Destinations: []v1alpha1.Destination{{Name: "primary", Subset: "primary"}, {Name: "burst", Subset: "burst"}},
+			Measurement: v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{
+				URL: load.URL, Metric: "test_requests_total", Window: "2s"}},
+			Strategy: v1alpha1.Strategy{Type: v1alpha1.StrategySwitch},
+			Interval: "200ms", MinDwell: v1alpha1.Duration(dwell),
+		},
+	}
+}
+
+// policies is the namespace's BurstPolicies, as an admin reads them.
+func (c *cluster) policies(t testing.TB) dynamic.ResourceInterface {
+	t.Helper()
+	return c.env.Dynamic(t).Resource(v1alpha1.GroupVersionResource).Namespace(c.ns)
+}
+
+func (c *cluster) createPolicy(t testing.TB, p *v1alpha1.BurstPolicy) {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.policies(t).Create(context.Background(), &unstructured.Unstructured{Object: m}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating policy %s: %v", p.Name, err)
+	}
+}
+
+func (c *cluster) policy(t testing.TB, name string) *v1alpha1.BurstPolicy {
+	t.Helper()
+	u, err := c.policies(t).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p v1alpha1.BurstPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// condition is the policy's condition of type typ, "" for its status when
+// it has none.
+func condition(p *v1alpha1.BurstPolicy, typ string) (status metav1.ConditionStatus, reason string) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == typ {
+			return c.Status, c.Reason
+		}
+	}
+	return "", ""
+}
+
+// vsWeights reads VirtualService name as an admin would.
+func (c *cluster) vsWeights(t testing.TB, name string) split.Split {
+	t.Helper()
+	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, name, "primary", "burst").Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// copyVS creates a copy of the worker VirtualService named name.
+func (c *cluster) copyVS(t testing.TB, name string) {
+	t.Helper()
+	vs := kube.Objects(t, workerVS)[0]
+	vs.SetName(name)
+	if err := c.env.Create(context.Background(), c.ns, vs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startPolicies runs the burster with POLICIES=kubernetes, as main does,
+// with the admin's client configuration.
+func (c *cluster) startPolicies(t testing.TB, name string) *replica {
+	t.Helper()
+	cfg := testConfig(t, map[string]string{"PORT": "0", "POLICIES": "kubernetes"})
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{cancel: cancel, done: make(chan error, 1)}
+	logs := &process.Log{Keep: 1000}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("replica", name)
+	go func() { r.done <- app.ServePolicies(ctx, cfg, log, c.env.Config, c.ns) }()
+	t.Cleanup(func() {
+		r.stop(t)
+		if t.Failed() {
+			for _, l := range logs.Lines() {
+				t.Log(l)
+			}
+		}
+	})
+	component.EventuallyNil(t, 10*time.Second, name+" listening", func() error {
+		addr, err := component.ListenAddr(logs.Lines())
+		r.base = "http://" + addr
+		return err
+	})
+	return r
+}
+
+// TestPoliciesRunSideBySide: one burster runs three policies on three
+// routes, each from its own load. The third one's measurement hangs (its
+// scrape target accepts connections and never answers): it says so in its
+// conditions. The route of the second is deleted: its conditions say
+// RouteNotFound. The first bursts and comes back all along.
+func TestPoliciesRunSideBySide(t *testing.T) {
+	c := newCluster(t)
+	c.copyVS(t, "worker-b")
+	c.copyVS(t, "worker-c")
+	loadA, loadB := newLoadExporter(t, 2), newLoadExporter(t, 2)
+	c.createPolicy(t, switchPolicy("a", "worker", loadA, "1s"))
+	c.createPolicy(t, switchPolicy("b", "worker-b", loadB, "1s"))
+	hung := startHangingServer(t, "127.0.0.1:1")
+	pc := switchPolicy("c", "worker-c", loadB, "1s")
+	pc.Spec.Measurement.Scrape.URL = "http://" + hung.ln.Addr().String() + "/metrics"
+	c.createPolicy(t, pc)
+	r := c.startPolicies(t, "replica")
+	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+
+	component.EventuallyNil(t, 15*time.Second, "both policies ready and at home", func() error {
+		for _, name := range []string{"a", "b"} {
+			p := c.policy(t, name)
+			if s, reason := condition(p, v1alpha1.ConditionReady); s != metav1.ConditionTrue {
+				return fmt.Errorf("%s: Ready %s %s", name, s, reason)
+			}
+			if p.Status.Split != "100/0" || p.Status.Route == "" {
+				return fmt.Errorf("%s: route %q split %q", name, p.Status.Route, p.Status.Split)
+			}
+		}
+		return nil
+	})
+
+	// Steady, a policy's status is not written each interval: over ten
+	// ticks of a, while its rate moves below its threshold, at most one
+	// write (the measured values' refresh).
+	stopWobble := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stopWobble:
+				return
+			case <-time.After(300 * time.Millisecond):
+				loadA.Set(float64(2 + i%4))
+			}
+		}
+	}()
+	w, err := c.policies(t).Watch(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=a",
+		ResourceVersion: c.policy(t, "a").ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := make(chan int)
+	go func() {
+		n := 0
+		for range w.ResultChan() {
+			n++
+		}
+		writes <- n
+	}()
+	ticks := func() float64 {
+		v, _ := r.metric(fmt.Sprintf(`burster_measurements_total{policy="%s/a"}`, c.ns))
+		return v
+	}
+	from := ticks()
+	component.Eventually(t, 10*time.Second, "ten ticks of a", func() bool { return ticks() >= from+10 })
+	close(stopWobble)
+	w.Stop()
+	if n := <-writes; n > 1 {
+		t.Fatalf("a's status was written %d times in ten steady ticks", n)
+	}
+
+	component.EventuallyNil(t, 15*time.Second, "c: its measurement failing", func() error {
+		s, reason := condition(c.policy(t, "c"), v1alpha1.ConditionReady)
+		if s != metav1.ConditionFalse || reason != string(v1alpha1.ReasonMeasurementFailed) {
+			return fmt.Errorf("Ready %s %s", s, reason)
+		}
+		return nil
+	})
+
+	loadA.Set(30)
+	component.Eventually(t, 15*time.Second, "a bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	component.EventuallyNil(t, 10*time.Second, "a's status tells it", func() error {
+		p := c.policy(t, "a")
+		if s, reason := condition(p, v1alpha1.ConditionBursting); s != metav1.ConditionTrue || reason != string(v1alpha1.ReasonSpilling) {
+			return fmt.Errorf("Bursting %s %s", s, reason)
+		}
+		if p.Status.LastChangeTime == nil || len(p.Status.Changes) == 0 ||
+			p.Status.Changes[len(p.Status.Changes)-1].Reason != v1alpha1.ChangeWeightsChanged {
+			return fmt.Errorf("last change %v, changes %+v", p.Status.LastChangeTime, p.Status.Changes)
+		}
+		return nil
+	})
+	if got := c.vsWeights(t, "worker-b"); got != split.AllPrimary {
+		t.Fatalf("b's route moved with a's load: %v", got)
+	}
+
+	if err := c.env.Dynamic(t).Resource(router.VirtualServices).Namespace(c.ns).Delete(context.Background(), "worker-b",
+		metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	component.EventuallyNil(t, 15*time.Second, "b degraded: RouteNotFound", func() error {
+		p := c.policy(t, "b")
+		s, reason := condition(p, v1alpha1.ConditionDegraded)
+		if s != metav1.ConditionTrue || reason != string(v1alpha1.ReasonRouteNotFound) {
+			return fmt.Errorf("Degraded %s %s", s, reason)
+		}
+		if s, reason := condition(p, v1alpha1.ConditionReady); s != metav1.ConditionFalse || reason != string(v1alpha1.ReasonRouteNotFound) {
+			return fmt.Errorf("Ready %s %s", s, reason)
+		}
+		return nil
+	})
+
+	loadA.Set(2)
+	component.Eventually(t, 15*time.Second, "a back home while b is broken", func() bool { return c.vsWeights(t, "worker") == split.AllPrimary })
+	if s, reason := condition(c.policy(t, "a"), v1alpha1.ConditionReady); s != metav1.ConditionTrue {
+		t.Fatalf("a: Ready %s %s", s, reason)
+	}
+}
+
+// TestPolicyFailover: the leader moves the weights and stops right after;
+// the replica that takes over finds the change's time and the learned
+// capacity in the policy's status, and holds the weights until the dwell
+// has passed since that change, though the load says go back at once.
+func TestPolicyFailover(t *testing.T) {
+	const dwell = 12 * time.Second
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	c.createPolicy(t, switchPolicy("worker", "worker", load, dwell.String()))
+	a := c.startPolicies(t, "replica-a")
+	component.Eventually(t, 15*time.Second, "replica-a leads", a.leader)
+	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	var changed time.Time
+	component.EventuallyNil(t, 10*time.Second, "the change's time in the status", func() error {
+		p := c.policy(t, "worker")
+		if p.Status.LastChangeTime == nil {
+			return fmt.Errorf("no lastChangeTime")
+		}
+		changed = p.Status.LastChangeTime.Time
+		return nil
+	})
+
+	// A learned capacity, as an slo leader would have written it.
+	p := c.policy(t, "worker")
+	p.Status.LearnedCapacityRPS = ptrTo(42.0)
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.stop(t) // releases the Lease
+	if _, err := c.policies(t).UpdateStatus(context.Background(), &unstructured.Unstructured{Object: m}, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	load.Set(2) // below lowRps: back home, once the dwell allows
+	b := c.startPolicies(t, "replica-b")
+	component.Eventually(t, 15*time.Second, "replica-b leads", b.leader)
+	var back time.Time
+	component.Eventually(t, dwell+15*time.Second, "back home", func() bool {
+		if c.vsWeights(t, "worker") != split.AllPrimary {
+			return false
+		}
+		back = time.Now()
+		return true
+	})
+	// Polled every 20 ms, each read taking a few: the move came no
+	// earlier than 0.1 s before back.
+	if early := changed.Add(dwell).Sub(back.Add(100 * time.Millisecond)); early > 0 {
+		t.Fatalf("the new leader moved the weights %s before the dwell since the recorded change had passed", early)
+	}
+	got := c.policy(t, "worker").Status
+	if got.LearnedCapacityRPS == nil || *got.LearnedCapacityRPS != 42 {
+		t.Fatalf("learned capacity after the failover = %v, want 42 (from the status)", got.LearnedCapacityRPS)
+	}
+	t.Logf("moved back %s after the recorded change (dwell %s)", back.Sub(changed).Round(100*time.Millisecond), dwell)
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// TestPolicyDriftPutBack: weights someone else writes into a policy's
+// route are put back at once (the route's change brings a reconcile), told
+// in the status's changes and as an event on the policy.
+func TestPolicyDriftPutBack(t *testing.T) {
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	c.createPolicy(t, switchPolicy("worker", "worker", load, "1s"))
+	r := c.startPolicies(t, "replica")
+	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 10*time.Second, "weights put back", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	component.EventuallyNil(t, 15*time.Second, "DriftCorrected in the status and as an event", func() error {
+		p := c.policy(t, "worker")
+		found := false
+		for _, ch := range p.Status.Changes {
+			found = found || ch.Reason == v1alpha1.ChangeDriftCorrected
+		}
+		if !found {
+			return fmt.Errorf("changes %+v", p.Status.Changes)
+		}
+		evs, err := c.env.Clientset(t).EventsV1().Events(c.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == string(v1alpha1.ChangeDriftCorrected) && e.Regarding.Kind == v1alpha1.Kind && e.Regarding.Name == "worker" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no DriftCorrected event on the policy among %d", len(evs.Items))
+	})
+}
