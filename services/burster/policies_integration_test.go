@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
@@ -104,12 +106,18 @@ func (c *cluster) copyVS(t testing.TB, name string) {
 // with the admin's client configuration.
 func (c *cluster) startPolicies(t testing.TB, name string) *replica {
 	t.Helper()
+	return c.startPoliciesVia(t, name, c.env.Config)
+}
+
+// startPoliciesVia is startPolicies with the client configuration rc.
+func (c *cluster) startPoliciesVia(t testing.TB, name string, rc *rest.Config) *replica {
+	t.Helper()
 	cfg := testConfig(t, map[string]string{"PORT": "0", "POLICIES": "kubernetes"})
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{cancel: cancel, done: make(chan error, 1)}
 	logs := &process.Log{Keep: 1000}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("replica", name)
-	go func() { r.done <- app.ServePolicies(ctx, cfg, log, c.env.Config, c.ns) }()
+	go func() { r.done <- app.ServePolicies(ctx, cfg, log, rc, c.ns) }()
 	t.Cleanup(func() {
 		r.stop(t)
 		if t.Failed() {
@@ -340,4 +348,43 @@ func TestPolicyDriftPutBack(t *testing.T) {
 		}
 		return fmt.Errorf("no DriftCorrected event on the policy among %d", len(evs.Items))
 	})
+}
+
+// TestPolicyLeaderCutOff: the leader is cut off from the API server (its
+// connections hang). It cannot renew the Lease, stops, and says why; the
+// standby takes over and moves the weights. Once the API server can be
+// reached again, the old leader writes nothing: it is gone, to be started
+// again by its Deployment.
+func TestPolicyLeaderCutOff(t *testing.T) {
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	c.createPolicy(t, switchPolicy("worker", "worker", load, "1s"))
+	hung := startHangingServer(t, c.env.Config.Host)
+	hung.forward.Store(true)
+	via := rest.CopyConfig(c.env.Config)
+	via.Host = "https://" + hung.ln.Addr().String() // the API server's certificate names 127.0.0.1 too
+	a := c.startPoliciesVia(t, "replica-a", via)
+	component.Eventually(t, 15*time.Second, "replica-a leads", a.leader)
+	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	b := c.startPolicies(t, "replica-b")
+
+	hung.cut()
+	select {
+	case err := <-a.done:
+		if err == nil || !strings.Contains(err.Error(), "leader election lost") {
+			t.Fatalf("replica-a stopped with %v, want the lost election", err)
+		}
+		a.cancel() // stopped already
+		a.cancel = nil
+	case <-time.After(20 * time.Second):
+		t.Fatal("replica-a still runs 20 s after it was cut off")
+	}
+	component.Eventually(t, 15*time.Second, "replica-b takes over", b.leader)
+	load.Set(2)
+	component.Eventually(t, 15*time.Second, "replica-b moves the weights home", func() bool {
+		return c.vsWeights(t, "worker") == split.AllPrimary
+	})
+	hung.forward.Store(true)
+	load.Set(30) // replica-b bursts again: its own write, after a dwell
+	component.Eventually(t, 15*time.Second, "replica-b bursts again", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
 }
