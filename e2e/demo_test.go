@@ -86,9 +86,10 @@ func launch(t testing.TB, redisMode string, extra ...string) *launched {
 		// Long enough for the burster to see the killed worker fail before it
 		// is back, on a loaded machine.
 		args := append([]string{"-redis", redisMode, "-bin", l.binDir, "-restart-after", restartAfter.String()}, extra...)
-		for _, n := range []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"} {
-			l.ports[n] = component.FreePort(t)
-			args = append(args, "-"+n+"-port", strconv.Itoa(l.ports[n]))
+		names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
+		for i, port := range component.FreePorts(t, len(names)) {
+			l.ports[names[i]] = port
+			args = append(args, "-"+names[i]+"-port", strconv.Itoa(port))
 		}
 		l.pageURL = fmt.Sprintf("http://127.0.0.1:%d/", l.ports["frontend"])
 		var err error

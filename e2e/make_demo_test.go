@@ -32,9 +32,10 @@ func demoPorts(t *testing.T) (map[string]int, string) {
 	t.Helper()
 	ports := map[string]int{}
 	var flags []string
-	for _, n := range []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"} {
-		ports[n] = component.FreePort(t)
-		flags = append(flags, "-"+n+"-port", strconv.Itoa(ports[n]))
+	names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
+	for i, port := range component.FreePorts(t, len(names)) {
+		ports[names[i]] = port
+		flags = append(flags, "-"+names[i]+"-port", strconv.Itoa(port))
 	}
 	return ports, strings.Join(flags, " ")
 }

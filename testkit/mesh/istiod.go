@@ -69,7 +69,8 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 	var p *process.Process
 	err = component.RetryPortTaken(t, "starting istiod for "+c.Spec.Name, func() (string, error) {
 		before := len(c.logs.Lines()) // this attempt's output only: an earlier clash is not this one's
-		c.HTTP, c.XDS = loopback(component.FreePort(t)), loopback(component.FreePort(t))
+		ports := component.FreePorts(t, 3)
+		c.HTTP, c.XDS = loopback(ports[0]), loopback(ports[1])
 		var args []string
 		for _, a := range container.Args {
 			if !strings.HasPrefix(a, "--monitoringAddr") {
@@ -77,7 +78,7 @@ func (c *Cluster) startIstiod(t testing.TB, binary string) error {
 			}
 		}
 		args = append(args, "--kubeconfig", kubeconfigFile,
-			"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(component.FreePort(t)),
+			"--httpAddr", c.HTTP, "--grpcAddr", c.XDS, "--monitoringAddr", loopback(ports[2]),
 			"--secureGRPCAddr", "", "--httpsAddr", "")
 		var err error
 		p, err = process.Start(process.Spec{
