@@ -251,6 +251,21 @@ func TestPoliciesRunSideBySide(t *testing.T) {
 	if s, reason := condition(c.policy(t, "a"), v1alpha1.ConditionReady); s != metav1.ConditionTrue {
 		t.Fatalf("a: Ready %s %s", s, reason)
 	}
+
+	// A deleted policy leaves no series behind.
+	series := fmt.Sprintf(`burster_measurements_total{policy="%s/c"}`, c.ns)
+	if _, ok := r.metric(series); !ok {
+		t.Fatalf("no %s while c runs", series)
+	}
+	if err := c.policies(t).Delete(context.Background(), "c", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kept := fmt.Sprintf(`burster_measurements_total{policy="%s/a"}`, c.ns)
+	component.Eventually(t, 10*time.Second, "c's metrics gone, a's kept", func() bool {
+		_, gone := r.metric(series)
+		_, ok := r.metric(kept)
+		return !gone && ok
+	})
 }
 
 // TestPolicyFailover: the leader moves the weights and stops right after;
