@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -402,4 +404,82 @@ func TestPolicyLeaderCutOff(t *testing.T) {
 	hung.forward.Store(true)
 	load.Set(30) // replica-b bursts again: its own write, after a dwell
 	component.Eventually(t, 15*time.Second, "replica-b bursts again", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+}
+
+// TestPolicyReadinessGate: a policy reads the burst cluster's readiness
+// through a kubeconfig in a Secret (burster-remote's token, as the shipped
+// burst-side Role allows): no weight goes there while it has no ready
+// worker, and the status says why; once it has one the load bursts, and as
+// soon as it has none again everything comes back, whatever the dwell. A
+// policy naming a Secret that does not exist says so and runs nothing.
+func TestPolicyReadinessGate(t *testing.T) {
+	c := newCluster(t)
+	b := newBurstCluster(t, c, workerSlice(false))
+	ctx := context.Background()
+	kubeconfig, err := os.ReadFile(b.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.env.Clientset(t).CoreV1().Secrets(c.ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "burst-kubeconfig"}, Data: map[string][]byte{"kubeconfig": kubeconfig},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	load := newLoadExporter(t, 30)
+	p := switchPolicy("worker", "worker", load, "30s")
+	p.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
+		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: "burst-kubeconfig"}}
+	c.createPolicy(t, p)
+	c.copyVS(t, "worker-b")
+	missing := switchPolicy("missing", "worker-b", load, "30s")
+	missing.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
+		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: "no-such-secret"}}
+	c.createPolicy(t, missing)
+	r := c.startPolicies(t, "replica")
+	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+
+	component.EventuallyNil(t, 15*time.Second, "held at home: burst has no ready worker", func() error {
+		got := c.policy(t, "worker")
+		if s, reason := condition(got, v1alpha1.ConditionDegraded); s != metav1.ConditionTrue || reason != string(v1alpha1.ReasonBurstNotReady) {
+			return fmt.Errorf("Degraded %s %s", s, reason)
+		}
+		if d := got.Status.Destinations; len(d) != 2 || d[1].ReadyEndpoints == nil || *d[1].ReadyEndpoints != 0 {
+			return fmt.Errorf("destinations %+v", d)
+		}
+		return nil
+	})
+	if got := c.vsWeights(t, "worker"); got != split.AllPrimary {
+		t.Fatalf("weights moved to a burst cluster without a ready worker: %v", got)
+	}
+	component.EventuallyNil(t, 10*time.Second, "missing: its Secret named", func() error {
+		s, reason := condition(c.policy(t, "missing"), v1alpha1.ConditionReady)
+		msg := ""
+		for _, cond := range c.policy(t, "missing").Status.Conditions {
+			if cond.Type == v1alpha1.ConditionReady {
+				msg = cond.Message
+			}
+		}
+		if s != metav1.ConditionFalse || reason != string(v1alpha1.ReasonInvalid) || !strings.Contains(msg, "no-such-secret") {
+			return fmt.Errorf("Ready %s %s %q", s, reason, msg)
+		}
+		return nil
+	})
+
+	slices := b.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
+	setReady := func(ready bool) {
+		slice, err := slices.Get(ctx, "worker-abc", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slice.Endpoints[0].Conditions.Ready = &ready
+		if _, err := slices.Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setReady(true)
+	component.Eventually(t, 15*time.Second, "bursts once burst has a ready worker", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	setReady(false)
+	component.Eventually(t, 10*time.Second, "home at once, whatever the 30 s dwell", func() bool {
+		return c.vsWeights(t, "worker") == split.AllPrimary
+	})
 }
