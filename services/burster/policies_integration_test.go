@@ -483,3 +483,65 @@ func TestPolicyReadinessGate(t *testing.T) {
 		return c.vsWeights(t, "worker") == split.AllPrimary
 	})
 }
+
+// TestPolicyPrescale: a policy pre-scales the burst cluster's HPA through
+// its kubeconfig Secret: from warmRps on minReplicas is raised to the
+// workers the rate needs; the first shift waits until they are ready; once
+// the load is gone and the cool-down has passed, the value found is put
+// back.
+func TestPolicyPrescale(t *testing.T) {
+	c := newCluster(t)
+	b := newBurstCluster(t, c, workerSlice(true))
+	hpa := b.workerHPA(t, c.ns)
+	ctx := context.Background()
+	kubeconfig, err := os.ReadFile(b.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.env.Clientset(t).CoreV1().Secrets(c.ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "burst-kubeconfig"}, Data: map[string][]byte{"kubeconfig": kubeconfig},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	load := newLoadExporter(t, 5)
+	p := switchPolicy("worker", "worker", load, "1s")
+	p.Spec.Strategy.CapacityPerEndpointRPS = 12
+	p.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
+		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: "burst-kubeconfig"}}
+	p.Spec.Destinations[1].Prescale = &v1alpha1.Prescale{HPA: "worker", WarmRPS: 8, Cooldown: "2s", Wait: "60s"}
+	c.createPolicy(t, p)
+	r := c.startPolicies(t, "replica")
+	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+	rate := func() float64 {
+		v, _ := r.metric(fmt.Sprintf(`burster_observed_rps{policy="%s/worker"}`, c.ns))
+		return v
+	}
+	component.Eventually(t, 30*time.Second, "the idle rate measured", func() bool { v := rate(); return v > 3 && v < 7 })
+	if n, orig := hpa(); n != 1 || orig != "" {
+		t.Fatalf("at 5 req/s the HPA has minReplicas %d (original %q)", n, orig)
+	}
+
+	load.Set(12) // warm: the burst would need ceil(15/12) = 2 workers
+	component.Eventually(t, 30*time.Second, "minReplicas 2 at 12 req/s", func() bool { n, orig := hpa(); return n == 2 && orig == "1" })
+	load.Set(30) // ceil(30/12) = 3; one ready
+	component.Eventually(t, 30*time.Second, "minReplicas 3 at 30 req/s", func() bool { n, _ := hpa(); return n == 3 })
+	component.Eventually(t, 30*time.Second, "30 req/s measured", func() bool { return rate() > 25 })
+	if got := c.vsWeights(t, "worker"); got != split.AllPrimary {
+		t.Fatalf("shifted with 1 of 3 burst workers ready: %v", got)
+	}
+	slices := b.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
+	if _, err := slices.Update(ctx, workerSlice(true, true, true), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	component.Eventually(t, 30*time.Second, "the shift once 3 workers are ready", func() bool {
+		return c.vsWeights(t, "worker") == split.AllBurst
+	})
+
+	load.Set(0)
+	component.Eventually(t, 30*time.Second, "all back home", func() bool { return c.vsWeights(t, "worker") == split.AllPrimary })
+	back := time.Now()
+	component.Eventually(t, 30*time.Second, "minReplicas restored", func() bool { n, orig := hpa(); return n == 1 && orig == "" })
+	if d := time.Since(back); d < 1500*time.Millisecond {
+		t.Fatalf("restored %s after the return, before the 2s cool-down", d)
+	}
+}
