@@ -137,7 +137,7 @@ func (c *cluster) startPoliciesVia(t testing.TB, name string, rc *rest.Config) *
 }
 
 // TestPoliciesRunSideBySide: one burster runs three policies on three
-// routes, each from its own load. The third one's measurement hangs (its
+// routes, each from its own load, while a second waits as the standby. The third one's measurement hangs (its
 // scrape target accepts connections and never answers): it says so in its
 // conditions. The route of the second is deleted: its conditions say
 // RouteNotFound. The first bursts and comes back all along.
@@ -154,6 +154,7 @@ func TestPoliciesRunSideBySide(t *testing.T) {
 	c.createPolicy(t, pc)
 	r := c.startPolicies(t, "replica")
 	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+	standby := c.startPolicies(t, "standby")
 
 	component.EventuallyNil(t, 15*time.Second, "both policies ready and at home", func() error {
 		for _, name := range []string{"a", "b"} {
@@ -252,6 +253,14 @@ func TestPoliciesRunSideBySide(t *testing.T) {
 	component.Eventually(t, 15*time.Second, "a back home while b is broken", func() bool { return c.vsWeights(t, "worker") == split.AllPrimary })
 	if s, reason := condition(c.policy(t, "a"), v1alpha1.ConditionReady); s != metav1.ConditionTrue {
 		t.Fatalf("a: Ready %s %s", s, reason)
+	}
+
+	// The standby measured nothing all along: it runs no policy.
+	if v, ok := standby.metric("burster_leader"); !ok || v != 0 {
+		t.Fatalf("the standby's burster_leader = %v (read: %v), want 0", v, ok)
+	}
+	if _, ok := standby.metric(fmt.Sprintf(`burster_measurements_total{policy="%s/a"}`, c.ns)); ok {
+		t.Fatal("the standby measures a policy")
 	}
 
 	// A deleted policy leaves no series behind.
