@@ -223,6 +223,10 @@ func remote(ctx context.Context, d Deps, ns string, ref *v1alpha1.SecretKeyRef, 
 func newRouter(p *v1alpha1.BurstPolicy, d Deps, timeout time.Duration) (router.Router, string, error) {
 	r, ds := p.Spec.Route, p.Spec.Destinations
 	switch {
+	case r.LocalMesh != nil && d.Dynamic != nil:
+		// Whoever may write a policy must not make the burster send
+		// requests to any address it can reach.
+		return nil, "", fmt.Errorf("%w: the local mesh is the demo's route: run it from a file (POLICIES=file)", ErrUnsupported)
 	case r.LocalMesh != nil:
 		return router.NewLocalMesh(r.LocalMesh.AdminURL, timeout), "LocalMesh/" + r.LocalMesh.AdminURL, nil
 	case d.Dynamic == nil:

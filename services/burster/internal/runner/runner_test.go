@@ -1,12 +1,17 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic/fake"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
@@ -124,4 +129,28 @@ func TestRouterReason(t *testing.T) {
 			t.Errorf("%q: got %s, want %s", class, got, want)
 		}
 	}
+}
+
+// TestLocalMeshOnlyFromAFile: with the Kubernetes API (POLICIES=kubernetes)
+// a policy on the local mesh is refused: it would have the burster write to
+// any address its author names.
+func TestLocalMeshOnlyFromAFile(t *testing.T) {
+	p := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{
+		Route:        v1alpha1.Route{LocalMesh: &v1alpha1.LocalMesh{AdminURL: "http://10.0.0.1:9901"}},
+		Destinations: []v1alpha1.Destination{{Name: "primary"}, {Name: "burst"}},
+		Measurement:  v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m"}},
+		Strategy:     v1alpha1.Strategy{Type: v1alpha1.StrategySwitch},
+	}}
+	p.Name = "demo"
+	log := slog.New(slog.DiscardHandler)
+	_, err := New(context.Background(), p, Deps{Dynamic: fake.NewSimpleDynamicClient(runtime.NewScheme()),
+		Metrics: prometheus.NewRegistry(), Log: log})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("with the Kubernetes API: %v, want ErrUnsupported", err)
+	}
+	r, err := New(context.Background(), p, Deps{Metrics: prometheus.NewRegistry(), Log: log})
+	if err != nil {
+		t.Fatalf("from a file: %v", err)
+	}
+	r.Stop()
 }
