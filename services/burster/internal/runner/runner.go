@@ -212,7 +212,10 @@ func remote(ctx context.Context, d Deps, ns string, ref *v1alpha1.SecretKeyRef, 
 	}
 	rc, err := clientcmd.RESTConfigFromKubeConfig(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Secret %s key %s holds no usable kubeconfig: %w", ErrUnsupported, ref.Name, ref.Key, err)
+		// The parser's words may quote the Secret: the log has them, the
+		// policy's status (which more may read) does not.
+		d.Log.Error("a kubeconfig Secret holds no usable kubeconfig", "secret", ref.Name, "key", ref.Key, "err", err)
+		return nil, fmt.Errorf("%w: Secret %s key %s holds no usable kubeconfig", ErrUnsupported, ref.Name, ref.Key)
 	}
 	rc.UserAgent = "burster"
 	return kubernetes.NewForConfig(rc)
