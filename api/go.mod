@@ -1,6 +1,7 @@
 // Module api is the burster's Kubernetes API: the BurstPolicy custom
 // resource's Go types, from which the CRD in k8s/base/crd is generated. Its
-// package depends on apimachinery only, so that any client can import it.
+// package depends on apimachinery and sigs.k8s.io/yaml only, so that any
+// client can import it.
 module github.com/cloudburst-demo/cloudburst/api
 
 go 1.26.0
