@@ -425,15 +425,7 @@ func TestPolicyReadinessGate(t *testing.T) {
 	c := newCluster(t)
 	b := newBurstCluster(t, c, workerSlice(false))
 	ctx := context.Background()
-	kubeconfig, err := os.ReadFile(b.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.env.Clientset(t).CoreV1().Secrets(c.ns).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "burst-kubeconfig"}, Data: map[string][]byte{"kubeconfig": kubeconfig},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	b.kubeconfigSecret(t, c, "burst-kubeconfig")
 	load := newLoadExporter(t, 30)
 	p := switchPolicy("worker", "worker", load, "30s")
 	p.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
@@ -503,15 +495,7 @@ func TestPolicyPrescale(t *testing.T) {
 	b := newBurstCluster(t, c, workerSlice(true))
 	hpa := b.workerHPA(t, c.ns)
 	ctx := context.Background()
-	kubeconfig, err := os.ReadFile(b.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.env.Clientset(t).CoreV1().Secrets(c.ns).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "burst-kubeconfig"}, Data: map[string][]byte{"kubeconfig": kubeconfig},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	b.kubeconfigSecret(t, c, "burst-kubeconfig")
 	load := newLoadExporter(t, 5)
 	p := switchPolicy("worker", "worker", load, "1s")
 	p.Spec.Strategy.CapacityPerEndpointRPS = 12
@@ -552,5 +536,21 @@ func TestPolicyPrescale(t *testing.T) {
 	component.Eventually(t, 30*time.Second, "minReplicas restored", func() bool { n, orig := hpa(); return n == 1 && orig == "" })
 	if d := time.Since(back); d < 1500*time.Millisecond {
 		t.Fatalf("restored %s after the return, before the 2s cool-down", d)
+	}
+}
+
+// kubeconfigSecret puts the burst cluster's kubeconfig (burster-remote's
+// token) into a Secret called name in c's namespace, under the key
+// kubeconfig, as a policy's kubeconfigSecret reads it.
+func (b *burstCluster) kubeconfigSecret(t *testing.T, c *cluster, name string) {
+	t.Helper()
+	kubeconfig, err := os.ReadFile(b.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.env.Clientset(t).CoreV1().Secrets(c.ns).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"kubeconfig": kubeconfig},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
