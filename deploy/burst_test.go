@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -249,12 +250,12 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 			return err
 		}
 		defer resp.Body.Close()
-		var st bursterapi.Status
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		var p v1alpha1.BurstPolicy
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 			return err
 		}
-		if st.Destinations == nil || !st.Destinations.Burst.Failing || st.Destinations.Primary.Failing {
-			return fmt.Errorf("destinations %+v", st.Destinations)
+		if burst, home := p.Status.Destination("burst"), p.Status.Destination("primary"); burst == nil || home == nil || !burst.Failing || home.Failing {
+			return fmt.Errorf("destinations %+v", p.Status.Destinations)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ module github.com/cloudburst-demo/cloudburst/deploy
 go 1.26.0
 
 replace (
+	github.com/cloudburst-demo/cloudburst/api => ../api
 	github.com/cloudburst-demo/cloudburst/pkg => ../pkg
 	github.com/cloudburst-demo/cloudburst/testkit => ../testkit
 	github.com/cloudburst-demo/cloudburst/testkit/kube => ../testkit/kube
@@ -10,6 +11,7 @@ replace (
 )
 
 require (
+	github.com/cloudburst-demo/cloudburst/api v0.0.0-00010101000000-000000000000
 	github.com/cloudburst-demo/cloudburst/pkg v0.0.0-00010101000000-000000000000
 	github.com/cloudburst-demo/cloudburst/testkit v0.0.0-00010101000000-000000000000
 	github.com/cloudburst-demo/cloudburst/testkit/kube v0.0.0-00010101000000-000000000000

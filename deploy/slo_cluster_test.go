@@ -9,7 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
@@ -127,8 +127,9 @@ func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cl
 	// A full window first: Prometheus' increase() over a range that holds
 	// a few samples reads far too little, and a step then would be judged
 	// on that.
-	b.eventuallyJudges(tb, "primary within its objective at 10 req/s over a full 30 s window", func(s *bursterapi.SLO) bool {
-		return s.Primary != nil && s.Primary.Burn != nil && *s.Primary.Burn <= 1 && s.Primary.Requests >= 0.9*10*30
+	b.eventuallyJudges(tb, "primary within its objective at 10 req/s over a full 30 s window", func(s v1alpha1.BurstPolicyStatus) bool {
+		d := s.Destination("primary")
+		return d != nil && d.Burn != nil && *d.Burn <= 1 && d.Requests != nil && *d.Requests >= 0.9*10*30
 	})
 
 	step := time.Now()
@@ -136,20 +137,20 @@ func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cl
 	var settledAt time.Time
 	var settled string
 	component.EventuallyEvery(tb, 4*time.Minute, time.Second, "a split that holds for "+clusterHold.String(), func() error {
-		st := b.status(tb)
-		if st.Weights == nil || st.Weights.Burst == 0 {
-			return fmt.Errorf("weights %v", st.Weights)
+		w := b.split(tb)
+		if w.Burst == 0 {
+			return fmt.Errorf("weights %v", w)
 		}
 		last := step
 		for _, c := range b.changes(tb) {
-			if c.Kind == bursterapi.WeightsChanged && c.At.After(last) {
-				last = c.At
+			if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(last) {
+				last = c.Time.Time
 			}
 		}
 		if held := time.Since(last); held < clusterHold {
-			return fmt.Errorf("%v held for %s", *st.Weights, held.Round(time.Second))
+			return fmt.Errorf("%v held for %s", w, held.Round(time.Second))
 		}
-		settledAt, settled = last, st.Weights.String()
+		settledAt, settled = last, w.String()
 		return nil
 	})
 	took := settledAt.Sub(step)

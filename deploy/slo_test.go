@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
@@ -120,13 +122,14 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	prom := promserver.Start(tb, h.Host())
 	b := startBursterOf(tb, bursterDeployment(tb, render(tb, api.sloOverlay())), primary, burst, prom.URL,
 		map[string]string{"SLO_WINDOW": "4s", "PROMETHEUS_SCRAPE_INTERVAL": promserver.ScrapeInterval.String()})
-	b.eventuallyJudges(tb, "primary within its objective at 30 req/s", func(s *bursterapi.SLO) bool {
-		return s.Primary != nil && s.Primary.Burn != nil && *s.Primary.Burn <= 1 && s.LearnedCapacityRPS >= 25
+	b.eventuallyJudges(tb, "primary within its objective at 30 req/s", func(s v1alpha1.BurstPolicyStatus) bool {
+		d := s.Destination("primary")
+		return d != nil && d.Burn != nil && *d.Burn <= 1 && s.LearnedCapacityRPS != nil && *s.LearnedCapacityRPS >= 25
 	})
 
 	set(30, 0.1, 0)
 	component.EventuallyNil(tb, 60*time.Second, "the burster moving burst's share up", func() error {
-		if st := b.status(tb); st.Weights != nil && st.Weights.Burst > 0 {
+		if v1alpha1.Weight(b.status(tb).Weights, "burst") > 0 {
 			return nil
 		}
 		return errors.New("burst's share still 0")
@@ -135,18 +138,18 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	first := changes[len(changes)-1]
 	// Seen first in the recent window (queueing: drained from what primary
 	// served) or in the whole SLO window (sized to what it served there).
-	queueing := strings.Contains(first.Reason, "primary queueing") && strings.Contains(first.Reason, "its capacity; draining its queue")
-	breach := strings.Contains(first.Reason, "primary over its objective over the window, served")
-	if first.Kind != bursterapi.WeightsChanged || first.Burn == nil || *first.Burn <= 1 || !(queueing || breach) {
+	queueing := strings.Contains(first.Message, "primary queueing") && strings.Contains(first.Message, "its capacity; draining its queue")
+	breach := strings.Contains(first.Message, "primary over its objective over the window, served")
+	if first.Reason != v1alpha1.ChangeWeightsChanged || first.Burn == nil || *first.Burn <= 1 || !(queueing || breach) {
 		tb.Fatalf("the decision: %+v", first)
 	}
 	// The flows here do not answer the split (primary stays 10% slow
 	// whatever it is sent), so the burster drains further while its
 	// estimate of the rate sent climbs to 30 req/s; then it holds: two
 	// windows of decisions (8 measurements, one a second) without a change.
-	moved, n0 := *b.status(tb).Weights, b.measurements(tb)
+	moved, n0 := b.split(tb), b.measurements(tb)
 	component.EventuallyNil(tb, 90*time.Second, "the split holding while primary keeps missing its objective", func() error {
-		n, w := b.measurements(tb), *b.status(tb).Weights
+		n, w := b.measurements(tb), b.split(tb)
 		if w != moved {
 			// Moved again: the eight measurements count from here.
 			moved, n0 = w, n
@@ -167,28 +170,40 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	}
 	// Back once its queue drained, in one change, or filled to its
 	// capacity first and the rest as slack.
-	if last := b.changes(tb)[len(b.changes(tb))-1].Reason; !strings.Contains(last, "primary's queue drained") && !strings.Contains(last, "slack") {
+	if last := b.changes(tb)[len(b.changes(tb))-1].Message; !strings.Contains(last, "primary's queue drained") && !strings.Contains(last, "slack") {
 		tb.Fatalf("the return's reason: %q", last)
 	}
 }
 
-// status reads the burster's /api/status.
-func (b *bursterProcess) status(tb testing.TB) bursterapi.Status {
+// status reads the status of the burster's policy from its /api/status.
+func (b *bursterProcess) status(tb testing.TB) v1alpha1.BurstPolicyStatus {
 	tb.Helper()
-	var st bursterapi.Status
-	b.getJSON(tb, bursterapi.StatusPath, &st)
-	return st
+	var p v1alpha1.BurstPolicy
+	b.getJSON(tb, bursterapi.StatusPath, &p)
+	return p.Status
+}
+
+// split is the weights the burster reports as a split; the test fails
+// when it reports none.
+func (b *bursterProcess) split(tb testing.TB) split.Split {
+	tb.Helper()
+	st := b.status(tb)
+	s := split.Split{Primary: v1alpha1.Weight(st.Weights, "primary"), Burst: v1alpha1.Weight(st.Weights, "burst")}
+	if s.Validate() != nil {
+		tb.Fatalf("the burster reports weights %v", st.Weights)
+	}
+	return s
 }
 
 // changes reads the burster's /api/changes.
-func (b *bursterProcess) changes(tb testing.TB) []bursterapi.Change {
+func (b *bursterProcess) changes(tb testing.TB) []v1alpha1.Change {
 	tb.Helper()
-	var c []bursterapi.Change
-	b.getJSON(tb, bursterapi.ChangesPath, &c)
-	if len(c) == 0 {
+	var l v1alpha1.ChangeList
+	b.getJSON(tb, bursterapi.ChangesPath, &l)
+	if len(l.Items) == 0 {
 		tb.Fatal("the burster has no changes")
 	}
-	return c
+	return l.Items
 }
 
 // measurements is the burster's burster_measurements_total.
@@ -214,13 +229,13 @@ func (b *bursterProcess) getJSON(tb testing.TB, path string, v any) {
 }
 
 // eventuallyJudges waits until the burster's SLO reading satisfies ok.
-func (b *bursterProcess) eventuallyJudges(tb testing.TB, what string, ok func(*bursterapi.SLO) bool) {
+func (b *bursterProcess) eventuallyJudges(tb testing.TB, what string, ok func(v1alpha1.BurstPolicyStatus) bool) {
 	tb.Helper()
 	component.EventuallyNil(tb, 60*time.Second, what, func() error {
 		st := b.status(tb)
-		if st.SLO == nil || !ok(st.SLO) {
-			s, _ := json.Marshal(st.SLO)
-			return fmt.Errorf("slo %s", s)
+		if !ok(st) {
+			s, _ := json.Marshal(st.Destinations)
+			return fmt.Errorf("destinations %s", s)
 		}
 		return nil
 	})

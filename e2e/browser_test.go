@@ -15,10 +15,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 )
@@ -209,19 +210,28 @@ func TestPageReconnects(t *testing.T) {
 // is said to be; a burster that stops answering is said to. The burster here is a stand-in serving that status; the
 // burster's own tests prove it measures and reports it.
 func TestPageShowsAFailingBurst(t *testing.T) {
-	rps := 25.0
-	st := bursterapi.Status{
-		Weights: &split.AllPrimary, ObservedRPS: &rps, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10,
-		Destinations: &bursterapi.Destinations{Burst: bursterapi.Destination{RPS: 25, FailedRPS: 16.2, Failing: true}},
-		Burst:        &bursterapi.Burst{Reachable: true, Blocked: true},
-		Changes:      []bursterapi.Change{},
+	rps, failed, zero, ten, ready, reachable := 25.0, 16.2, 0.0, 10.0, int32(0), true
+	p := v1alpha1.BurstPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
+		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
+		Spec: v1alpha1.BurstPolicySpec{Route: v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: "worker"}},
+			Destinations: []v1alpha1.Destination{{Name: "primary", Subset: "primary"}, {Name: "burst", Subset: "burst"}},
+			Strategy:     v1alpha1.Strategy{Type: v1alpha1.StrategySwitch, HighRPS: 15, LowRPS: &ten}},
+		Status: v1alpha1.BurstPolicyStatus{
+			Weights: []v1alpha1.DestinationWeight{{Name: "primary", Weight: 100}, {Name: "burst", Weight: 0}}, Split: "100/0", RateRPS: &rps,
+			Destinations: []v1alpha1.DestinationStatus{{Name: "primary", RateRPS: &zero, FailedRPS: &zero},
+				{Name: "burst", RateRPS: &rps, FailedRPS: &failed, Failing: true, ReadyEndpoints: &ready, Reachable: &reachable}},
+			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionDegraded, Status: metav1.ConditionTrue,
+				Reason: string(v1alpha1.ReasonBurstNotReady), Message: "burst has no ready worker"}},
+		},
 	}
 	burster := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != bursterapi.StatusPath {
+		if r.URL.Path != bursterapi.StatusPath || r.URL.Query().Get(bursterapi.PolicyParam) != "worker" {
 			http.NotFound(w, r)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(st)
+		w.Header().Set(bursterapi.LeaderHeader, "true")
+		_ = json.NewEncoder(w).Encode(p)
 	}))
 	defer burster.Close()
 	s := startStack(t, "", map[string]string{"BURSTER_URL": burster.URL})

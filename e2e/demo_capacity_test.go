@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -77,13 +77,13 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 	// 5 s window.
 	var reached time.Time
 	component.EventuallyEvery(t, time.Until(due)+time.Minute, time.Second, "primary carrying 18 req/s again", func() error {
-		st := bursterStatusAt(t, bursterURL)
-		if st.Destinations == nil || st.Destinations.Primary.RPS-st.Destinations.Primary.FailedRPS < 18 {
-			return fmt.Errorf("destinations %+v", st.Destinations)
+		d := bursterStatusAt(t, bursterURL).Destination("primary")
+		if d == nil || d.RateRPS == nil || d.FailedRPS == nil || *d.RateRPS-*d.FailedRPS < 18 {
+			return fmt.Errorf("primary %+v", d)
 		}
 		for _, c := range changesAt(t, bursterURL) {
-			if c.Kind == bursterapi.WeightsChanged && c.At.After(last) && float64(c.To.Primary)*40/100 >= 18 {
-				reached = c.At
+			if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(last) && float64(splitOf(c.Weights).Primary)*40/100 >= 18 {
+				reached = c.Time.Time
 				return nil
 			}
 		}
@@ -102,8 +102,8 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 func logChanges(t testing.TB, bursterURL string, since time.Time) {
 	t.Helper()
 	for _, c := range changesAt(t, bursterURL) {
-		if c.Kind == bursterapi.WeightsChanged && c.At.After(since) {
-			t.Logf("%s after: %v -> %v: %s", c.At.Sub(since).Round(100*time.Millisecond), c.From, c.To, c.Reason)
+		if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(since) {
+			t.Logf("%s after: -> %v: %s", c.Time.Sub(since).Round(100*time.Millisecond), splitOf(c.Weights), c.Message)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
@@ -108,11 +109,11 @@ func runSLODemo(t testing.TB, name string, capacity float64, to int, watch bool)
 	rate(0, 10)
 	component.EventuallyNil(t, 60*time.Second, "primary judged within its objective at 10 req/s", func() error {
 		st := bursterStatusAt(t, bursterURL)
-		if st.SLO == nil || st.SLO.Primary == nil || st.SLO.Primary.Burn == nil || *st.SLO.Primary.Burn > 1 {
-			return fmt.Errorf("slo %+v", st.SLO)
+		if d := st.Destination("primary"); d == nil || d.Burn == nil || *d.Burn > 1 {
+			return fmt.Errorf("primary %+v", d)
 		}
-		if st.Weights == nil || *st.Weights != split.AllPrimary {
-			return fmt.Errorf("weights %v", st.Weights)
+		if w := splitOf(st.Weights); w != split.AllPrimary {
+			return fmt.Errorf("weights %v", w)
 		}
 		return nil
 	})
@@ -160,11 +161,11 @@ func runSLODemo(t testing.TB, name string, capacity float64, to int, watch bool)
 		if changes > 0 {
 			t.Fatalf("%d weight changes in %s once settled, want none", changes, time.Since(watched).Round(time.Second))
 		}
-		st := bursterStatusAt(t, bursterURL)
-		if st.SLO == nil || st.SLO.Primary == nil || st.SLO.Primary.SLI == nil {
-			t.Fatalf("the burster's SLO status once settled: %+v", st.SLO)
+		d := bursterStatusAt(t, bursterURL).Destination("primary")
+		if d == nil || d.SLI == nil || d.Burn == nil {
+			t.Fatalf("primary's status once settled: %+v", d)
 		}
-		r.PrimarySLI, r.BurnSettle = *st.SLO.Primary.SLI, *st.SLO.Primary.Burn
+		r.PrimarySLI, r.BurnSettle = *d.SLI, *d.Burn
 		if r.BurnSettle > 1 {
 			t.Fatalf("primary burns %.2f× its budget once settled (SLI %.4f)", r.BurnSettle, r.PrimarySLI)
 		}
@@ -204,10 +205,11 @@ func watchBreach(t testing.TB, bursterURL string) *breachWatch {
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			var st bursterapi.Status
-			if err := fetchJSON(bursterURL+bursterapi.StatusPath, &st); err == nil && st.SLO != nil && st.SLO.Primary != nil &&
-				st.SLO.Primary.Burn != nil && *st.SLO.Primary.Burn > 1 {
-				last = time.Now()
+			var p v1alpha1.BurstPolicy
+			if err := fetchJSON(bursterURL+bursterapi.StatusPath, &p); err == nil {
+				if d := p.Status.Destination("primary"); d != nil && d.Burn != nil && *d.Burn > 1 {
+					last = time.Now()
+				}
 			}
 			select {
 			case <-w.stopc:
@@ -295,13 +297,13 @@ func settle(t testing.TB, bursterURL string, since time.Time, want func(split.Sp
 	var last time.Time
 	component.EventuallyEvery(t, 4*time.Minute, time.Second, "a split that holds for "+settledFor.String(), func() error {
 		st := bursterStatusAt(t, bursterURL)
-		if st.Weights == nil || !want(*st.Weights) {
-			return fmt.Errorf("weights %v; slo %+v", st.Weights, st.SLO)
+		if !want(splitOf(st.Weights)) {
+			return fmt.Errorf("weights %v; destinations %+v", splitOf(st.Weights), st.Destinations)
 		}
-		w, last = *st.Weights, since
+		w, last = splitOf(st.Weights), since
 		for _, c := range changesAt(t, bursterURL) {
-			if c.Kind == bursterapi.WeightsChanged && c.At.After(last) {
-				last = c.At
+			if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(last) {
+				last = c.Time.Time
 			}
 		}
 		if held := time.Since(last); held < settledFor {
@@ -317,25 +319,33 @@ func changesSince(t testing.TB, bursterURL string, since time.Time) int {
 	t.Helper()
 	n := 0
 	for _, c := range changesAt(t, bursterURL) {
-		if c.Kind == bursterapi.WeightsChanged && c.At.After(since) {
+		if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(since) {
 			n++
 		}
 	}
 	return n
 }
 
-func bursterStatusAt(t testing.TB, base string) bursterapi.Status {
+// bursterStatusAt is the status of the policy the burster at base runs.
+func bursterStatusAt(t testing.TB, base string) v1alpha1.BurstPolicyStatus {
 	t.Helper()
-	var st bursterapi.Status
-	getJSON(t, base+bursterapi.StatusPath, &st)
-	return st
+	var p v1alpha1.BurstPolicy
+	getJSON(t, base+bursterapi.StatusPath, &p)
+	return p.Status
 }
 
-func changesAt(t testing.TB, base string) []bursterapi.Change {
+// changesAt is the burster's recent decisions of every reason.
+func changesAt(t testing.TB, base string) []v1alpha1.Change {
 	t.Helper()
-	var c []bursterapi.Change
-	getJSON(t, base+bursterapi.ChangesPath, &c)
-	return c
+	var l v1alpha1.ChangeList
+	getJSON(t, base+bursterapi.ChangesPath, &l)
+	return l.Items
+}
+
+// splitOf is the split of the demo's two destinations; a split that does
+// not validate when the weights are not read yet.
+func splitOf(weights []v1alpha1.DestinationWeight) split.Split {
+	return split.Split{Primary: v1alpha1.Weight(weights, "primary"), Burst: v1alpha1.Weight(weights, "burst")}
 }
 
 // BenchmarkDemoSLO runs TestDemoSLO's presenter and prints the figures

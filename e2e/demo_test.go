@@ -19,8 +19,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
@@ -211,11 +212,13 @@ func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir s
 	back := time.Since(killed)
 	shot(t, ctx, "demo-burst-blocked-mid-burst.png")
 	st := bursterStatus(t, ports)
-	if st.Burst == nil || !st.Burst.Blocked || st.Burst.ReadyEndpoints != 0 || st.Weights == nil || *st.Weights != split.AllPrimary {
-		t.Fatalf("the burster's status: burst %+v, weights %v; want blocked, all primary", st.Burst, st.Weights)
+	burst := st.Destination("burst")
+	if !st.Has(v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonBurstNotReady) || burst == nil ||
+		burst.ReadyEndpoints == nil || *burst.ReadyEndpoints != 0 || splitOf(st.Weights) != split.AllPrimary {
+		t.Fatalf("the burster's status: %+v; want burst blocked with 0 ready, all primary", st)
 	}
-	if st.Destinations == nil || st.Destinations.Burst.FailedRPS <= 0 {
-		t.Fatalf("the burster's status shows no failed requests to burst: %+v", st.Destinations)
+	if burst.FailedRPS == nil || *burst.FailedRPS <= 0 {
+		t.Fatalf("the burster's status shows no failed requests to burst: %+v", burst)
 	}
 	said := "demo         | !!! burst-worker exited (signal: killed); the rest keeps running; restarting it in " + restartAfter.String()
 	if !strings.Contains(logs.String(), said) {
@@ -228,7 +231,7 @@ func killBurstWorker(t *testing.T, ctx context.Context, w *hashWatcher, binDir s
 		t.Fatalf("the page shows burst failing after the restart: %v", err)
 	}
 	t.Logf("burst worker killed mid-burst: all back to primary on the page after %s (burst failures counted %.1f req/s), bursty- hashes again after %s",
-		back.Round(100*time.Millisecond), st.Destinations.Burst.FailedRPS, time.Since(killed).Round(100*time.Millisecond))
+		back.Round(100*time.Millisecond), *burst.FailedRPS, time.Since(killed).Round(100*time.Millisecond))
 }
 
 // burstBlocked stops the burst worker while the load is low, then moves the
@@ -313,12 +316,10 @@ func waitRestarted(t *testing.T, logs *process.Log, n int) {
 	})
 }
 
-// bursterStatus reads the demo burster's /api/status.
-func bursterStatus(t *testing.T, ports map[string]int) bursterapi.Status {
+// bursterStatus reads the demo burster's policy's status.
+func bursterStatus(t *testing.T, ports map[string]int) v1alpha1.BurstPolicyStatus {
 	t.Helper()
-	var st bursterapi.Status
-	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d%s", ports["burster"], bursterapi.StatusPath), &st)
-	return st
+	return bursterStatusAt(t, fmt.Sprintf("http://127.0.0.1:%d", ports["burster"]))
 }
 
 // workerPid finds the worker started from binDir listening on port.

@@ -47,6 +47,13 @@ type BurstPolicyStatus struct {
 	// +optional
 	Destinations []DestinationStatus `json:"destinations,omitempty"`
 
+	// BudgetPeriod is the period of each destination's error budget: "3d"
+	// from the recording rules in the clusters, "since the counters
+	// started" in the demo; unset when the budget is not measured.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	BudgetPeriod string `json:"budgetPeriod,omitempty"`
+
 	// LearnedCapacityRPS is the rate home was measured to serve within its
 	// objective (slo); unset until measured.
 	// +optional
@@ -111,12 +118,64 @@ type DestinationStatus struct {
 	// too fast.
 	// +optional
 	Burn *float64 `json:"burn,omitempty"`
+	// Requests are its requests in the SLO window (the SLI is unset below
+	// strategy.slo.minRequests).
+	// +optional
+	Requests *float64 `json:"requests,omitempty"`
+	// Failing: it was sent requests and at least half of them failed. They
+	// still count as load.
+	// +optional
+	Failing bool `json:"failing,omitempty"`
+	// CapacityRPS is what it carries as the strategy counts it: its ready
+	// workers × strategy.capacityPerEndpointRps (spillover).
+	// +optional
+	CapacityRPS *float64 `json:"capacityRps,omitempty"`
+	// Reachable says whether its cluster's API answered the last read of
+	// its readiness; unset when that is not read through a kubeconfig.
+	// +optional
+	Reachable *bool `json:"reachable,omitempty"`
+	// PrescaledTo is its HPA's minReplicas as raised ahead of a burst;
+	// unset when not raised.
+	// +optional
+	PrescaledTo *int32 `json:"prescaledTo,omitempty"`
+	// Security is how its requests travel, as the mesh reports it
+	// (Istio's connection_security_policy: mutual_tls, none); unset when
+	// not measured.
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Security string `json:"security,omitempty"`
+	// Budget is its error budget over status.budgetPeriod; unset when not
+	// measured.
+	// +optional
+	Budget *ErrorBudget `json:"budget,omitempty"`
 }
 
-// ChangeReason says why the weights changed; it is also the reason of the
-// Kubernetes event recorded for the change.
+// ErrorBudget is a destination's error budget.
+type ErrorBudget struct {
+	// Burns are its burn rates over the short windows, shortest first.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	// +optional
+	Burns []BurnRate `json:"burns,omitempty"`
+	// Left is the share of the period's budget left: 1 untouched, 0 or
+	// less spent.
+	// +optional
+	Left *float64 `json:"left,omitempty"`
+}
+
+// BurnRate is a burn rate over a window.
+type BurnRate struct {
+	// Window is the window, in Prometheus' notation ("5m", "1h").
+	// +kubebuilder:validation:MaxLength=16
+	Window string  `json:"window"`
+	Rate   float64 `json:"rate"`
+}
+
+// ChangeReason says why the burster acted; it is also the reason of the
+// Kubernetes event recorded for it. The status lists the first six (what
+// moved or held the weights); the burster's /api/changes lists every one.
 //
-// +kubebuilder:validation:Enum=WeightsChanged;DriftCorrected;FailSafe;DryRun;BurstNotReady;BurstReady
+// +kubebuilder:validation:Enum=WeightsChanged;DriftCorrected;FailSafe;DryRun;BurstNotReady;BurstReady;UpdateFailed;PreScaled;ScaledBack;DestinationFailing;DestinationRecovered
 type ChangeReason string
 
 // The reasons of a change.
@@ -127,12 +186,30 @@ const (
 	ChangeDryRun         ChangeReason = "DryRun"         // decided, not written
 	ChangeBurstNotReady  ChangeReason = "BurstNotReady"  // a destination has no ready worker
 	ChangeBurstReady     ChangeReason = "BurstReady"     // it has again
+
+	ChangeUpdateFailed         ChangeReason = "UpdateFailed"         // decided, the write failed: decided again next time
+	ChangePreScaled            ChangeReason = "PreScaled"            // a destination's HPA minReplicas raised ahead of a burst
+	ChangeScaledBack           ChangeReason = "ScaledBack"           // put back after the cool-down
+	ChangeDestinationFailing   ChangeReason = "DestinationFailing"   // at least half its requests fail
+	ChangeDestinationRecovered ChangeReason = "DestinationRecovered" // no longer failing
 )
 
-// Change is one change of the weights.
+// MovesWeights says whether a change of this reason is one the status
+// lists: it moved the weights or held them for a reason a person must see.
+func (r ChangeReason) MovesWeights() bool {
+	switch r {
+	case ChangeWeightsChanged, ChangeDriftCorrected, ChangeFailSafe, ChangeDryRun, ChangeBurstNotReady, ChangeBurstReady:
+		return true
+	}
+	return false
+}
+
+// Change is one decision of the burster.
 type Change struct {
-	Time metav1.Time `json:"time"`
-	// Weights are the weights it wrote.
+	// Time is when it was decided, to the microsecond, as lastChangeTime.
+	Time metav1.MicroTime `json:"time"`
+	// Weights are the weights it wrote (or, for a reason that does not
+	// move them, left).
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	Weights []DestinationWeight `json:"weights"`
@@ -140,11 +217,27 @@ type Change struct {
 	// RateRPS is the rate it was decided on; unset when none was measured.
 	// +optional
 	RateRPS *float64 `json:"rateRps,omitempty"`
+	// SLI and Burn are home's, as the slo strategy judged them for the
+	// decision; unset under other strategies or when home was not judged.
+	// +optional
+	SLI *float64 `json:"sli,omitempty"`
+	// +optional
+	Burn *float64 `json:"burn,omitempty"`
 	// Message is the strategy's account of it, for people.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// ChangeList is the body of the burster's GET /api/changes: a policy's
+// recent decisions of every reason, oldest first.
+type ChangeList struct {
+	metav1.TypeMeta `json:",inline"`
+	Items           []Change `json:"items"`
+}
+
+// ChangeListKind is ChangeList's kind.
+const ChangeListKind = "BurstPolicyChangeList"
 
 // The condition types.
 const (
@@ -176,3 +269,40 @@ const (
 	ReasonHome              ConditionReason = "Home"              // Bursting False: all at home
 	ReasonSpilling          ConditionReason = "Spilling"          // Bursting True
 )
+
+// Destination is the named destination's status; nil when it has none.
+func (s BurstPolicyStatus) Destination(name string) *DestinationStatus {
+	for i := range s.Destinations {
+		if s.Destinations[i].Name == name {
+			return &s.Destinations[i]
+		}
+	}
+	return nil
+}
+
+// Weight is the named destination's weight in weights; -1 when it has
+// none.
+func Weight(weights []DestinationWeight, name string) int {
+	for _, w := range weights {
+		if w.Name == name {
+			return int(w.Weight)
+		}
+	}
+	return -1
+}
+
+// Condition is the condition of type typ; nil when the status has none.
+func (s BurstPolicyStatus) Condition(typ string) *metav1.Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// Has reports whether the condition of type typ has status and reason.
+func (s BurstPolicyStatus) Has(typ string, status metav1.ConditionStatus, reason ConditionReason) bool {
+	c := s.Condition(typ)
+	return c != nil && c.Status == status && c.Reason == string(reason)
+}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
@@ -183,8 +184,8 @@ func TestSpilloverFromLiveCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	component.Eventually(t, 30*time.Second, "60% to burst with 2 ready endpoints", func() bool { return c.weights(t) == split.WithBurst(60) })
-	if st := status(t, r); st.PrimaryCapacity == nil || st.PrimaryCapacity.RPS != 20 || st.PrimaryCapacity.ReadyEndpoints != 2 {
-		t.Fatalf("status primaryCapacity = %+v, want 20 req/s from 2 ready endpoints", st.PrimaryCapacity)
+	if d := status(t, r).Destination("primary"); d == nil || d.CapacityRPS == nil || *d.CapacityRPS != 20 || ready(d) != 2 {
+		t.Fatalf("status of primary = %+v, want capacity 20 req/s from 2 ready endpoints", d)
 	}
 	component.Eventually(t, 10*time.Second, "a WeightsChanged event naming the live capacity", func() bool {
 		for _, e := range c.events(t, "WeightsChanged") {
@@ -241,8 +242,9 @@ func TestNoBurstIntoNothing(t *testing.T) {
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("weights moved to a burst cluster without a ready worker: %v", got)
 	}
-	if st := status(t, r); st.Burst == nil || !st.Burst.Blocked || !st.Burst.Reachable || st.Burst.ReadyEndpoints != 0 {
-		t.Fatalf("status burst = %+v, want reachable, 0 ready, blocked", st.Burst)
+	if st := status(t, r); !st.Has(v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonBurstNotReady) ||
+		!reachable(st.Destination("burst")) || ready(st.Destination("burst")) != 0 {
+		t.Fatalf("status = %+v, want burst reachable, 0 ready, Degraded BurstNotReady", st)
 	}
 
 	slice.Endpoints[0].Conditions.Ready = ptr.To(true)
@@ -295,26 +297,49 @@ func TestNoBurstIntoNothing(t *testing.T) {
 	}
 	component.Eventually(t, 30*time.Second, "burst unreachable reported", func() bool {
 		st := status(t, r)
-		return st.Burst != nil && !st.Burst.Reachable && st.Burst.Blocked
+		d := st.Destination("burst")
+		return d != nil && d.Reachable != nil && !*d.Reachable &&
+			st.Has(v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonBurstNotReady)
 	})
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("weights with the burst API unreachable: %v", got)
 	}
 }
 
-// status reads the replica's /api/status.
-func status(t *testing.T, r *replica) bursterapi.Status {
+// status reads the policy's status from the replica's /api/status.
+func status(t *testing.T, r *replica) v1alpha1.BurstPolicyStatus {
 	t.Helper()
 	resp, err := http.Get(r.base + bursterapi.StatusPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st bursterapi.Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+	var p v1alpha1.BurstPolicy
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return p.Status
+}
+
+// reachable says whether d's cluster answered, as its status says.
+func reachable(d *v1alpha1.DestinationStatus) bool {
+	return d != nil && d.Reachable != nil && *d.Reachable
+}
+
+// ready is d's ready workers, -1 when not known.
+func ready(d *v1alpha1.DestinationStatus) int {
+	if d == nil || d.ReadyEndpoints == nil {
+		return -1
+	}
+	return int(*d.ReadyEndpoints)
+}
+
+// prescaledTo is d's raised minReplicas, 0 when not raised.
+func prescaledTo(d *v1alpha1.DestinationStatus) int32 {
+	if d == nil || d.PrescaledTo == nil {
+		return 0
+	}
+	return *d.PrescaledTo
 }
 
 // burstCluster is a second API server standing for the burst cluster, with
@@ -385,8 +410,8 @@ func TestPrescale(t *testing.T) {
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("shifted with 1 of 3 burst workers ready: %v", got)
 	}
-	if st := status(t, r); st.Burst == nil || st.Burst.PrescaledTo != 3 {
-		t.Fatalf("status burst = %+v, want prescaledTo 3", st.Burst)
+	if st := status(t, r); prescaledTo(st.Destination("burst")) != 3 {
+		t.Fatalf("status burst = %+v, want prescaledTo 3", st.Destination("burst"))
 	}
 	slices := burst.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
 	if _, err := slices.Update(ctx, workerSlice(true, true, true), metav1.UpdateOptions{}); err != nil {
@@ -508,8 +533,8 @@ func TestNewTermRaisesAgain(t *testing.T) {
 	if got := c.weights(t); got != split.AllPrimary {
 		t.Fatalf("A shifted to %v with 1 of 2 burst workers ready", got)
 	}
-	if st := status(t, a); st.Burst == nil || st.Burst.PrescaledTo != 2 {
-		t.Fatalf("A's status burst = %+v, want prescaledTo 2", st.Burst)
+	if st := status(t, a); prescaledTo(st.Destination("burst")) != 2 {
+		t.Fatalf("A's status burst = %+v, want prescaledTo 2", st.Destination("burst"))
 	}
 }
 

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
@@ -149,15 +151,21 @@ func TestHungAPIServer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = p.Stop() })
 	addr, _ := component.ListenAddr(logs.Lines())
-	status := func() (bursterapi.Status, error) {
-		var s bursterapi.Status
+	status := func() (v1alpha1.BurstPolicyStatus, error) {
+		var p v1alpha1.BurstPolicy
 		client := &http.Client{Timeout: time.Second}
 		resp, err := client.Get("http://" + addr + bursterapi.StatusPath)
 		if err != nil {
-			return s, err
+			return p.Status, err
 		}
 		defer resp.Body.Close()
-		return s, json.NewDecoder(resp.Body).Decode(&s)
+		return p.Status, json.NewDecoder(resp.Body).Decode(&p)
+	}
+	// timedOut: the status says the route's API timed out.
+	timedOut := func(s v1alpha1.BurstPolicyStatus) bool {
+		c := s.Condition(v1alpha1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == string(v1alpha1.ReasonRouterUnreachable) &&
+			strings.HasSuffix(c.Message, ": timed out")
 	}
 
 	// Unbounded, the first read would never return: no failure would be
@@ -168,8 +176,8 @@ func TestHungAPIServer(t *testing.T) {
 		switch {
 		case err != nil:
 			return fmt.Errorf("the status does not answer: %w", err)
-		case s.RouterError != "timed out":
-			return fmt.Errorf("status routerError %q, want %q", s.RouterError, "timed out")
+		case !timedOut(s):
+			return fmt.Errorf("status conditions %+v, want Ready False RouterUnreachable, timed out", s.Conditions)
 		case failures() < 3:
 			return fmt.Errorf("%d failures logged", failures())
 		}
@@ -185,8 +193,8 @@ func TestHungAPIServer(t *testing.T) {
 			return fmt.Errorf("weights %v; log:\n%s", w, logs.Tail(6))
 		}
 		s, err := status()
-		if err != nil || s.RouterError != "" {
-			return fmt.Errorf("status %+v, %v", s, err)
+		if err != nil || !s.Has(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReconciled) {
+			return fmt.Errorf("status conditions %+v, %v", s.Conditions, err)
 		}
 		return nil
 	})

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/app"
@@ -231,6 +234,41 @@ func TestPoliciesRunSideBySide(t *testing.T) {
 	})
 	if got := c.vsWeights(t, "worker-b"); got != split.AllPrimary {
 		t.Fatalf("b's route moved with a's load: %v", got)
+	}
+
+	// The status API carries the policy in the API's own shape: the
+	// leader's status live, a standby's relayed from what the leader wrote.
+	for _, tc := range []struct {
+		r      *replica
+		leader string
+	}{{r, "true"}, {standby, "false"}} {
+		component.EventuallyNil(t, 15*time.Second, "a bursting, as replica "+tc.leader+" serves it", func() error {
+			code, leader, p := getPolicy(t, tc.r.base+bursterapi.StatusPath+"?policy=a")
+			switch {
+			case code != http.StatusOK || leader != tc.leader:
+				return fmt.Errorf("%d, Burster-Leader %q", code, leader)
+			case p.APIVersion != "cloudburst.dev/v1alpha1" || p.Kind != "BurstPolicy" || p.Name != "a" || p.Namespace != c.ns:
+				return fmt.Errorf("served %s %s %s/%s", p.APIVersion, p.Kind, p.Namespace, p.Name)
+			case p.Status.Split != "0/100" || p.Status.RateRPS == nil || p.Spec.Strategy.Type != v1alpha1.StrategySwitch:
+				return fmt.Errorf("split %q, rate %v, strategy %q", p.Status.Split, p.Status.RateRPS, p.Spec.Strategy.Type)
+			}
+			return nil
+		})
+	}
+	var changes v1alpha1.ChangeList
+	getJSON(t, r.base+bursterapi.ChangesPath+"?policy=a", &changes)
+	if changes.Kind != v1alpha1.ChangeListKind || len(changes.Items) == 0 ||
+		changes.Items[len(changes.Items)-1].Reason != v1alpha1.ChangeWeightsChanged {
+		t.Fatalf("a's changes: %+v", changes)
+	}
+	for query, want := range map[string]int{
+		"":              http.StatusBadRequest, // three policies: name one
+		"?policy=x":     http.StatusNotFound,
+		"?policy=Not_A": http.StatusBadRequest,
+	} {
+		if code, _, _ := getPolicy(t, r.base+bursterapi.StatusPath+query); code != want {
+			t.Fatalf("GET %s%s: %d, want %d", bursterapi.StatusPath, query, code, want)
+		}
 	}
 
 	if err := c.env.Dynamic(t).Resource(router.VirtualServices).Namespace(c.ns).Delete(context.Background(), "worker-b",
@@ -552,5 +590,39 @@ func (b *burstCluster) kubeconfigSecret(t *testing.T, c *cluster, name string) {
 		ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"kubeconfig": kubeconfig},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// getPolicy GETs a policy from a burster's status API: the answer's
+// code, its Burster-Leader, and the policy when the code is 200.
+func getPolicy(t *testing.T, url string) (int, string, v1alpha1.BurstPolicy) {
+	t.Helper()
+	var p v1alpha1.BurstPolicy
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	return resp.StatusCode, resp.Header.Get(bursterapi.LeaderHeader), p
+}
+
+// getJSON decodes the 200 answer of GET url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
@@ -43,6 +44,7 @@ type config struct {
 	MaxInFlight    int           `envconfig:"MAX_IN_FLIGHT" default:"256" desc:"requests beyond this many outstanding are dropped"`
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2s" desc:"per request to the worker"`
 	BursterURL     string        `envconfig:"BURSTER_URL" default:"" desc:"the burster, to show its decisions on the page; empty: not shown"`
+	BursterPolicy  string        `envconfig:"BURSTER_POLICY" default:"worker" desc:"the BurstPolicy the page follows (the worker's); empty: the burster's only one"`
 	SLOLatencyMS   float64       `envconfig:"SLO_LATENCY_MS" default:"250" desc:"the latency objective the page measures each cluster's answers against (the burster's SLO_LATENCY_MS)"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
@@ -67,6 +69,9 @@ func (c config) Validate() error {
 		return fmt.Errorf("REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)
 	case !(c.SLOLatencyMS > 0):
 		return fmt.Errorf("SLO_LATENCY_MS must be positive, got %v", c.SLOLatencyMS)
+	}
+	if errs := validation.IsDNS1123Subdomain(c.BursterPolicy); c.BursterPolicy != "" && len(errs) > 0 {
+		return fmt.Errorf("BURSTER_POLICY %q is not a policy's name: %s", c.BursterPolicy, errs[0])
 	}
 	if c.BursterURL != "" {
 		if b, err := url.Parse(c.BursterURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" {
@@ -165,7 +170,7 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
 	gen.OnRateChange(func(int) { a.hub.StatusChanged() })
 	if cfg.BursterURL != "" {
-		a.burster = decisions.NewPoller(decisions.Config{URL: cfg.BursterURL, Interval: burstPoll,
+		a.burster = decisions.NewPoller(decisions.Config{URL: cfg.BursterURL, Policy: cfg.BursterPolicy, Interval: burstPoll,
 			OnChange: a.hub.StatusChanged, Log: log, Metrics: a.srv.Registry})
 	}
 	gen.RegisterMetrics(a.srv.Registry)

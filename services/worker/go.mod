@@ -3,8 +3,10 @@ module github.com/cloudburst-demo/cloudburst/services/worker
 go 1.26.0
 
 replace (
+	github.com/cloudburst-demo/cloudburst/api => ../../api
 	github.com/cloudburst-demo/cloudburst/pkg => ../../pkg
 	github.com/cloudburst-demo/cloudburst/testkit => ../../testkit
+	github.com/cloudburst-demo/cloudburst/testkit/kube => ../../testkit/kube
 )
 
 require (

@@ -6,7 +6,7 @@
 package pageapi
 
 import (
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 )
 
@@ -64,7 +64,9 @@ type Rates struct {
 // follows a burster, the burster's view.
 type Status struct {
 	Generator
-	Burster *bursterapi.Status `json:"burster,omitempty"`
+	// Burster is the policy the frontend follows as the burster serves it
+	// (GET /api/status): its spec and its live status.
+	Burster *v1alpha1.BurstPolicy `json:"burster,omitempty"`
 	// BursterProblem, when the frontend follows a burster whose status it
 	// could not read last time (Burster is then nil), says why, for the page.
 	BursterProblem string `json:"bursterProblem,omitempty"`

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 )
 
 // TestJSON pins the shapes the page's script reads and writes.
@@ -27,13 +28,16 @@ func TestJSON(t *testing.T) {
 			Received: &pageapi.Rates{Primary: 0.5, Burst: 1.5},
 			Status: &pageapi.Status{
 				Generator: pageapi.Generator{TargetRPS: 25, SentRPS: 25, AchievedRPS: 24.5, InFlight: 2, Sent: 100, Succeeded: 98, Failed: 1, Dropped: 1, LastError: "worker answered 503"},
-				Burster:   &bursterapi.Status{Weights: &split.AllBurst, Leader: true, Strategy: "switch", HighRPS: 15, LowRPS: 10, Changes: []bursterapi.Change{}},
+				Burster: &v1alpha1.BurstPolicy{ObjectMeta: metav1.ObjectMeta{Name: "worker"},
+					Spec:   v1alpha1.BurstPolicySpec{Strategy: v1alpha1.Strategy{Type: v1alpha1.StrategySwitch, HighRPS: 15}},
+					Status: v1alpha1.BurstPolicyStatus{Weights: []v1alpha1.DestinationWeight{{Name: "primary", Weight: 0}, {Name: "burst", Weight: 100}}}},
 			},
 			At: 1795335482000},
 			`{"type":"update","hashes":[{"text":"abc","cluster":"primary"},{"text":"bursty-abc","cluster":"burst"}],` +
 				`"counts":{"primary":1,"burst":1},"received":{"primary":0.5,"burst":1.5},` +
 				`"status":{"targetRps":25,"sentRps":25,"achievedRps":24.5,"inFlight":2,"sent":100,"succeeded":98,"failed":1,"dropped":1,"lastError":"worker answered 503",` +
-				`"burster":{"weights":{"primary":0,"burst":100},"leader":true,"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}},"at":1795335482000}`},
+				`"burster":{"metadata":{"name":"worker"},"spec":{"route":{},"destinations":null,"measurement":{},"strategy":{"type":"switch","highRps":15}},` +
+				`"status":{"weights":[{"name":"primary","weight":0},{"name":"burst","weight":100}]}}},"at":1795335482000}`},
 		{"burster unreadable", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, BursterProblem: "the burster answered 503 Service Unavailable"},
 			`{"targetRps":5,"sentRps":0,"achievedRps":0,"inFlight":0,"sent":0,"succeeded":0,"failed":0,"dropped":0,"bursterProblem":"the burster answered 503 Service Unavailable"}`},
 		{"latency", pageapi.Status{Generator: pageapi.Generator{TargetRPS: 5}, Latency: &pageapi.Latency{ObjectiveMS: 250, WindowSeconds: 10, FailedAsMS: 2000,

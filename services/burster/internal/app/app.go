@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
@@ -18,6 +18,8 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/election"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/runner"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
 
@@ -59,9 +61,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	}
 	log.Info("starting", "source", cfg.Source, "router", cfg.Router, "strategy", cfg.Strategy, "high", cfg.HighRPS,
 		"low", cfg.LowRPS, "leaderElect", cfg.LeaderElect, "dryRun", cfg.DryRun)
-	var slo *bursterapi.SLO
+	var slo *controller.SLO
 	if cfg.MeasuresSLO() {
-		slo = &bursterapi.SLO{LatencyMS: cfg.SLOLatencyMS, Target: cfg.SLOTarget, WindowSeconds: cfg.SLOWindow.Seconds()}
+		slo = &controller.SLO{LatencyMS: cfg.SLOLatencyMS, Target: cfg.SLOTarget, WindowSeconds: cfg.SLOWindow.Seconds()}
 		log.Info("service level objective", "latencyMs", cfg.SLOLatencyMS, "target", cfg.SLOTarget, "window", cfg.SLOWindow,
 			"minRequests", cfg.SLOMinRequests, "probe", cfg.SLOProbe)
 	}
@@ -93,8 +95,15 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	ctrl := controller.New(ccfg)
 	var leading atomic.Bool
 	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
-	registerAPI(srv.Echo, settings{router: string(cfg.Router), strategy: string(cfg.Strategy), high: cfg.HighRPS, low: cfg.LowRPS},
-		ctrl, &leading)
+	served := cfg.BurstPolicy()
+	served.Default()
+	view := runner.View{Names: [2]string{source.Primary, source.Burst}, Route: route(cfg)}
+	registerAPI(srv.Echo, &onePolicy{
+		meta:    served.DeepCopy,
+		status:  func(prev v1alpha1.BurstPolicyStatus) v1alpha1.BurstPolicyStatus { return view.StatusOf(prev, ctrl) },
+		changes: func() []v1alpha1.Change { return view.ChangesOf(ctrl) },
+		leading: leading.Load,
+	})
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
@@ -117,4 +126,15 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 		})
 	})
 	return g.Wait()
+}
+
+// route is the route the variables name, kind/name.
+func route(cfg config.Config) string {
+	switch cfg.Router {
+	case router.KindIstio:
+		return "VirtualService/" + cfg.VirtualService
+	case router.KindGatewayAPI:
+		return "HTTPRoute/" + cfg.HTTPRoute
+	}
+	return "LocalMesh/" + cfg.MeshAdminURL
 }

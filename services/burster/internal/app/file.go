@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -14,7 +13,6 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/server"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
-	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/runner"
 )
 
@@ -37,14 +35,15 @@ func ServeFile(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer run.Stop()
-	var leading atomic.Bool
-	leading.Store(true)
-	low := 0.0
-	if p.Spec.Strategy.LowRPS != nil {
-		low = *p.Spec.Strategy.LowRPS
-	}
-	registerAPI(srv.Echo, settings{router: string(router.KindLocalMesh), strategy: string(p.Spec.Strategy.Type),
-		high: p.Spec.Strategy.HighRPS, low: low}, run, &leading)
+	served := p.DeepCopy()
+	served.Default()
+	served.APIVersion, served.Kind, served.Status = v1alpha1.GroupVersion.String(), v1alpha1.Kind, v1alpha1.BurstPolicyStatus{}
+	registerAPI(srv.Echo, &onePolicy{
+		meta:    served.DeepCopy,
+		status:  func(prev v1alpha1.BurstPolicyStatus) v1alpha1.BurstPolicyStatus { return run.Status(prev, p.Generation) },
+		changes: run.Changes,
+		leading: func() bool { return true },
+	})
 	log.Info("starting", "policies", cfg.Policies, "file", cfg.PolicyFile, "policy", p.Name, "strategy", p.Spec.Strategy.Type,
 		"dryRun", p.Spec.DryRun)
 

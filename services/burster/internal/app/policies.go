@@ -31,8 +31,8 @@ var managerMetrics = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error)
 
 // ServePolicies runs every BurstPolicy in namespace ns of the API server rc
 // reaches (POLICIES=kubernetes) until ctx is done or this replica loses
-// the Lease: the HTTP server (probes, and on /metrics each policy's
-// metrics labelled with it beside the manager's) and the operator.
+// the Lease: the HTTP server (probes, the status API, and on /metrics each
+// policy's metrics labelled with it beside the manager's) and the operator.
 func ServePolicies(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.Config, ns string) error {
 	srv := server.New(Service, cfg.Config, log, health.New())
 	srv.AlsoGather(managerMetrics)
@@ -40,13 +40,16 @@ func ServePolicies(ctx context.Context, cfg config.Config, log *slog.Logger, rc 
 	log.Info("starting", "policies", cfg.Policies, "namespace", ns, "leaderElect", cfg.LeaderElect)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(ctx) })
-	g.Go(func() error {
-		return operator.Run(ctx, operator.Config{
-			RESTConfig: rc, Namespace: ns, LeaderElect: cfg.LeaderElect, Lease: cfg.LeaseName,
-			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
-			Metrics: srv.Registry, Log: log, OnLeader: func() { leader.Set(1) },
-		})
+	op, err := operator.New(ctx, operator.Config{
+		RESTConfig: rc, Namespace: ns, LeaderElect: cfg.LeaderElect, Lease: cfg.LeaseName,
+		LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
+		Metrics: srv.Registry, Log: log, OnLeader: func() { leader.Set(1) },
 	})
+	if err != nil {
+		return err
+	}
+	registerAPI(srv.Echo, op)
+	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { return op.Run(ctx) })
 	return g.Wait()
 }

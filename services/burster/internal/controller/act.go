@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
@@ -14,13 +14,13 @@ import (
 // it keeps them or this is a dry run, and the decision is told once.
 func (c *Controller) act(ctx context.Context, next policy.State, d policy.Decision, rps *float64) {
 	from := c.term.state.Weights
-	decision := tell{kind: bursterapi.WeightsChanged, from: from, to: d.Weights, rps: rps, slo: d.SLO, reason: d.Reason,
+	decision := tell{kind: v1alpha1.ChangeWeightsChanged, from: from, to: d.Weights, rps: rps, slo: d.SLO, reason: d.Reason,
 		message: fmt.Sprintf("%v -> %v: %s", from, d.Weights, d.Reason)}
 	switch {
 	case d.BurstNotReady:
-		decision.kind, decision.level = bursterapi.BurstNotReady, slog.LevelError
+		decision.kind, decision.level = v1alpha1.ChangeBurstNotReady, slog.LevelError
 	case d.FailSafe:
-		decision.kind, decision.level = bursterapi.FailSafe, slog.LevelError
+		decision.kind, decision.level = v1alpha1.ChangeFailSafe, slog.LevelError
 		if !d.Changed {
 			decision.message = d.Reason
 		}
@@ -34,7 +34,7 @@ func (c *Controller) act(ctx context.Context, next policy.State, d policy.Decisi
 	}
 	if c.cfg.DryRun {
 		c.term.state = next
-		decision.kind, decision.level = bursterapi.DryRun, slog.LevelInfo
+		decision.kind, decision.level = v1alpha1.ChangeDryRun, slog.LevelInfo
 		decision.message = "would change " + decision.message
 		c.tell(decision)
 		return
@@ -45,7 +45,7 @@ func (c *Controller) act(ctx context.Context, next policy.State, d policy.Decisi
 		// Not applied: keep the old weights so the next tick decides again.
 		next.Weights, next.LastChange = c.term.state.Weights, c.term.state.LastChange
 		c.term.state = next
-		c.tell(tell{level: slog.LevelError, kind: bursterapi.UpdateFailed, from: from, to: from, rps: rps,
+		c.tell(tell{level: slog.LevelError, kind: v1alpha1.ChangeUpdateFailed, from: from, to: from, rps: rps,
 			reason:  fmt.Sprintf("could not change %v -> %v (%s): %s", from, d.Weights, d.Reason, router.Classify(err)),
 			message: fmt.Sprintf("could not change %v -> %v (%s): %v", from, d.Weights, d.Reason, err)})
 		return

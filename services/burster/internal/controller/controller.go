@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -36,7 +35,7 @@ type Config struct {
 	// decides from it; under another it is for the status only.
 	Latency source.Latency
 	// SLO is the objective, for the status; set with Latency.
-	SLO *bursterapi.SLO
+	SLO *SLO
 	// Budget and Security, when not nil, measure each destination's error
 	// budget and how its requests travel, for the status.
 	Budget   source.BudgetSource
@@ -93,13 +92,15 @@ type Controller struct {
 	budget       budgetReading
 	weights      *split.Split
 	observed     *float64
-	destinations *bursterapi.Destinations
-	capacity     *bursterapi.Capacity
-	burst        *bursterapi.Burst
-	slo          *bursterapi.SLO
-	security     *bursterapi.Security
+	destinations *Destinations
+	capacity     *HomeCapacity
+	burst        *Burst
+	slo          *SLO
+	security     *Security
 	routerErr    string // the class of the last router call's failure; "" after a success
 	rateErr      error  // the class of the last rate's failure; nil after a success
+	lastChange   time.Time
+	learned      float64
 }
 
 // term is everything the loop holds for one leader term. Each term starts
@@ -115,15 +116,21 @@ type term struct {
 
 // Snapshot is what the controller knows now, for status pages.
 type Snapshot struct {
-	Weights      *split.Split             // nil until read from the router
-	ObservedRPS  *float64                 // nil when the last measurement failed
-	Destinations *bursterapi.Destinations // nil when not measured
-	Capacity     *bursterapi.Capacity     // nil when not measured
-	Burst        *bursterapi.Burst        // nil when not read
-	SLO          *bursterapi.SLO          // nil unless the service level is measured
-	Security     *bursterapi.Security     // nil unless measured
-	RouterError  string                   // the class of the last router call's failure; "" when it succeeded
-	RateError    error                    // the class of the last rate's failure (source.Classify); nil when measured
+	Weights      *split.Split  // nil until read from the router
+	ObservedRPS  *float64      // nil when the last measurement failed
+	Destinations *Destinations // nil when not measured
+	Capacity     *HomeCapacity // nil when not measured
+	Burst        *Burst        // nil when not read
+	SLO          *SLO          // nil unless the service level is measured
+	Security     *Security     // nil unless measured
+	RouterError  string        // the class of the last router call's failure; "" when it succeeded
+	RateError    error         // the class of the last rate's failure (source.Classify); nil when measured
+	// LastChange is when the weights last changed in this term, or as
+	// resumed; zero when not known.
+	LastChange time.Time
+	// LearnedCapacityRPS is the capacity slo measured (or resumed); 0:
+	// none.
+	LearnedCapacityRPS float64
 }
 
 // New returns a Controller.
@@ -221,6 +228,17 @@ func (c *Controller) Resume(lastChange time.Time, capacityRPS float64) {
 	if capacityRPS > 0 {
 		c.term.state.SLO.CapacityRPS, c.term.state.SLO.Measured = capacityRPS, true
 	}
+	c.mu.Lock()
+	c.lastChange, c.learned = c.term.state.LastChange, learned(c.term.state)
+	c.mu.Unlock()
+}
+
+// learned is the capacity slo measured in s; 0: none.
+func learned(s policy.State) float64 {
+	if s.SLO.Measured {
+		return s.SLO.CapacityRPS
+	}
+	return 0
 }
 
 // State is the policy's state in this term: the weights as decided, when

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
@@ -621,7 +621,7 @@ func TestSLO(t *testing.T) {
 	}
 	lat := &fakeLatency{}
 	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllPrimary}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
-	objective := &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5}
+	objective := &SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5}
 	r.c = New(Config{Source: r.src, Latency: lat, SLO: objective, Router: r.rt, Policy: pol, Events: r.ev,
 		Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
 	r.c.now = func() time.Time { return r.now }
@@ -671,7 +671,7 @@ func TestSLO(t *testing.T) {
 	r.at(40, nil)
 	r.at(40, nil)
 	last := r.c.Changes()[len(r.c.Changes())-1]
-	if r.rt.cur != split.AllPrimary || last.Kind != bursterapi.FailSafe || !strings.Contains(last.Reason, "no bucket at the objective") {
+	if r.rt.cur != split.AllPrimary || last.Kind != v1alpha1.ChangeFailSafe || !strings.Contains(last.Reason, "no bucket at the objective") {
 		t.Fatalf("no bucket, three times: weights %v, last change %+v", r.rt.cur, last)
 	}
 }
@@ -703,7 +703,7 @@ func TestSLOMeasuredUnderSwitch(t *testing.T) {
 	lat := &fakeLatency{w: policy.SLIs{Primary: policy.Window{Requests: 100, Good: 99}, Burst: policy.Window{Requests: 50, Good: 25}}}
 	budget := &fakeBudget{b: source.Budget{Period: "3d", Primary: source.BudgetOf{Burns: []source.Burn{{Window: "5m", Rate: 0.5}}, Left: &left}}}
 	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: split.AllBurst}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
-	r.c = New(Config{Source: r.src, Latency: lat, SLO: &bursterapi.SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5},
+	r.c = New(Config{Source: r.src, Latency: lat, SLO: &SLO{LatencyMS: 250, Target: 0.99, WindowSeconds: 5},
 		Budget: budget, Security: &fakeSecurity{source.Security{Primary: "mutual_tls", Burst: "mutual_tls"}},
 		Router: r.rt, Policy: pol, Events: r.ev, Metrics: NewMetrics(r.reg), Interval: time.Second, Log: slog.New(slog.DiscardHandler)})
 	r.c.now = func() time.Time { return r.now }

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 )
@@ -93,7 +93,7 @@ func (c *Controller) correct(ctx context.Context, o observed) {
 		return // already restored, e.g. a stale event of our own write
 	}
 	c.cfg.Metrics.corrections.Inc()
-	c.tell(tell{level: slog.LevelWarn, kind: bursterapi.DriftCorrected, from: old, to: want,
+	c.tell(tell{level: slog.LevelWarn, kind: v1alpha1.ChangeDriftCorrected, from: old, to: want,
 		reason: fmt.Sprintf("weights were changed to %v by someone else; restored %v", old, want)})
 }
 

@@ -2,8 +2,6 @@ package controller
 
 import (
 	"sync"
-
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 )
 
 // historySize bounds how many changes are kept for GET /api/changes.
@@ -12,10 +10,10 @@ const historySize = 50
 // history is a bounded, newest-last list of changes.
 type history struct {
 	mu      sync.Mutex
-	changes []bursterapi.Change
+	changes []Change
 }
 
-func (h *history) add(c bursterapi.Change) {
+func (h *history) add(c Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.changes) == historySize {
@@ -25,8 +23,8 @@ func (h *history) add(c bursterapi.Change) {
 	h.changes = append(h.changes, c)
 }
 
-func (h *history) list() []bursterapi.Change {
+func (h *history) list() []Change {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]bursterapi.Change{}, h.changes...) // never nil: the API answers []
+	return append([]Change{}, h.changes...) // never nil: the API answers []
 }

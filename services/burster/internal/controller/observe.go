@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
@@ -13,7 +12,7 @@ import (
 // detail is in the log), primary's capacity and the burst cluster's
 // readiness when configured, whether burst is still scaling up, and each
 // destination's latency window (the class of its error, if it failed).
-func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *bursterapi.Capacity, *bursterapi.Burst, error) {
+func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *HomeCapacity, *Burst, error) {
 	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
 	var latencyErr error
 	if c.cfg.Latency != nil && err == nil {
@@ -60,7 +59,7 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 
 // readBurst counts the burst cluster's ready workers, when configured. Nil:
 // not read. An unreachable API counts as none.
-func (c *Controller) readBurst(ctx context.Context) *bursterapi.Burst {
+func (c *Controller) readBurst(ctx context.Context) *Burst {
 	if c.cfg.Burst == nil {
 		return nil
 	}
@@ -70,14 +69,14 @@ func (c *Controller) readBurst(ctx context.Context) *bursterapi.Burst {
 		if ctx.Err() == nil {
 			c.cfg.Log.Warn("the burst cluster's readiness unknown: counted as not ready", "err", err)
 		}
-		return &bursterapi.Burst{}
+		return &Burst{}
 	}
-	return &bursterapi.Burst{ReadyEndpoints: n, Reachable: true}
+	return &Burst{ReadyEndpoints: n, Reachable: true}
 }
 
 // measureCapacity reads primary's capacity, when configured. Nil: not
 // measured.
-func (c *Controller) measureCapacity() *bursterapi.Capacity {
+func (c *Controller) measureCapacity() *HomeCapacity {
 	if c.cfg.Capacity == nil {
 		return nil
 	}
@@ -87,5 +86,5 @@ func (c *Controller) measureCapacity() *bursterapi.Capacity {
 		c.cfg.Log.Warn("primary's capacity unknown", "err", err)
 		return nil
 	}
-	return &bursterapi.Capacity{RPS: rps, ReadyEndpoints: ready}
+	return &HomeCapacity{RPS: rps, ReadyEndpoints: ready}
 }

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 )
 
@@ -42,7 +42,7 @@ type prescaleState struct {
 
 // prescale raises or restores the burst HPA for a measured rate, and says
 // why the first shift must wait ("" when it need not).
-func (c *Controller) prescale(ctx context.Context, rps float64, burst *bursterapi.Burst) string {
+func (c *Controller) prescale(ctx context.Context, rps float64, burst *Burst) string {
 	p := c.cfg.Prescale
 	if p == nil || c.cfg.DryRun {
 		return ""
@@ -74,7 +74,7 @@ func (c *Controller) prescale(ctx context.Context, rps float64, burst *bursterap
 		case after.MinReplicas > before.MinReplicas:
 			c.term.pre.raised, c.term.pre.raisedAt = after.MinReplicas, now
 			c.cfg.Metrics.prescaled.Set(float64(after.MinReplicas))
-			c.note(slog.LevelInfo, bursterapi.PreScaled, fmt.Sprintf(
+			c.note(slog.LevelInfo, v1alpha1.ChangePreScaled, fmt.Sprintf(
 				"raised the burst HorizontalPodAutoscaler %s's minReplicas from %d to %d for %.1f req/s (%g per worker; at most %d)",
 				p.Scaler.Name(), before.MinReplicas, after.MinReplicas, rps, p.PerEndpointRPS, after.MaxReplicas))
 		default:
@@ -109,7 +109,7 @@ func (c *Controller) coolDown(ctx context.Context, now time.Time) {
 	c.term.pre.raised, c.term.pre.coolSince = 0, time.Time{}
 	c.cfg.Metrics.prescaled.Set(0)
 	if before.Original != nil {
-		c.note(slog.LevelInfo, bursterapi.ScaledBack, fmt.Sprintf(
+		c.note(slog.LevelInfo, v1alpha1.ChangeScaledBack, fmt.Sprintf(
 			"restored the burst HorizontalPodAutoscaler %s's minReplicas from %d to %d after %s on primary",
 			p.Scaler.Name(), before.MinReplicas, after.MinReplicas, p.Cooldown))
 	}

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -21,7 +21,7 @@ import (
 // and an entry in the history that /api/changes and the page show.
 type tell struct {
 	level    slog.Level // Warn and above: a Warning event
-	kind     bursterapi.Kind
+	kind     v1alpha1.ChangeReason
 	from, to split.Split
 	rps      *float64           // the rate it was decided at; nil when none
 	slo      *policy.SLOReading // what the slo strategy judged; nil when none
@@ -42,7 +42,7 @@ func (c *Controller) tell(t tell) {
 	}
 	c.cfg.Log.Log(context.Background(), t.level, msg, "kind", t.kind, "from", t.from.String(), "to", t.to.String(), "rps", t.rps)
 	c.cfg.Events.Event(eventtype, string(t.kind), msg)
-	change := bursterapi.Change{At: c.now(), From: t.from, To: t.to, RPS: t.rps, Reason: t.reason, Kind: t.kind}
+	change := Change{At: c.now(), From: t.from, To: t.to, RPS: t.rps, Reason: t.reason, Kind: t.kind}
 	if t.slo != nil {
 		change.SLI, change.Burn = t.slo.Primary.SLI, t.slo.Primary.Burn
 	}
@@ -50,7 +50,7 @@ func (c *Controller) tell(t tell) {
 }
 
 // note tells of a finding that leaves the weights where they are.
-func (c *Controller) note(level slog.Level, kind bursterapi.Kind, reason string) {
+func (c *Controller) note(level slog.Level, kind v1alpha1.ChangeReason, reason string) {
 	w := c.term.state.Weights
 	c.tell(tell{level: level, kind: kind, from: w, to: w, reason: reason})
 }
@@ -58,18 +58,18 @@ func (c *Controller) note(level slog.Level, kind bursterapi.Kind, reason string)
 // burstGate reports, once each, that burst is kept off for want of a ready
 // worker (a decision that moved the weights back is reported with them)
 // and that it is ready again.
-func (c *Controller) burstGate(d policy.Decision, burst *bursterapi.Burst) {
+func (c *Controller) burstGate(d policy.Decision, burst *Burst) {
 	switch {
 	case d.BurstNotReady && !c.term.burstBlocked:
 		c.term.burstBlocked = true
 		c.cfg.Metrics.burstBlocked.Set(1)
 		if !d.Changed {
-			c.note(slog.LevelWarn, bursterapi.BurstNotReady, d.Reason)
+			c.note(slog.LevelWarn, v1alpha1.ChangeBurstNotReady, d.Reason)
 		}
 	case c.term.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
 		c.term.burstBlocked = false
 		c.cfg.Metrics.burstBlocked.Set(0)
-		c.note(slog.LevelInfo, bursterapi.BurstReady,
+		c.note(slog.LevelInfo, v1alpha1.ChangeBurstReady,
 			fmt.Sprintf("the burst cluster has ready workers again (%d)", burst.ReadyEndpoints))
 	}
 }
@@ -89,7 +89,7 @@ func (c *Controller) Snapshot() Snapshot {
 		slo = &o
 	}
 	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
-		SLO: slo, Security: c.security, RouterError: c.routerErr, RateError: c.rateErr}
+		SLO: slo, Security: c.security, RouterError: c.routerErr, RateError: c.rateErr, LastChange: c.lastChange, LearnedCapacityRPS: c.learned}
 }
 
 // routed records how a call to the router ended, for the status: a read
@@ -108,7 +108,7 @@ func (c *Controller) routed(ctx context.Context, err error) {
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, capacity *bursterapi.Capacity, burst *bursterapi.Burst, slo *bursterapi.SLO) {
+func (c *Controller) publish(rps *float64, capacity *HomeCapacity, burst *Burst, slo *SLO) {
 	w := c.term.state.Weights
 	if slo == nil && c.cfg.SLO != nil {
 		o := *c.cfg.SLO // not measured yet: the objective alone
@@ -116,12 +116,16 @@ func (c *Controller) publish(rps *float64, capacity *bursterapi.Capacity, burst 
 	}
 	c.mu.Lock()
 	c.weights, c.observed, c.capacity, c.burst, c.slo = &w, rps, capacity, burst, slo
+	c.lastChange, c.learned = c.term.state.LastChange, learned(c.term.state)
 	c.mu.Unlock()
 }
 
+// LatencyNotYet is the SLO's problem before the first reading: no failure.
+const LatencyNotYet = "no latency measured yet"
+
 // sloStatus is the objective with the policy's reading, or with why there
 // is none; nil without an objective. Snapshot adds the error budget.
-func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.SLO {
+func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *SLO {
 	if c.cfg.SLO == nil {
 		return nil
 	}
@@ -131,10 +135,10 @@ func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.
 	case problem != nil:
 		out.Problem = problem.Error()
 	case r == nil:
-		out.Problem = "no latency measured yet"
+		out.Problem = LatencyNotYet
 	default:
-		j := func(j policy.Judgement) *bursterapi.Judgement {
-			return &bursterapi.Judgement{Requests: j.Requests, SLI: j.SLI, Burn: j.Burn}
+		j := func(j policy.Judgement) *Judgement {
+			return &Judgement{Requests: j.Requests, SLI: j.SLI, Burn: j.Burn}
 		}
 		out.Primary, out.Burst, out.LearnedCapacityRPS, out.BothOver = j(r.Primary), j(r.Burst), r.CapacityRPS, r.BothOver
 	}
@@ -142,4 +146,4 @@ func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *bursterapi.
 }
 
 // Changes returns the recent weight changes, oldest first.
-func (c *Controller) Changes() []bursterapi.Change { return c.history.list() }
+func (c *Controller) Changes() []Change { return c.history.list() }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
@@ -58,7 +58,7 @@ const failingShare = 0.5
 // measureDestinations measures each destination's traffic, when configured, and
 // reports a destination that starts or stops failing (told against the
 // weights w). Nil: not measured.
-func (c *Controller) measureDestinations(ctx context.Context, w split.Split) *bursterapi.Destinations {
+func (c *Controller) measureDestinations(ctx context.Context, w split.Split) *Destinations {
 	if c.cfg.Destinations == nil {
 		return nil
 	}
@@ -70,10 +70,10 @@ func (c *Controller) measureDestinations(ctx context.Context, w split.Split) *bu
 		}
 		return nil
 	}
-	out := &bursterapi.Destinations{Primary: health(d.Primary), Burst: health(d.Burst)}
+	out := &Destinations{Primary: health(d.Primary), Burst: health(d.Burst)}
 	for i, h := range []struct {
 		name string
-		d    bursterapi.Destination
+		d    Destination
 	}{{source.Primary, out.Primary}, {source.Burst, out.Burst}} {
 		if h.d.Failing == c.failing[i] {
 			continue
@@ -81,10 +81,10 @@ func (c *Controller) measureDestinations(ctx context.Context, w split.Split) *bu
 		c.failing[i] = h.d.Failing
 		traffic := fmt.Sprintf("%.1f of %.1f req/s failed", h.d.FailedRPS, h.d.RPS)
 		if h.d.Failing {
-			c.tell(tell{level: slog.LevelWarn, kind: bursterapi.DestinationFailing, from: w, to: w,
+			c.tell(tell{level: slog.LevelWarn, kind: v1alpha1.ChangeDestinationFailing, from: w, to: w,
 				reason: fmt.Sprintf("%s is failing: %s (5xx or no answer); its requests still count as load", h.name, traffic)})
 		} else {
-			c.tell(tell{level: slog.LevelInfo, kind: bursterapi.DestinationRecovered, from: w, to: w,
+			c.tell(tell{level: slog.LevelInfo, kind: v1alpha1.ChangeDestinationRecovered, from: w, to: w,
 				reason: fmt.Sprintf("%s recovered: %s", h.name, traffic)})
 		}
 	}
@@ -92,8 +92,8 @@ func (c *Controller) measureDestinations(ctx context.Context, w split.Split) *bu
 }
 
 // health judges one destination's traffic.
-func health(t source.Traffic) bursterapi.Destination {
-	return bursterapi.Destination{
+func health(t source.Traffic) Destination {
+	return Destination{
 		RPS: t.RPS, FailedRPS: t.FailedRPS,
 		Failing: t.RPS > 0 && t.FailedRPS >= failingShare*t.RPS,
 	}
@@ -101,7 +101,7 @@ func health(t source.Traffic) bursterapi.Destination {
 
 // measureSecurity reads how each destination's requests travel, when
 // configured, for the status. Nil: not measured, or the reading failed.
-func (c *Controller) measureSecurity(ctx context.Context) *bursterapi.Security {
+func (c *Controller) measureSecurity(ctx context.Context) *Security {
 	if c.cfg.Security == nil {
 		return nil
 	}
@@ -112,12 +112,12 @@ func (c *Controller) measureSecurity(ctx context.Context) *bursterapi.Security {
 		}
 		return nil
 	}
-	return &bursterapi.Security{Primary: s.Primary, Burst: s.Burst}
+	return &Security{Primary: s.Primary, Burst: s.Burst}
 }
 
 // budgetReading is an error budget read, or the class of why it was not.
 type budgetReading struct {
-	budget  *bursterapi.Budgets
+	budget  *Budgets
 	problem error
 }
 
@@ -133,12 +133,12 @@ func (c *Controller) measureBudget(ctx context.Context) budgetReading {
 		}
 		return budgetReading{problem: source.Classify(err)}
 	}
-	of := func(o source.BudgetOf) bursterapi.ErrorBudget {
-		out := bursterapi.ErrorBudget{Left: o.Left}
+	of := func(o source.BudgetOf) ErrorBudget {
+		out := ErrorBudget{Left: o.Left}
 		for _, burn := range o.Burns {
-			out.Burns = append(out.Burns, bursterapi.Burn{Window: burn.Window, Rate: burn.Rate})
+			out.Burns = append(out.Burns, Burn{Window: burn.Window, Rate: burn.Rate})
 		}
 		return out
 	}
-	return budgetReading{budget: &bursterapi.Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}}
+	return budgetReading{budget: &Budgets{Period: b.Period, Primary: of(b.Primary), Burst: of(b.Burst)}}
 }

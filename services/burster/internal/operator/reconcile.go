@@ -203,6 +203,16 @@ func (r *reconciler) entry(key types.NamespacedName, p *v1alpha1.BurstPolicy) (*
 	return e, nil
 }
 
+// runner is the policy's Runner of generation, if it has one.
+func (r *reconciler) runner(key types.NamespacedName, generation int64) *runner.Runner {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.runners[key]; e != nil && e.run.Generation == generation {
+		return e.run
+	}
+	return nil
+}
+
 // drop stops the Runner of a deleted policy.
 func (r *reconciler) drop(key types.NamespacedName) {
 	r.mu.Lock()

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/capacity"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/config"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
@@ -63,7 +62,7 @@ type Runner struct {
 	Generation int64
 	route      string // kind/name
 	interval   time.Duration
-	names      [2]string
+	view       View
 	ctrl       *controller.Controller
 	metrics    *controller.Metrics
 	resume     v1alpha1.BurstPolicyStatus
@@ -72,10 +71,10 @@ type Runner struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
+	mu       sync.Mutex // guards began and beginErr, which Status reads
 	began    bool
-	next     time.Time // when the next tick is due
 	beginErr error     // why the last Begin failed; nil once begun
-	seen     time.Time // the time of the last change put in the status
+	next     time.Time // when the next tick is due
 	watched  bool      // Deps.Watched
 	log      *slog.Logger
 }
@@ -118,13 +117,13 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 		Router: rt, Policy: pol, Metrics: metrics, Interval: interval, DryRun: s.DryRun, Log: log,
 	}
 	if scfg.LatencyWindow > 0 {
-		cfg.SLO = &bursterapi.SLO{LatencyMS: s.Strategy.SLO.LatencyMS, Target: s.Strategy.SLO.Target, WindowSeconds: scfg.LatencyWindow.Seconds()}
+		cfg.SLO = &controller.SLO{LatencyMS: s.Strategy.SLO.LatencyMS, Target: s.Strategy.SLO.Target, WindowSeconds: scfg.LatencyWindow.Seconds()}
 	}
 	if d.Events != nil {
 		cfg.Events = d.Events(p)
 	}
 	r := &Runner{Generation: p.Generation, route: route, interval: interval, resume: p.Status, metrics: metrics, watched: d.Watched, log: log,
-		names: [2]string{s.Destinations[0].Name, s.Destinations[1].Name}}
+		view: View{Names: [2]string{s.Destinations[0].Name, s.Destinations[1].Name}, Route: route, resumed: p.Status.Changes}}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	if err := r.gate(p, d, &cfg, rt, timeout); err != nil {
 		r.Stop()
@@ -329,11 +328,11 @@ func (r *Runner) Step(ctx context.Context, now time.Time) time.Duration {
 				// each interval.
 				r.log.Error("reading the route's weights: trying again each interval", "route", r.route, "err", err)
 			}
+			r.mu.Lock()
 			r.beginErr = err
+			r.mu.Unlock()
 			return r.interval
 		}
-		r.beginErr = nil
-		r.began = true
 		var last time.Time
 		if t := r.resume.LastChangeTime; t != nil {
 			last = t.Time
@@ -343,6 +342,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) time.Duration {
 			capacity = *c
 		}
 		r.ctrl.Resume(last, capacity)
+		r.mu.Lock()
+		r.beginErr, r.began = nil, true
+		r.mu.Unlock()
 	}
 	if now.Before(r.next) {
 		r.ctrl.CheckDrift(ctx)
@@ -374,9 +376,3 @@ func (r *Runner) Stop() {
 	r.bg.Wait()
 	r.metrics.Unregister()
 }
-
-// Snapshot is what the loop knows now, as the HTTP status carries it.
-func (r *Runner) Snapshot() controller.Snapshot { return r.ctrl.Snapshot() }
-
-// Changes are the loop's recent decisions, oldest first.
-func (r *Runner) Changes() []bursterapi.Change { return r.ctrl.Changes() }

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
@@ -19,49 +18,80 @@ import (
 // maxChanges is how many changes the status keeps (the CRD's bound).
 const maxChanges = 10
 
-// changeReasons are the decisions the status lists, by the kind the loop
-// tells them as: those that moved the weights, or held them for a reason
-// a person must see. Findings that leave the weights (a failed write is
-// retried, pre-scaling, a failing destination) are in the events.
-var changeReasons = map[bursterapi.Kind]v1alpha1.ChangeReason{
-	bursterapi.WeightsChanged: v1alpha1.ChangeWeightsChanged,
-	bursterapi.DriftCorrected: v1alpha1.ChangeDriftCorrected,
-	bursterapi.FailSafe:       v1alpha1.ChangeFailSafe,
-	bursterapi.DryRun:         v1alpha1.ChangeDryRun,
-	bursterapi.BurstNotReady:  v1alpha1.ChangeBurstNotReady,
-	bursterapi.BurstReady:     v1alpha1.ChangeBurstReady,
-}
-
 // Status is the policy's status as the Runner knows it, on top of prev,
 // the status so far: what this Runner has not measured yet (before its
-// first step) is prev's, changes are appended to prev's, and a condition
-// keeps its transition time while it holds.
+// first step) is prev's, its changes follow those it resumed from, and a
+// condition keeps its transition time while it holds. It reads the loop's
+// snapshot alone: safe to call beside Step (the status API does).
 func (r *Runner) Status(prev v1alpha1.BurstPolicyStatus, generation int64) v1alpha1.BurstPolicyStatus {
+	r.mu.Lock()
+	began, beginErr := r.began, r.beginErr
+	r.mu.Unlock()
+	return r.view.status(prev, generation, r.ctrl.Snapshot(), r.ctrl.Changes(), began, beginErr)
+}
+
+// Changes are the Runner's decisions of every reason, after the changes it
+// resumed from: what GET /api/changes lists.
+func (r *Runner) Changes() []v1alpha1.Change {
+	return append(append([]v1alpha1.Change(nil), r.view.resumed...), r.view.changes(r.ctrl.Changes(), false)...)
+}
+
+// View turns what a control loop knows into a BurstPolicy's status: the
+// Runner's, and the environment-configured burster's (which has no
+// Runner).
+type View struct {
+	Names   [2]string         // the destinations, home first
+	Route   string            // kind/name
+	resumed []v1alpha1.Change // the changes of the status it resumed from
+}
+
+// StatusOf is the status of the loop c on top of prev: Status for a loop
+// that is not a Runner's (it began once it read the weights).
+func (v View) StatusOf(prev v1alpha1.BurstPolicyStatus, c *controller.Controller) v1alpha1.BurstPolicyStatus {
+	snap := c.Snapshot()
+	var err error
+	if snap.Weights == nil && snap.RouterError != "" {
+		err = errors.New(snap.RouterError)
+	}
+	return v.status(prev, 0, snap, c.Changes(), snap.Weights != nil, err)
+}
+
+// ChangesOf is Changes for a loop that is not a Runner's.
+func (v View) ChangesOf(c *controller.Controller) []v1alpha1.Change {
+	return v.changes(c.Changes(), false)
+}
+
+func (v View) status(prev v1alpha1.BurstPolicyStatus, generation int64, snap controller.Snapshot, changes []controller.Change,
+	began bool, beginErr error) v1alpha1.BurstPolicyStatus {
 	out := *prev.DeepCopy()
-	out.ObservedGeneration, out.Route = generation, r.route
-	snap := r.ctrl.Snapshot()
-	if r.began {
-		st := r.ctrl.State()
+	out.ObservedGeneration, out.Route = generation, v.Route
+	if began {
 		if w := snap.Weights; w != nil {
-			out.Weights = r.weights(*w)
+			out.Weights = v.weights(*w)
 			out.Split = v1alpha1.SplitOf(out.Weights)
 		}
-		if !st.LastChange.IsZero() {
-			t := metav1.NewMicroTime(st.LastChange)
+		if !snap.LastChange.IsZero() {
+			t := metav1.NewMicroTime(snap.LastChange)
 			out.LastChangeTime = &t
 		}
 		// What the loop holds, never an older leader's once begun: a
 		// capacity it forgot (or never read back) shows.
 		out.LearnedCapacityRPS = nil
-		if st.SLO.Measured && st.SLO.CapacityRPS > 0 {
-			c := st.SLO.CapacityRPS
+		if c := snap.LearnedCapacityRPS; c > 0 {
 			out.LearnedCapacityRPS = &c
 		}
 	}
 	out.RateRPS = finite(snap.ObservedRPS)
-	out.Destinations = r.destinations(snap)
-	out.Changes = r.appendChanges(out.Changes)
-	r.conditions(&out.Conditions, snap, generation)
+	out.Destinations = v.destinations(snap)
+	out.BudgetPeriod = ""
+	if o := snap.SLO; o != nil && o.Budget != nil {
+		out.BudgetPeriod = o.Budget.Period
+	}
+	out.Changes = append(append([]v1alpha1.Change(nil), v.resumed...), v.changes(changes, true)...)
+	if n := len(out.Changes); n > maxChanges {
+		out.Changes = out.Changes[n-maxChanges:]
+	}
+	v.conditions(&out.Conditions, snap, generation, beginErr)
 	return out
 }
 
@@ -80,65 +110,94 @@ func FailedStatus(prev v1alpha1.BurstPolicyStatus, generation int64, err error) 
 	return out
 }
 
-func (r *Runner) weights(s split.Split) []v1alpha1.DestinationWeight {
+func (v View) weights(s split.Split) []v1alpha1.DestinationWeight {
 	return []v1alpha1.DestinationWeight{
-		{Name: r.names[0], Weight: int32(s.Primary)}, {Name: r.names[1], Weight: int32(s.Burst)},
+		{Name: v.Names[0], Weight: int32(s.Primary)}, {Name: v.Names[1], Weight: int32(s.Burst)},
 	}
 }
 
 // destinations is each destination's traffic, readiness and service level
 // as last measured.
-func (r *Runner) destinations(snap controller.Snapshot) []v1alpha1.DestinationStatus {
-	out := []v1alpha1.DestinationStatus{{Name: r.names[0]}, {Name: r.names[1]}}
+func (v View) destinations(snap controller.Snapshot) []v1alpha1.DestinationStatus {
+	out := []v1alpha1.DestinationStatus{{Name: v.Names[0]}, {Name: v.Names[1]}}
 	if d := snap.Destinations; d != nil {
-		for i, t := range []bursterapi.Destination{d.Primary, d.Burst} {
-			out[i].RateRPS, out[i].FailedRPS = finite(&t.RPS), finite(&t.FailedRPS)
+		for i, t := range []controller.Destination{d.Primary, d.Burst} {
+			out[i].RateRPS, out[i].FailedRPS, out[i].Failing = finite(&t.RPS), finite(&t.FailedRPS), t.Failing
 		}
 	}
 	if c := snap.Capacity; c != nil {
 		n := int32(c.ReadyEndpoints)
-		out[0].ReadyEndpoints = &n
+		out[0].ReadyEndpoints, out[0].CapacityRPS = &n, finite(&c.RPS)
 	}
-	if b := snap.Burst; b != nil && b.Reachable {
-		n := int32(b.ReadyEndpoints)
-		out[1].ReadyEndpoints = &n
+	if b := snap.Burst; b != nil {
+		reachable := b.Reachable
+		out[1].Reachable = &reachable
+		if b.Reachable {
+			n := int32(b.ReadyEndpoints)
+			out[1].ReadyEndpoints = &n
+		}
+		if b.PrescaledTo > 0 {
+			n := b.PrescaledTo
+			out[1].PrescaledTo = &n
+		}
 	}
 	if o := snap.SLO; o != nil {
-		for i, j := range []*bursterapi.Judgement{o.Primary, o.Burst} {
+		for i, j := range []*controller.Judgement{o.Primary, o.Burst} {
 			if j != nil {
-				out[i].SLI, out[i].Burn = finite(j.SLI), finite(j.Burn)
+				n := j.Requests
+				out[i].SLI, out[i].Burn, out[i].Requests = finite(j.SLI), finite(j.Burn), finite(&n)
 			}
+		}
+		if b := o.Budget; b != nil {
+			for i, e := range []controller.ErrorBudget{b.Primary, b.Burst} {
+				out[i].Budget = budget(e)
+			}
+		}
+	}
+	if s := snap.Security; s != nil {
+		out[0].Security, out[1].Security = s.Primary, s.Burst
+	}
+	return out
+}
+
+// budget is an error budget as the status carries it; nil when nothing of
+// it was measured.
+func budget(e controller.ErrorBudget) *v1alpha1.ErrorBudget {
+	if len(e.Burns) == 0 && e.Left == nil {
+		return nil
+	}
+	out := &v1alpha1.ErrorBudget{Left: finite(e.Left)}
+	for _, b := range e.Burns {
+		if f := finite(&b.Rate); f != nil {
+			out.Burns = append(out.Burns, v1alpha1.BurnRate{Window: b.Window, Rate: *f})
 		}
 	}
 	return out
 }
 
-// appendChanges appends the loop's decisions since the last call to
-// changes, keeping the last maxChanges.
-func (r *Runner) appendChanges(changes []v1alpha1.Change) []v1alpha1.Change {
-	for _, c := range r.ctrl.Changes() {
-		reason, ok := changeReasons[c.Kind]
-		if !ok || !c.At.After(r.seen) {
+// changes are the loop's decisions as the status carries them: with
+// weightsOnly, those that moved or held the weights.
+func (v View) changes(in []controller.Change, weightsOnly bool) []v1alpha1.Change {
+	out := make([]v1alpha1.Change, 0, len(in))
+	for _, c := range in {
+		reason := v1alpha1.ChangeReason(c.Kind)
+		if weightsOnly && !reason.MovesWeights() {
 			continue
 		}
-		r.seen = c.At
-		changes = append(changes, v1alpha1.Change{Time: metav1.NewTime(c.At), Weights: r.weights(c.To), Reason: reason,
-			RateRPS: c.RPS, Message: trim(c.Reason)})
+		out = append(out, v1alpha1.Change{Time: metav1.NewMicroTime(c.At), Weights: v.weights(c.To), Reason: reason,
+			RateRPS: finite(c.RPS), SLI: finite(c.SLI), Burn: finite(c.Burn), Message: trim(c.Reason)})
 	}
-	if n := len(changes); n > maxChanges {
-		changes = changes[n-maxChanges:]
-	}
-	return changes
+	return out
 }
 
 // conditions sets Ready, Bursting and Degraded from what the loop knows.
-func (r *Runner) conditions(conds *[]metav1.Condition, snap controller.Snapshot, generation int64) {
+func (v View) conditions(conds *[]metav1.Condition, snap controller.Snapshot, generation int64, beginErr error) {
 	var problem v1alpha1.ConditionReason
 	var msg string
 	switch {
-	case r.beginErr != nil || snap.RouterError != "":
+	case beginErr != nil || snap.RouterError != "":
 		class := snap.RouterError
-		problem, msg = routerReason(class), fmt.Sprintf("%s: %s", r.route, class)
+		problem, msg = routerReason(class), fmt.Sprintf("%s: %s", v.Route, class)
 	case snap.RateError != nil:
 		problem, msg = v1alpha1.ReasonMeasurementFailed, "the rate: "+snap.RateError.Error()
 		if errors.Is(snap.RateError, source.ErrNoData) {
@@ -154,9 +213,9 @@ func (r *Runner) conditions(conds *[]metav1.Condition, snap controller.Snapshot,
 	switch w := snap.Weights; {
 	case w != nil && w.Burst > 0:
 		set(conds, generation, v1alpha1.ConditionBursting, true, v1alpha1.ReasonSpilling,
-			fmt.Sprintf("%d%% goes to %s", w.Burst, r.names[1]))
+			fmt.Sprintf("%d%% goes to %s", w.Burst, v.Names[1]))
 	case w != nil:
-		set(conds, generation, v1alpha1.ConditionBursting, false, v1alpha1.ReasonHome, "all at "+r.names[0])
+		set(conds, generation, v1alpha1.ConditionBursting, false, v1alpha1.ReasonHome, "all at "+v.Names[0])
 	}
 
 	switch {
@@ -164,10 +223,14 @@ func (r *Runner) conditions(conds *[]metav1.Condition, snap controller.Snapshot,
 		set(conds, generation, v1alpha1.ConditionDegraded, true, problem, msg)
 	case snap.Burst != nil && snap.Burst.Blocked:
 		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonBurstNotReady,
-			r.names[1]+" has no ready worker: no weight goes there")
+			v.Names[1]+" has no ready worker: no weight goes there")
 	case snap.SLO != nil && snap.SLO.BothOver:
 		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonBothOverObjective,
 			"both destinations are over their objective")
+	case snap.SLO != nil && snap.SLO.Problem != "" && snap.SLO.Problem != controller.LatencyNotYet:
+		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonMeasurementFailed, "the latency: "+snap.SLO.Problem)
+	case snap.SLO != nil && snap.SLO.BudgetProblem != "":
+		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonMeasurementFailed, "the error budget: "+snap.SLO.BudgetProblem)
 	default:
 		set(conds, generation, v1alpha1.ConditionDegraded, false, v1alpha1.ReasonReconciled, "all the policy asks is done")
 	}

@@ -1,7 +1,7 @@
-// Package decisions follows the burster's status (GET /api/status) so that
-// the page can show the current split and the burster's recent decisions. It
-// works the same against the burster Service in a cluster and against the
-// local demo's burster. A burster it cannot read is not silence: the failure
+// Package decisions follows one BurstPolicy as the burster serves it (GET
+// /api/status?policy=NAME) so that the page can show the current split and
+// the burster's recent decisions. It works the same against the burster
+// Service in a cluster and against the local demo's burster. A burster it cannot read is not silence: the failure
 // is classified once, here, counted, logged when it starts, changes or ends,
 // and said on the page.
 package decisions
@@ -14,12 +14,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
@@ -44,9 +46,16 @@ const (
 
 var reasons = []Reason{Unreachable, BadStatus, Undecodable}
 
+// leaderFresh is how long the leader's last answer is preferred to a
+// standby's: a standby relays the status the leader last wrote, which
+// may be seconds older, so the page flips between them only when the
+// leader has not answered for a while.
+const leaderFresh = 5 * time.Second
+
 // Config configures a Poller.
 type Config struct {
 	URL      string        // the burster's base URL
+	Policy   string        // the BurstPolicy followed; "": the burster's only one
 	Interval time.Duration // between polls; also each poll's timeout
 	OnChange func()        // called when the page should be told at once
 	Log      *slog.Logger
@@ -62,9 +71,10 @@ type Poller struct {
 	log      *slog.Logger
 	failures *prometheus.CounterVec
 
-	mu      sync.Mutex
-	latest  *bursterapi.Status // nil when the last poll failed
-	problem string             // what the page says when latest is nil
+	mu         sync.Mutex
+	latest     *v1alpha1.BurstPolicy // nil when the last poll failed
+	problem    string                // what the page says when latest is nil
+	fromLeader time.Time             // when latest last came from the leader
 
 	lastReason Reason          // the loop's: of the failure going on, "" when none
 	repeat     telemetry.Limit // the same failure is logged again at most every repeatEvery
@@ -72,8 +82,12 @@ type Poller struct {
 
 // NewPoller returns a poller of the burster at cfg.URL.
 func NewPoller(cfg Config) *Poller {
+	u := strings.TrimSuffix(cfg.URL, "/") + bursterapi.StatusPath
+	if cfg.Policy != "" {
+		u += "?" + url.Values{bursterapi.PolicyParam: {cfg.Policy}}.Encode()
+	}
 	p := &Poller{
-		url:      strings.TrimSuffix(cfg.URL, "/") + bursterapi.StatusPath,
+		url:      u,
 		interval: cfg.Interval,
 		client:   &http.Client{Timeout: cfg.Interval},
 		onChange: cfg.OnChange,
@@ -91,9 +105,10 @@ func NewPoller(cfg Config) *Poller {
 	return p
 }
 
-// Latest is the last status from the leading burster or, when the last
-// poll failed, nil and what the page should say about it.
-func (p *Poller) Latest() (*bursterapi.Status, string) {
+// Latest is the policy as the burster last served it, its status
+// preferably the leader's or, when the last poll failed, nil and what the
+// page should say about it.
+func (p *Poller) Latest() (*v1alpha1.BurstPolicy, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.latest, p.problem
@@ -104,26 +119,15 @@ func (p *Poller) Run(ctx context.Context) error {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		s, err := p.fetch(ctx)
+		s, leader, err := p.fetch(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		switch {
-		case err != nil:
+		if err != nil {
 			p.fail(err)
-		case !s.Leader:
-			// A standby replica answered through the Service: it knows
-			// nothing current. Keep the leader's last word.
+		} else {
 			p.recovered()
-		default:
-			p.recovered()
-			p.mu.Lock()
-			prev := p.latest
-			p.latest, p.problem = s, ""
-			p.mu.Unlock()
-			if changed(prev, s) {
-				p.onChange()
-			}
+			p.take(s, leader, time.Now())
 		}
 		select {
 		case <-ctx.Done():
@@ -143,24 +147,48 @@ type pollError struct {
 func (e *pollError) Error() string { return e.err.Error() }
 func (e *pollError) Unwrap() error { return e.err }
 
-func (p *Poller) fetch(ctx context.Context) (*bursterapi.Status, error) {
+// take keeps what a replica answered: the leader's always; a standby's
+// (the status as the leader last wrote it) only once the leader has not
+// answered for leaderFresh, or when nothing better is known.
+func (p *Poller) take(s *v1alpha1.BurstPolicy, leader bool, now time.Time) {
+	p.mu.Lock()
+	prev := p.latest
+	if !leader && prev != nil && now.Sub(p.fromLeader) < leaderFresh {
+		p.mu.Unlock()
+		return
+	}
+	p.latest, p.problem = s, ""
+	if leader {
+		p.fromLeader = now
+	}
+	p.mu.Unlock()
+	if changed(prev, s) {
+		p.onChange()
+	}
+}
+
+func (p *Poller) fetch(ctx context.Context) (*v1alpha1.BurstPolicy, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
 	if err != nil {
-		return nil, &pollError{Unreachable, "the burster's address is not usable", err}
+		return nil, false, &pollError{Unreachable, "the burster's address is not usable", err}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, &pollError{Unreachable, "the burster does not answer (still starting, or down)", err}
+		return nil, false, &pollError{Unreachable, "the burster does not answer (still starting, or down)", err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, &pollError{BadStatus, "the burster answered " + resp.Status, fmt.Errorf("GET %s: %s", p.url, resp.Status)}
+		return nil, false, &pollError{BadStatus, "the burster answered " + resp.Status, fmt.Errorf("GET %s: %s", p.url, resp.Status)}
 	}
-	var s bursterapi.Status
+	var s v1alpha1.BurstPolicy
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatusBytes)).Decode(&s); err != nil {
-		return nil, &pollError{Undecodable, "the burster's answer is not its status (another version?)", fmt.Errorf("reading %s: %w", p.url, err)}
+		return nil, false, &pollError{Undecodable, "the burster's answer is not a BurstPolicy (another version?)", fmt.Errorf("reading %s: %w", p.url, err)}
 	}
-	return &s, nil
+	if s.APIVersion != v1alpha1.GroupVersion.String() || s.Kind != v1alpha1.Kind {
+		return nil, false, &pollError{Undecodable, "the burster serves " + s.Kind + " " + s.APIVersion + ", this frontend reads " +
+			v1alpha1.Kind + " " + v1alpha1.GroupVersion.String(), fmt.Errorf("reading %s: apiVersion %q kind %q", p.url, s.APIVersion, s.Kind)}
+	}
+	return &s, resp.Header.Get(bursterapi.LeaderHeader) == "true", nil
 }
 
 // fail records a failed poll: counted, said on the page, logged when it
@@ -194,11 +222,15 @@ func (p *Poller) recovered() {
 	p.lastReason = ""
 }
 
-// changed reports a difference the page should show at once.
-func changed(prev, cur *bursterapi.Status) bool {
-	if prev == nil || prev.Weights == nil || cur.Weights == nil {
-		return prev == nil || (prev.Weights == nil) != (cur.Weights == nil)
+// changed reports a difference the page should show at once: the split,
+// or a new change.
+func changed(prev, cur *v1alpha1.BurstPolicy) bool {
+	if prev == nil {
+		return true
 	}
-	return *prev.Weights != *cur.Weights || len(prev.Changes) != len(cur.Changes) ||
-		(len(cur.Changes) > 0 && !cur.Changes[len(cur.Changes)-1].At.Equal(prev.Changes[len(prev.Changes)-1].At))
+	p, c := prev.Status, cur.Status
+	if p.Split != c.Split || len(p.Changes) != len(c.Changes) {
+		return true
+	}
+	return len(c.Changes) > 0 && !c.Changes[len(c.Changes)-1].Time.Equal(&p.Changes[len(p.Changes)-1].Time)
 }

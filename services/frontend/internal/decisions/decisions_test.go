@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,53 +19,57 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 func TestPoller(t *testing.T) {
 	var mu sync.Mutex
-	body, code := `{"leader":true,"weights":{"primary":100,"burst":0},"strategy":"switch","highRps":15,"lowRps":10,"changes":[]}`, 200
+	body, code, leader := policyJSON(100, 0, ""), 200, "true"
 	var requests atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		mu.Lock()
 		defer mu.Unlock()
-		if r.URL.Path != "/api/status" {
+		if r.URL.Path != "/api/status" || r.URL.Query().Get("policy") != "worker" {
 			http.NotFound(w, r)
 			return
 		}
+		w.Header().Set("Burster-Leader", leader)
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte(body))
 	}))
 	defer ts.Close()
-	set := func(b string, c int) { mu.Lock(); body, code = b, c; mu.Unlock() }
+	set := func(b string, c int) { mu.Lock(); body, code, leader = b, c, "true"; mu.Unlock() }
+	standby := func(b string) { mu.Lock(); body, code, leader = b, 200, "false"; mu.Unlock() }
 
 	var changes atomic.Int32
 	reg := prometheus.NewRegistry()
-	p := NewPoller(Config{URL: ts.URL + "/", Interval: 20 * time.Millisecond, OnChange: func() { changes.Add(1) },
+	p := NewPoller(Config{URL: ts.URL + "/", Policy: "worker", Interval: 20 * time.Millisecond, OnChange: func() { changes.Add(1) },
 		Log: slog.New(slog.DiscardHandler), Metrics: reg})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = p.Run(ctx) }()
 
-	wait := func(what string, cond func(*bursterapi.Status) bool) {
+	wait := func(what string, cond func(*v1alpha1.BurstPolicy) bool) {
 		t.Helper()
 		component.Eventually(t, 5*time.Second, what, func() bool { s, _ := p.Latest(); return cond(s) })
 	}
-	wait("first status", func(s *bursterapi.Status) bool { return s != nil && s.Weights.Primary == 100 })
+	wait("first status", func(s *v1alpha1.BurstPolicy) bool { return s != nil && s.Status.Split == "100/0" })
 	n := changes.Load()
 
-	set(`{"leader":false,"strategy":"switch","changes":[]}`, 200)
+	standby(policyJSON(50, 50, ""))
 	// Enough polls for the standby's answer to have been read several times.
 	polled := requests.Load()
 	component.Eventually(t, 5*time.Second, "three more polls", func() bool { return requests.Load() >= polled+3 })
-	if s, _ := p.Latest(); s == nil || s.Weights == nil {
-		t.Fatal("a standby's empty answer replaced the leader's status")
+	if s, _ := p.Latest(); s == nil || s.Status.Split != "100/0" {
+		t.Fatal("a standby's answer replaced the leader's fresh one")
 	}
 
-	set(`{"leader":true,"weights":{"primary":0,"burst":100},"observedRps":25.5,"changes":[{"at":"2026-11-22T10:00:00Z","from":{"primary":100,"burst":0},"to":{"primary":0,"burst":100},"rps":25.5,"reason":"25.5 req/s above HIGH_RPS 15","kind":"WeightsChanged"}]}`, 200)
-	wait("burst", func(s *bursterapi.Status) bool { return s != nil && s.Weights.Burst == 100 && len(s.Changes) == 1 })
+	set(policyJSON(0, 100, "2026-11-22T10:00:00.250000Z"), 200)
+	wait("burst", func(s *v1alpha1.BurstPolicy) bool {
+		return s != nil && s.Status.Split == "0/100" && len(s.Status.Changes) == 1 && s.Status.Changes[0].Time.Nanosecond() == 250e6
+	})
 	if changes.Load() <= n {
 		t.Fatal("a new split did not call onChange")
 	}
@@ -77,7 +82,9 @@ func TestPoller(t *testing.T) {
 		page   string
 	}{
 		{`oops`, 500, BadStatus, "the burster answered 500 Internal Server Error"},
-		{`<html>not the burster</html>`, 200, Undecodable, "the burster's answer is not its status (another version?)"},
+		{`<html>not the burster</html>`, 200, Undecodable, "the burster's answer is not a BurstPolicy (another version?)"},
+		{`{"apiVersion":"cloudburst.dev/v1beta9","kind":"BurstPolicy"}`, 200, Undecodable,
+			"the burster serves BurstPolicy cloudburst.dev/v1beta9, this frontend reads BurstPolicy cloudburst.dev/v1alpha1"},
 	} {
 		set(tt.body, tt.code)
 		component.Eventually(t, 5*time.Second, tt.page, func() bool { s, problem := p.Latest(); return s == nil && problem == tt.page })
@@ -95,6 +102,48 @@ func TestPoller(t *testing.T) {
 	}
 }
 
+// policyJSON is the burster's answer: a policy at primary/burst, with one
+// change at changed when it is set.
+func policyJSON(primary, burst int, changed string) string {
+	changes := ""
+	if changed != "" {
+		changes = fmt.Sprintf(`,"changes":[{"time":%q,"weights":[{"name":"primary","weight":%d},{"name":"burst","weight":%d}],"reason":"WeightsChanged","rateRps":25.5}]`,
+			changed, primary, burst)
+	}
+	return fmt.Sprintf(`{"apiVersion":"cloudburst.dev/v1alpha1","kind":"BurstPolicy","metadata":{"name":"worker"},`+
+		`"spec":{"strategy":{"type":"switch","highRps":15,"lowRps":10}},`+
+		`"status":{"weights":[{"name":"primary","weight":%d},{"name":"burst","weight":%d}],"split":"%d/%d"%s}}`,
+		primary, burst, primary, burst, changes)
+}
+
+// TestStandby: a standby's answer (the status the leader last wrote)
+// stands in only once the leader has been silent for leaderFresh.
+func TestStandby(t *testing.T) {
+	p := NewPoller(Config{URL: "http://burster", Interval: time.Second, OnChange: func() {},
+		Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	policy := func(split string) *v1alpha1.BurstPolicy {
+		return &v1alpha1.BurstPolicy{Status: v1alpha1.BurstPolicyStatus{Split: split}}
+	}
+	for _, step := range []struct {
+		after  time.Duration
+		leader bool
+		split  string
+		want   string
+	}{
+		{0, false, "90/10", "90/10"}, // nothing better known
+		{time.Second, true, "80/20", "80/20"},
+		{2 * time.Second, false, "70/30", "80/20"},           // the leader answered 1 s ago
+		{time.Second + leaderFresh, false, "70/30", "70/30"}, // silent for leaderFresh
+		{2*time.Second + leaderFresh, true, "60/40", "60/40"},
+	} {
+		p.take(policy(step.split), step.leader, at.Add(step.after))
+		if got, _ := p.Latest(); got.Status.Split != step.want {
+			t.Fatalf("after %s (leader %v, %s): %s, want %s", step.after, step.leader, step.split, got.Status.Split, step.want)
+		}
+	}
+}
+
 // failing answers every request with an error, without a network, so that
 // the poller's clock can be synctest's.
 type failing struct{ fail atomic.Bool }
@@ -103,8 +152,8 @@ func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
 	if f.fail.Load() {
 		return nil, errors.New("connection refused")
 	}
-	body := `{"leader":true,"weights":{"primary":100,"burst":0},"strategy":"switch","changes":[]}`
-	return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader(policyJSON(100, 0, ""))),
+		Header: http.Header{"Burster-Leader": {"true"}}, Request: r}, nil
 }
 
 // TestPollerLogsBounded: a burster down for 100 s of polls every second is

@@ -8,34 +8,49 @@
 package topology
 
 import (
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/bursterapi"
+	"time"
+
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
 // loopback is the demo's hop: the local mesh proxies on this machine.
 const loopback = "plaintext on loopback (local mesh)"
 
-// Of is the topology from the burster's status and the load generator's
-// latency; nil without a burster's status.
-func Of(b *bursterapi.Status, l *pageapi.Latency) *pageapi.Topology {
+// Of is the topology from the policy the burster serves and the load
+// generator's latency; nil without a policy. Its first destination is the
+// page's primary, the second its burst.
+func Of(b *v1alpha1.BurstPolicy, l *pageapi.Latency) *pageapi.Topology {
 	if b == nil {
 		return nil
 	}
+	local := b.Spec.Route.LocalMesh != nil
 	t := &pageapi.Topology{Mesh: "Istio"}
-	if b.Router == "localmesh" {
+	if local {
 		t.Mesh = "the local mesh"
 	}
 	edges := [2]*pageapi.Edge{&t.Primary, &t.Burst}
+	var dests [2]v1alpha1.DestinationStatus
+	for i := range dests {
+		if i < len(b.Spec.Destinations) {
+			if d := b.Status.Destination(b.Spec.Destinations[i].Name); d != nil {
+				dests[i] = *d
+			}
+		}
+	}
+	var window time.Duration
+	if b.Spec.Strategy.SLO != nil {
+		window, _ = b.Spec.Strategy.SLO.Window.Duration()
+	}
 	var rps [2]*float64
 	switch {
-	case b.Destinations != nil:
-		for i, d := range [2]bursterapi.Destination{b.Destinations.Primary, b.Destinations.Burst} {
-			r, f := d.RPS, d.FailedRPS
-			rps[i], edges[i].ErrorsRPS = &r, &f
+	case dests[0].RateRPS != nil && dests[1].RateRPS != nil:
+		for i, d := range dests {
+			rps[i], edges[i].ErrorsRPS = d.RateRPS, d.FailedRPS
 		}
-	case b.SLO != nil && b.SLO.WindowSeconds > 0 && b.SLO.Primary != nil && b.SLO.Burst != nil:
-		for i, j := range [2]*bursterapi.Judgement{b.SLO.Primary, b.SLO.Burst} {
-			r := j.Requests / b.SLO.WindowSeconds
+	case window > 0 && dests[0].Requests != nil && dests[1].Requests != nil:
+		for i, d := range dests {
+			r := *d.Requests / window.Seconds()
 			rps[i] = &r
 		}
 	}
@@ -51,28 +66,24 @@ func Of(b *bursterapi.Status, l *pageapi.Latency) *pageapi.Topology {
 			share := 100 * *rps[i] / total
 			e.Share = &share
 		}
-		if b.Weights != nil {
-			w := [2]int{b.Weights.Primary, b.Weights.Burst}[i]
+		if w := v1alpha1.Weight(b.Status.Weights, dests[i].Name); w >= 0 && dests[i].Name != "" {
 			e.Weight = &w
 		}
 		if l != nil {
 			e.P99MS = [2]*float64{l.Primary.P99MS, l.Burst.P99MS}[i]
 		}
-		e.Security = security(b, i)
-		judge(e, b.SLO, i)
+		e.Security = security(local, dests[i].Security)
+		judge(e, dests[i])
 	}
 	return t
 }
 
-// security says how edge i travels.
-func security(b *bursterapi.Status, i int) string {
-	if b.Router == "localmesh" {
+// security says how an edge travels.
+func security(local bool, policy string) string {
+	if local {
 		return loopback
 	}
-	if b.Security == nil {
-		return "not measured"
-	}
-	switch [2]string{b.Security.Primary, b.Security.Burst}[i] {
+	switch policy {
 	case "mutual_tls":
 		return "mutual TLS"
 	case "none":
@@ -83,19 +94,14 @@ func security(b *bursterapi.Status, i int) string {
 	return "unknown policy"
 }
 
-// judge sets edge i's standing against the objective: breached once its
+// judge sets an edge's standing against the objective: breached once its
 // budget is spent, burning while it spends faster than allowed, met when
 // judged within it.
-func judge(e *pageapi.Edge, s *bursterapi.SLO, i int) {
+func judge(e *pageapi.Edge, d v1alpha1.DestinationStatus) {
 	e.Objective = pageapi.ObjectiveUnknown
-	if s == nil {
-		return
-	}
-	if j := [2]*bursterapi.Judgement{s.Primary, s.Burst}[i]; j != nil {
-		e.SLI, e.Burn = j.SLI, j.Burn
-	}
-	if s.Budget != nil {
-		e.BudgetLeft = [2]bursterapi.ErrorBudget{s.Budget.Primary, s.Budget.Burst}[i].Left
+	e.SLI, e.Burn = d.SLI, d.Burn
+	if d.Budget != nil {
+		e.BudgetLeft = d.Budget.Left
 	}
 	switch {
 	case e.BudgetLeft != nil && *e.BudgetLeft <= 0:

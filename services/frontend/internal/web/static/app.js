@@ -138,42 +138,75 @@ function showSplit(primary, burst, source) {
   shownSplit = key;
 }
 
+// The burster serves the policy the page follows as the API has it
+// (apiVersion cloudburst.dev/v1alpha1, kind BurstPolicy): its spec, and its
+// status with the weights and destinations in spill order. The page shows
+// two: the first is primary, the second burst.
+
+// condition is the status' condition of type, or undefined.
+const condition = (st, type) => (st.conditions || []).find((c) => c.type === type);
+
+// degraded is the Degraded condition's reason when it holds, else "".
+function degraded(st) {
+  const c = condition(st, "Degraded");
+  return c && c.status === "True" ? c.reason : "";
+}
+
+// routeProblem is what keeps the burster from the route, from the Ready
+// condition's reason; "" when none.
+function routeProblem(st) {
+  const c = condition(st, "Ready");
+  const route = ["RouteNotFound", "RouteUnsupported", "RouterUnreachable", "RouterForbidden"];
+  return c && c.status === "False" && route.includes(c.reason) ? c.message : "";
+}
+
+// measuresSLO: the burster judges the service level (always under slo).
+function measuresSLO(spec) {
+  const m = spec.measurement || {};
+  return spec.strategy.type === "slo" || Boolean((m.prometheus && m.prometheus.latencyQuery) || (m.scrape && m.scrape.latencyMetric));
+}
+
 // applyBurster shows the burster's view when the frontend follows one, or
 // why the frontend could not read it (problem, as the server words it).
 function applyBurster(b, problem) {
-  showDestinations(b && b.destinations);
-  if (!b || !b.weights) {
-    const unread = b && b.routerError ? `burster: cannot read the weights (${b.routerError})` : "burster: no weights read yet";
+  const st = b ? b.status || {} : {};
+  const dests = st.destinations || [];
+  showDestinations(dests);
+  const unreachable = b ? routeProblem(st) : "";
+  if (!b || !st.weights || st.weights.length < 2) {
+    const unread = unreachable ? `burster: cannot read the weights (${unreachable})` : "burster: no weights read yet";
     $("burster-line").textContent = problem ? `burster: ${problem}` : b ? unread : "";
-    $("burster-line").classList.toggle("warning", Boolean(problem || (b && b.routerError)));
+    $("burster-line").classList.toggle("warning", Boolean(problem || unreachable));
     if ($("split-source").textContent === "(set by the burster)") $("split-source").textContent = "";
     chart.setThresholds(null);
     return;
   }
-  showSplit(b.weights.primary, b.weights.burst, "(set by the burster)");
-  const rps = b.observedRps === undefined ? "no measurement" : `${b.observedRps.toFixed(1)} req/s observed`;
-  const cap = b.primaryCapacity;
+  const spec = b.spec;
+  const strategy = spec.strategy;
+  showSplit(st.weights[0].weight, st.weights[1].weight, "(set by the burster)");
+  const rps = st.rateRps === undefined ? "no measurement" : `${st.rateRps.toFixed(1)} req/s observed`;
+  const reason = degraded(st);
+  const home = dests[0] || {};
   let line;
-  if (b.strategy === "spillover") {
-    line = `burster: spillover, ${rps}, primary keeps ${cap ? `${cap.rps} req/s (${cap.readyEndpoints} ready workers)` : "its capacity"}`;
-  } else if (b.strategy === "slo" && b.slo) {
-    line = `burster: slo, ${rps}; ${sloLine(b.slo)}`;
+  if (strategy.type === "spillover") {
+    line = `burster: spillover, ${rps}, primary keeps ${home.capacityRps !== undefined ? `${home.capacityRps} req/s (${home.readyEndpoints} ready workers)` : "its capacity"}`;
+  } else if (strategy.type === "slo") {
+    line = `burster: slo, ${rps}; ${sloLine(strategy.slo, st)}`;
   } else {
-    line = `burster: ${b.strategy}, ${rps}, burst above ${b.highRps}, back below ${b.lowRps}`;
+    line = `burster: ${strategy.type}, ${rps}, burst above ${strategy.highRps}, back below ${strategy.lowRps}`;
   }
-  if (b.burst) {
-    line += !b.burst.reachable ? "; burst cluster unreachable"
-      : `; burst cluster: ${b.burst.readyEndpoints} ready workers`;
-    if (b.burst.prescaledTo) line += ` (pre-scaled to ${b.burst.prescaledTo})`;
-    if (b.burst.blocked) line += ", so nothing is sent there";
+  const next = dests[1];
+  if (next && next.reachable !== undefined) {
+    line += !next.reachable ? "; burst cluster unreachable" : `; burst cluster: ${next.readyEndpoints} ready workers`;
+    if (next.prescaledTo) line += ` (pre-scaled to ${next.prescaledTo})`;
+    if (reason === "BurstNotReady") line += ", so nothing is sent there";
   }
-  if (b.routerError) line += `; its last write or read of the weights failed (${b.routerError})`;
+  if (unreachable) line += `; its last write or read of the weights failed (${unreachable})`;
   $("burster-line").textContent = line;
-  $("burster-line").classList.toggle("warning", Boolean((b.burst && b.burst.blocked) || b.routerError || (b.slo && (b.slo.bothOver || b.slo.problem))));
-  chart.setThresholds(b.strategy === "spillover" || b.strategy === "slo" ? null : { high: b.highRps, low: b.lowRps });
-  const changes = b.changes || [];
-  const moved = changes.filter((c) => !isNote(c));
-  const marks = moved.map((c) => ({ t: Date.parse(c.at), label: `→ burst ${c.to.burst}%` }));
+  $("burster-line").classList.toggle("warning", Boolean(reason || unreachable));
+  chart.setThresholds(strategy.type === "spillover" || strategy.type === "slo" ? null : { high: strategy.highRps, low: strategy.lowRps });
+  const changes = st.changes || [];
+  const marks = changes.map((c) => ({ t: Date.parse(c.time), label: `→ burst ${c.weights[1].weight}%` }));
   chart.setMarkers(marks);
   burnChart.setMarkers(marks);
   const ol = $("decisions");
@@ -186,9 +219,9 @@ function applyBurster(b, problem) {
   }
   for (const c of changes.slice(-MAX_DECISIONS).reverse()) {
     const li = document.createElement("li");
-    li.className = ["WeightsChanged", "DryRun", "DestinationRecovered", "BurstReady"].includes(c.kind) ? "" : "warning";
+    li.className = ["WeightsChanged", "DryRun", "BurstReady"].includes(c.reason) ? "" : "warning";
     const time = document.createElement("time");
-    time.textContent = new Date(c.at).toLocaleTimeString();
+    time.textContent = new Date(c.time).toLocaleTimeString();
     li.append(time);
     if (c.sli !== undefined) {
       const badge = document.createElement("span");
@@ -196,28 +229,22 @@ function applyBurster(b, problem) {
       badge.textContent = `primary SLI ${(100 * c.sli).toFixed(2)}%, burn ${c.burn.toFixed(1)}×`;
       li.append(badge);
     }
-    li.append(isNote(c) ? c.reason : `${c.kind === "DryRun" ? "would set" : "set"} primary ${c.to.primary}% / burst ${c.to.burst}%: ${c.reason}`);
+    li.append(`${c.reason === "DryRun" ? "would set" : "set"} primary ${c.weights[0].weight}% / burst ${c.weights[1].weight}%: ${c.message || c.reason}`);
     ol.appendChild(li);
   }
 }
 
-// isNote: the entry left the weights as they were (a destination's health,
-// burst's readiness, a fail-safe that holds); it is shown by its reason.
-function isNote(c) {
-  return c.kind !== "DryRun" && c.from.primary === c.to.primary && c.from.burst === c.to.burst;
-}
-
 // showDestinations puts each destination's traffic under its share, and
 // marks one whose requests mostly fail: they still count as load.
-function showDestinations(d) {
-  for (const name of ["primary", "burst"]) {
+function showDestinations(dests) {
+  ["primary", "burst"].forEach((name, i) => {
     const el = $(`dest-${name}`);
-    const t = d && d[name];
+    const t = dests[i];
     el.classList.toggle("failing", Boolean(t && t.failing));
-    if (!t || t.rps === 0) el.textContent = "";
-    else if (t.failing) el.textContent = `failing: ${t.failedRps.toFixed(1)} of ${t.rps.toFixed(1)} req/s`;
-    else el.textContent = `${t.rps.toFixed(1)} req/s`;
-  }
+    if (!t || !t.rateRps) el.textContent = "";
+    else if (t.failing) el.textContent = `failing: ${(t.failedRps || 0).toFixed(1)} of ${t.rateRps.toFixed(1)} req/s`;
+    else el.textContent = `${t.rateRps.toFixed(1)} req/s`;
+  });
 }
 
 // applyLatency fills the latency table: each cluster's p50 and p99, the
@@ -244,16 +271,19 @@ function applyLatency(l) {
 }
 
 // sloLine is the slo strategy's reading, as the burster's line says it.
-function sloLine(o) {
+function sloLine(o, st) {
+  const dests = st.destinations || [];
   const judged = (name, j) => {
-    if (!j) return `${name} not measured`;
+    if (!j || j.requests === undefined) return `${name} not measured`;
     if (j.sli === undefined) return `${name} too few requests to judge (${Math.round(j.requests)})`;
     return `${name} SLI ${(100 * j.sli).toFixed(2)}% (burn ${j.burn.toFixed(1)}×)`;
   };
-  let line = `objective ${(100 * o.target).toFixed(1)}% within ${o.latencyMs} ms over ${o.windowSeconds} s: `;
-  line += o.problem ? `no reading (${o.problem})` : `${judged("primary", o.primary)}, ${judged("burst", o.burst)}`;
-  line += o.learnedCapacityRps > 0 ? `; primary carried ${o.learnedCapacityRps.toFixed(1)} req/s within it` : "; primary's capacity not learned yet";
-  if (o.bothOver) line += "; both clusters are over their objective: burst's share is not raised";
+  const c = condition(st, "Degraded");
+  const failed = c && c.status === "True" && c.reason === "MeasurementFailed" && c.message.startsWith("the latency: ") ? c.message.slice(13) : "";
+  let line = `objective ${(100 * o.target).toFixed(1)}% within ${o.latencyMs} ms over ${o.window}: `;
+  line += failed ? `no reading (${failed})` : `${judged("primary", dests[0])}, ${judged("burst", dests[1])}`;
+  line += st.learnedCapacityRps > 0 ? `; primary carried ${st.learnedCapacityRps.toFixed(1)} req/s within it` : "; primary's capacity not learned yet";
+  if (degraded(st) === "BothOverObjective") line += "; both clusters are over their objective: burst's share is not raised";
   return line;
 }
 
@@ -284,21 +314,26 @@ function applyTopology(t, b) {
   applyBudget(t, b);
 }
 
-// applyBudget fills the error budget panel from the burster's SLO status.
+// applyBudget fills the error budget panel from the policy's objective and
+// each destination's status.
 function applyBudget(t, b) {
-  const slo = b && b.slo;
-  const demo = b && b.router === "localmesh";
+  const slo = b && measuresSLO(b.spec) ? b.spec.strategy.slo : null;
+  const st = b ? b.status || {} : {};
+  const demo = b && Boolean(b.spec.route.localMesh);
   let period = "";
-  if (slo && slo.budget) {
-    period = slo.budget.period === "since the counters started" ? (demo ? "since the demo started" : "since the counters started")
-      : `over the last ${slo.budget.period}`;
+  if (st.budgetPeriod) {
+    period = st.budgetPeriod === "since the counters started" ? (demo ? "since the demo started" : "since the counters started")
+      : `over the last ${st.budgetPeriod}`;
   }
+  const c = condition(st, "Degraded");
+  const problem = c && c.status === "True" && c.message.startsWith("the error budget: ") ? c.message.slice(18) : "";
   $("budget-source").textContent = !slo ? "the burster does not measure the service level"
-    : `objective ${(100 * slo.target).toFixed(1)}% within ${slo.latencyMs} ms; budget ${period || "not measured" + (slo.budgetProblem ? ` (${slo.budgetProblem})` : "")}` +
+    : `objective ${(100 * slo.target).toFixed(1)}% within ${slo.latencyMs} ms; budget ${period || "not measured" + (problem ? ` (${problem})` : "")}` +
       (demo ? " (the local mesh's histogram)" : " (deploy/prometheus' recording rules)");
-  for (const name of ["primary", "burst"]) {
+  ["primary", "burst"].forEach((name, i) => {
     const e = t[name];
-    const burns = slo && slo.budget ? (slo.budget[name].burns || []) : [];
+    const d = (st.destinations || [])[i];
+    const burns = d && d.budget ? d.budget.burns || [] : [];
     $(`budget-${name}-sli`).textContent = e.sli === undefined ? "–" : `${(100 * e.sli).toFixed(2)}%`;
     $(`budget-${name}-burn`).textContent = burns.length
       ? burns.map((x) => `${x.rate.toFixed(1)}× over ${x.window}`).join(", ")
@@ -307,7 +342,7 @@ function applyBudget(t, b) {
     $(`budget-${name}-left`).textContent = e.budgetLeft === undefined ? "–"
       : e.budgetLeft > 0 ? `${(100 * e.budgetLeft).toFixed(1)}%` : `none: ${(1 - e.budgetLeft).toFixed(1)}× spent`;
     $(`budget-${name}-left`).classList.toggle("warning", e.budgetLeft !== undefined && e.budgetLeft <= 0);
-  }
+  });
 }
 
 function applyReceived(r) {
