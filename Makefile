@@ -95,7 +95,7 @@ soak: deps ## The SLO demo at a steady 40 req/s for 30 minutes: primary's SLI an
 	$(GO) test -run '^$$' -bench DemoSteady -benchtime 1x -timeout 45m ./e2e/
 
 .PHONY: slo-rules
-slo-rules: ## Write deploy/prometheus/slo-rules.yml again from the SLO settings the slo overlay renders
+slo-rules: ## Write deploy/prometheus/slo-rules.yml again from the objective of the slo overlay's worker BurstPolicy
 	cd deploy && $(GO) run ./cmd/slorules -overlay ../k8s/overlays/slo/primary > prometheus/slo-rules.yml.new
 	mv deploy/prometheus/slo-rules.yml.new deploy/prometheus/slo-rules.yml
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 )
 
@@ -47,22 +49,36 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 }
 
 // TestRenderedRBAC: with the primary cluster's objects exactly as rendered,
-// a real token of the burster's ServiceAccount can read, list by name and
-// update the object it moves (the VirtualService or the HTTPRoute), and is
-// refused on another one of its kind and on the other kind.
+// a real token of the burster's ServiceAccount can read the worker's
+// BurstPolicy and write its status, read the Secret it names, and read,
+// list and update the route it names (the VirtualService or the
+// HTTPRoute); it is refused the policy's spec, another Secret, and any
+// route in another namespace.
 func TestRenderedRBAC(t *testing.T) {
 	eachAPI(t, func(t *testing.T, api trafficAPI) {
 		c := clusters(t, api)[0]
 		env := apply(t, c)
 		ctx := context.Background()
-		other := one(t, c.objs, api.kind, "worker").DeepCopy()
-		other.SetName("not-the-burster-s")
-		other.SetResourceVersion("")
-		if err := env.Create(ctx, "cloudburst", other); err != nil {
+		policy := workerPolicy(t, c.objs)
+		secret := policy.Spec.Destinations[1].Readiness.KubeconfigSecret.Name
+		if _, err := env.Clientset(t).CoreV1().Secrets("cloudburst").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: secret}, Data: map[string][]byte{"kubeconfig": []byte("-")}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		elsewhere := env.Namespace(t)
+		theirs := one(t, c.objs, api.kind, "worker").DeepCopy()
+		theirs.SetNamespace(elsewhere)
+		theirs.SetResourceVersion("")
+		if err := env.Create(ctx, elsewhere, theirs); err != nil {
 			t.Fatal(err)
 		}
 
-		sa, err := dynamic.NewForConfig(env.ServiceAccountConfig(t, "cloudburst", "burster"))
+		rc := env.ServiceAccountConfig(t, "cloudburst", "burster")
+		sa, err := dynamic.NewForConfig(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := kubernetes.NewForConfig(rc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,21 +91,43 @@ func TestRenderedRBAC(t *testing.T) {
 		if _, err := res.Update(ctx, mine, metav1.UpdateOptions{FieldValidation: "Strict"}); err != nil {
 			t.Fatalf("the burster cannot move its weights: %v", err)
 		}
-		if _, err := res.Get(ctx, "not-the-burster-s", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
-			t.Fatalf("reading another %s: %v, want Forbidden", api.kind, err)
+		if _, err := res.List(ctx, metav1.ListOptions{}); err != nil {
+			t.Fatalf("listing the namespace's %s (its cache does): %v", api.gvr.Resource, err)
 		}
-		if _, err := res.List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
-			t.Fatalf("listing every %s: %v, want Forbidden", api.kind, err)
+		if _, err := cs.CoreV1().Secrets("cloudburst").Get(ctx, secret, metav1.GetOptions{}); err != nil {
+			t.Fatalf("reading the Secret its policy names: %v", err)
 		}
-		if _, err := res.List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=worker"}); err != nil {
-			t.Fatalf("listing its %s by name (what its informer does): %v", api.kind, err)
+		policies := sa.Resource(v1alpha1.GroupVersionResource).Namespace("cloudburst")
+		p, err := policies.Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("reading the worker's BurstPolicy: %v", err)
 		}
-		for _, gvr := range []schema.GroupVersionResource{virtualServices, httpRoutes} {
-			if gvr == api.gvr {
-				continue
-			}
-			if _, err := sa.Resource(gvr).Namespace("cloudburst").Get(ctx, "worker", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
-				t.Fatalf("reading %s worker, which this burster does not move: %v, want Forbidden", gvr.Resource, err)
+		_ = unstructured.SetNestedField(p.Object, "VirtualService/worker", "status", "route")
+		if _, err := policies.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("writing the policy's status: %v", err)
+		}
+		for what, err := range map[string]error{
+			"the policy's spec": func() error {
+				p, err := policies.Get(ctx, "worker", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				_ = unstructured.SetNestedField(p.Object, true, "spec", "dryRun")
+				_, err = policies.Update(ctx, p, metav1.UpdateOptions{})
+				return err
+			}(),
+			"another Secret": func() error {
+				_, err := cs.CoreV1().Secrets("cloudburst").Get(ctx, "prometheus", metav1.GetOptions{})
+				return err
+			}(),
+			"a route in another namespace": func() error {
+				_, err := sa.Resource(api.gvr).Namespace(elsewhere).Get(ctx, "worker", metav1.GetOptions{})
+				return err
+			}(),
+			"deleting its route": res.Delete(ctx, "worker", metav1.DeleteOptions{}),
+		} {
+			if !apierrors.IsForbidden(err) {
+				t.Errorf("%s: %v, want Forbidden", what, err)
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -126,11 +128,8 @@ func burstAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster,
 	component.EventuallyNil(tb, 10*time.Second, "every other field as it was", func() error {
 		return sameFields(before, userFields(tb, primary, api))
 	})
-	events, err := primary.API.Clientset(tb).CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=WeightsChanged",
-	})
-	if err != nil || len(events.Items) == 0 {
-		tb.Fatalf("no WeightsChanged event on the %s: %v", api.kind, err)
+	if events, err := policyEvents(tb, primary, "WeightsChanged"); err != nil || len(events) == 0 {
+		tb.Fatalf("no WeightsChanged event on the worker's BurstPolicy: %v", err)
 	}
 	return burstTimes{StepToPush: pushed.Sub(step), WriteToPush: pushed.Sub(writtenAt)}
 }
@@ -221,10 +220,12 @@ func watchWeights(tb testing.TB, api trafficAPI, c *mesh.Cluster, primary, burst
 // bursterProcess is the running burster binary.
 type bursterProcess struct {
 	base string
-	// window is its QUERY's rate window.
+	// window is its policy's query's rate window.
 	window time.Duration
 	// destinations: it is configured to tell the destinations apart.
 	destinations bool
+	// policy is the policy it runs, namespace/name, as its metrics label it.
+	policy string
 }
 
 // failingBurst: the burst share's requests, 30/s counted under its Service,
@@ -236,7 +237,7 @@ type bursterProcess struct {
 func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api trafficAPI, ok, failing *promserver.Load) {
 	tb.Helper()
 	component.EventuallyNil(tb, 60*time.Second, "the burster measures burst's traffic", func() error {
-		rps, err := promserver.Sample(b.base+"/metrics", `burster_destination_rps{destination="burst"}`)
+		rps, err := b.metric("burster_destination_rps", `destination="burst"`)
 		if err != nil || rps < 27 || rps > 33 {
 			return fmt.Errorf("burster_destination_rps{burst} %v (%v), want about 30", rps, err)
 		}
@@ -260,11 +261,9 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 		return nil
 	})
 	// Events are written asynchronously, after the status.
-	component.EventuallyNil(tb, 10*time.Second, "a DestinationFailing event on the "+api.kind, func() error {
-		events, err := c.API.Clientset(tb).CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
-			FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=DestinationFailing",
-		})
-		if err != nil || len(events.Items) == 0 || !strings.Contains(events.Items[0].Message, "burst is failing") {
+	component.EventuallyNil(tb, 10*time.Second, "a DestinationFailing event on the worker's BurstPolicy", func() error {
+		events, err := policyEvents(tb, c, "DestinationFailing")
+		if err != nil || len(events) == 0 || !strings.Contains(events[0].Message, "burst is failing") {
 			return fmt.Errorf("none yet (%v)", err)
 		}
 		return nil
@@ -274,14 +273,15 @@ func (b *bursterProcess) failingBurst(tb testing.TB, c *mesh.Cluster, api traffi
 }
 
 // startBurster builds and runs the burster with the environment of its
-// Deployment in the primary overlay; only what a pod gets from its
-// surroundings differs: its port, name and namespace, the Prometheus
-// address, a kubeconfig holding its ServiceAccount's token, and the burst
-// cluster's kubeconfig (the Secret make clusters writes) holding
-// burster-remote's token there.
+// Deployment in the primary overlay, on the worker's BurstPolicy as that
+// overlay renders it; only what a pod gets from its surroundings differs:
+// its port, name and namespace, a kubeconfig holding its ServiceAccount's
+// token, the Prometheus address in the policy, and the burst cluster's
+// kubeconfig (holding burster-remote's token there) in the Secret the
+// policy names, as make clusters writes it.
 func startBurster(tb testing.TB, primary, burst *mesh.Cluster, prometheus string) *bursterProcess {
 	tb.Helper()
-	return startBursterOf(tb, bursterDeployment(tb, primary.Spec.Objects), primary, burst, prometheus, nil)
+	return startBursterOf(tb, primary.Spec.Objects, primary, burst, prometheus, nil)
 }
 
 // bursterDeployment is the burster's Deployment among rendered objects.
@@ -322,9 +322,12 @@ func plainEnv(pod corev1.PodSpec) map[string]string {
 	return env
 }
 
-// startBursterOf runs the burster with deployment's configuration, as
-// startBurster does, with the variables in set changed (a test's timings).
-func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primary, burst *mesh.Cluster, prometheus string, set map[string]string) *bursterProcess {
+// startBursterOf runs the burster as startBurster does, with the
+// Deployment and the worker's BurstPolicy among the rendered objs, the
+// policy changed by edit when it is not nil (a test's timings). The policy
+// is created anew, so the burster resumes from no earlier status.
+func startBursterOf(tb testing.TB, objs []*unstructured.Unstructured, primary, burst *mesh.Cluster, prometheus string,
+	edit func(*v1alpha1.BurstPolicy)) *bursterProcess {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "burster")
 	build := exec.Command("go", "build", "-o", bin, "./services/burster")
@@ -332,28 +335,36 @@ func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primar
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("building the burster: %v\n%s", err, out)
 	}
-	pod := podSpec(tb, deployment)
+	pod := podSpec(tb, bursterDeployment(tb, objs))
 	kubeconfig, err := primary.Kubeconfig(tb, namespace, pod.ServiceAccountName)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	env := plainEnv(pod)
-	if env["BURST_KUBECONFIG"] == "" {
-		tb.Fatal("the burster's Deployment does not read the burst cluster (BURST_KUBECONFIG)")
+	if env["POLICIES"] != "kubernetes" {
+		tb.Fatalf("the burster's Deployment does not run the namespace's BurstPolicies: POLICIES %q", env["POLICIES"])
+	}
+	policy := workerPolicy(tb, objs)
+	ref := policy.Spec.Destinations[1].Readiness
+	if ref == nil || ref.KubeconfigSecret == nil {
+		tb.Fatal("the worker's BurstPolicy does not read the burst cluster (readiness.kubeconfigSecret)")
 	}
 	burstKubeconfig, err := burst.Kubeconfig(tb, namespace, "burster-remote")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	putKubeconfigSecret(tb, primary, ref.KubeconfigSecret, burstKubeconfig)
+	policy.Spec.Measurement.Prometheus.URL = prometheus
+	if edit != nil {
+		edit(policy)
+	}
+	recreatePolicy(tb, primary, policy)
 	for k, v := range map[string]string{
 		// Port 0: no other test can take it first; the address is in its log
 		// (at info, whatever the Deployment sets).
 		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "info", "POD_NAME": "burster-0", "NAMESPACE": namespace,
-		"PROMETHEUS_URL": prometheus, "KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s", "BURST_KUBECONFIG": burstKubeconfig,
+		"KUBECONFIG": kubeconfig, "DRAIN_DELAY": "0s",
 	} {
-		env[k] = v
-	}
-	for k, v := range set {
 		env[k] = v
 	}
 	// Its log is shown when the test fails (a benchmark would print it all).
@@ -383,12 +394,99 @@ func startBursterOf(tb testing.TB, deployment *unstructured.Unstructured, primar
 			tb.Errorf("burster: %v", err)
 		}
 	})
-	m := regexp.MustCompile(`\[(\d+[smh])\]`).FindStringSubmatch(env["QUERY"])
+	query := policy.Spec.Measurement.Prometheus.Query
+	m := regexp.MustCompile(`\[(\d+[smh])\]`).FindStringSubmatch(query)
 	if m == nil {
-		tb.Fatalf("the burster's QUERY %q has no rate window", env["QUERY"])
+		tb.Fatalf("the worker's BurstPolicy's query %q has no rate window", query)
 	}
 	window, _ := time.ParseDuration(m[1])
-	return &bursterProcess{base: base, window: window, destinations: env["DESTINATIONS_QUERY"] != ""}
+	return &bursterProcess{base: base, window: window, destinations: policy.Spec.Measurement.Prometheus.DestinationsQuery != "",
+		policy: namespace + "/" + policy.Name}
+}
+
+// workerPolicy is the worker's BurstPolicy among rendered objects.
+func workerPolicy(tb testing.TB, objs []*unstructured.Unstructured) *v1alpha1.BurstPolicy {
+	tb.Helper()
+	for _, o := range objs {
+		if o.GetKind() == v1alpha1.Kind && o.GetName() == "worker" {
+			var p v1alpha1.BurstPolicy
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p); err != nil {
+				tb.Fatal(err)
+			}
+			return &p
+		}
+	}
+	tb.Fatal("no worker BurstPolicy rendered")
+	return nil
+}
+
+// putKubeconfigSecret writes the kubeconfig file at path into the Secret
+// ref names in primary's namespace, as make clusters does.
+func putKubeconfigSecret(tb testing.TB, primary *mesh.Cluster, ref *v1alpha1.SecretKeyRef, path string) {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key := ref.Key
+	if key == "" {
+		key = v1alpha1.DefaultKubeconfigKey
+	}
+	secrets := primary.API.Clientset(tb).CoreV1().Secrets(namespace)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ref.Name}, Data: map[string][]byte{key: b}}
+	ctx := context.Background()
+	if _, err := secrets.Create(ctx, secret, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		_, err = secrets.Update(ctx, secret, metav1.UpdateOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// recreatePolicy deletes the policy of p's name, if any, and creates p in
+// primary's namespace.
+func recreatePolicy(tb testing.TB, primary *mesh.Cluster, p *v1alpha1.BurstPolicy) {
+	tb.Helper()
+	ctx := context.Background()
+	policies := primary.API.Dynamic(tb).Resource(v1alpha1.GroupVersionResource).Namespace(namespace)
+	if err := policies.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		tb.Fatal(err)
+	}
+	component.Eventually(tb, 10*time.Second, "policy "+p.Name+" deleted", func() bool {
+		_, err := policies.Get(ctx, p.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	fresh := &v1alpha1.BurstPolicy{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Labels: p.Labels}, Spec: p.Spec}
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(fresh)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := policies.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		tb.Fatalf("creating the worker's BurstPolicy: %v", err)
+	}
+}
+
+// policyEvents are the events of reason on the worker's BurstPolicy in c,
+// where the burster records what it did (events.k8s.io, read here through
+// the core API as kubectl describe does).
+func policyEvents(tb testing.TB, c *mesh.Cluster, reason string) ([]corev1.Event, error) {
+	events, err := c.API.Clientset(tb).CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + v1alpha1.Kind + ",involvedObject.name=worker,reason=" + reason,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return events.Items, nil
+}
+
+// metric is the burster's sample of name with labels, and the policy's.
+func (b *bursterProcess) metric(name string, labels ...string) (float64, error) {
+	labels = append(labels, fmt.Sprintf("policy=%q", b.policy))
+	slices.Sort(labels)
+	return promserver.Sample(b.base+"/metrics", name+"{"+strings.Join(labels, ",")+"}")
 }
 
 // burstNotReadyAtSidecar: the burster of the rendered Deployment reads the
@@ -429,11 +527,9 @@ func burstNotReadyAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.
 	}
 	load.Set(30)
 	burster.eventuallyMeasures(tb, 30, "the load over HIGH_RPS")
-	component.EventuallyNil(tb, 30*time.Second, "a BurstNotReady event on the "+api.kind, func() error {
-		events, err := primary.API.Clientset(tb).CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-			FieldSelector: "involvedObject.kind=" + api.kind + ",involvedObject.name=worker,reason=BurstNotReady",
-		})
-		if err != nil || len(events.Items) == 0 {
+	component.EventuallyNil(tb, 30*time.Second, "a BurstNotReady event on the worker's BurstPolicy", func() error {
+		events, err := policyEvents(tb, primary, "BurstNotReady")
+		if err != nil || len(events) == 0 {
 			return fmt.Errorf("none yet (%v)", err)
 		}
 		return nil
@@ -456,7 +552,7 @@ func burstNotReadyAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.
 
 // measures passes when the burster's last measurement is within 10% of rps.
 func (b *bursterProcess) measures(rps float64) error {
-	v, err := promserver.Sample(b.base+"/metrics", "burster_observed_rps")
+	v, err := b.metric("burster_observed_rps")
 	// Written so that NaN, the burster's "no measurement", is never about rps.
 	if err != nil || !(v >= 0.9*rps && v <= 1.1*rps) {
 		return fmt.Errorf("burster_observed_rps %v (%v), want about %v", v, err, rps)

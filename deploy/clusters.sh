@@ -143,6 +143,9 @@ up() {
 
 	burster_kubeconfig
 
+	# The BurstPolicy CRD, before make deploy applies the worker's policy
+	# (kubectl cannot apply a CRD and its first object in one go).
+	kubectl --context "$(ctx primary)" apply --server-side -k "$root/k8s/base/crd"
 	kubectl --context "$(ctx primary)" apply -k "$root/deploy/prometheus"
 	# The burst cluster's HorizontalPodAutoscaler needs resource metrics.
 	kubectl --context "$(ctx burst)" apply -k "$root/deploy/metrics-server"
@@ -152,11 +155,12 @@ up() {
 }
 
 # burster_kubeconfig gives the burster in primary a kubeconfig for the
-# burst cluster (BURST_KUBECONFIG), so that no weight goes there while it
-# has no ready worker: a token of burster-remote there (its Role, in
+# burst cluster, so that no weight goes there while it has no ready worker:
+# a token of burster-remote there (its Role, in
 # k8s/overlays/burst/burster-remote.yaml, may list EndpointSlices and get and
-# patch the worker HPA; make deploy applies it), in the Secret the burster's
-# Deployment mounts.
+# patch the worker HPA; make deploy applies it), in the Secret the worker's
+# BurstPolicy names (readiness.kubeconfigSecret) and the burster's Role lets
+# it read.
 burster_kubeconfig() {
 	local ns=cloudburst token ca kubeconfig
 	for c in "${clusters[@]}"; do

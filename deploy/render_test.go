@@ -127,7 +127,7 @@ func TestNoDeprecatedKustomizeFields(t *testing.T) {
 func TestOverlaysRender(t *testing.T) {
 	common := map[string][]string{
 		"primary": {"Namespace/cloudburst", "Deployment/frontend", "Deployment/worker", "Deployment/redis", "Deployment/burster",
-			"Service/frontend", "Service/worker", "Service/redis", "Service/burster", "Role/burster", "RoleBinding/burster",
+			"Service/frontend", "Service/worker", "Service/redis", "Service/burster", "Role/burster", "RoleBinding/burster", "BurstPolicy/worker",
 			"Gateway/frontend", "VirtualService/frontend",
 			"PeerAuthentication/default", "AuthorizationPolicy/worker", "AuthorizationPolicy/redis",
 			"Deployment/prometheus", "Gateway/cross-network-gateway"},
@@ -136,7 +136,7 @@ func TestOverlaysRender(t *testing.T) {
 			"Gateway/cross-network-gateway"},
 	}
 	commonAbsent := map[string][]string{
-		"burst": {"Deployment/redis", "Deployment/frontend", "Deployment/burster", "VirtualService/worker", "HTTPRoute/worker"},
+		"burst": {"Deployment/redis", "Deployment/frontend", "Deployment/burster", "BurstPolicy/worker", "VirtualService/worker", "HTTPRoute/worker"},
 	}
 	// What each way of splitting adds to both lists.
 	want := map[string]map[string][]string{

@@ -237,51 +237,43 @@ func checkPod(t *testing.T, d *unstructured.Unstructured) {
 	}
 }
 
-// TestBursterTargetsAgree: the object the burster is told to move (its
-// ROUTER, and the VirtualService or HTTPRoute by name), the one its Role
-// names, and the one the manifests ship are the same, with the subsets the
-// DestinationRule defines or the backends the HTTPRoute weighs; and its
-// query counts requests under the names the sidecars report them with.
+// TestBursterTargetsAgree: the route the worker's BurstPolicy names (a
+// VirtualService or an HTTPRoute, by name) is the one the manifests ship,
+// the burster's Role lets it read and move routes of that kind, the
+// destinations are the subsets the DestinationRule defines or the backends
+// the HTTPRoute weighs, and its query counts requests under the names the
+// sidecars report them with.
 func TestBursterTargetsAgree(t *testing.T) { eachAPI(t, testBursterTargetsAgree) }
 
 func testBursterTargetsAgree(t *testing.T, api trafficAPI) {
 	objs := clusters(t, api)[0].objs
-	env := map[string]string{}
-	for _, c := range slice(one(t, objs, "Deployment", "burster").Object, "spec", "template", "spec", "containers") {
-		for _, e := range slice(obj(c), "env") {
-			env[str(obj(e), "name")] = str(obj(e), "value")
-		}
+	policy := workerPolicy(t, objs)
+	route, ds := policy.Spec.Route, policy.Spec.Destinations
+	var name string
+	var targets []string
+	switch {
+	case api.router == gatewayAPI.router && route.HTTPRoute != nil:
+		name, targets = route.HTTPRoute.Name, []string{ds[0].BackendRef, ds[1].BackendRef}
+	case api.router != gatewayAPI.router && route.VirtualService != nil:
+		name, targets = route.VirtualService.Name, []string{ds[0].Subset, ds[1].Subset}
+	default:
+		t.Fatalf("the worker's BurstPolicy names the route %+v, want a %s", route, api.kind)
 	}
-	// The burster's defaults, where the Deployment sets nothing.
-	setting := func(name, def string) string {
-		if v, ok := env[name]; ok {
-			return v
-		}
-		return def
-	}
-	if got := setting("ROUTER", "istio"); got != api.router {
-		t.Fatalf("the burster's ROUTER is %q, want %q", got, api.router)
-	}
-	objectVar, targets := "VIRTUAL_SERVICE", []string{setting("PRIMARY_SUBSET", "primary"), setting("BURST_SUBSET", "burst")}
-	if api.router == gatewayAPI.router {
-		objectVar, targets = "HTTP_ROUTE", []string{setting("PRIMARY_BACKEND", "worker-primary"), setting("BURST_BACKEND", "worker-burst")}
-	}
-	name := setting(objectVar, "worker")
 	moved := one(t, objs, api.kind, name)
-	var named []string
+	verbs := map[string]bool{}
 	for _, r := range slice(one(t, objs, "Role", "burster").Object, "rules") {
-		for _, res := range slice(obj(r), "resources") {
-			if res == "virtualservices" || res == "httproutes" {
-				named = append(named, res.(string))
-				for _, n := range slice(obj(r), "resourceNames") {
-					named = append(named, n.(string))
-				}
+		if slices.Contains(slice(obj(r), "resources"), any(api.gvr.Resource)) && len(slice(obj(r), "resourceNames")) == 0 {
+			for _, v := range slice(obj(r), "verbs") {
+				verbs[v.(string)] = true
 			}
 		}
 	}
-	if !slices.Equal(named, []string{api.gvr.Resource, name}) {
-		t.Fatalf("the Role names %v, the burster moves %s %s", named, api.gvr.Resource, name)
+	for _, v := range []string{"get", "list", "watch", "update"} {
+		if !verbs[v] {
+			t.Fatalf("the burster's Role does not let it %s the namespace's %s", v, api.gvr.Resource)
+		}
 	}
+	query := policy.Spec.Measurement.Prometheus.Query
 	if api.router == gatewayAPI.router {
 		refs := map[string]bool{}
 		for _, r := range slice(moved.Object, "spec", "rules") {
@@ -295,8 +287,8 @@ func testBursterTargetsAgree(t *testing.T, api trafficAPI) {
 			}
 			one(t, objs, "Service", want)
 			// The sidecar reports requests under the backend's Service.
-			if !strings.Contains(env["QUERY"], want) {
-				t.Fatalf("the burster's QUERY %q does not count requests to %s", env["QUERY"], want)
+			if !strings.Contains(query, want) {
+				t.Fatalf("the policy's query %q does not count requests to %s", query, want)
 			}
 		}
 	} else {
@@ -321,9 +313,9 @@ func testBursterTargetsAgree(t *testing.T, api trafficAPI) {
 	}
 
 	// The query's rate window holds at least four of Prometheus' scrapes.
-	m := regexp.MustCompile(`\[(\d+[smh])\]`).FindStringSubmatch(env["QUERY"])
+	m := regexp.MustCompile(`\[(\d+[smh])\]`).FindStringSubmatch(query)
 	if m == nil {
-		t.Fatalf("the burster's QUERY %q has no rate window", env["QUERY"])
+		t.Fatalf("the policy's query %q has no rate window", query)
 	}
 	window, _ := time.ParseDuration(m[1])
 	var promCfg struct {

@@ -78,17 +78,17 @@ func TestSkaffoldConfig(t *testing.T) {
 				t.Errorf("skaffold render -m %s: %q must appear with -p gatewayapi only", cfg, strings.TrimSpace(marker))
 			}
 		}
-		// The profiles slo and gatewayapi-slo put primary's burster on the
-		// SLO and leave burst as it is.
+		// The profiles slo and gatewayapi-slo put primary's BurstPolicy on
+		// the SLO and leave burst as it is.
 		for _, p := range []string{"slo", "gatewayapi-slo"} {
 			rendered, err := run(t, root, skaffold, "render", "-m", cfg, "-p", p, "--offline=true", "--digest-source=none")
 			if err != nil {
 				t.Fatalf("skaffold render -m %s -p %s: %v\n%s", cfg, p, err, rendered)
 			}
-			onSLO := strings.Contains(rendered, "value: slo\n")
+			onSLO := strings.Contains(rendered, "    type: slo\n")
 			gateway := strings.Contains(rendered, "name: worker-primary\n")
 			if onSLO != (cfg == "primary") || gateway != strings.HasPrefix(p, "gatewayapi") {
-				t.Errorf("skaffold render -m %s -p %s: STRATEGY=slo %v, HTTPRoute's Services %v", cfg, p, onSLO, gateway)
+				t.Errorf("skaffold render -m %s -p %s: strategy slo %v, HTTPRoute's Services %v", cfg, p, onSLO, gateway)
 			}
 		}
 	}

@@ -123,7 +123,7 @@ func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cl
 	}
 	go q.run(ctx)
 	prom := promserver.Start(tb, h.Host())
-	b := startBursterOf(tb, bursterDeployment(tb, render(tb, api.sloOverlay())), primary, burst, prom.URL, nil)
+	b := startBursterOf(tb, render(tb, api.sloOverlay()), primary, burst, prom.URL, nil)
 	// A full window first: Prometheus' increase() over a range that holds
 	// a few samples reads far too little, and a step then would be judged
 	// on that.

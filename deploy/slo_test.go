@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,36 +31,38 @@ func (a trafficAPI) sloOverlay() string {
 	return "k8s/overlays/slo/primary"
 }
 
-// bursterEnv is the plain environment of the burster rendered in dir.
-func bursterEnv(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	return plainEnv(podSpec(t, bursterDeployment(t, render(t, dir))))
-}
-
-// TestSLOOverlaysRender: the slo overlays run the burster on the SLO with
-// the objective the frontend's page measures against, a window that holds
-// four of deploy/prometheus' scrapes, and the latency query of their way
-// of splitting; the default overlays keep the codelab's switch.
+// TestSLOOverlaysRender: the slo overlays run the worker's BurstPolicy on
+// the SLO with the objective the frontend's page measures against, a
+// window that holds four of deploy/prometheus' scrapes, and the latency
+// query of their way of splitting; the default overlays keep the codelab's
+// switch. Each policy is one the BurstPolicy's own rules accept.
 func TestSLOOverlaysRender(t *testing.T) {
 	eachAPI(t, func(t *testing.T, api trafficAPI) {
-		plain := bursterEnv(t, api.overlays+"/primary")
-		if plain["STRATEGY"] != "switch" || plain["HIGH_RPS"] != "15" {
-			t.Fatalf("the default overlay's burster: STRATEGY %q, HIGH_RPS %q", plain["STRATEGY"], plain["HIGH_RPS"])
+		plain := workerPolicy(t, render(t, api.overlays+"/primary"))
+		if s := plain.Spec.Strategy; s.Type != v1alpha1.StrategySwitch || s.HighRPS != 15 {
+			t.Fatalf("the default overlay's policy: strategy %+v", s)
 		}
-		env := bursterEnv(t, api.sloOverlay())
-		if env["STRATEGY"] != "slo" || env["SLO_LATENCY_MS"] != "250" || env["SLO_TARGET"] != "0.99" || env["HIGH_RPS"] != "" {
-			t.Fatalf("the slo overlay's burster: %v", env)
+		p := workerPolicy(t, render(t, api.sloOverlay()))
+		for _, q := range []*v1alpha1.BurstPolicy{plain, p} {
+			d := q.DeepCopy()
+			d.Default()
+			if errs := d.Validate(); len(errs) > 0 {
+				t.Fatalf("the rendered policy is refused: %v", errs.ToAggregate())
+			}
 		}
-		window, err := time.ParseDuration(env["SLO_WINDOW"])
-		interval, err2 := time.ParseDuration(env["PROMETHEUS_SCRAPE_INTERVAL"])
-		if err != nil || err2 != nil || window < 4*interval || env["PROMETHEUS_SCRAPE_INTERVAL"] != prometheusScrapeInterval(t) {
-			t.Fatalf("SLO_WINDOW %q, PROMETHEUS_SCRAPE_INTERVAL %q, deploy/prometheus scrapes every %q",
-				env["SLO_WINDOW"], env["PROMETHEUS_SCRAPE_INTERVAL"], prometheusScrapeInterval(t))
+		s, prom := p.Spec.Strategy, p.Spec.Measurement.Prometheus
+		if s.Type != v1alpha1.StrategySLO || s.SLO == nil || s.SLO.LatencyMS != 250 || s.SLO.Target != 0.99 || s.HighRPS != 0 || s.LowRPS != nil {
+			t.Fatalf("the slo overlay's policy: strategy %+v", s)
+		}
+		window, err := s.SLO.Window.Duration()
+		interval, err2 := prom.ScrapeInterval.Duration()
+		if err != nil || err2 != nil || window < 4*interval || string(prom.ScrapeInterval) != prometheusScrapeInterval(t) {
+			t.Fatalf("window %q, scrapeInterval %q, deploy/prometheus scrapes every %q", s.SLO.Window, prom.ScrapeInterval, prometheusScrapeInterval(t))
 		}
 		by := map[string]string{"istio": `"destination_cluster", "(.*)"`, "gatewayapi": `"destination_service_name", "worker-(primary|burst)"`}[api.router]
-		if q := env["SLO_QUERY"]; !strings.Contains(q, "istio_request_duration_milliseconds_bucket{reporter=\"source\"") ||
+		if q := prom.LatencyQuery; !strings.Contains(q, "istio_request_duration_milliseconds_bucket{reporter=\"source\"") ||
 			!strings.Contains(q, "[$window]") || !strings.Contains(q, by) {
-			t.Fatalf("SLO_QUERY %q: want Istio's buckets over $window, the destination from %s", q, by)
+			t.Fatalf("latencyQuery %q: want Istio's buckets over $window, the destination from %s", q, by)
 		}
 		frontend := map[string]string{}
 		for _, o := range render(t, api.sloOverlay()) {
@@ -67,8 +70,8 @@ func TestSLOOverlaysRender(t *testing.T) {
 				frontend = plainEnv(podSpec(t, o))
 			}
 		}
-		if frontend["SLO_LATENCY_MS"] != env["SLO_LATENCY_MS"] {
-			t.Fatalf("the page measures against %q ms, the burster %q", frontend["SLO_LATENCY_MS"], env["SLO_LATENCY_MS"])
+		if frontend["SLO_LATENCY_MS"] != strconv.FormatFloat(s.SLO.LatencyMS, 'f', -1, 64) {
+			t.Fatalf("the page measures against %q ms, the burster %v", frontend["SLO_LATENCY_MS"], s.SLO.LatencyMS)
 		}
 	})
 }
@@ -120,11 +123,15 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 	}
 	set(30, 0, 0)
 	prom := promserver.Start(tb, h.Host())
-	b := startBursterOf(tb, bursterDeployment(tb, render(tb, api.sloOverlay())), primary, burst, prom.URL,
-		map[string]string{"SLO_WINDOW": "4s", "PROMETHEUS_SCRAPE_INTERVAL": promserver.ScrapeInterval.String()})
+	b := startBursterOf(tb, render(tb, api.sloOverlay()), primary, burst, prom.URL, func(p *v1alpha1.BurstPolicy) {
+		p.Spec.Strategy.SLO.Window = "4s"
+		p.Spec.Measurement.Prometheus.ScrapeInterval = v1alpha1.Duration(promserver.ScrapeInterval.String())
+	})
+	// A whole 4 s window of 30 req/s judged within the objective. (The
+	// learned capacity stays unset: primary never queued.)
 	b.eventuallyJudges(tb, "primary within its objective at 30 req/s", func(s v1alpha1.BurstPolicyStatus) bool {
 		d := s.Destination("primary")
-		return d != nil && d.Burn != nil && *d.Burn <= 1 && s.LearnedCapacityRPS != nil && *s.LearnedCapacityRPS >= 25
+		return d != nil && d.Burn != nil && *d.Burn <= 1 && d.Requests != nil && *d.Requests >= 0.9*30*4
 	})
 
 	set(30, 0.1, 0)
@@ -209,7 +216,7 @@ func (b *bursterProcess) changes(tb testing.TB) []v1alpha1.Change {
 // measurements is the burster's burster_measurements_total.
 func (b *bursterProcess) measurements(tb testing.TB) float64 {
 	tb.Helper()
-	n, err := promserver.Sample(b.base+"/metrics", "burster_measurements_total")
+	n, err := b.metric("burster_measurements_total")
 	if err != nil {
 		tb.Fatal(err)
 	}

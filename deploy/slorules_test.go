@@ -16,14 +16,14 @@ import (
 )
 
 // TestSLORules: the worker's SLO as code. The rules the Prometheus
-// Deployment loads are those generated from the SLO_* settings the slo
-// overlay gives the burster; promtool accepts them, and its unit tests on
+// Deployment loads are those generated from the objective of the slo
+// overlay's worker BurstPolicy; promtool accepts them, and its unit tests on
 // series shaped like Istio's (deploy/prometheus/slo-rules.test.yml) hold: a
 // fast burn pages, a slow one only files a ticket, a cluster below the
 // traffic floor fires nothing, 5xx answers are never good.
 func TestSLORules(t *testing.T) {
 	promtool := component.Require(t, promserver.Install, "promtool")
-	settings, err := slorules.FromEnv(bursterEnv(t, "k8s/overlays/slo/primary"))
+	settings, err := slorules.FromPolicy(workerPolicy(t, render(t, "k8s/overlays/slo/primary")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestSLORules(t *testing.T) {
 	}
 
 	// The burster reads the burn rates of 5m, 1h and 3d by these names
-	// (its SLO_BUDGET_QUERY's default): they must be recorded.
+	// (its measurement.prometheus.budgetQuery's default): they must be recorded.
 	for _, w := range []string{"5m", "1h", "3d"} {
 		if !strings.Contains(string(want), "record: cloudburst:worker_burn:rate"+w+"\n") {
 			t.Errorf("the rules record no cloudburst:worker_burn:rate%s, which the burster's budget reads", w)

@@ -1,5 +1,5 @@
-// Package slorules turns the worker's service level objective (the
-// burster's SLO_* settings) into Prometheus rules: recording rules for the
+// Package slorules turns the worker's service level objective (its
+// BurstPolicy's spec.strategy.slo) into Prometheus rules: recording rules for the
 // SLI of each destination cluster over the windows the alerts need, as a
 // good-events ratio on the histogram bucket whose le is exactly the
 // objective, and the multiwindow, multi-burn-rate alerts of the SRE
@@ -22,15 +22,15 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/contract/meshapi"
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/slo"
 )
 
 // Settings are the objective's, as the burster reads them.
 type Settings struct {
-	LatencyMS   float64 // SLO_LATENCY_MS: a good request is answered, not 5xx, within this
-	Target      float64 // SLO_TARGET: the share of requests that must be good
-	MinRequests float64 // SLO_MIN_REQUESTS: fewer in an alert's long window is no traffic to judge
+	LatencyMS   float64 // latencyMs: a good request is answered, not 5xx, within this
+	Target      float64 // target: the share of requests that must be good
+	MinRequests float64 // minRequests: fewer in an alert's long window is no traffic to judge
 	Buckets     []float64
 }
 
@@ -160,30 +160,14 @@ groups:
           description: 'Over three days fewer than {{num .S.Target}} of the requests to the worker in {{"{{"}} $labels.cluster {{"}}"}} were answered within {{.Le}} ms.'
 `))
 
-// FromEnv reads the settings from the burster's environment, with the
-// burster's defaults for what it leaves out.
-func FromEnv(env map[string]string) (Settings, error) {
-	s := Settings{LatencyMS: 250, Target: 0.99, MinRequests: 20, Buckets: meshapi.LatencyBuckets}
-	for name, dst := range map[string]*float64{"SLO_LATENCY_MS": &s.LatencyMS, "SLO_TARGET": &s.Target, "SLO_MIN_REQUESTS": &s.MinRequests} {
-		v, ok := env[name]
-		if !ok {
-			continue
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return Settings{}, fmt.Errorf("%s: %q is not a number", name, v)
-		}
-		*dst = f
+// FromPolicy reads the settings from a BurstPolicy's objective
+// (spec.strategy.slo), with the API's defaults for what it leaves out.
+func FromPolicy(p *v1alpha1.BurstPolicy) (Settings, error) {
+	p = p.DeepCopy()
+	p.Default()
+	if errs := p.Validate(); len(errs) > 0 {
+		return Settings{}, fmt.Errorf("policy %s: %w", p.Name, errs.ToAggregate())
 	}
-	if v, ok := env["SLO_BUCKETS"]; ok {
-		s.Buckets = nil
-		for _, b := range strings.Split(v, ",") {
-			f, err := strconv.ParseFloat(strings.TrimSpace(b), 64)
-			if err != nil {
-				return Settings{}, fmt.Errorf("SLO_BUCKETS: %q is not a number", b)
-			}
-			s.Buckets = append(s.Buckets, f)
-		}
-	}
-	return s, nil
+	o := p.Spec.Strategy.SLO
+	return Settings{LatencyMS: o.LatencyMS, Target: o.Target, MinRequests: o.MinRequests, Buckets: slices.Clone(o.Buckets)}, nil
 }

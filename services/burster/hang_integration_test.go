@@ -214,3 +214,48 @@ func TestHungAPIServer(t *testing.T) {
 	}
 	component.Eventually(t, 30*time.Second, "drift put back", func() bool { return c.weights(t) == split.AllBurst })
 }
+
+// TestPolicyHungAPIServer: the burster on BurstPolicies whose Kubernetes
+// API accepts connections and never answers keeps serving: its probes
+// answer, and its status API says within its bound that the policy cannot
+// be read (503), instead of hanging. Once the API server answers, it leads
+// and controls the weights, without a restart.
+func TestPolicyHungAPIServer(t *testing.T) {
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	c.createPolicy(t, switchPolicy("worker", "worker", load, "1s"))
+	hung := startHangingServer(t, c.sa.Host)
+	r := c.startPoliciesVia(t, "replica", hung.via(c), nil)
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, path := range []string{"/healthz", bursterapi.StatusPath + "?policy=worker"} {
+		start := time.Now()
+		resp, err := client.Get(r.base + path)
+		if err != nil {
+			t.Fatalf("GET %s with the API server hung: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := http.StatusOK
+		if path != "/healthz" {
+			want = http.StatusServiceUnavailable
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s with the API server hung: %s %s, want %d", path, resp.Status, body, want)
+		}
+		t.Logf("GET %s with the API server hung: %s in %s: %s", path, resp.Status, time.Since(start).Round(10*time.Millisecond), strings.TrimSpace(string(body)))
+	}
+	if c.vsWeights(t, "worker") != split.AllPrimary {
+		t.Fatal("the weights moved while the API server was hung")
+	}
+
+	answered := time.Now()
+	hung.forward.Store(true)
+	component.Eventually(t, 60*time.Second, "leading once the API server answers", r.leader)
+	component.Eventually(t, 30*time.Second, "the weights controlled", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	t.Logf("burst %s after the API server answered again", time.Since(answered).Round(100*time.Millisecond))
+	code, _, p := getPolicy(t, r.base+bursterapi.StatusPath+"?policy=worker")
+	if code != http.StatusOK || p.Status.Split != "0/100" {
+		t.Fatalf("the status once it answers: %d, split %q", code, p.Status.Split)
+	}
+}

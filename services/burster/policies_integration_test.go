@@ -108,16 +108,22 @@ func (c *cluster) copyVS(t testing.TB, name string) {
 }
 
 // startPolicies runs the burster with POLICIES=kubernetes, as main does,
-// with the admin's client configuration.
+// as its ServiceAccount bound to the shipped Role: everything it does in
+// these tests, the Role allows.
 func (c *cluster) startPolicies(t testing.TB, name string) *replica {
 	t.Helper()
-	return c.startPoliciesVia(t, name, c.env.Config)
+	return c.startPoliciesVia(t, name, c.sa, nil)
 }
 
-// startPoliciesVia is startPolicies with the client configuration rc.
-func (c *cluster) startPoliciesVia(t testing.TB, name string, rc *rest.Config) *replica {
+// startPoliciesVia is startPolicies with the client configuration rc and
+// the variables in env changed.
+func (c *cluster) startPoliciesVia(t testing.TB, name string, rc *rest.Config, env map[string]string) *replica {
 	t.Helper()
-	cfg := testConfig(t, map[string]string{"PORT": "0", "POLICIES": "kubernetes"})
+	vars := map[string]string{"PORT": "0", "POLICIES": "kubernetes"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg := testConfig(t, vars)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{cancel: cancel, done: make(chan error, 1)}
 	logs := &process.Log{Keep: 1000}
@@ -414,6 +420,45 @@ func TestPolicyDriftPutBack(t *testing.T) {
 	})
 }
 
+// TestPolicyDriftAfterAPIServerRestart: the API server restarts under a
+// running burster, which reaches it through a proxy: its connections are
+// cut as the restart begins, and new ones hang until it is back. Drift
+// made right after the restart, while the manager's watches are down, is
+// put back all the same. The leader keeps its Lease through the outage
+// (its renew deadline here is 40 s; with the shipped 10 s, an outage that
+// long ends its term and its process, as TestPolicyLeaderCutOff shows, and
+// its Deployment starts it again). The cut comes first because envtest's
+// API server waits for a controller's open requests past its stop timeout.
+func TestPolicyDriftAfterAPIServerRestart(t *testing.T) {
+	c := newCluster(t)
+	load := newLoadExporter(t, 30)
+	c.createPolicy(t, switchPolicy("worker", "worker", load, "1s"))
+	proxy := startHangingServer(t, c.sa.Host)
+	proxy.forward.Store(true)
+	r := c.startPoliciesVia(t, "replica", proxy.via(c), map[string]string{"LEASE_DURATION": "60s", "RENEW_DEADLINE": "40s", "RETRY_PERIOD": "2s"})
+	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
+	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+
+	restarted := time.Now()
+	proxy.cut()
+	c.env.RestartAPIServer(t)
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	component.EventuallyNil(t, 30*time.Second, "the restarted API server taking a write", func() error {
+		_, err := admin.Set(context.Background(), split.WithBurst(50))
+		return err
+	})
+	drifted := time.Now()
+	proxy.forward.Store(true)
+	component.Eventually(t, 30*time.Second, "weights put back", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	t.Logf("API server away for %s; drift put back %s after it was made", drifted.Sub(restarted).Round(10*time.Millisecond),
+		time.Since(drifted).Round(10*time.Millisecond))
+	select {
+	case err := <-r.done:
+		t.Fatalf("the burster stopped: %v", err)
+	default:
+	}
+}
+
 // TestPolicyLeaderCutOff: the leader is cut off from the API server (its
 // connections hang). It cannot renew the Lease, stops, and says why; the
 // standby takes over and moves the weights. Once the API server can be
@@ -425,9 +470,9 @@ func TestPolicyLeaderCutOff(t *testing.T) {
 	c.createPolicy(t, switchPolicy("worker", "worker", load, "1s"))
 	hung := startHangingServer(t, c.env.Config.Host)
 	hung.forward.Store(true)
-	via := rest.CopyConfig(c.env.Config)
+	via := rest.CopyConfig(c.sa)
 	via.Host = "https://" + hung.ln.Addr().String() // the API server's certificate names 127.0.0.1 too
-	a := c.startPoliciesVia(t, "replica-a", via)
+	a := c.startPoliciesVia(t, "replica-a", via, nil)
 	component.Eventually(t, 15*time.Second, "replica-a leads", a.leader)
 	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
 	b := c.startPolicies(t, "replica-b")
@@ -458,16 +503,17 @@ func TestPolicyLeaderCutOff(t *testing.T) {
 // burst-side Role allows): no weight goes there while it has no ready
 // worker, and the status says why; once it has one the load bursts, and as
 // soon as it has none again everything comes back, whatever the dwell. A
-// policy naming a Secret that does not exist says so and runs nothing.
+// policy naming a Secret the burster may not read (the shipped Role allows
+// one) says so and runs nothing.
 func TestPolicyReadinessGate(t *testing.T) {
 	c := newCluster(t)
 	b := newBurstCluster(t, c, workerSlice(false))
 	ctx := context.Background()
-	b.kubeconfigSecret(t, c, "burst-kubeconfig")
+	b.kubeconfigSecret(t, c, shippedKubeconfigSecret)
 	load := newLoadExporter(t, 30)
 	p := switchPolicy("worker", "worker", load, "30s")
 	p.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
-		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: "burst-kubeconfig"}}
+		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: shippedKubeconfigSecret}}
 	c.createPolicy(t, p)
 	c.copyVS(t, "worker-b")
 	missing := switchPolicy("missing", "worker-b", load, "30s")
@@ -533,12 +579,12 @@ func TestPolicyPrescale(t *testing.T) {
 	b := newBurstCluster(t, c, workerSlice(true))
 	hpa := b.workerHPA(t, c.ns)
 	ctx := context.Background()
-	b.kubeconfigSecret(t, c, "burst-kubeconfig")
+	b.kubeconfigSecret(t, c, shippedKubeconfigSecret)
 	load := newLoadExporter(t, 5)
 	p := switchPolicy("worker", "worker", load, "1s")
 	p.Spec.Strategy.CapacityPerEndpointRPS = 12
 	p.Spec.Destinations[1].Readiness = &v1alpha1.Readiness{Service: "worker",
-		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: "burst-kubeconfig"}}
+		KubeconfigSecret: &v1alpha1.SecretKeyRef{Name: shippedKubeconfigSecret}}
 	p.Spec.Destinations[1].Prescale = &v1alpha1.Prescale{HPA: "worker", WarmRPS: 8, Cooldown: "2s", Wait: "60s"}
 	c.createPolicy(t, p)
 	r := c.startPolicies(t, "replica")
@@ -576,6 +622,10 @@ func TestPolicyPrescale(t *testing.T) {
 		t.Fatalf("restored %s after the return, before the 2s cool-down", d)
 	}
 }
+
+// shippedKubeconfigSecret is the one Secret the shipped Role lets the
+// burster read: make clusters writes the burst cluster's kubeconfig there.
+const shippedKubeconfigSecret = "burster-burst-kubeconfig"
 
 // kubeconfigSecret puts the burst cluster's kubeconfig (burster-remote's
 // token) into a Secret called name in c's namespace, under the key

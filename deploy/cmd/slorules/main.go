@@ -1,6 +1,6 @@
 // Command slorules writes the Prometheus rules of the worker's SLO
-// (package slorules) to standard output, from the SLO_* settings of the
-// burster in the overlay it renders: `make slo-rules` runs it on
+// (package slorules) to standard output, from the objective of the worker's
+// BurstPolicy in the overlay it renders: `make slo-rules` runs it on
 // k8s/overlays/slo/primary into deploy/prometheus/slo-rules.yml.
 package main
 
@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"os"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/deploy/slorules"
 )
 
@@ -25,16 +26,16 @@ func main() {
 }
 
 func run() error {
-	overlay := flag.String("overlay", "", "the kustomization whose burster Deployment holds the SLO_* settings")
+	overlay := flag.String("overlay", "", "the kustomization whose worker BurstPolicy holds the objective")
 	flag.Parse()
 	if *overlay == "" {
 		return errors.New("-overlay is required")
 	}
-	env, err := bursterEnv(*overlay)
+	p, err := workerPolicy(*overlay)
 	if err != nil {
 		return err
 	}
-	s, err := slorules.FromEnv(env)
+	s, err := slorules.FromPolicy(p)
 	if err != nil {
 		return err
 	}
@@ -46,36 +47,25 @@ func run() error {
 	return err
 }
 
-// bursterEnv renders dir and returns the plain variables of the burster
-// Deployment's first container.
-func bursterEnv(dir string) (map[string]string, error) {
+// workerPolicy renders dir and returns its worker BurstPolicy.
+func workerPolicy(dir string) (*v1alpha1.BurstPolicy, error) {
 	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	for _, r := range res.Resources() {
-		if r.GetKind() != "Deployment" || r.GetName() != "burster" {
+		if r.GetKind() != v1alpha1.Kind || r.GetName() != "worker" {
 			continue
 		}
 		m, err := r.Map()
 		if err != nil {
 			return nil, err
 		}
-		containers, _, _ := unstructured.NestedFieldNoCopy(m, "spec", "template", "spec", "containers")
-		list, _ := containers.([]any)
-		if len(list) == 0 {
-			break
+		var p v1alpha1.BurstPolicy
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(m, &p, true); err != nil {
+			return nil, fmt.Errorf("%s: the worker BurstPolicy: %w", dir, err)
 		}
-		first, _ := list[0].(map[string]any)
-		vars, _ := first["env"].([]any)
-		env := map[string]string{}
-		for _, v := range vars {
-			e := v.(map[string]any)
-			if value, ok := e["value"].(string); ok {
-				env[e["name"].(string)] = value
-			}
-		}
-		return env, nil
+		return &p, nil
 	}
-	return nil, fmt.Errorf("%s renders no burster Deployment", dir)
+	return nil, fmt.Errorf("%s renders no worker BurstPolicy", dir)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +22,10 @@ var (
 	errNotFound  = operator.ErrNotFound
 	errAmbiguous = operator.ErrAmbiguous
 )
+
+// readTimeout bounds reading a policy for the status API: a cache that
+// cannot sync (its API server hung) answers 503 within it, not never.
+const readTimeout = 2 * time.Second
 
 // policySource is what the status API reads: the policies this replica
 // serves.
@@ -68,7 +73,9 @@ func policyOf(c echo.Context, src policySource) (*v1alpha1.BurstPolicy, []v1alph
 			return nil, nil, false, echo.NewHTTPError(http.StatusBadRequest, "policy: not a name: "+errs[0])
 		}
 	}
-	p, changes, leader, err := src.Policy(c.Request().Context(), name)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+	defer cancel()
+	p, changes, leader, err := src.Policy(ctx, name)
 	switch {
 	case errors.Is(err, errNotFound):
 		return nil, nil, false, echo.NewHTTPError(http.StatusNotFound, err.Error())

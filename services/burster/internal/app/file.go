@@ -39,8 +39,10 @@ func ServeFile(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	served.Default()
 	served.APIVersion, served.Kind, served.Status = v1alpha1.GroupVersion.String(), v1alpha1.Kind, v1alpha1.BurstPolicyStatus{}
 	registerAPI(srv.Echo, &onePolicy{
-		meta:    served.DeepCopy,
-		status:  func(prev v1alpha1.BurstPolicyStatus) v1alpha1.BurstPolicyStatus { return run.Status(prev, p.Generation) },
+		meta: served.DeepCopy,
+		status: func(prev v1alpha1.BurstPolicyStatus) v1alpha1.BurstPolicyStatus {
+			return run.Status(prev, p.Generation)
+		},
 		changes: run.Changes,
 		leading: func() bool { return true },
 	})

@@ -103,7 +103,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 			Name: "burster_slo_burn_rate", Help: "STRATEGY=slo: (1 - SLI) / (1 - SLO_TARGET) by destination; above 1 spends the budget too fast; NaN when not judged.",
 		}, []string{"destination"}),
 		learned: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "burster_slo_learned_capacity_rps", Help: "STRATEGY=slo: primary's capacity as measured while it queued, or the most it carried within its objective; 0 until seen, NaN under other strategies.",
+			Name: "burster_slo_learned_capacity_rps", Help: "STRATEGY=slo: primary's capacity as measured while it queued (the status' learnedCapacityRps); 0 until measured, NaN under other strategies.",
 		}),
 		reportsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "burster_status_reports_skipped_total", Help: "Measurements for the status only (destinations, budget, security) not started because the last ones were still running.",
@@ -116,7 +116,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 		m.registered = append(m.registered, m.leader)
 	}
 	reg.MustRegister(m.registered...)
-	m.slo(nil)
+	m.slo(nil, 0)
 	m.learned.Set(math.NaN())
 	m.queryErrors.WithLabelValues("error")
 	m.queryErrors.WithLabelValues("no_data")
@@ -200,12 +200,13 @@ func (m *Metrics) weights(s split.Split) {
 	m.weight.WithLabelValues("burst").Set(float64(s.Burst))
 }
 
-// slo records the slo strategy's reading; nil: not judged.
-func (m *Metrics) slo(r *policy.SLOReading) {
+// slo records the slo strategy's reading (nil: not judged) and the
+// capacity it measured (0: none), as the status' learnedCapacityRps.
+func (m *Metrics) slo(r *policy.SLOReading, measured float64) {
 	var judged [2]policy.Judgement
 	if r != nil {
 		judged = [2]policy.Judgement{r.Primary, r.Burst}
-		m.learned.Set(r.CapacityRPS)
+		m.learned.Set(measured)
 	}
 	for i, dest := range []string{source.Primary, source.Burst} {
 		sli, burn := math.NaN(), math.NaN()

@@ -130,7 +130,7 @@ func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *SLO {
 		return nil
 	}
 	out := *c.cfg.SLO
-	c.cfg.Metrics.slo(r)
+	c.cfg.Metrics.slo(r, learned(c.term.state))
 	switch {
 	case problem != nil:
 		out.Problem = problem.Error()

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -90,6 +91,12 @@ func newReconciler(ctx context.Context, mgr manager.Manager, cfg Config) (*recon
 	r.deps = runner.Deps{Dynamic: dc, Clientset: cs, Kubeconfig: r.kubeconfig, Metrics: cfg.Metrics, Log: cfg.Log, Watched: true,
 		Events: func(p *v1alpha1.BurstPolicy) controller.Recorder { return policyEvents{r.events, p} }}
 
+	// Every mapping below asks the API server: wait until it answers.
+	if ok, err := served(ctx, mgr.GetRESTMapper(), v1alpha1.GroupVersion.WithKind(v1alpha1.Kind), cfg.Log); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("the API server does not serve %s %s: apply its CRD (k8s/base/crd)", v1alpha1.Kind, v1alpha1.GroupVersion)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.BurstPolicy{}, routeIndex, func(o client.Object) []string {
 		if key := routeKey(o.(*v1alpha1.BurstPolicy)); key != "" {
 			return []string{key}
@@ -106,9 +113,13 @@ func newReconciler(ctx context.Context, mgr manager.Manager, cfg Config) (*recon
 		// reconcile.
 		For(&v1alpha1.BurstPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for kind, gvk := range routeKinds {
-		if _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+		ok, err := served(ctx, mgr.GetRESTMapper(), gvk, cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			// Its CRDs are not installed: no policy can name one.
-			cfg.Log.Info("not watching a kind of route the API server does not serve", "kind", kind, "err", err)
+			cfg.Log.Info("not watching a kind of route the API server does not serve", "kind", kind)
 			continue
 		}
 		route := &unstructured.Unstructured{}
@@ -119,6 +130,32 @@ func newReconciler(ctx context.Context, mgr manager.Manager, cfg Config) (*recon
 		return nil, fmt.Errorf("creating the controller: %w", err)
 	}
 	return r, nil
+}
+
+// discoveryRetry is the wait between two attempts to learn which kinds
+// the API server serves, while it cannot be asked.
+const discoveryRetry = 2 * time.Second
+
+// served says whether the API server serves gvk, asking until it answers
+// (or ctx is done): a kind it does not serve is never watched, so an API
+// server that cannot be reached must not be taken for one without routes.
+func served(ctx context.Context, mapper meta.RESTMapper, gvk schema.GroupVersionKind, log *slog.Logger) (bool, error) {
+	for logged := false; ; logged = true {
+		_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			return true, nil
+		case meta.IsNoMatchError(err):
+			return false, nil
+		case !logged:
+			log.Warn("cannot ask the API server which kinds it serves: trying again", "kind", gvk.Kind, "every", discoveryRetry, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("asking the API server for %s: %w", gvk.Kind, err)
+		case <-time.After(discoveryRetry):
+		}
+	}
 }
 
 // routeKey is the route a policy names, kind/name; "" for the local mesh.

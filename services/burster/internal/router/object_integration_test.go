@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -250,12 +251,13 @@ func testWatchReportsChanges(t *testing.T, k kind) {
 	waitSeen(split.WithBurst(50))
 }
 
-// TestShippedRoleIsEnoughAndNoMore authenticates with a real token of the
-// burster's ServiceAccount, bound only to the shipped Role: it can read,
-// watch and move its VirtualService, and is refused on another one. (The
-// Role for an HTTPRoute is made by a kustomize component: deploy's
-// TestRenderedRBAC proves it, rendered, for both.)
-func TestShippedRoleIsEnoughAndNoMore(t *testing.T) {
+// TestShippedRole authenticates with a real token of the burster's
+// ServiceAccount, bound only to the shipped Role: it can read, watch and
+// move every VirtualService of its namespace (a BurstPolicy may name any
+// route there), and nothing beyond: no route elsewhere, no route created or
+// deleted, no Secret but the burst cluster's kubeconfig, no policy's spec.
+// (The services/burster tests run the whole burster with this token.)
+func TestShippedRole(t *testing.T) {
 	env, ns := setup(t, kinds[0])
 	ctx := context.Background()
 	rbac := kube.Objects(t, shippedRBAC)
@@ -276,40 +278,89 @@ func TestShippedRoleIsEnoughAndNoMore(t *testing.T) {
 	if err := env.Create(ctx, ns, other); err != nil {
 		t.Fatal(err)
 	}
+	elsewhere := env.Namespace(t)
+	if err := env.Create(ctx, elsewhere, kube.Objects(t, "testdata/worker-vs.yaml")...); err != nil {
+		t.Fatal(err)
+	}
 
 	sa, err := dynamic.NewForConfig(env.ServiceAccountConfig(t, ns, "burster"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mine := NewIstio(sa, ns, "worker", "primary", "burst")
-	if _, err := mine.Set(ctx, split.AllBurst); err != nil {
-		t.Fatalf("the shipped Role cannot move its VirtualService: %v", err)
+	for _, name := range []string{"worker", "other"} {
+		mine := NewIstio(sa, ns, name, "primary", "burst")
+		if _, err := mine.Set(ctx, split.AllBurst); err != nil {
+			t.Fatalf("the shipped Role cannot move VirtualService %s: %v", name, err)
+		}
+		if got, err := mine.Get(ctx); err != nil || got != split.AllBurst {
+			t.Fatalf("Get %s as the service account = %v, %v", name, got, err)
+		}
 	}
-	if got, err := mine.Get(ctx); err != nil || got != split.AllBurst {
-		t.Fatalf("Get as the service account = %v, %v", got, err)
-	}
-
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	seen := make(chan split.Split, 8)
-	go func() { _ = mine.Watch(wctx, func(s split.Split, _ error) { seen <- s }) }()
+	go func() {
+		_ = NewIstio(sa, ns, "worker", "primary", "burst").Watch(wctx, func(s split.Split, _ error) { seen <- s })
+	}()
 	select {
 	case s := <-seen:
 		if s != split.AllBurst {
 			t.Fatalf("watch as the service account saw %v", s)
 		}
 	case <-wctx.Done():
-		t.Fatal("the shipped Role cannot list/watch its VirtualService by field selector")
+		t.Fatal("the shipped Role cannot list/watch its VirtualService")
+	}
+	if _, err := sa.Resource(VirtualServices).Namespace(ns).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("the shipped Role cannot list the namespace's VirtualServices (the manager's cache does): %v", err)
 	}
 
-	theirs := NewIstio(sa, ns, "other", "primary", "burst")
-	if _, err := theirs.Get(ctx); !apierrors.IsForbidden(errors.Unwrap(err)) {
-		t.Fatalf("Get on another VirtualService = %v, want Forbidden", err)
+	theirs := NewIstio(sa, elsewhere, "worker", "primary", "burst")
+	policies := sa.Resource(schema.GroupVersionResource{Group: "cloudburst.dev", Version: "v1alpha1", Resource: "burstpolicies"})
+	cs, err := kubernetes.NewForConfig(env.ServiceAccountConfig(t, ns, "burster"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := theirs.Set(ctx, split.AllBurst); !apierrors.IsForbidden(errors.Unwrap(err)) {
-		t.Fatalf("Set on another VirtualService = %v, want Forbidden", err)
+	for what, err := range map[string]error{
+		"get a VirtualService in another namespace": func() error { _, err := theirs.Get(ctx); return errors.Unwrap(err) }(),
+		"move a VirtualService in another namespace": func() error {
+			_, err := theirs.Set(ctx, split.AllBurst)
+			return errors.Unwrap(err)
+		}(),
+		"list VirtualServices in another namespace": func() error {
+			_, err := sa.Resource(VirtualServices).Namespace(elsewhere).List(ctx, metav1.ListOptions{})
+			return err
+		}(),
+		"delete a VirtualService": func() error {
+			return sa.Resource(VirtualServices).Namespace(ns).Delete(ctx, "other", metav1.DeleteOptions{})
+		}(),
+		"create a VirtualService": func() error {
+			vs := other.DeepCopy()
+			vs.SetName("new")
+			vs.SetResourceVersion("")
+			_, err := sa.Resource(VirtualServices).Namespace(ns).Create(ctx, vs, metav1.CreateOptions{})
+			return err
+		}(),
+		"read another Secret": func() error {
+			_, err := cs.CoreV1().Secrets(ns).Get(ctx, "other", metav1.GetOptions{})
+			return err
+		}(),
+		"list Secrets": func() error { _, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); return err }(),
+		"create a BurstPolicy": func() error {
+			p := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "cloudburst.dev/v1alpha1", "kind": "BurstPolicy",
+				"metadata": map[string]any{"name": "mine"}}}
+			_, err := policies.Namespace(ns).Create(ctx, p, metav1.CreateOptions{})
+			return err
+		}(),
+		"list BurstPolicies in another namespace": func() error {
+			_, err := policies.Namespace(elsewhere).List(ctx, metav1.ListOptions{})
+			return err
+		}(),
+	} {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s: %v, want Forbidden", what, err)
+		}
 	}
-	if _, err := sa.Resource(VirtualServices).Namespace(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
-		t.Fatalf("an unscoped list = %v, want Forbidden", err)
+	if _, err := policies.Namespace(ns).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("the shipped Role cannot list its namespace's BurstPolicies: %v", err)
 	}
 }

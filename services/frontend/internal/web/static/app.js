@@ -282,7 +282,7 @@ function sloLine(o, st) {
   const failed = c && c.status === "True" && c.reason === "MeasurementFailed" && c.message.startsWith("the latency: ") ? c.message.slice(13) : "";
   let line = `objective ${(100 * o.target).toFixed(1)}% within ${o.latencyMs} ms over ${o.window}: `;
   line += failed ? `no reading (${failed})` : `${judged("primary", dests[0])}, ${judged("burst", dests[1])}`;
-  line += st.learnedCapacityRps > 0 ? `; primary carried ${st.learnedCapacityRps.toFixed(1)} req/s within it` : "; primary's capacity not learned yet";
+  line += st.learnedCapacityRps > 0 ? `; primary's capacity measured at ${st.learnedCapacityRps.toFixed(1)} req/s` : "; primary's capacity not measured yet";
   if (degraded(st) === "BothOverObjective") line += "; both clusters are over their objective: burst's share is not raised";
   return line;
 }
