@@ -48,7 +48,7 @@ deps: ## Install the real components the tests use (redis-server, prometheus, ch
 	@scripts/install-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver and etcd for the API-server tests into bin/envtest (once per machine, ~7 min on 2 cores)
+envtest: ## Build kube-apiserver, kubectl and etcd for the API-server tests into bin/envtest, and the oldest supported kube-apiserver into bin/envtest-oldest (once per machine)
 	@scripts/envtest-bin.sh
 
 .PHONY: tools

@@ -269,7 +269,7 @@ func setRate(t testing.TB, frontendURL string, rps int) {
 func frontendStatus(t testing.TB, base string) pageapi.Status {
 	t.Helper()
 	var st pageapi.Status
-	getJSON(t, base+"/api/status", &st)
+	component.GetJSON(t, base+"/api/status", &st)
 	return st
 }
 
@@ -330,7 +330,7 @@ func changesSince(t testing.TB, bursterURL string, since time.Time) int {
 func bursterStatusAt(t testing.TB, base string) v1alpha1.BurstPolicyStatus {
 	t.Helper()
 	var p v1alpha1.BurstPolicy
-	getJSON(t, base+bursterapi.StatusPath, &p)
+	component.GetJSON(t, base+bursterapi.StatusPath, &p)
 	return p.Status
 }
 
@@ -338,7 +338,7 @@ func bursterStatusAt(t testing.TB, base string) v1alpha1.BurstPolicyStatus {
 func changesAt(t testing.TB, base string) []v1alpha1.Change {
 	t.Helper()
 	var l v1alpha1.ChangeList
-	getJSON(t, base+bursterapi.ChangesPath, &l)
+	component.GetJSON(t, base+bursterapi.ChangesPath, &l)
 	return l.Items
 }
 

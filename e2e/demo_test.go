@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -340,22 +338,6 @@ func workerPid(t *testing.T, binDir string, port int) int {
 	}
 	t.Fatalf("no worker from %s on port %d", binDir, port)
 	return 0
-}
-
-// getJSON decodes the JSON body of a GET.
-func getJSON(t testing.TB, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
 }
 
 func press(t testing.TB, ctx context.Context, key string, n int) {

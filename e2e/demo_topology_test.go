@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
 // TestDemoTopology drives the SLO demo's page to 25 req/s, over primary's
@@ -53,7 +54,7 @@ func TestDemoTopology(t *testing.T) {
 	// over its 10 s window, from one status; the share observed beside the
 	// weight set.
 	var st pageapi.Status
-	getJSON(t, frontendURL+"/api/status", &st)
+	component.GetJSON(t, frontendURL+"/api/status", &st)
 	topo, lat := st.Topology, st.Latency
 	if topo == nil || lat == nil {
 		t.Fatalf("status without topology or latency: %+v", st)

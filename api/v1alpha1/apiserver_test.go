@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
@@ -22,11 +23,16 @@ import (
 
 const namespace = "default"
 
-// policies is the BurstPolicy resource on a real API server, with the
-// project's CRD as generated from these types installed.
-func policies(t *testing.T) (dynamic.ResourceInterface, *rest.Config) {
+// policies is the BurstPolicy resource on a real API server (kube.Start's
+// unless start is given), with the project's CRD as generated from these
+// types installed.
+func policies(t *testing.T, start ...func(testing.TB) *kube.Env) (dynamic.ResourceInterface, *rest.Config) {
 	t.Helper()
-	env := kube.Start(t)
+	run := kube.Start
+	if len(start) > 0 {
+		run = start[0]
+	}
+	env := run(t)
 	dc, err := dynamic.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +60,29 @@ func fromUnstructured(t *testing.T, u *unstructured.Unstructured) *BurstPolicy {
 
 // TestAdmission runs the policies of the Validate tests against the API
 // server: it accepts the valid ones and fills in the same defaults as
-// Default, and refuses each bad one naming the same field as Validate.
+// Default, and refuses each bad one naming the same field as Validate. It
+// does so on the release the kind node images run and on the oldest one
+// the project supports: the CRD's CEL rules hold on both.
 func TestAdmission(t *testing.T) {
-	res, _ := policies(t)
+	for _, server := range []struct {
+		name, version string
+		start         func(testing.TB) *kube.Env
+	}{{"current", kube.CurrentVersion, kube.Start}, {"oldest", kube.OldestVersion, kube.StartOldest}} {
+		t.Run(server.name+" "+server.version, func(t *testing.T) {
+			res, rc := policies(t, server.start)
+			cs, err := discovery.NewDiscoveryClientForConfig(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := cs.ServerVersion(); err != nil || v.GitVersion != server.version {
+				t.Fatalf("the API server is %v (%v), want %s", v, err, server.version)
+			}
+			testAdmission(t, res)
+		})
+	}
+}
+
+func testAdmission(t *testing.T, res dynamic.ResourceInterface) {
 	ctx := context.Background()
 
 	t.Run("accepts", func(t *testing.T) {

@@ -262,7 +262,7 @@ func TestPoliciesRunSideBySide(t *testing.T) {
 		})
 	}
 	var changes v1alpha1.ChangeList
-	getJSON(t, r.base+bursterapi.ChangesPath+"?policy=a", &changes)
+	component.GetJSON(t, r.base+bursterapi.ChangesPath+"?policy=a", &changes)
 	if changes.Kind != v1alpha1.ChangeListKind || len(changes.Items) == 0 ||
 		changes.Items[len(changes.Items)-1].Reason != v1alpha1.ChangeWeightsChanged {
 		t.Fatalf("a's changes: %+v", changes)
@@ -659,20 +659,4 @@ func getPolicy(t *testing.T, url string) (int, string, v1alpha1.BurstPolicy) {
 		}
 	}
 	return resp.StatusCode, resp.Header.Get(bursterapi.LeaderHeader), p
-}
-
-// getJSON decodes the 200 answer of GET url into v.
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
 }

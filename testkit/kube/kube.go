@@ -34,6 +34,15 @@ const (
 	GatewayAPIVersion = "v1.6.0"
 )
 
+// The Kubernetes releases `make envtest` builds (scripts/envtest-bin.sh):
+// the one the kind node images run (deploy/kind), which Start runs, and
+// the oldest minor the README says the project supports, which
+// StartOldest runs, so the CRD and its CEL rules are proven on both.
+const (
+	CurrentVersion = "v1.35.4"
+	OldestVersion  = "v1.33.13"
+)
+
 var setLogger sync.Once
 
 // Env is a running API server.
@@ -44,17 +53,29 @@ type Env struct {
 	stop   sync.Once
 }
 
-// Start runs an API server with Istio's CRDs, the Gateway API's standard
-// channel CRDs and the project's CRDs installed and established, and
-// stops it when the test ends. It skips the test (fails it in CI) when the
-// binaries have not been built.
+// Start runs an API server of CurrentVersion with Istio's CRDs, the
+// Gateway API's standard channel CRDs and the project's CRDs installed and
+// established, and stops it when the test ends. It skips the test (fails
+// it in CI) when the binaries have not been built.
 func Start(t testing.TB) *Env {
+	t.Helper()
+	return start(t, "envtest")
+}
+
+// StartOldest is Start with an API server of OldestVersion.
+func StartOldest(t testing.TB) *Env {
+	t.Helper()
+	return start(t, "envtest-oldest")
+}
+
+// start runs the API server in bin/dir.
+func start(t testing.TB, dir string) *Env {
 	t.Helper()
 	// envtest logs through controller-runtime's logger, which prints a
 	// warning with a stack trace into the test output when nobody set it;
 	// its failures come back as errors.
 	setLogger.Do(func() { ctrllog.SetLogger(logr.Discard()) })
-	assets, err := assetsDir()
+	assets, err := assetsDir(dir)
 	if err != nil {
 		component.Missing(t, "%v; build them with: make envtest", err)
 	}
@@ -117,17 +138,18 @@ func (e *Env) RestartAPIServer(t testing.TB) {
 	}
 }
 
-// assetsDir finds the kube-apiserver and etcd binaries: KUBEBUILDER_ASSETS,
-// or bin/envtest at the root of the workspace this test runs in.
-func assetsDir() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, nil
+// assetsDir finds the kube-apiserver and etcd binaries: bin/dir at the
+// root of the workspace this test runs in, or, for bin/envtest,
+// KUBEBUILDER_ASSETS when set.
+func assetsDir(dir string) (string, error) {
+	if env := os.Getenv("KUBEBUILDER_ASSETS"); env != "" && dir == "envtest" {
+		return env, nil
 	}
 	root, err := component.WorkspaceRoot()
 	if err != nil {
 		return "", fmt.Errorf("%w, and KUBEBUILDER_ASSETS is not set", err)
 	}
-	assets := filepath.Join(root, "bin", "envtest")
+	assets := filepath.Join(root, "bin", dir)
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
 			return "", fmt.Errorf("%s not found in %s", b, assets)
