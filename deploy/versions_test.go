@@ -16,7 +16,9 @@ import (
 // scripts/envtest-bin.sh, the wrapper modules it builds from, testkit/kube
 // and the docs' supported range.
 func TestVersionsAgree(t *testing.T) {
-	minor := func(v string) string { return strings.Join(strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)[:2], ".") }
+	minor := func(v string) string {
+		return strings.Join(strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)[:2], ".")
+	}
 	read := func(path string) string {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(root, path))
