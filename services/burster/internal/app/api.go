@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -103,7 +104,7 @@ type onePolicy struct {
 func (o *onePolicy) Policy(_ context.Context, name string) (*v1alpha1.BurstPolicy, []v1alpha1.Change, bool, error) {
 	p := o.meta()
 	if name != "" && name != p.Name {
-		return nil, nil, false, errNotFoundf(name, p.Name)
+		return nil, nil, false, fmt.Errorf("%w: %s is not served here: this burster runs %s", errNotFound, name, p.Name)
 	}
 	o.mu.Lock()
 	o.last = o.status(o.last)
@@ -111,16 +112,3 @@ func (o *onePolicy) Policy(_ context.Context, name string) (*v1alpha1.BurstPolic
 	o.mu.Unlock()
 	return p, o.changes(), o.leading(), nil
 }
-
-func errNotFoundf(name, only string) error {
-	return &nameError{errNotFound, "policy " + name + " is not served here: this burster runs " + only}
-}
-
-// nameError is a client's error with its words.
-type nameError struct {
-	kind error
-	msg  string
-}
-
-func (e *nameError) Error() string { return e.msg }
-func (e *nameError) Unwrap() error { return e.kind }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"strings"
-
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
@@ -60,13 +58,9 @@ func (c Config) BurstPolicy() *v1alpha1.BurstPolicy {
 	case source.KindScrape:
 		m := &v1alpha1.ScrapeMeasurement{URL: c.ScrapeURL, Metric: c.ScrapeMetric, Window: v1alpha1.Duration(c.ScrapeWindow.String()),
 			DestinationLabel: c.ScrapeDestinationLabel, CodeLabel: c.ScrapeCodeLabel, LatencyMetric: c.SLOScrapeMetric}
-		for _, kv := range strings.Split(c.ScrapeLabels, ",") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				if m.Labels == nil {
-					m.Labels = map[string]string{}
-				}
-				m.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
+		// Checked as the scrape source was built.
+		if labels, err := source.ParseLabels(c.ScrapeLabels); err == nil && len(labels) > 0 {
+			m.Labels = labels
 		}
 		s.Measurement.Scrape = m
 	}

@@ -241,10 +241,6 @@ func learned(s policy.State) float64 {
 	return 0
 }
 
-// State is the policy's state in this term: the weights as decided, when
-// they last changed, and what slo learned.
-func (c *Controller) State() policy.State { return c.term.state }
-
 // CheckDrift reads the routes back and puts the decided weights back when
 // they show others: for a caller that learns of changes itself (a watch of
 // its own), or has none.

@@ -60,7 +60,6 @@ type Runner struct {
 	// Generation is the spec's generation the Runner was built from: a
 	// new one needs a new Runner.
 	Generation int64
-	route      string // kind/name
 	interval   time.Duration
 	view       View
 	ctrl       *controller.Controller
@@ -122,7 +121,7 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 	if d.Events != nil {
 		cfg.Events = d.Events(p)
 	}
-	r := &Runner{Generation: p.Generation, route: route, interval: interval, resume: p.Status, metrics: metrics, watched: d.Watched, log: log,
+	r := &Runner{Generation: p.Generation, interval: interval, resume: p.Status, metrics: metrics, watched: d.Watched, log: log,
 		view: View{Names: [2]string{s.Destinations[0].Name, s.Destinations[1].Name}, Route: route, resumed: p.Status.Changes}}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	if err := r.gate(p, d, &cfg, rt, timeout); err != nil {
@@ -326,7 +325,7 @@ func (r *Runner) Step(ctx context.Context, now time.Time) time.Duration {
 			if r.beginErr == nil || router.Classify(err) != router.Classify(r.beginErr) {
 				// Once as it starts failing (or fails otherwise), not
 				// each interval.
-				r.log.Error("reading the route's weights: trying again each interval", "route", r.route, "err", err)
+				r.log.Error("reading the route's weights: trying again each interval", "route", r.view.Route, "err", err)
 			}
 			r.mu.Lock()
 			r.beginErr = err

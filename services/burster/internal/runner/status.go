@@ -180,11 +180,10 @@ func budget(e controller.ErrorBudget) *v1alpha1.ErrorBudget {
 func (v View) changes(in []controller.Change, weightsOnly bool) []v1alpha1.Change {
 	out := make([]v1alpha1.Change, 0, len(in))
 	for _, c := range in {
-		reason := v1alpha1.ChangeReason(c.Kind)
-		if weightsOnly && !reason.MovesWeights() {
+		if weightsOnly && !c.Kind.MovesWeights() {
 			continue
 		}
-		out = append(out, v1alpha1.Change{Time: metav1.NewMicroTime(c.At), Weights: v.weights(c.To), Reason: reason,
+		out = append(out, v1alpha1.Change{Time: metav1.NewMicroTime(c.At), Weights: v.weights(c.To), Reason: c.Kind,
 			RateRPS: finite(c.RPS), SLI: finite(c.SLI), Burn: finite(c.Burn), Message: trim(c.Reason)})
 	}
 	return out

@@ -104,14 +104,15 @@ func NewScrape(url, metric, labels string, window, timeout time.Duration) (*Scra
 	if window <= 0 {
 		return nil, fmt.Errorf("scrape window must be positive, got %s", window)
 	}
-	m, err := parseLabels(labels)
+	m, err := ParseLabels(labels)
 	if err != nil {
 		return nil, err
 	}
 	return &Scrape{url: url, metric: metric, labels: m, window: window, client: &http.Client{Timeout: timeout}, now: time.Now}, nil
 }
 
-func parseLabels(s string) (map[string]string, error) {
+// ParseLabels reads label matchers written name=value,... (SCRAPE_LABELS).
+func ParseLabels(s string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, pair := range strings.Split(s, ",") {
 		if strings.TrimSpace(pair) == "" {
