@@ -4,7 +4,9 @@
 # bin/envtest: the Kubernetes release the kind node images run
 # (deploy/kind). A second kube-apiserver, of the oldest minor the README
 # says is supported, goes into bin/envtest-oldest with the same etcd: the
-# CRD is proven on both. No prebuilt binary is downloaded. Each is built
+# CRD is proven on both. The node the node tests start (kubelet, kube-proxy,
+# kube-controller-manager, kube-scheduler, of the same release as the API
+# server) goes into bin/node. No prebuilt binary is downloaded. Each is built
 # once per machine (see build-tool.sh).
 set -euo pipefail
 
@@ -34,3 +36,9 @@ oldest=$root/bin/envtest-oldest
 build_tool kube-apiserver "$root/tools/kube-apiserver-oldest" k8s.io/kubernetes/cmd/kube-apiserver "$oldest" "$(version_flags $oldest_version)"
 "$oldest/kube-apiserver" --version | grep -qx "Kubernetes $oldest_version"
 ln -f "$out/etcd" "$oldest/etcd"
+
+node=$root/bin/node
+for b in kubelet kube-proxy kube-controller-manager kube-scheduler; do
+	build_tool "$b" "$root/tools/kube-node" "k8s.io/kubernetes/cmd/$b" "$node" "$(version_flags $k8s_version)"
+	"$node/$b" --version | grep -qx "Kubernetes $k8s_version"
+done

@@ -2,8 +2,9 @@
 # Installs the real components the tests run against (redis-server,
 # Prometheus, Chromium, a container registry for the image builds, openssl
 # for the mesh certificates, shellcheck for the scripts, wrk for the worker's
-# benchmark) when they
-# are missing. On Debian or Ubuntu it uses apt, as root or through sudo when
+# benchmark, and on Linux the node tests' container runtime and network:
+# containerd, runc, the CNI plugins, iptables and conntrack for kube-proxy)
+# when they are missing. On Debian or Ubuntu it uses apt, as root or through sudo when
 # sudo needs no password; otherwise it says what to install, and the tests that
 # need them skip (or fail with CI=true).
 set -euo pipefail
@@ -20,6 +21,16 @@ have wrk || need+=(wrk)
 have chromium || have chromium-browser || have google-chrome ||
 	[ -x "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome" ] ||
 	[ -x /Applications/Chromium.app/Contents/MacOS/Chromium ] || need+=(chromium)
+# The node tests (testkit/kube/node) run a kubelet: Linux only.
+if [ "$(uname -s)" = Linux ]; then
+	# Root's programs, in sbin, which a user's PATH may lack.
+	have_sbin() { have "$1" || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+	have containerd || need+=(containerd)
+	have_sbin runc || need+=(runc)
+	[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+	have_sbin iptables || need+=(iptables)
+	have_sbin conntrack || need+=(conntrack)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 # macOS: Homebrew has most of them; nothing is installed for you, and make

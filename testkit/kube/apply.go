@@ -174,12 +174,13 @@ func (e *Env) Kubeconfig(t testing.TB, name, namespace, serviceAccount string) (
 	return path, os.WriteFile(path, b, 0o600)
 }
 
-// KubeconfigFor writes cfg (server, CA, token) as a kubeconfig whose
-// cluster, user and context are all called name.
+// KubeconfigFor writes cfg (server, CA, token or client certificate) as a
+// kubeconfig whose cluster, user and context are all called name.
 func KubeconfigFor(name string, cfg *rest.Config) ([]byte, error) {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken,
+		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
 	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	kc.CurrentContext = name
 	return clientcmd.Write(*kc)

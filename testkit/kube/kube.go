@@ -7,7 +7,9 @@ package kube
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -59,17 +62,39 @@ type Env struct {
 // it in CI) when the binaries have not been built.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	return start(t, "envtest")
+	return start(t, "envtest", Options{})
 }
 
 // StartOldest is Start with an API server of OldestVersion.
 func StartOldest(t testing.TB) *Env {
 	t.Helper()
-	return start(t, "envtest-oldest")
+	return start(t, "envtest-oldest", Options{})
+}
+
+// Options make Start's API server one that pods on real nodes can use
+// (testkit/kube/node): the defaults suit a cluster without nodes.
+type Options struct {
+	// AdvertiseAddress is where the `kubernetes` Service sends pods: an
+	// address of the node's network, forwarded to the API server.
+	AdvertiseAddress string
+	// ServingAddresses are IP addresses the serving certificate names
+	// beside 127.0.0.1: the `kubernetes` Service's cluster IP and
+	// AdvertiseAddress, for clients in pods.
+	ServingAddresses []net.IP
+	// Admission turns on the default admission plugins, the
+	// ServiceAccount plugin among them, which envtest turns off: pods then
+	// get their service account's token.
+	Admission bool
+}
+
+// StartWith is Start with opts.
+func StartWith(t testing.TB, opts Options) *Env {
+	t.Helper()
+	return start(t, "envtest", opts)
 }
 
 // start runs the API server in bin/dir.
-func start(t testing.TB, dir string) *Env {
+func start(t testing.TB, dir string, opts Options) *Env {
 	t.Helper()
 	// envtest logs through controller-runtime's logger, which prints a
 	// warning with a stack trace into the test output when nobody set it;
@@ -100,7 +125,21 @@ func start(t testing.TB, dir string) *Env {
 	// A directory of our own keeps the serving certificate and the
 	// service-account keys across RestartAPIServer: tokens and clients made
 	// before a restart still work after it.
-	env.ControlPlane.GetAPIServer().CertDir = t.TempDir()
+	api := env.ControlPlane.GetAPIServer()
+	api.CertDir = t.TempDir()
+	if len(opts.ServingAddresses) > 0 {
+		ca, err := writeServingCerts(api.CertDir, opts.ServingAddresses)
+		if err != nil {
+			t.Fatalf("writing the API server's certificates: %v", err)
+		}
+		api.SecureServing.CA = ca
+	}
+	if opts.AdvertiseAddress != "" {
+		api.Configure().Set("advertise-address", opts.AdvertiseAddress)
+	}
+	if opts.Admission {
+		api.Configure().Disable("disable-admission-plugins")
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
@@ -137,6 +176,45 @@ func (e *Env) RestartAPIServer(t testing.TB) {
 		t.Fatalf("starting kube-apiserver again: %v", err)
 	}
 }
+
+// writeServingCerts writes what envtest would (the serving certificate
+// and the service-account signing key, under its file names) with a
+// serving certificate for localhost, 127.0.0.1 and addrs, and returns the
+// certificate of the CA that signed it.
+func writeServingCerts(dir string, addrs []net.IP) ([]byte, error) {
+	chain, key, err := certutil.GenerateSelfSignedCertKey("localhost", append([]net.IP{net.IPv4(127, 0, 0, 1)}, addrs...),
+		[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		return nil, err
+	}
+	// The chain is the serving certificate, then its CA's.
+	_, rest := pem.Decode(chain)
+	ca, _ := pem.Decode(rest)
+	if ca == nil {
+		return nil, fmt.Errorf("no CA certificate after the serving certificate")
+	}
+	saCert, saKey, err := certutil.GenerateSelfSignedCertKey("service-accounts", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	for name, b := range map[string][]byte{
+		"apiserver.crt": chain, "apiserver.key": key, "sa-signer.crt": saCert, "sa-signer.key": saKey,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return pem.EncodeToMemory(ca), nil
+}
+
+// CertDir is the directory of the API server's certificates and keys
+// (apiserver.crt, sa-signer.key): what a controller manager signs and
+// checks with.
+func (e *Env) CertDir() string { return e.env.ControlPlane.GetAPIServer().CertDir }
+
+// CA is the certificate of the CA that signed the API server's serving
+// certificate.
+func (e *Env) CA() []byte { return e.env.ControlPlane.GetAPIServer().SecureServing.CA }
 
 // assetsDir finds the kube-apiserver and etcd binaries: bin/dir at the
 // root of the workspace this test runs in, or, for bin/envtest,
