@@ -44,11 +44,11 @@ clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind mak
 	deploy/clusters.sh down
 
 .PHONY: deps
-deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck, wrk) if missing; on macOS name the Homebrew formulas and stop
+deps: ## Install the real components the tests use (redis-server, prometheus, chromium, docker-registry, openssl, shellcheck, wrk; on Linux containerd, runc, containernetworking-plugins, iptables, conntrack for the node tests) if missing; on macOS name the Homebrew formulas and stop
 	@scripts/install-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, kubectl and etcd for the API-server tests into bin/envtest, and the oldest supported kube-apiserver into bin/envtest-oldest (once per machine)
+envtest: ## Build kube-apiserver, kubectl and etcd for the API-server tests into bin/envtest, the oldest supported kube-apiserver into bin/envtest-oldest, and kubelet, kube-proxy, kube-controller-manager and kube-scheduler for the node tests into bin/node (once per machine)
 	@scripts/envtest-bin.sh
 
 .PHONY: tools
@@ -61,8 +61,15 @@ generate: ## Write the BurstPolicy CRD (k8s/base/crd) and its deep-copy function
 	@scripts/generate.sh
 
 .PHONY: test
-test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API servers, istiod, Chromium (CI=true: none may skip; first run: see README)
-	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+test: deps envtest tools ## Run every test: unit, real Redis, Prometheus, API servers, istiod, Chromium, then test-node (CI=true: none may skip; first run: see README)
+	$(GO) test -race -count=1 -timeout 20m -skip '^TestNodes$$' $(PACKAGES)
+	@$(MAKE) --no-print-directory test-node
+
+# The node tests run alone, after the others: two clusters and the images'
+# builds would take the CPU the timed end-to-end tests measure with.
+.PHONY: test-node
+test-node: deps envtest tools ## Both overlays on real kubelets, two one-node clusters (Linux, as root; make test runs it last)
+	$(GO) test -race -count=1 -timeout 10m -run '^TestNodes$$' ./deploy/
 
 .PHONY: lint
 lint: cross ## gofmt, go vet, tidy go.mod files that build outside the workspace, and make cross

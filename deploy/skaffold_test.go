@@ -2,14 +2,11 @@ package deploy
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -17,8 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/registry"
 )
 
 // TestSkaffoldConfig: the real skaffold accepts skaffold.yaml, with two
@@ -100,11 +97,46 @@ func TestSkaffoldConfig(t *testing.T) {
 // primary cluster does.
 func TestSkaffoldBuildsAndSharesImages(t *testing.T) {
 	skaffold := component.Tool(t, "skaffold")
-	registry := startRegistry(t)
-	base := pushBase(t, registry)
+	repo := registry.Start(t)
+	artifacts, tags := skaffoldBuild(t, skaffold, repo)
+	for img, tag := range tags {
+		ref, err := name.ParseReference(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := remote.Head(ref); err != nil {
+			t.Errorf("%s is not in the registry: %v", tag, err)
+		}
+		if !strings.HasPrefix(tag, repo+"/"+img) {
+			t.Errorf("image %s built as %q", img, tag)
+		}
+	}
+	for _, img := range []string{"frontend", "worker", "burster"} {
+		if tags[img] == "" {
+			t.Fatalf("skaffold built no %s image: %v", img, tags)
+		}
+	}
 
+	for cfg := range map[string]bool{"primary": true, "burst": true} {
+		out, err := run(t, root, skaffold, "render", "-m", cfg, "--build-artifacts", artifacts, "--offline=true", "--digest-source=none")
+		if err != nil {
+			t.Fatalf("skaffold render -m %s with the builds: %v\n%s", cfg, err, out)
+		}
+		if !strings.Contains(out, "image: "+tags["worker"]+"\n") {
+			t.Fatalf("the %s cluster does not run the built worker image %s:\n%s", cfg, tags["worker"], out)
+		}
+	}
+}
+
+// skaffoldBuild builds the project's images with ko through skaffold
+// (make deploy's build) into the registry repo, on a base image pushed
+// there, and returns skaffold's artifacts file and the images it built by
+// name.
+func skaffoldBuild(t *testing.T, skaffold, repo string) (string, map[string]string) {
+	t.Helper()
+	base := pushBase(t, repo)
 	artifacts := filepath.Join(t.TempDir(), "artifacts.json")
-	cmd := exec.Command(skaffold, "build", "--push", "--default-repo", registry, "--file-output", artifacts)
+	cmd := exec.Command(skaffold, "build", "--push", "--default-repo", repo, "--file-output", artifacts)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "SKAFFOLD_UPDATE_CHECK=false", "KO_DEFAULTBASEIMAGE="+base)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -126,62 +158,8 @@ func TestSkaffoldBuildsAndSharesImages(t *testing.T) {
 	tags := map[string]string{}
 	for _, bl := range built.Builds {
 		tags[bl.ImageName] = bl.Tag
-		ref, err := name.ParseReference(bl.Tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := remote.Head(ref); err != nil {
-			t.Errorf("%s is not in the registry: %v", bl.Tag, err)
-		}
 	}
-	for _, img := range []string{"frontend", "worker", "burster"} {
-		if !strings.HasPrefix(tags[img], registry+"/"+img) {
-			t.Fatalf("image %s built as %q", img, tags[img])
-		}
-	}
-
-	for cfg := range map[string]bool{"primary": true, "burst": true} {
-		out, err := run(t, root, skaffold, "render", "-m", cfg, "--build-artifacts", artifacts, "--offline=true", "--digest-source=none")
-		if err != nil {
-			t.Fatalf("skaffold render -m %s with the builds: %v\n%s", cfg, err, out)
-		}
-		if !strings.Contains(out, "image: "+tags["worker"]+"\n") {
-			t.Fatalf("the %s cluster does not run the built worker image %s:\n%s", cfg, tags["worker"], out)
-		}
-	}
-}
-
-// startRegistry runs Debian's docker-registry (the CNCF distribution
-// registry) on a free loopback port.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	bin := component.Require(t, "apt-get install -y --no-install-recommends docker-registry", "docker-registry")
-	dir := t.TempDir()
-	var addr string
-	var reg *process.Process
-	if err := component.RetryPortTaken(t, "starting docker-registry", func() (string, error) {
-		addr = "127.0.0.1:" + strconv.Itoa(component.FreePort(t))
-		cfg := filepath.Join(dir, "config.yml")
-		conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-		if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-			return "", err
-		}
-		out := &process.Log{}
-		var err error
-		reg, err = process.Start(process.Spec{
-			Name: "docker-registry", Path: bin, Args: []string{"serve", cfg},
-			Lines: func(name, line string) {
-				out.Add(name, line)
-				t.Logf("%s: %s", name, line)
-			},
-			Ready: process.HTTPReady("http://" + addr + "/v2/"), ReadyTimeout: 15 * time.Second,
-		})
-		return out.Tail(5), err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Stop() })
-	return addr
+	return artifacts, tags
 }
 
 // pushBase pushes a minimal base image (no layers, non-root user) and

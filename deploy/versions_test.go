@@ -13,8 +13,8 @@ import (
 // TestVersionsAgree: the API server the tests run (envtest), the one the
 // kind node images run and the CRD's oldest proven release are one
 // Kubernetes minor each, everywhere they are named: the kind configs,
-// scripts/envtest-bin.sh, the wrapper modules it builds from, testkit/kube
-// and the docs' supported range.
+// scripts/envtest-bin.sh, the wrapper modules it builds from (the node's
+// kubelet among them), testkit/kube and the docs' supported range.
 func TestVersionsAgree(t *testing.T) {
 	minor := func(v string) string {
 		return strings.Join(strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)[:2], ".")
@@ -41,7 +41,7 @@ func TestVersionsAgree(t *testing.T) {
 			t.Errorf("scripts/envtest-bin.sh does not set %s=%s (testkit/kube's)", name, want)
 		}
 	}
-	for dir, want := range map[string]string{"tools/kube-apiserver": current, "tools/kube-apiserver-oldest": oldest} {
+	for dir, want := range map[string]string{"tools/kube-apiserver": current, "tools/kube-node": current, "tools/kube-apiserver-oldest": oldest} {
 		if !regexp.MustCompile(`(?m)^require k8s.io/kubernetes ` + regexp.QuoteMeta(want) + `$|^\s+k8s.io/kubernetes ` + regexp.QuoteMeta(want) + `\b`).MatchString(read(dir + "/go.mod")) {
 			t.Errorf("%s/go.mod does not require k8s.io/kubernetes %s", dir, want)
 		}
