@@ -23,8 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
@@ -163,24 +161,10 @@ func renderBuilt(t *testing.T, skaffold, config, artifacts, redis string) []*uns
 	}
 	kustomization := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [rendered.yaml]\nimages:\n  - name: docker.io/library/redis\n    newName: %s\n    digest: %s\n",
 		ref.Context().Name(), ref.DigestStr())
-	for f, b := range map[string]string{"kustomization.yaml": kustomization} {
-		if err := os.WriteFile(filepath.Join(dir, f), []byte(b), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
-	if err != nil {
-		t.Fatalf("kustomize build with Redis' image: %v", err)
-	}
-	b, err := res.AsYaml()
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := kube.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
+	return kustomizeBuild(t, dir)
 }
 
 // redisImage pushes an image of Debian's redis-server and redis-cli, the

@@ -21,11 +21,19 @@ import (
 // root is the repository root, seen from this package.
 const root = ".."
 
-// render builds a kustomization as `kustomize build` does.
+// render builds a kustomization of this repository as `kustomize build`
+// does.
 func render(t testing.TB, dir string) []*unstructured.Unstructured {
 	t.Helper()
+	return kustomizeBuild(t, filepath.Join(root, dir))
+}
+
+// kustomizeBuild builds the kustomization in dir as `kustomize build`
+// does.
+func kustomizeBuild(t testing.TB, dir string) []*unstructured.Unstructured {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, dir))
+	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
@@ -190,18 +198,7 @@ func TestMetricsServerIsUpstream(t *testing.T) {
 	if err := json.Unmarshal(out, &mod); err != nil {
 		t.Fatal(err)
 	}
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(mod.Dir, "manifests", "overlays", "release"))
-	if err != nil {
-		t.Fatalf("rendering the release: %v", err)
-	}
-	b, err := res.AsYaml()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upstream, err := kube.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	upstream := kustomizeBuild(t, filepath.Join(mod.Dir, "manifests", "overlays", "release"))
 	vendored := kube.Objects(t, filepath.Join(root, "deploy", "metrics-server", "components.yaml"))
 	key := func(o *unstructured.Unstructured) string {
 		return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
