@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +23,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
@@ -31,17 +35,19 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/registry"
 )
 
-// TestNodes deploys both overlays, built by skaffold with ko as `make
-// deploy` builds them, to two clusters of one real kubelet each (without
-// Istio's sidecars: there is no Envoy here) and checks what only running
-// pods show: every pod becomes Ready; the burster's replicas elect one
-// leader with their own service-account tokens; the burster counts the
-// burst cluster's ready workers from its real EndpointSlices; a worker
-// answers on its Service from another pod; the frontend's load reaches the
-// workers; pre-scaling raises the burst HPA's minimum, the HPA controller
-// scales the burst workers to it and the burster's gate sees them ready.
-// A worker with a wrong readiness probe path stays unready, and the test's
-// report says which pod and which probe.
+// TestNodes deploys both overlays as make clusters and make deploy do
+// (skaffold build, then skaffold deploy to each kube context) to two
+// clusters of one real kubelet each, without Istio's sidecars (there is
+// no Envoy here), and checks what only running pods show: every pod
+// becomes Ready; each service runs as its user on a read-only root; the
+// burster's replicas elect one leader with their own service-account
+// tokens; the burster counts the burst cluster's ready workers from its
+// real EndpointSlices; a worker answers on its Service from another pod;
+// the frontend's load reaches the workers; pre-scaling raises the burst
+// HPA's minimum, the HPA controller scales the burst workers to it and
+// the burster's gate sees them ready. A worker with a wrong readiness
+// probe path stays unready, and the test's report says which pod and
+// which probe.
 func TestNodes(t *testing.T) {
 	skaffold := component.Tool(t, "skaffold")
 	repo := registry.Start(t)
@@ -49,44 +55,29 @@ func TestNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	primary := node.Start(t, node.Options{Name: "primary", Registry: repo, Sandbox: sandbox})
-	burst := node.Start(t, node.Options{Name: "burst", Registry: repo, Sandbox: sandbox})
+	// The Redis image the manifests name, as Docker Hub's mirror here
+	// serves it: assembled from Debian's Redis.
+	redisRef := one(t, render(t, "k8s/overlays/primary"), "Deployment", "redis").Object
+	redis := redisImage(t, repo, podSpecImage(t, redisRef))
+	nodes := node.Options{Registry: repo, Sandbox: sandbox, Mirrors: []string{"docker.io"}}
+	nodes.Name = "primary"
+	primary := node.Start(t, nodes)
+	nodes.Name = "burst"
+	burst := node.Start(t, nodes)
+	t.Logf("Redis as %s", redis)
 
+	// make deploy's steps: the images built and pushed once, then each
+	// config deployed to its kube context (skaffold deploy -m CONFIG, the
+	// manifests as they are: Docker Hub's Redis comes from the mirror).
 	artifacts, _ := skaffoldBuild(t, skaffold, repo)
-	redis := redisImage(t, repo)
-	ctx := context.Background()
-	for _, c := range []struct {
-		cluster *node.Cluster
-		config  string
-	}{{burst, "burst"}, {primary, "primary"}} {
-		objs := renderBuilt(t, skaffold, c.config, artifacts, redis)
-		if err := c.cluster.API.CreateAll(ctx, objs...); err != nil {
-			t.Fatalf("applying the %s overlay: %v", c.config, err)
-		}
-	}
-	// As make clusters does: the burster reads the burst cluster as
-	// burster-remote, at an address its pods reach.
-	if err := primary.Forward(burst.APIPort); err != nil {
-		t.Fatal(err)
-	}
-	remote := burst.API.ServiceAccountConfig(t, namespace, "burster-remote")
-	remote.Host = fmt.Sprintf("https://%s:%d", node.NodeAddr, burst.APIPort)
-	kubeconfig, err := kube.KubeconfigFor("burst", remote)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := primary.API.Clientset(t).CoreV1().Secrets(namespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "burster-burst-kubeconfig"},
-		Data:       map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	redisAcross(t, primary, burst)
-
+	kubeconfig := contexts(t, map[string]*node.Cluster{"kind-primary": primary, "kind-burst": burst})
+	burstKubeconfigSecret(t, primary, burst)
 	start := time.Now()
+	skaffoldDeploy(t, skaffold, "primary", artifacts, kubeconfig)
+	redisAcross(t, primary, burst)
+	skaffoldDeploy(t, skaffold, "burst", artifacts, kubeconfig)
 	allReady(t, primary, burst)
-	t.Logf("every pod of both overlays Ready %s after the apply", time.Since(start).Round(time.Second))
+	t.Logf("every pod of both overlays Ready %s after the first deploy began", time.Since(start).Round(time.Second))
 
 	t.Run("processes", func(t *testing.T) {
 		asSpecified(t, primary, map[string]int{"/ko-app/frontend": 1, "/ko-app/worker": 2, "/ko-app/burster": 2, "redis-server": 1})
@@ -113,6 +104,64 @@ func TestNodes(t *testing.T) {
 	t.Run("wrong probe", func(t *testing.T) { wrongProbe(t, primary) })
 }
 
+// burstKubeconfigSecret does what make clusters does before make deploy
+// (deploy/clusters.sh, burster_kubeconfig): the namespace in both
+// clusters, burster-remote's long-lived token from a Secret that
+// kube-controller-manager fills, and a kubeconfig of it in primary's
+// Secret burster-burst-kubeconfig; its server is where the burst API
+// server is forwarded into primary's node.
+func burstKubeconfigSecret(t *testing.T, primary, burst *node.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range []*node.Cluster{primary, burst} {
+		if _, err := c.API.Clientset(t).CoreV1().Namespaces().Create(ctx,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	core := burst.API.Clientset(t).CoreV1()
+	if _, err := core.ServiceAccounts(namespace).Create(ctx,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "burster-remote"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.Secrets(namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "burster-remote-token",
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: "burster-remote"}},
+		Type: corev1.SecretTypeServiceAccountToken,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var token *corev1.Secret
+	component.EventuallyNil(t, 30*time.Second, "kube-controller-manager filling burster-remote's token", func() error {
+		s, err := core.Secrets(namespace).Get(ctx, "burster-remote-token", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(s.Data[corev1.ServiceAccountTokenKey]) == 0 || len(s.Data[corev1.ServiceAccountRootCAKey]) == 0 {
+			return fmt.Errorf("the Secret holds %d token bytes", len(s.Data[corev1.ServiceAccountTokenKey]))
+		}
+		token = s
+		return nil
+	})
+	if err := primary.Forward(burst.APIPort); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := kube.KubeconfigFor("burst", &rest.Config{
+		Host:            fmt.Sprintf("https://%s:%d", node.NodeAddr, burst.APIPort),
+		BearerToken:     string(token.Data[corev1.ServiceAccountTokenKey]),
+		TLSClientConfig: rest.TLSClientConfig{CAData: token.Data[corev1.ServiceAccountRootCAKey]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := primary.API.Clientset(t).CoreV1().Secrets(namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "burster-burst-kubeconfig"},
+		Data:       map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // redisAcross gives the burst cluster's Redis Service (a name with no
 // pods there) an endpoint that reaches the primary cluster's Redis: in the
 // real clusters the mesh carries these connections through the east-west
@@ -129,13 +178,12 @@ func redisAcross(t *testing.T, primary, burst *node.Cluster) {
 	if err := burst.ForwardFrom(port, primary, fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, port)); err != nil {
 		t.Fatal(err)
 	}
-	ready := true
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Name: "redis-primary", Labels: map[string]string{
 			discoveryv1.LabelServiceName: "redis", discoveryv1.LabelManagedBy: "cloudburst-node-test",
 		}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{node.NodeAddr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{node.NodeAddr}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("tcp-redis"), Port: ptr.To[int32](port)}},
 	}
 	if _, err := burst.API.Clientset(t).DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
@@ -143,33 +191,46 @@ func redisAcross(t *testing.T, primary, burst *node.Cluster) {
 	}
 }
 
-// renderBuilt renders one of skaffold.yaml's configs with the images
-// skaffold built (skaffold render, what skaffold run applies) and
-// Redis' image replaced by the one built here (kustomize images:).
-func renderBuilt(t *testing.T, skaffold, config, artifacts, redis string) []*unstructured.Unstructured {
+// contexts writes a kubeconfig whose contexts, named as the keys, are the
+// clusters' API servers (as their admin), and returns its path.
+func contexts(t *testing.T, clusters map[string]*node.Cluster) string {
 	t.Helper()
-	dir := t.TempDir()
-	// --output: skaffold prints notes among the manifests on stdout.
-	out, err := run(t, root, skaffold, "render", "-m", config, "--build-artifacts", artifacts,
-		"--offline=true", "--digest-source=none", "--output", filepath.Join(dir, "rendered.yaml"))
-	if err != nil {
-		t.Fatalf("skaffold render -m %s: %v\n%s", config, err, out)
+	kc := clientcmdapi.NewConfig()
+	for name, c := range clusters {
+		cfg := c.API.Config
+		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	}
-	ref, err := name.NewDigest(redis, name.Insecure)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// skaffoldDeploy deploys one config of skaffold.yaml with the images
+// skaffold built, to its kube context in kubeconfig, with kubectl of the
+// API servers' release, and waits as skaffold does for its Deployments.
+func skaffoldDeploy(t *testing.T, skaffold, config, artifacts, kubeconfig string) {
+	t.Helper()
+	kubectl, err := filepath.Abs(filepath.Join(root, "bin", "envtest"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [rendered.yaml]\nimages:\n  - name: docker.io/library/redis\n    newName: %s\n    digest: %s\n",
-		ref.Context().Name(), ref.DigestStr())
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
-		t.Fatal(err)
+	cmd := exec.Command(skaffold, "deploy", "-m", config, "--build-artifacts", artifacts, "--kubeconfig", kubeconfig,
+		"--status-check=true")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "SKAFFOLD_UPDATE_CHECK=false", "PATH="+kubectl+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("skaffold deploy -m %s: %v\n%s", config, err, out)
 	}
-	return kustomizeBuild(t, dir)
 }
 
 // redisImage pushes an image of Debian's redis-server and redis-cli, the
-// programs the Redis Deployment runs and probes with.
-func redisImage(t *testing.T, repo string) string {
+// programs the Redis Deployment runs and probes with, to repo under the
+// name and tag of image (docker.io/library/redis:TAG: library/redis:TAG).
+func redisImage(t *testing.T, repo, image string) string {
 	t.Helper()
 	server := component.Require(t, "apt-get install -y --no-install-recommends redis-server", "redis-server")
 	cli := component.Require(t, "apt-get install -y --no-install-recommends redis-server", "redis-cli")
@@ -177,11 +238,25 @@ func redisImage(t *testing.T, repo string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := node.Push(repo, "redis", "debian", node.Image{Files: files, Entrypoint: []string{"redis-server"}})
+	tag, err := name.NewTag(image)
+	if err != nil {
+		t.Fatalf("the Redis image %q: %v", image, err)
+	}
+	ref, err := node.Push(repo, tag.RepositoryStr(), tag.TagStr(), node.Image{Files: files, Entrypoint: []string{"redis-server"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ref
+}
+
+// podSpecImage is the image of a Deployment's first container.
+func podSpecImage(t *testing.T, deployment map[string]any) string {
+	t.Helper()
+	image, _, err := unstructured.NestedString(obj(slice(deployment, "spec", "template", "spec", "containers")[0]), "image")
+	if err != nil || image == "" {
+		t.Fatalf("no image in %v: %v", deployment, err)
+	}
+	return image
 }
 
 // allReady waits until every Deployment of both clusters has all its

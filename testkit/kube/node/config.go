@@ -114,3 +114,13 @@ conntrack:
   min: 0
 `, filepath.Join(c.dir, "admin.kubeconfig"), c.Node, podCIDR)
 }
+
+// registryHosts is containerd's hosts.toml that sends a registry's pulls
+// to registry, over plain HTTP, and nowhere else.
+func registryHosts(registry string) string {
+	return fmt.Sprintf(`server = "http://%[1]s"
+
+[host."http://%[1]s"]
+  capabilities = ["pull", "resolve"]
+`, registry)
+}

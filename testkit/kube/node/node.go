@@ -57,6 +57,11 @@ type Options struct {
 	Registry string
 	// Sandbox is the pause image, in Registry (PodtoolImage).
 	Sandbox string
+	// Mirrors are registries (docker.io) whose images the node pulls from
+	// Registry instead, as an air-gapped cluster's mirror serves them: a
+	// manifest's image docker.io/library/redis:TAG is Registry's
+	// library/redis:TAG. No pull leaves the machine.
+	Mirrors []string
 }
 
 // Cluster is a running cluster of one node.
@@ -198,10 +203,13 @@ func (c *Cluster) start(t testing.TB, id string, bins map[string]string, opts Op
 		"containerd.toml":  c.containerdConfig(opts),
 		"cni/10-bridge.conflist": fmt.Sprintf(cniConfig, c.network, bridge,
 			filepath.Join(c.dir, "ipam"), podCIDR, NodeAddr),
-		"certs.d/" + opts.Registry + "/hosts.toml": fmt.Sprintf("server = \"http://%[1]s\"\n\n[host.\"http://%[1]s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", opts.Registry),
+		"certs.d/" + opts.Registry + "/hosts.toml": registryHosts(opts.Registry),
 		"kubelet.yaml":    c.kubeletConfig(),
 		"kube-proxy.yaml": c.proxyConfig(),
 		"ca.crt":          string(c.API.CA()),
+	}
+	for _, m := range opts.Mirrors {
+		files["certs.d/"+m+"/hosts.toml"] = registryHosts(opts.Registry)
 	}
 	for name, content := range files {
 		p := filepath.Join(c.dir, name)
