@@ -142,8 +142,13 @@ func require(t testing.TB) map[string]string {
 		}
 		bins[b] = p
 	}
-	for _, b := range []string{"containerd", "runc", "nsenter", "ip", "iptables", "conntrack"} {
-		bins[b] = component.Require(t, "apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables conntrack", b)
+	// Each program and the Debian package that has it (make deps installs
+	// those the machine may lack).
+	for _, b := range [][2]string{
+		{"containerd", "containerd"}, {"runc", "runc"}, {"iptables", "iptables"}, {"conntrack", "conntrack"},
+		{"nsenter", "util-linux"}, {"ip", "iproute2"},
+	} {
+		bins[b[0]] = component.Require(t, "apt-get install -y --no-install-recommends "+b[1], b[0])
 	}
 	if _, err := os.Stat(filepath.Join(cniBin, "bridge")); err != nil {
 		component.Missing(t, "the CNI plugins are not in %s; install them with: apt-get install -y containernetworking-plugins", cniBin)
