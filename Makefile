@@ -48,7 +48,7 @@ deps: ## Install the real components the tests use (redis-server, prometheus, ch
 	@scripts/install-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, kubectl and etcd for the API-server tests into bin/envtest, the oldest supported kube-apiserver into bin/envtest-oldest, and kubelet, kube-proxy, kube-controller-manager and kube-scheduler for the node tests into bin/node (once per machine)
+envtest: ## Build kube-apiserver, kubectl and etcd for the API-server tests into bin/envtest, the oldest supported kube-apiserver into bin/envtest-oldest, and on Linux kubelet, kube-proxy, kube-controller-manager and kube-scheduler for the node tests into bin/node (once per machine)
 	@scripts/envtest-bin.sh
 
 .PHONY: tools

@@ -4,9 +4,9 @@
 # bin/envtest: the Kubernetes release the kind node images run
 # (deploy/kind). A second kube-apiserver, of the oldest minor the README
 # says is supported, goes into bin/envtest-oldest with the same etcd: the
-# CRD is proven on both. The node the node tests start (kubelet, kube-proxy,
-# kube-controller-manager, kube-scheduler, of the same release as the API
-# server) goes into bin/node. No prebuilt binary is downloaded. Each is built
+# CRD is proven on both. On Linux, the node the node tests start (kubelet,
+# kube-proxy, kube-controller-manager, kube-scheduler, of the same release
+# as the API server) goes into bin/node. No prebuilt binary is downloaded. Each is built
 # once per machine (see build-tool.sh).
 set -euo pipefail
 
@@ -37,6 +37,9 @@ build_tool kube-apiserver "$root/tools/kube-apiserver-oldest" k8s.io/kubernetes/
 "$oldest/kube-apiserver" --version | grep -qx "Kubernetes $oldest_version"
 ln -f "$out/etcd" "$oldest/etcd"
 
+# The node runs on Linux only (network namespaces, cgroups); elsewhere its
+# tests skip, and its programs are not built.
+[ "$(uname -s)" = Linux ] || exit 0
 node=$root/bin/node
 for b in kubelet kube-proxy kube-controller-manager kube-scheduler; do
 	build_tool "$b" "$root/tools/kube-node" "k8s.io/kubernetes/cmd/$b" "$node" "$(version_flags $k8s_version)"
