@@ -5,6 +5,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -29,9 +30,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube/node"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
 	"github.com/cloudburst-demo/cloudburst/testkit/registry"
 )
 
@@ -264,33 +267,27 @@ func podSpecImage(t *testing.T, deployment map[string]any) string {
 func allReady(t *testing.T, clusters ...*node.Cluster) {
 	t.Helper()
 	ctx := context.Background()
-	err := func() error {
-		deadline := time.Now().Add(3 * time.Minute)
-		for {
-			var waiting []string
-			for _, c := range clusters {
-				deps, err := c.API.Clientset(t).AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
-				if err != nil {
-					return err
-				}
-				if len(deps.Items) == 0 {
-					waiting = append(waiting, c.Name+": no Deployment")
-				}
-				for _, d := range deps.Items {
-					if want := *d.Spec.Replicas; d.Status.ReadyReplicas != want || d.Status.UpdatedReplicas != want {
-						waiting = append(waiting, fmt.Sprintf("%s: %s %d/%d ready", c.Name, d.Name, d.Status.ReadyReplicas, want))
-					}
+	err := poll.Until(ctx, 3*time.Minute, time.Second, func() error {
+		var waiting []string
+		for _, c := range clusters {
+			deps, err := c.API.Clientset(t).AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			if len(deps.Items) == 0 {
+				waiting = append(waiting, c.Name+": no Deployment")
+			}
+			for _, d := range deps.Items {
+				if want := *d.Spec.Replicas; d.Status.ReadyReplicas != want || d.Status.UpdatedReplicas != want {
+					waiting = append(waiting, fmt.Sprintf("%s: %s %d/%d ready", c.Name, d.Name, d.Status.ReadyReplicas, want))
 				}
 			}
-			if len(waiting) == 0 {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s", strings.Join(waiting, ", "))
-			}
-			time.Sleep(time.Second)
 		}
-	}()
+		if len(waiting) > 0 {
+			return errors.New(strings.Join(waiting, ", "))
+		}
+		return nil
+	})
 	if err == nil {
 		return
 	}
@@ -304,7 +301,7 @@ func allReady(t *testing.T, clusters ...*node.Cluster) {
 			report = append(report, u+"\n"+c.PodLogs(namespace, podName(u)))
 		}
 	}
-	t.Fatalf("not Ready in 3 minutes: %v\n%s", err, strings.Join(report, "\n"))
+	t.Fatalf("%v\n%s", err, strings.Join(report, "\n"))
 }
 
 // asSpecified checks the pods' processes on a node, as the machine sees
@@ -313,10 +310,7 @@ func allReady(t *testing.T, clusters ...*node.Cluster) {
 // images, 999 for Redis) on a read-only root file system.
 func asSpecified(t *testing.T, c *node.Cluster, want map[string]int) {
 	t.Helper()
-	procs, err := c.Processes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	procs := c.Processes()
 	got := map[string]int{}
 	for _, p := range procs {
 		program := strings.Fields(p.Cmd[0] + " ")[0]
@@ -526,7 +520,7 @@ func prescaleOnNodes(t *testing.T, primary, burst *node.Cluster) {
 	})
 	start := time.Now()
 	component.EventuallyNil(t, 30*time.Second, "the frontend's requests answered by the workers", func() error {
-		ok, err := metric(client, frontend+"/metrics", `loadgen_requests_total{result="ok"}`)
+		ok, err := promserver.SampleWith(client, frontend+"/metrics", `loadgen_requests_total{result="ok"}`)
 		if err != nil || ok < 40 {
 			return fmt.Errorf("%v ok requests (%v)", ok, err)
 		}
@@ -595,27 +589,6 @@ func serviceURL(t *testing.T, c *node.Cluster, service string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("http://%s:8080", s.Spec.ClusterIP)
-}
-
-// metric reads one sample of a Prometheus text page.
-func metric(client *http.Client, url, series string) (float64, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			var f float64
-			_, err := fmt.Sscan(v, &f)
-			return f, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in %s", series, url)
 }
 
 // wrongProbe is the negative control: the worker's Deployment under

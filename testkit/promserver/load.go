@@ -63,10 +63,15 @@ func (l *Load) Set(rps float64) {
 // Host is the server's host:port, a Prometheus scrape target.
 func (l *Load) Host() string { return strings.TrimPrefix(l.URL, "http://") }
 
-// Sample reads one unlabelled sample, such as `burster_leader 1`, from a
-// Prometheus text endpoint (a service's /metrics).
+// Sample reads one sample, such as `burster_leader 1`, from a Prometheus
+// text endpoint (a service's /metrics).
 func Sample(url, name string) (float64, error) {
-	resp, err := http.Get(url)
+	return SampleWith(http.DefaultClient, url, name)
+}
+
+// SampleWith is Sample through client (one that reaches a pod's network).
+func SampleWith(client *http.Client, url, name string) (float64, error) {
+	resp, err := client.Get(url)
 	if err != nil {
 		return 0, err
 	}

@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/poll"
 	"github.com/cloudburst-demo/cloudburst/pkg/process"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/kube"
@@ -279,34 +280,41 @@ func (c *Cluster) run(name, path string, args []string, ready func() error) erro
 	return nil
 }
 
-// waitReady waits for the node to register and be Ready.
+// waitReady waits for the node to register and be Ready, and gives up at
+// once when one of its programs exits.
 func (c *Cluster) waitReady(t testing.TB) error {
 	nodes := c.API.Clientset(t).CoreV1().Nodes()
-	deadline := time.Now().Add(90 * time.Second)
-	last := "not registered"
-	for time.Now().Before(deadline) {
-		n, err := nodes.Get(context.Background(), c.Node, metav1.GetOptions{})
-		if err == nil {
-			last = "no Ready condition"
-			for _, cond := range n.Status.Conditions {
-				if cond.Type == corev1.NodeReady {
-					if cond.Status == corev1.ConditionTrue {
-						return nil
-					}
-					last = cond.Reason + ": " + cond.Message
-				}
-			}
-		}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	const timeout = 90 * time.Second
+	err := poll.Until(ctx, timeout, 500*time.Millisecond, func() error {
 		for _, p := range c.procs {
 			select {
 			case <-p.Done():
-				return fmt.Errorf("%s exited: %v\n%s", p.Name(), p.Err(), c.logs[p.Name()].Tail(20))
+				err := fmt.Errorf("%s exited: %v\n%s", p.Name(), p.Err(), c.logs[p.Name()].Tail(20))
+				cancel(err)
+				return err
 			default:
 			}
 		}
-		time.Sleep(500 * time.Millisecond)
+		n, err := nodes.Get(ctx, c.Node, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("not registered: %w", err)
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				if cond.Status == corev1.ConditionTrue {
+					return nil
+				}
+				return fmt.Errorf("%s: %s", cond.Reason, cond.Message)
+			}
+		}
+		return errors.New("no Ready condition")
+	})
+	if err != nil {
+		return fmt.Errorf("node %s not Ready: %w\n%s", c.Node, err, c.logs["kubelet"].Tail(30))
 	}
-	return fmt.Errorf("node %s not Ready in 90s: %s\n%s", c.Node, last, c.logs["kubelet"].Tail(30))
+	return nil
 }
 
 // Forward makes port of this machine's loopback (a registry, another
@@ -470,39 +478,15 @@ type Proc struct {
 }
 
 // Processes are the processes of the node's pods (sandboxes included).
-func (c *Cluster) Processes() ([]Proc, error) {
-	mounts, err := cgroupMounts()
-	if err != nil {
-		return nil, err
-	}
-	seen := map[int]bool{}
+// One that ends while they are read is left out.
+func (c *Cluster) Processes() []Proc {
 	var out []Proc
-	for _, m := range mounts {
-		err := filepath.WalkDir(filepath.Join(m, c.cgroup), func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			for _, f := range strings.Fields(string(b)) {
-				pid, err := strconv.Atoi(f)
-				if err != nil || seen[pid] {
-					continue
-				}
-				seen[pid] = true
-				if pr, err := readProc(pid); err == nil {
-					out = append(out, pr)
-				}
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
+	for _, pid := range c.pids() {
+		if pr, err := readProc(pid); err == nil {
+			out = append(out, pr)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // readProc reads a process' user, command line and root mount from /proc.
@@ -584,31 +568,42 @@ func (c *Cluster) makeCgroup() error {
 	return nil
 }
 
-// killCgroup kills every process in the node's cgroups: the pods'.
+// killCgroup kills every process in the node's cgroups (the pods'), until
+// none is left or 5 s have passed.
 func (c *Cluster) killCgroup() {
+	_ = poll.Until(context.Background(), 5*time.Second, 100*time.Millisecond, func() error {
+		pids := c.pids()
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if len(pids) > 0 {
+			return fmt.Errorf("%d processes left", len(pids))
+		}
+		return nil
+	})
+}
+
+// pids are the processes in the node's cgroups, in every hierarchy.
+func (c *Cluster) pids() []int {
 	mounts, _ := cgroupMounts()
-	for range 50 {
-		found := false
-		for _, m := range mounts {
-			_ = filepath.WalkDir(filepath.Join(m, c.cgroup), func(p string, d os.DirEntry, err error) error {
-				if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
-					return nil
-				}
-				b, _ := os.ReadFile(p)
-				for _, f := range strings.Fields(string(b)) {
-					if pid, err := strconv.Atoi(f); err == nil {
-						found = true
-						_ = syscall.Kill(pid, syscall.SIGKILL)
-					}
-				}
+	seen := map[int]bool{}
+	var out []int
+	for _, m := range mounts {
+		_ = filepath.WalkDir(filepath.Join(m, c.cgroup), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
 				return nil
-			})
-		}
-		if !found {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+			}
+			b, _ := os.ReadFile(p)
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
+					seen[pid] = true
+					out = append(out, pid)
+				}
+			}
+			return nil
+		})
 	}
+	return out
 }
 
 // removeCgroup removes the node's cgroups, deepest first.
