@@ -481,13 +481,7 @@ func TestDriftPutBackAfterAPIServerRestart(t *testing.T) {
 	c.startReplica(t, "replica", scrapeEnv(load))
 	component.Eventually(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
 
-	c.env.RestartAPIServer(t)
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
-	component.EventuallyNil(t, 30*time.Second, "the restarted API server taking a write", func() error {
-		_, err := admin.Set(context.Background(), split.WithBurst(50))
-		return err
-	})
-	drifted := time.Now()
+	drifted := c.restartAndDrift(t)
 	component.Eventually(t, 10*time.Second, "weights put back", func() bool { return c.weights(t) == split.AllBurst })
 	t.Logf("drift put back %s after it was made (INTERVAL 200ms)", time.Since(drifted).Round(10*time.Millisecond))
 }

@@ -84,6 +84,20 @@ func (c *cluster) weights(t testing.TB) split.Split {
 	return s
 }
 
+// restartAndDrift restarts the API server and, once the restarted one
+// takes a write, moves the worker VirtualService to 50/50 as an admin: the
+// drift a burster must put back. It returns when the drift was made.
+func (c *cluster) restartAndDrift(t testing.TB) time.Time {
+	t.Helper()
+	c.env.RestartAPIServer(t)
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	component.EventuallyNil(t, 30*time.Second, "the restarted API server taking a write", func() error {
+		_, err := admin.Set(context.Background(), split.WithBurst(50))
+		return err
+	})
+	return time.Now()
+}
+
 // events lists the burster's events on the VirtualService.
 func (c *cluster) events(t testing.TB, reason string) []corev1.Event {
 	t.Helper()

@@ -441,13 +441,7 @@ func TestPolicyDriftAfterAPIServerRestart(t *testing.T) {
 
 	restarted := time.Now()
 	proxy.cut()
-	c.env.RestartAPIServer(t)
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
-	component.EventuallyNil(t, 30*time.Second, "the restarted API server taking a write", func() error {
-		_, err := admin.Set(context.Background(), split.WithBurst(50))
-		return err
-	})
-	drifted := time.Now()
+	drifted := c.restartAndDrift(t)
 	proxy.forward.Store(true)
 	component.Eventually(t, 30*time.Second, "weights put back", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
 	t.Logf("API server away for %s; drift put back %s after it was made", drifted.Sub(restarted).Round(10*time.Millisecond),
