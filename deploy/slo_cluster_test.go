@@ -138,7 +138,7 @@ func sloSettlesInClusters(tb testing.TB, api trafficAPI, primary, burst *mesh.Cl
 	var settled string
 	component.EventuallyEvery(tb, 4*time.Minute, time.Second, "a split that holds for "+clusterHold.String(), func() error {
 		w := b.split(tb)
-		if w.Burst == 0 {
+		if w.Spilled() == 0 {
 			return fmt.Errorf("weights %v", w)
 		}
 		last := step

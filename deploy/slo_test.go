@@ -167,7 +167,7 @@ func sloAtSidecar(tb testing.TB, api trafficAPI, primary, burst *mesh.Cluster, f
 		}
 		return nil
 	})
-	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(moved.Primary, moved.Burst))); err != nil {
+	if err := frontend.Wait(ctx, 60*time.Second, routeIs(api.wantRoute(moved.Weight(0), moved.Weight(1)))); err != nil {
 		tb.Fatalf("primary queueing: the sidecar was not told %v: %v", moved, err)
 	}
 
@@ -195,8 +195,8 @@ func (b *bursterProcess) status(tb testing.TB) v1alpha1.BurstPolicyStatus {
 func (b *bursterProcess) split(tb testing.TB) split.Split {
 	tb.Helper()
 	st := b.status(tb)
-	s := split.Split{Primary: v1alpha1.Weight(st.Weights, "primary"), Burst: v1alpha1.Weight(st.Weights, "burst")}
-	if s.Validate() != nil {
+	s := split.Two(v1alpha1.Weight(st.Weights, "primary"), v1alpha1.Weight(st.Weights, "burst"))
+	if s.Validate() != nil || len(st.Weights) != 2 {
 		tb.Fatalf("the burster reports weights %v", st.Weights)
 	}
 	return s

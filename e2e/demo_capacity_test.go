@@ -40,7 +40,7 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 	ctx := l.openPage(t)
 	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
 	press(t, ctx, kb.ArrowRight, 40)
-	settle(t, bursterURL, up, func(w split.Split) bool { return w.Burst > 0 })
+	settle(t, bursterURL, up, func(w split.Split) bool { return w.Spilled() > 0 })
 	if time.Since(up) > capacityFallAt {
 		t.Fatalf("settled at 40 req/s only %s after the burster was up, after the capacity's scheduled fall", time.Since(up).Round(time.Second))
 	}
@@ -82,7 +82,7 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 			return fmt.Errorf("primary %+v", d)
 		}
 		for _, c := range changesAt(t, bursterURL) {
-			if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(last) && float64(splitOf(c.Weights).Primary)*40/100 >= 18 {
+			if c.Reason == v1alpha1.ChangeWeightsChanged && c.Time.After(last) && float64(splitOf(c.Weights).Weight(0))*40/100 >= 18 {
 				reached = c.Time.Time
 				return nil
 			}

@@ -123,7 +123,7 @@ func runSLODemo(t testing.TB, name string, capacity float64, to int, watch bool)
 	breach := watchBreach(t, bursterURL)
 	rate(10, to)
 	var last time.Time
-	r.Settled, last = settle(t, bursterURL, step, func(w split.Split) bool { return w.Burst > 0 })
+	r.Settled, last = settle(t, bursterURL, step, func(w split.Split) bool { return w.Spilled() > 0 })
 	r.SettleUp, r.ChangesUp = last.Sub(step), changesSince(t, bursterURL, step)
 	r.FailedUp = frontendStatus(t, frontendURL).Failed - failedBefore
 	r.RecoveredUp = breach.stop().Sub(step)
@@ -342,10 +342,14 @@ func changesAt(t testing.TB, base string) []v1alpha1.Change {
 	return l.Items
 }
 
-// splitOf is the split of the demo's two destinations; a split that does
-// not validate when the weights are not read yet.
+// splitOf is the split of the status' weights; a split that does not
+// validate when the weights are not read yet.
 func splitOf(weights []v1alpha1.DestinationWeight) split.Split {
-	return split.Split{Primary: v1alpha1.Weight(weights, "primary"), Burst: v1alpha1.Weight(weights, "burst")}
+	shares := make([]split.Share, len(weights))
+	for i, w := range weights {
+		shares[i] = split.Share{Name: w.Name, Weight: int(w.Weight)}
+	}
+	return split.Of(shares...)
 }
 
 // BenchmarkDemoSLO runs TestDemoSLO's presenter and prints the figures

@@ -28,7 +28,7 @@ func BenchmarkDemoSteady(b *testing.B) {
 		ctx := l.openPage(b)
 		bursterURL, adminURL := l.url("burster"), l.url("mesh-admin")
 		press(b, ctx, kb.ArrowRight, 40)
-		settle(b, bursterURL, time.Now(), func(w split.Split) bool { return w.Burst > 0 })
+		settle(b, bursterURL, time.Now(), func(w split.Split) bool { return w.Spilled() > 0 })
 		start := time.Now()
 		req0, good0 := primaryCounts(b, adminURL+"/metrics")
 		time.Sleep(steadyFor) // the duration is what is measured

@@ -32,11 +32,11 @@ func TestDemoTopology(t *testing.T) {
 
 	step := time.Now()
 	press(t, ctx, kb.ArrowRight, 25)
-	settled, _ := settle(t, bursterURL, step, func(w split.Split) bool { return w.Burst > 0 })
+	settled, _ := settle(t, bursterURL, step, func(w split.Split) bool { return w.Spilled() > 0 })
 
 	// The page: both edges with their rates, burst's weight as set, how
 	// each hop travels, the budget since the demo started.
-	want := fmt.Sprintf("weight %d%%", settled.Burst)
+	want := fmt.Sprintf("weight %d%%", settled.Spilled())
 	err := poll(ctx, `document.getElementById("edge-burst-detail").textContent.includes(`+strconv.Quote(want)+`) && `+
 		`/\d+\.\d req\/s/.test(document.getElementById("edge-primary-rate").textContent) && `+
 		`/\d+\.\d req\/s/.test(document.getElementById("edge-burst-rate").textContent) && `+

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,7 +50,19 @@ func validPolicies() map[string]*BurstPolicy {
 	spill.Spec.Destinations[1].Prescale = nil
 	spill.Spec.Strategy = Strategy{Type: StrategySpillover, CapacityRPS: 20}
 	spill.Spec.FailSafe, spill.Spec.DryRun = FailSafeHome, true
-	return map[string]*BurstPolicy{"istio slo": istioSLO(), "gatewayapi step": gateway, "demo slo": demo, "spillover": spill}
+	return map[string]*BurstPolicy{"istio slo": istioSLO(), "gatewayapi step": gateway, "demo slo": demo, "spillover": spill,
+		"spillover across three": threeClusters()}
+}
+
+// threeClusters is a valid spillover across three clusters: burst carries
+// 20 req/s beyond home's, burst-2 the rest.
+func threeClusters() *BurstPolicy {
+	p := istioSLO()
+	p.Spec.Destinations[1].Prescale, p.Spec.Destinations[1].CapacityRPS = nil, ptr(20.0)
+	p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: "burst-2", Subset: "burst-2",
+		Readiness: &Readiness{Service: "worker", KubeconfigSecret: &SecretKeyRef{Name: "burst-2-kubeconfig"}}})
+	p.Spec.Strategy = Strategy{Type: StrategySpillover, CapacityRPS: 20}
+	return p
 }
 
 // badPolicy is a change that makes a valid policy invalid, and the field
@@ -89,6 +102,28 @@ var badPolicies = []badPolicy{
 		p.Spec.Strategy = Strategy{Type: StrategyStep, HighRPS: 10, LowRPS: ptr(12.0), CapacityPerEndpointRPS: 5}
 		p.Spec.Destinations[1].Prescale.WarmRPS = 5
 	}, "spec.strategy.lowRps"},
+	{"three destinations under slo", func(p *BurstPolicy) {
+		p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: "burst-2", Subset: "burst-2"})
+	}, "spec.destinations"},
+	{"nine destinations", func(p *BurstPolicy) {
+		*p = *threeClusters()
+		for i := 3; i < 9; i++ {
+			p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: fmt.Sprintf("burst-%d", i), Subset: fmt.Sprintf("burst-%d", i)})
+		}
+	}, "spec.destinations"},
+	{"a destination's capacity under slo", func(p *BurstPolicy) { p.Spec.Destinations[1].CapacityRPS = ptr(20.0) }, "spec.destinations"},
+	{"home's capacity on the destination", func(p *BurstPolicy) {
+		*p = *threeClusters()
+		p.Spec.Destinations[0].CapacityRPS = ptr(20.0)
+	}, "spec.destinations"},
+	{"the last destination's capacity", func(p *BurstPolicy) {
+		*p = *threeClusters()
+		p.Spec.Destinations[2].CapacityRPS = ptr(20.0)
+	}, "spec.destinations"},
+	{"negative destination capacity", func(p *BurstPolicy) {
+		*p = *threeClusters()
+		p.Spec.Destinations[1].CapacityRPS = ptr(-1.0)
+	}, "spec.destinations[1].capacityRps"},
 	{"step over 100", func(p *BurstPolicy) { p.Spec.Strategy.Step = 101 }, "spec.strategy.step"},
 	{"spillover without capacity", func(p *BurstPolicy) {
 		p.Spec.Destinations[1].Prescale = nil

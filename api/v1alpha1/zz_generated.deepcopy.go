@@ -230,6 +230,11 @@ func (in *Destination) DeepCopyInto(out *Destination) {
 		*out = new(Readiness)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.CapacityRPS != nil {
+		in, out := &in.CapacityRPS, &out.CapacityRPS
+		*out = new(float64)
+		**out = **in
+	}
 	if in.Prescale != nil {
 		in, out := &in.Prescale, &out.Prescale
 		*out = new(Prescale)

@@ -99,7 +99,7 @@ func TestDriftIsPutBack(t *testing.T) {
 	r := c.startReplica(t, "replica", scrapeEnv(load))
 	component.Eventually(t, 15*time.Second, "weights reach burst", func() bool { return c.weights(t) == split.AllBurst })
 
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", router.TwoTargets("primary", "burst"))
 	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,7 @@ func TestHungAPIServer(t *testing.T) {
 		return strings.Contains(logs.String(), "the watch of the routes is down")
 	})
 	hung.forward.Store(true)
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", router.TwoTargets("primary", "burst"))
 	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func rbacIn(t testing.TB, path, ns string) []*unstructured.Unstructured {
 // weights reads the VirtualService as an admin would.
 func (c *cluster) weights(t testing.TB) split.Split {
 	t.Helper()
-	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst").Get(context.Background())
+	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", router.TwoTargets("primary", "burst")).Get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func (c *cluster) weights(t testing.TB) split.Split {
 func (c *cluster) restartAndDrift(t testing.TB) time.Time {
 	t.Helper()
 	c.env.RestartAPIServer(t)
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", router.TwoTargets("primary", "burst"))
 	component.EventuallyNil(t, 30*time.Second, "the restarted API server taking a write", func() error {
 		_, err := admin.Set(context.Background(), split.WithBurst(50))
 		return err

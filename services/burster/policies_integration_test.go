@@ -90,7 +90,7 @@ func condition(p *v1alpha1.BurstPolicy, typ string) (status metav1.ConditionStat
 // vsWeights reads VirtualService name as an admin would.
 func (c *cluster) vsWeights(t testing.TB, name string) split.Split {
 	t.Helper()
-	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, name, "primary", "burst").Get(context.Background())
+	s, err := router.NewIstio(c.env.Dynamic(t), c.ns, name, router.TwoTargets("primary", "burst")).Get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestPolicyDriftPutBack(t *testing.T) {
 	component.Eventually(t, 15*time.Second, "replica leads", r.leader)
 	component.Eventually(t, 15*time.Second, "bursts", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
 
-	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", "primary", "burst")
+	admin := router.NewIstio(c.env.Dynamic(t), c.ns, "worker", router.TwoTargets("primary", "burst"))
 	if _, err := admin.Set(context.Background(), split.WithBurst(50)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package localmesh
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 
@@ -36,7 +37,7 @@ func (m *Mesh) RegisterAdmin(e *echo.Echo) {
 		var w split.Split
 		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1024))
 		if err == nil {
-			err = strictjson.Decode(body, &w, "primary", "burst")
+			err = json.Unmarshal(body, &w) // one object; names and whole weights checked by split
 		}
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, `body must be {"primary": <0-100>, "burst": <0-100>}: `+err.Error())

@@ -180,7 +180,7 @@ func probe(ctx context.Context, client *http.Client, url string) bool {
 func (m *Mesh) Weights() split.Split {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return split.Split{Primary: m.weights[0], Burst: m.weights[1]}
+	return split.Two(m.weights[0], m.weights[1])
 }
 
 // SetWeights changes the split from the next request on.
@@ -188,9 +188,12 @@ func (m *Mesh) SetWeights(w split.Split) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
+	if !w.SameDestinations(split.AllPrimary) {
+		return fmt.Errorf("%w: %v: the mesh routes to %s and %s", split.ErrInvalid, w, Primary, Burst)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.weights = [2]int{w.Primary, w.Burst}
+	m.weights = [2]int{w.Weight(0), w.Weight(1)}
 	m.current = [2]int{}
 	return nil
 }

@@ -55,10 +55,10 @@ func TestPickIsExactAndInterleaved(t *testing.T) {
 			}
 			last, longest = i, max(longest, run)
 		}
-		if n[0] != w.Primary || n[1] != w.Burst {
+		if n[0] != w.Weight(0) || n[1] != w.Weight(1) {
 			t.Errorf("weights %+v: %v of 100", w, n)
 		}
-		if w == (split.Split{Primary: 50, Burst: 50}) && longest > 1 {
+		if w == (split.Two(50, 50)) && longest > 1 {
 			t.Errorf("50/50 produced a run of %d: not interleaved", longest)
 		}
 	}
@@ -85,7 +85,7 @@ func TestProxiesAndCounts(t *testing.T) {
 	if got := post(); got != `primary:POST:{"str":"x"}` {
 		t.Fatalf("default route: %q", got)
 	}
-	if err := m.SetWeights(split.Split{Primary: 0, Burst: 100}); err != nil {
+	if err := m.SetWeights(split.Two(0, 100)); err != nil {
 		t.Fatal(err)
 	}
 	if got := post(); !strings.HasPrefix(got, "burst:") {
@@ -108,16 +108,16 @@ func TestAdmin(t *testing.T) {
 		code int
 		want split.Split
 	}{
-		{`{"primary":40,"burst":60}`, 200, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":50,"burst":60}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":-10,"burst":110}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":"all"}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":100,"burst":0,"canary":0}`, 400, split.Split{Primary: 40, Burst: 60}},
+		{`{"primary":40,"burst":60}`, 200, split.Two(40, 60)},
+		{`{"primary":50,"burst":60}`, 400, split.Two(40, 60)},
+		{`{"primary":-10,"burst":110}`, 400, split.Two(40, 60)},
+		{`{"primary":"all"}`, 400, split.Two(40, 60)},
+		{`{"primary":100,"burst":0,"canary":0}`, 400, split.Two(40, 60)},
 		// Strict: no weight filled in, no key matched by case, nothing after.
-		{`{"primary":100}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"Primary":100,"burst":0}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":100,"burst":0} {"primary":0,"burst":100}`, 400, split.Split{Primary: 40, Burst: 60}},
-		{`{"primary":100,"burst":0}`, 200, split.Split{Primary: 100, Burst: 0}},
+		{`{"primary":100}`, 400, split.Two(40, 60)},
+		{`{"Primary":100,"burst":0}`, 400, split.Two(40, 60)},
+		{`{"primary":100,"burst":0} {"primary":0,"burst":100}`, 400, split.Two(40, 60)},
+		{`{"primary":100,"burst":0}`, 200, split.Two(100, 0)},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()

@@ -97,7 +97,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, b *Backend)
 	onLeader := func(l bool) { leading.Store(l); metrics.SetLeader(l) }
 	served := cfg.BurstPolicy()
 	served.Default()
-	view := runner.View{Names: [2]string{source.Primary, source.Burst}, Route: route(cfg)}
+	view := runner.View{Names: []string{source.Primary, source.Burst}, Route: route(cfg)}
 	registerAPI(srv.Echo, &onePolicy{
 		meta:    served.DeepCopy,
 		status:  func(prev v1alpha1.BurstPolicyStatus) v1alpha1.BurstPolicyStatus { return view.StatusOf(prev, ctrl) },

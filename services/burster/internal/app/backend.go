@@ -113,9 +113,9 @@ func Connect(ctx context.Context, cfg config.Config, log *slog.Logger, rc *rest.
 
 	bc := record.NewBroadcaster(record.WithContext(ctx))
 	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: bounded.CoreV1().Events(ns)})
-	rt := router.NewIstio(dc, ns, cfg.VirtualService, cfg.PrimarySubset, cfg.BurstSubset)
+	rt := router.NewIstio(dc, ns, cfg.VirtualService, router.TwoTargets(cfg.PrimarySubset, cfg.BurstSubset))
 	if cfg.Router == router.KindGatewayAPI {
-		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, cfg.PrimaryBackend, cfg.BurstBackend)
+		rt = router.NewGatewayAPI(dc, ns, cfg.HTTPRoute, router.TwoTargets(cfg.PrimaryBackend, cfg.BurstBackend))
 	}
 	rt.WithTimeout(cfg.QueryTimeout)
 	// Interfaces from the start: a nil pointer in one would not read as nil.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,12 @@ type Config struct {
 	// Burst, when not nil, is the burst cluster's ready workers: no weight
 	// goes there while it has none.
 	Burst BurstReadiness
+	// BurstCapacity is what spillover fills burst to before a further
+	// destination takes the rest; unset: not limited.
+	BurstCapacity AwayCapacity
+	// Further are the destinations after burst, in spill order (a third
+	// cluster on): spillover only.
+	Further []Further
 	// Prescale, when not nil, raises the burst cluster's workers ahead of
 	// a burst and puts them back after it (needs Burst).
 	Prescale *Prescale
@@ -68,6 +75,34 @@ type Capacity interface {
 // API cannot be reached) counts as none.
 type BurstReadiness interface {
 	Ready(ctx context.Context) (int, error)
+}
+
+// AwayCapacity is what a destination after home carries under spillover
+// before the next one takes the rest: a configured rate, or its ready
+// endpoints × a rate per endpoint. The zero AwayCapacity is unlimited.
+type AwayCapacity struct {
+	RPS            *float64
+	PerEndpointRPS float64
+}
+
+// of is the capacity of a destination with ready as its readiness (nil:
+// not read); nil: unlimited.
+func (a AwayCapacity) of(ready *Burst) *float64 {
+	switch {
+	case a.RPS != nil:
+		return a.RPS
+	case a.PerEndpointRPS > 0 && ready != nil && ready.Reachable:
+		rps := float64(ready.ReadyEndpoints) * a.PerEndpointRPS
+		return &rps
+	}
+	return nil
+}
+
+// Further is a destination after burst.
+type Further struct {
+	Name     string
+	Ready    BurstReadiness // nil: not read, so not gated
+	Capacity AwayCapacity   // ignored for the last destination, which takes the rest
 }
 
 // ErrCapacityUnknown is the class of a failed capacity measurement, for
@@ -95,6 +130,7 @@ type Controller struct {
 	destinations *Destinations
 	capacity     *HomeCapacity
 	burst        *Burst
+	further      []*Burst
 	slo          *SLO
 	security     *Security
 	routerErr    string // the class of the last router call's failure; "" after a success
@@ -109,7 +145,8 @@ type Controller struct {
 // nothing a past term believed is carried over.
 type term struct {
 	state        policy.State // the weights as decided, the dwell, failures in a row
-	burstBlocked bool         // weights kept off burst: as last reported
+	burstBlocked bool         // weights kept off a destination: as last reported
+	blocked      []string     // the destinations kept off, as last reported
 	pre          prescaleState
 	latencyErr   error // the class of the latency's last failure, as last logged
 }
@@ -121,6 +158,7 @@ type Snapshot struct {
 	Destinations *Destinations // nil when not measured
 	Capacity     *HomeCapacity // nil when not measured
 	Burst        *Burst        // nil when not read
+	Further      []*Burst      // the destinations after burst, as Config.Further; nil when not read
 	SLO          *SLO          // nil unless the service level is measured
 	Security     *Security     // nil unless measured
 	RouterError  string        // the class of the last router call's failure; "" when it succeeded
@@ -202,7 +240,10 @@ func (c *Controller) Begin(ctx context.Context) error {
 		return err
 	}
 	if cur.Validate() != nil {
-		cur = split.AllPrimary
+		cur = cur.WithWeights(100) // all home
+		if cur.Validate() != nil {
+			cur = split.AllPrimary
+		}
 	}
 	c.term, c.failing = term{state: policy.State{Weights: cur}}, [2]bool{}
 	c.cfg.Metrics.burstBlocked.Set(0)
@@ -210,7 +251,7 @@ func (c *Controller) Begin(ctx context.Context) error {
 	c.mu.Lock()
 	c.destinations, c.security, c.budget = nil, nil, budgetReading{}
 	c.mu.Unlock()
-	c.publish(nil, nil, nil, nil)
+	c.publish(nil, nil, nil, nil, nil)
 	c.cfg.Metrics.weights(cur)
 	c.cfg.Log.Info("controlling weights", "weights", cur.String(), "dryRun", c.cfg.DryRun)
 	if err != nil {
@@ -269,19 +310,24 @@ func (c *Controller) Tick(ctx context.Context) {
 	c.mu.Lock()
 	c.rateErr = source.Classify(err)
 	c.mu.Unlock()
-	obs, capacity, burst, latencyErr := c.observe(ctx, rps, err)
+	obs, capacity, burst, further, latencyErr := c.observe(ctx, rps, err)
 	next, d := c.cfg.Policy.Next(c.term.state, obs)
 	var measured *float64
 	if err == nil {
 		measured = &rps
 	}
-	c.burstGate(d, burst)
+	c.burstGate(d, burst, further)
 	c.act(ctx, next, d, measured)
 	if burst != nil {
-		burst.Blocked = c.term.burstBlocked
+		burst.Blocked = slices.Contains(c.term.blocked, split.Burst)
 		burst.PrescaledTo = c.term.pre.raised
 	}
-	c.publish(measured, capacity, burst, c.sloStatus(d.SLO, latencyErr))
+	for i, f := range further {
+		if f != nil {
+			f.Blocked = slices.Contains(c.term.blocked, c.cfg.Further[i].Name)
+		}
+	}
+	c.publish(measured, capacity, burst, further, c.sloStatus(d.SLO, latencyErr))
 	if ctx.Err() == nil {
 		c.startReport(ctx, c.term.state.Weights)
 	}

@@ -378,7 +378,7 @@ func TestReasonsNameNoAddress(t *testing.T) {
 }
 
 func TestStartRepairsInvalidWeights(t *testing.T) {
-	rt := &fakeRouter{cur: split.Split{Primary: 50, Burst: 40}, getErr: fmt.Errorf("%w: bad sum", router.ErrInconsistent)}
+	rt := &fakeRouter{cur: split.Two(50, 40), getErr: fmt.Errorf("%w: bad sum", router.ErrInconsistent)}
 	pol, _ := policy.New(policy.Config{Strategy: policy.Switch, HighRPS: 15, LowRPS: 10, FailureThreshold: 1, FailSafe: policy.FailSafeHold})
 	c := New(Config{Source: &fakeSource{}, Router: rt, Policy: pol, Metrics: NewMetrics(prometheus.NewRegistry()),
 		Interval: time.Second, Log: slog.New(slog.DiscardHandler)})

@@ -196,8 +196,9 @@ func (m *Metrics) burst(ready int, err error) {
 }
 
 func (m *Metrics) weights(s split.Split) {
-	m.weight.WithLabelValues("primary").Set(float64(s.Primary))
-	m.weight.WithLabelValues("burst").Set(float64(s.Burst))
+	for _, sh := range s.Shares() {
+		m.weight.WithLabelValues(sh.Name).Set(float64(sh.Weight))
+	}
 }
 
 // slo records the slo strategy's reading (nil: not judged) and the

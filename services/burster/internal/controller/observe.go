@@ -12,7 +12,7 @@ import (
 // detail is in the log), primary's capacity and the burst cluster's
 // readiness when configured, whether burst is still scaling up, and each
 // destination's latency window (the class of its error, if it failed).
-func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *HomeCapacity, *Burst, error) {
+func (c *Controller) observe(ctx context.Context, rps float64, err error) (policy.Observation, *HomeCapacity, *Burst, []*Burst, error) {
 	obs := policy.Observation{At: c.now(), RPS: rps, Err: source.Classify(err)}
 	var latencyErr error
 	if c.cfg.Latency != nil && err == nil {
@@ -47,14 +47,43 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 		obs.Err = ErrCapacityUnknown // hold: unknown is not zero
 	}
 	burst := c.readBurst(ctx)
-	if burst != nil {
-		ready := burst.ReadyEndpoints > 0
-		obs.BurstReady = &ready
-	}
+	next := policy.Away{Ready: ready(burst), CapacityRPS: c.cfg.BurstCapacity.of(burst)}
 	if err == nil {
-		obs.BurstWarming = c.prescale(ctx, rps, burst)
+		next.Warming = c.prescale(ctx, rps, burst)
 	}
-	return obs, capacity, burst, latencyErr
+	obs.Away = []policy.Away{next}
+	var further []*Burst
+	for _, f := range c.cfg.Further {
+		r := c.readFurther(ctx, f)
+		obs.Away = append(obs.Away, policy.Away{Ready: ready(r), CapacityRPS: f.Capacity.of(r)})
+		further = append(further, r)
+	}
+	return obs, capacity, burst, further, latencyErr
+}
+
+// ready is whether a destination has a ready worker; nil when not read.
+func ready(r *Burst) *bool {
+	if r == nil {
+		return nil
+	}
+	ok := r.ReadyEndpoints > 0
+	return &ok
+}
+
+// readFurther counts a further destination's ready workers, when
+// configured. Nil: not read. An unreachable API counts as none.
+func (c *Controller) readFurther(ctx context.Context, f Further) *Burst {
+	if f.Ready == nil {
+		return nil
+	}
+	n, err := f.Ready.Ready(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Log.Warn("a destination's readiness unknown: counted as not ready", "destination", f.Name, "err", err)
+		}
+		return &Burst{}
+	}
+	return &Burst{ReadyEndpoints: n, Reachable: true}
 }
 
 // readBurst counts the burst cluster's ready workers, when configured. Nil:

@@ -91,7 +91,7 @@ func (c *Controller) prescale(ctx context.Context, rps float64, burst *Burst) st
 // all primary, below the warm rate, for the cool-down.
 func (c *Controller) coolDown(ctx context.Context, now time.Time) {
 	p := c.cfg.Prescale
-	if c.term.pre.raised == 0 || c.term.state.Weights.Burst > 0 {
+	if c.term.pre.raised == 0 || c.term.state.Weights.Spilled() > 0 {
 		c.term.pre.coolSince = time.Time{}
 		return
 	}

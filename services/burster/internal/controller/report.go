@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -55,23 +56,55 @@ func (c *Controller) note(level slog.Level, kind v1alpha1.ChangeReason, reason s
 	c.tell(tell{level: level, kind: kind, from: w, to: w, reason: reason})
 }
 
-// burstGate reports, once each, that burst is kept off for want of a ready
-// worker (a decision that moved the weights back is reported with them)
-// and that it is ready again.
-func (c *Controller) burstGate(d policy.Decision, burst *Burst) {
+// burstGate reports, once each, that a destination is kept off for want
+// of a ready worker (a decision that moved the weights back is reported
+// with them) and that every one kept off is ready again.
+func (c *Controller) burstGate(d policy.Decision, burst *Burst, further []*Burst) {
 	switch {
 	case d.BurstNotReady && !c.term.burstBlocked:
-		c.term.burstBlocked = true
+		c.term.burstBlocked, c.term.blocked = true, d.Blocked
 		c.cfg.Metrics.burstBlocked.Set(1)
 		if !d.Changed {
 			c.note(slog.LevelWarn, v1alpha1.ChangeBurstNotReady, d.Reason)
 		}
-	case c.term.burstBlocked && burst != nil && burst.ReadyEndpoints > 0:
-		c.term.burstBlocked = false
+	case d.BurstNotReady:
+		// Still kept off: maybe others than before.
+		c.term.blocked = d.Blocked
+	case c.term.burstBlocked:
+		ready := c.readyAgain(burst, further)
+		if len(ready) == 0 {
+			return
+		}
+		c.term.burstBlocked, c.term.blocked = false, nil
 		c.cfg.Metrics.burstBlocked.Set(0)
-		c.note(slog.LevelInfo, v1alpha1.ChangeBurstReady,
-			fmt.Sprintf("the burst cluster has ready workers again (%d)", burst.ReadyEndpoints))
+		c.note(slog.LevelInfo, v1alpha1.ChangeBurstReady, strings.Join(ready, "; "))
 	}
+}
+
+// readyAgain says, for each destination last kept off, that it has ready
+// workers again; nil while one of them still has none.
+func (c *Controller) readyAgain(burst *Burst, further []*Burst) []string {
+	var out []string
+	for _, name := range c.term.blocked {
+		r := burst
+		if name != split.Burst {
+			r = nil
+			for i, f := range c.cfg.Further {
+				if f.Name == name && i < len(further) {
+					r = further[i]
+				}
+			}
+		}
+		if r == nil || r.ReadyEndpoints == 0 {
+			return nil
+		}
+		who := name + " has"
+		if name == split.Burst {
+			who = "the burst cluster has"
+		}
+		out = append(out, fmt.Sprintf("%s ready workers again (%d)", who, r.ReadyEndpoints))
+	}
+	return out
 }
 
 // Snapshot returns the current weights and the last measurements.
@@ -88,7 +121,7 @@ func (c *Controller) Snapshot() Snapshot {
 		}
 		slo = &o
 	}
-	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst,
+	return Snapshot{Weights: c.weights, ObservedRPS: c.observed, Destinations: c.destinations, Capacity: c.capacity, Burst: c.burst, Further: c.further,
 		SLO: slo, Security: c.security, RouterError: c.routerErr, RateError: c.rateErr, LastChange: c.lastChange, LearnedCapacityRPS: c.learned}
 }
 
@@ -108,14 +141,14 @@ func (c *Controller) routed(ctx context.Context, err error) {
 }
 
 // publish makes the loop's view visible to Snapshot.
-func (c *Controller) publish(rps *float64, capacity *HomeCapacity, burst *Burst, slo *SLO) {
+func (c *Controller) publish(rps *float64, capacity *HomeCapacity, burst *Burst, further []*Burst, slo *SLO) {
 	w := c.term.state.Weights
 	if slo == nil && c.cfg.SLO != nil {
 		o := *c.cfg.SLO // not measured yet: the objective alone
 		slo = &o
 	}
 	c.mu.Lock()
-	c.weights, c.observed, c.capacity, c.burst, c.slo = &w, rps, capacity, burst, slo
+	c.weights, c.observed, c.capacity, c.burst, c.further, c.slo = &w, rps, capacity, burst, further, slo
 	c.lastChange, c.learned = c.term.state.LastChange, learned(c.term.state)
 	c.mu.Unlock()
 }

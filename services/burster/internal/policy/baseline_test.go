@@ -70,28 +70,28 @@ func (b steppingSLO) target(st State, obs Observation) split.Split {
 	}
 	r := b.s.read(st, obs.SLO)
 	if r.Primary.over() {
-		if r.BothOver || cur.Burst >= 100 {
+		if r.BothOver || cur.Spilled() >= 100 {
 			return cur
 		}
-		return split.WithBurst(min(100, cur.Burst+b.step))
+		return split.WithBurst(min(100, cur.Spilled()+b.step))
 	}
-	if cur.Burst == 0 {
+	if cur.Spilled() == 0 {
 		return cur
 	}
 	project := func(burst int) float64 { return obs.RPS * float64(100-burst) / 100 }
-	lowest := cur.Burst
-	for bu := cur.Burst; bu > 0; {
+	lowest := cur.Spilled()
+	for bu := cur.Spilled(); bu > 0; {
 		bu = max(0, bu-b.step)
 		if project(bu) > st.SLO.CapacityRPS {
 			break
 		}
 		lowest = bu
 	}
-	if lowest < cur.Burst {
+	if lowest < cur.Spilled() {
 		return split.WithBurst(lowest)
 	}
 	if b.s.probe > 0 && r.Primary.SLI != nil && obs.At.Sub(st.SLO.Quiet) >= b.s.probe {
-		return split.WithBurst(max(0, cur.Burst-b.step))
+		return split.WithBurst(max(0, cur.Spilled()-b.step))
 	}
 	return cur
 }

@@ -124,7 +124,7 @@ func (pc plantConfig) run(tr trace, next controllerFunc) plantRun {
 			applied, swrr = pending[0].w, [2]int{}
 			pending = pending[1:]
 		}
-		w := [2]int{applied.Primary, applied.Burst}
+		w := [2]int{applied.Weight(0), applied.Spilled()}
 		best := 0
 		for i := range swrr {
 			swrr[i] += w[i]

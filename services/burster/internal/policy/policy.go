@@ -8,6 +8,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
@@ -30,16 +31,44 @@ type Observation struct {
 	// one serves), which spillover keeps instead of the configured
 	// capacity; nil when not measured.
 	CapacityRPS *float64
-	// BurstReady is whether the burst cluster has a ready worker; nil when
-	// not known to the burster (no BURST_KUBECONFIG), which gates nothing.
-	BurstReady *bool
-	// BurstWarming, when set, says why the burst cluster is not ready for
-	// its first share yet (its workers are scaling up): a move from all
-	// primary waits; a burst already carrying traffic is not affected.
-	BurstWarming string
+	// Away is what is known of each destination after home, in spill
+	// order: Away[0] is the second destination (burst). A destination
+	// past its end is not known: it gates nothing, and spillover gives it
+	// what it is sent.
+	Away []Away
 	// SLO is each destination's window of requests, for the slo strategy;
 	// nil when not measured.
 	SLO *SLIs
+}
+
+// Away is what the burster knows of one destination after home.
+type Away struct {
+	// Ready is whether it has a ready worker; nil when not read, which
+	// gates nothing. No weight goes to a destination without one.
+	Ready *bool
+	// Warming, when set, says why it is not ready for its first share yet
+	// (its workers are scaling up): a move that would give it its first
+	// share waits; a destination already carrying traffic is not affected.
+	Warming string
+	// CapacityRPS is the rate it can carry now (its ready workers × what
+	// one serves), which spillover fills it to before the next one; nil:
+	// not measured, so not limited. The last destination is never limited.
+	CapacityRPS *float64
+}
+
+// away returns what is known of destination i (1 is the second); the zero
+// Away when nothing is.
+func (o Observation) away(i int) Away {
+	if i < 1 || i > len(o.Away) {
+		return Away{}
+	}
+	return o.Away[i-1]
+}
+
+// unready reports whether destination i is known to have no ready worker.
+func (o Observation) unready(i int) bool {
+	r := o.away(i).Ready
+	return r != nil && !*r
 }
 
 // Decision is the outcome of one observation.
@@ -48,9 +77,11 @@ type Decision struct {
 	Changed  bool
 	Reason   string
 	FailSafe bool // true once, on the observation that enters the fail-safe
-	// BurstNotReady: the weights were held, or sent back to primary,
-	// because the burst cluster has no ready worker.
+	// BurstNotReady: the weights were held, or moved off a destination
+	// after home, because that destination has no ready worker; Blocked
+	// names those destinations.
 	BurstNotReady bool
+	Blocked       []string
 	// SLO is what the slo strategy judged; nil under other strategies or
 	// without a latency measurement.
 	SLO *SLOReading
@@ -94,61 +125,117 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 		return p.failed(st, obs)
 	}
 	st.Failures = 0
-	var target split.Split
-	var reason string
+	var t target
 	if p.slo != nil {
-		st, target, reason = p.slo.plan(st, obs)
+		st, t.Split, t.Reason = p.slo.plan(st, obs)
+		t.Wanted = t.Split
 	} else {
-		target, reason = p.strategy.Target(st, obs)
+		t = p.strategy.Target(st, obs)
 	}
 	var reading *SLOReading
 	if p.judge != nil {
 		reading = p.judge.read(st, obs.SLO)
 	}
-	st, d := p.decide(st, obs, target, reason)
+	st, d := p.decide(st, obs, t)
 	d.SLO = reading
 	return st, d
 }
 
-// decide applies the strategy's target through the burst gate and the
-// dwell (slo keeps its own: it moves towards burst whenever primary needs
-// it, and waits only before giving primary more).
-func (p *Policy) decide(st State, obs Observation, target split.Split, reason string) (State, Decision) {
-	if obs.BurstReady != nil && !*obs.BurstReady {
-		switch {
-		case st.Weights.Burst > 0:
-			// Burst carries traffic it cannot serve: back at once, not
-			// subject to the dwell.
-			st.Weights, st.LastChange = split.AllPrimary, obs.At
-			return st, Decision{Weights: split.AllPrimary, Changed: true, BurstNotReady: true,
-				Reason: "the burst cluster has no ready worker: all back to primary (" + reason + ")"}
-		case target.Burst > 0:
-			return st, Decision{Weights: st.Weights, BurstNotReady: true,
-				Reason: reason + "; the burst cluster has no ready worker: holding"}
+// decide applies the strategy's target through the readiness gate, the
+// warming gate and the dwell (slo keeps its own: it moves away from home
+// whenever home needs it, and waits only before giving home more).
+func (p *Policy) decide(st State, obs Observation, t target) (State, Decision) {
+	cur, to, reason := st.Weights, home(t.Split, obs), t.Reason
+	var blocked []string // destinations without a ready worker the strategy wanted, or that carry traffic
+	stranded := false    // one of them carries traffic now
+	for i := 1; i < cur.Len(); i++ {
+		if !obs.unready(i) {
+			continue
+		}
+		if cur.Weight(i) > 0 {
+			stranded = true
+		}
+		if cur.Weight(i) > 0 || t.Wanted.Weight(i) > 0 {
+			blocked = append(blocked, cur.Name(i))
 		}
 	}
-	if obs.BurstWarming != "" && st.Weights.Burst == 0 && target.Burst > 0 {
-		return st, Decision{Weights: st.Weights, Reason: reason + "; " + obs.BurstWarming + ": holding"}
+	if stranded {
+		// Traffic goes where no worker can serve it: off at once, not
+		// subject to the dwell.
+		st.Weights, st.LastChange = to, obs.At
+		return st, Decision{Weights: to, Changed: true, BurstNotReady: true, Blocked: blocked,
+			Reason: fmt.Sprintf("%s no ready worker: %s (%s)", has(blocked), moved(to), reason)}
 	}
-	if target == st.Weights {
-		return st, Decision{Weights: st.Weights, Reason: reason}
+	if len(blocked) > 0 {
+		reason += "; " + has(blocked) + " no ready worker"
+		if to == cur {
+			return st, Decision{Weights: cur, BurstNotReady: true, Blocked: blocked, Reason: reason + ": holding"}
+		}
+	}
+	for i := 1; i < cur.Len(); i++ {
+		if w := obs.away(i).Warming; w != "" && cur.Weight(i) == 0 && to.Weight(i) > 0 {
+			return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason + "; " + w + ": holding"}
+		}
+	}
+	if to == cur {
+		return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason}
 	}
 	if wait := p.cfg.MinDwell - obs.At.Sub(st.LastChange); p.slo == nil && !st.LastChange.IsZero() && wait > 0 {
-		return st, Decision{Weights: st.Weights, Reason: fmt.Sprintf("%s; holding %s more (minimum dwell)", reason, wait.Round(time.Millisecond))}
+		return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked,
+			Reason: fmt.Sprintf("%s; holding %s more (minimum dwell)", reason, wait.Round(time.Millisecond))}
 	}
-	st.Weights, st.LastChange = target, obs.At
-	return st, Decision{Weights: target, Changed: true, Reason: reason}
+	st.Weights, st.LastChange = to, obs.At
+	return st, Decision{Weights: to, Changed: true, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason}
+}
+
+// home sends the weight of every destination without a ready worker home,
+// for the strategies that do not plan around them (spillover sends it on
+// to the next destination itself).
+func home(s split.Split, obs Observation) split.Split {
+	w := s.Weights()
+	for i := 1; i < len(w); i++ {
+		if obs.unready(i) {
+			w[0], w[i] = w[0]+w[i], 0
+		}
+	}
+	return s.WithWeights(w...)
+}
+
+// has says who has: "the burst cluster has", "burst and burst-2 have".
+func has(names []string) string {
+	if len(names) == 1 && names[0] == split.Burst {
+		return "the burst cluster has"
+	}
+	if len(names) == 1 {
+		return names[0] + " has"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " have"
+}
+
+// moved says where the traffic goes: "all back to primary", or the split.
+func moved(s split.Split) string {
+	if s.Weight(0) == 100 {
+		return "all back to " + s.Name(0)
+	}
+	return "now " + s.String()
 }
 
 // failed handles an observation without a rate: hold, and after
 // FailureThreshold failures in a row apply the fail-safe once.
 func (p *Policy) failed(st State, obs Observation) (State, Decision) {
 	st.Failures++
-	if obs.BurstReady != nil && !*obs.BurstReady && st.Weights.Burst > 0 {
-		// No rate, but burst cannot serve what it carries: back at once.
-		st.Weights, st.LastChange = split.AllPrimary, obs.At
-		return st, Decision{Weights: split.AllPrimary, Changed: true, BurstNotReady: true,
-			Reason: fmt.Sprintf("the burst cluster has no ready worker: all back to primary (no measurement: %v)", obs.Err)}
+	if to := home(st.Weights, obs); to != st.Weights {
+		// No rate, but a destination cannot serve what it carries: home
+		// at once.
+		var names []string
+		for i := 1; i < st.Weights.Len(); i++ {
+			if obs.unready(i) && st.Weights.Weight(i) > 0 {
+				names = append(names, st.Weights.Name(i))
+			}
+		}
+		st.Weights, st.LastChange = to, obs.At
+		return st, Decision{Weights: to, Changed: true, BurstNotReady: true, Blocked: names,
+			Reason: fmt.Sprintf("%s no ready worker: %s (no measurement: %v)", has(names), moved(to), obs.Err)}
 	}
 	d := Decision{Weights: st.Weights, Reason: fmt.Sprintf("no measurement (%v): holding weights", obs.Err)}
 	if st.Failures != p.cfg.FailureThreshold {
@@ -156,9 +243,9 @@ func (p *Policy) failed(st State, obs Observation) (State, Decision) {
 	}
 	d.FailSafe = true
 	d.Reason = fmt.Sprintf("%d measurements in a row failed (last: %v): fail-safe %q", st.Failures, obs.Err, p.cfg.FailSafe)
-	if p.cfg.FailSafe == FailSafePrimary && st.Weights != split.AllPrimary {
-		st.Weights, st.LastChange = split.AllPrimary, obs.At
-		d.Weights, d.Changed = split.AllPrimary, true
+	if all := st.Weights.WithWeights(100); p.cfg.FailSafe == FailSafePrimary && st.Weights != all {
+		st.Weights, st.LastChange = all, obs.At
+		d.Weights, d.Changed = all, true
 	}
 	return st, d
 }

@@ -205,7 +205,7 @@ func TestNoFlapping(t *testing.T) {
 				st, d = p.Next(st, Observation{At: at, RPS: rps})
 				if d.Changed {
 					changes = append(changes, at)
-					if d.Weights.Burst > before.Burst {
+					if d.Weights.Spilled() > before.Spilled() {
 						dirs = append(dirs, 1)
 					} else {
 						dirs = append(dirs, -1)
@@ -300,21 +300,21 @@ func TestBurstNotReady(t *testing.T) {
 	yes, no := true, false
 	p := mustNew(t, cfg(Switch))
 	st := State{Weights: split.AllPrimary}
-	st, d := p.Next(st, Observation{At: t0, RPS: 30, BurstReady: &no})
+	st, d := p.Next(st, Observation{At: t0, RPS: 30, Away: []Away{{Ready: &no}}})
 	if d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "no ready worker: holding") {
 		t.Fatalf("not ready: %+v", d)
 	}
-	st, d = p.Next(st, Observation{At: t0.Add(time.Second), RPS: 30, BurstReady: &yes})
+	st, d = p.Next(st, Observation{At: t0.Add(time.Second), RPS: 30, Away: []Away{{Ready: &yes}}})
 	if !d.Changed || d.BurstNotReady || st.Weights != split.AllBurst {
 		t.Fatalf("ready again: %+v", d)
 	}
 	// One second later, well within MIN_DWELL (5s): burst loses its workers.
-	st, d = p.Next(st, Observation{At: t0.Add(2 * time.Second), RPS: 30, BurstReady: &no})
+	st, d = p.Next(st, Observation{At: t0.Add(2 * time.Second), RPS: 30, Away: []Away{{Ready: &no}}})
 	if !d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "all back to primary") {
 		t.Fatalf("lost while bursting: %+v", d)
 	}
 	// Low load wants primary anyway: nothing to hold.
-	_, d = p.Next(st, Observation{At: t0.Add(3 * time.Second), RPS: 2, BurstReady: &no})
+	_, d = p.Next(st, Observation{At: t0.Add(3 * time.Second), RPS: 2, Away: []Away{{Ready: &no}}})
 	if d.BurstNotReady || d.Changed {
 		t.Fatalf("low load, burst not ready: %+v", d)
 	}
@@ -330,11 +330,11 @@ func TestBurstNotReady(t *testing.T) {
 func TestBurstWarming(t *testing.T) {
 	p := mustNew(t, cfg(Step))
 	warming := "the burst cluster is scaling up (1 of 3 workers ready)"
-	st, d := p.Next(State{Weights: split.AllPrimary}, Observation{At: t0, RPS: 30, BurstWarming: warming})
+	st, d := p.Next(State{Weights: split.AllPrimary}, Observation{At: t0, RPS: 30, Away: []Away{{Warming: warming}}})
 	if d.Changed || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, warming+": holding") {
 		t.Fatalf("warming from all primary: %+v", d)
 	}
-	st, d = p.Next(State{Weights: split.WithBurst(20)}, Observation{At: t0, RPS: 30, BurstWarming: warming})
+	st, d = p.Next(State{Weights: split.WithBurst(20)}, Observation{At: t0, RPS: 30, Away: []Away{{Warming: warming}}})
 	if !d.Changed || st.Weights != split.WithBurst(40) {
 		t.Fatalf("warming while bursting: %+v", d)
 	}

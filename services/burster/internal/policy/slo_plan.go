@@ -145,7 +145,7 @@ func (p *plan) decide(r *SLOReading) (split.Split, string) {
 	// Feed-forward, once both estimates of the rate project primary over
 	// its capacity: the split leaves it the margin below, so the rate's own
 	// noise does not move it back and forth.
-	if load := p.sustained * float64(p.cur.Primary) / 100; st.Measured && load > st.CapacityRPS {
+	if load := p.sustained * float64(p.cur.Weight(0)) / 100; st.Measured && load > st.CapacityRPS {
 		why := fmt.Sprintf("%.1f req/s projected on primary, over its capacity %.1f req/s", load, st.CapacityRPS)
 		if !st.Raised.IsZero() && p.obs.At.Sub(st.Raised) < s.marginMemory() {
 			// Soon after slack gave primary more: the rate varies more
@@ -170,7 +170,7 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	// a sustained rate within it, not on a probe: the rate's variance
 	// queues primary at the load its margin leaves it.
 	again := !wasSaturated && st.Measured && st.Rung == 0 && p.obs.At.Sub(st.Quiet) < s.marginMemory() &&
-		served >= st.CapacityRPS*(1-s.headroom) && p.sustained*float64(p.cur.Primary)/100 <= st.CapacityRPS
+		served >= st.CapacityRPS*(1-s.headroom) && p.sustained*float64(p.cur.Weight(0))/100 <= st.CapacityRPS
 	// A reading is the capacity when primary queued all through the
 	// recent window. Early in an episode the window is diluted by the time
 	// before it queued (too low after a step, too high after a loss of
@@ -228,7 +228,7 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 		return p.cur, why + "; both clusters are over their objective: burst's share not raised"
 	}
 	drain := p.shareFor(drainFrom * (1 - p.margin()) / 2)
-	if wasSaturated && drain > p.cur.Primary-p.shareAtLeast(served*s.headroom) {
+	if wasSaturated && drain > p.cur.Weight(0)-p.shareAtLeast(served*s.headroom) {
 		// Draining already: a new estimate of the rate moves the split
 		// only by a headroom's worth of load or more.
 		return p.cur, why + "; draining its queue: holding"
@@ -249,7 +249,7 @@ func (p *plan) breach(r *SLOReading) (split.Split, string) {
 	if r.BothOver {
 		return p.cur, "both clusters are over their objective: burst's share not raised"
 	}
-	share := min(p.shareFor(st.CapacityRPS*(1-p.margin())), p.cur.Primary-1)
+	share := min(p.shareFor(st.CapacityRPS*(1-p.margin())), p.cur.Weight(0)-1)
 	return p.toward(share, fmt.Sprintf("primary over its objective over the window, served %.1f req/s", served))
 }
 
@@ -260,7 +260,7 @@ func (p *plan) probeRung(recent *SLIs, r *SLOReading) (split.Split, string) {
 	if wait := p.rungWait(); recent == nil || p.obs.At.Sub(p.st.LastChange) < wait {
 		return p.cur, fmt.Sprintf("probe rung %d: judged %s after it", st.Rung, wait.Round(100*time.Millisecond))
 	}
-	carried := p.sustained * float64(p.cur.Primary) / 100 // the lower estimate: a probe never overstates
+	carried := p.sustained * float64(p.cur.Weight(0)) / 100 // the lower estimate: a probe never overstates
 	if span := recent.Primary.span(s.window); recent.Primary.Served < carried*span*(1-s.headroom/2)-minQueued {
 		// It answers less than it is sent, by more than the rate's
 		// estimate and the window's edges can account for: a queue is
@@ -274,13 +274,13 @@ func (p *plan) probeRung(recent *SLIs, r *SLOReading) (split.Split, string) {
 		// been for a smaller primary.
 		st.Gained, st.Margin = true, s.headroom
 	}
-	if p.cur.Primary >= 100 {
+	if p.cur.Weight(0) >= 100 {
 		st.Rung, st.Quiet, st.ProbeEvery = 0, p.obs.At, s.probe
 		return p.cur, fmt.Sprintf("probe: primary carries all %.1f req/s within its objective", carried)
 	}
 	increase := s.headroom * math.Pow(2, float64(st.Rung))
 	st.Rung++
-	share := max(p.cur.Primary+1, p.shareAtLeast(carried*(1+increase)))
+	share := max(p.cur.Weight(0)+1, p.shareAtLeast(carried*(1+increase)))
 	return p.withPrimary(share, fmt.Sprintf("probe rung %d: primary carried %.1f req/s within its objective; offering it %.0f%% more",
 		st.Rung, carried, 100*increase))
 }
@@ -290,7 +290,7 @@ func (p *plan) probeRung(recent *SLIs, r *SLOReading) (split.Split, string) {
 // has held a window, and has not queued for ProbeEvery.
 func (p *plan) probeDue(r *SLOReading) bool {
 	st := p.st.SLO
-	return p.s.probe > 0 && st.CapacityRPS > 0 && p.cur.Primary < 100 && r.Primary.SLI != nil &&
+	return p.s.probe > 0 && st.CapacityRPS > 0 && p.cur.Weight(0) < 100 && r.Primary.SLI != nil &&
 		p.windowSinceChange() && p.obs.At.Sub(st.Quiet) >= st.ProbeEvery
 }
 
@@ -300,7 +300,7 @@ func (p *plan) startProbe() (split.Split, string) {
 	// What primary carries below its capacity is known to be within it:
 	// the first rung offers the capacity and the headroom beyond it.
 	load := st.CapacityRPS * (1 + s.headroom)
-	share := max(p.cur.Primary+1, p.shareAtLeast(load))
+	share := max(p.cur.Weight(0)+1, p.shareAtLeast(load))
 	return p.withPrimary(share, fmt.Sprintf("no queueing for %s: probe rung 1, offering primary %.1f req/s, %.0f%% more than its capacity %.1f req/s",
 		st.ProbeEvery, load, 100*s.headroom, st.CapacityRPS))
 }
@@ -311,7 +311,7 @@ func (p *plan) startProbe() (split.Split, string) {
 // noise in the rate does not move it back and forth).
 func (p *plan) slack() (split.Split, string) {
 	s, st := p.s, p.st
-	if p.cur.Primary >= 100 {
+	if p.cur.Weight(0) >= 100 {
 		return p.cur, "within the objective"
 	}
 	capacity := st.SLO.CapacityRPS
@@ -319,7 +319,7 @@ func (p *plan) slack() (split.Split, string) {
 		return p.cur, "holding: primary's capacity not learned yet"
 	}
 	share := p.shareOf(capacity*(1-p.margin()), p.high)
-	if minRise := p.shareAtLeast(capacity * s.headroom); share < p.cur.Primary+max(1, minRise) && share < 100 {
+	if minRise := p.shareAtLeast(capacity * s.headroom); share < p.cur.Weight(0)+max(1, minRise) && share < 100 {
 		st.SLO.SlackSince = time.Time{}
 		return p.cur, fmt.Sprintf("holding: %.1f req/s on primary, within its capacity %.1f req/s less %.0f%%",
 			p.primaryLoad(p.cur), capacity, 100*p.margin())
@@ -376,7 +376,7 @@ func (p *plan) margin() float64 { return max(p.s.headroom, p.st.SLO.Margin) }
 // toward moves burst's share up to give primary share percent, never down:
 // the moves that protect primary.
 func (p *plan) toward(share int, why string) (split.Split, string) {
-	if share >= p.cur.Primary {
+	if share >= p.cur.Weight(0) {
 		return p.cur, why + ": holding"
 	}
 	return p.withPrimary(share, why)
@@ -389,7 +389,7 @@ func (p *plan) withPrimary(share int, why string) (split.Split, string) {
 	if to == p.cur {
 		return to, why
 	}
-	return to, fmt.Sprintf("%s: burst's share to %d%%", why, to.Burst)
+	return to, fmt.Sprintf("%s: burst's share to %d%%", why, to.Spilled())
 }
 
 // shareFor is primary's share, in whole percents rounded down, that puts at
@@ -414,7 +414,7 @@ func (p *plan) shareAtLeast(load float64) int {
 }
 
 // primaryLoad is the rate sent to primary under w.
-func (p *plan) primaryLoad(w split.Split) float64 { return p.offered * float64(w.Primary) / 100 }
+func (p *plan) primaryLoad(w split.Split) float64 { return p.offered * float64(w.Weight(0)) / 100 }
 
 // windowSinceChange reports whether the whole SLO window was under the
 // current split.
@@ -447,7 +447,7 @@ func (s sloStrategy) offered(st State, obs Observation) (rps float64, inferred b
 		return obs.RPS, false
 	}
 	since := st.LastChange.IsZero() || obs.At.Sub(st.LastChange).Seconds() >= rc.Burst.span(s.window)
-	if b := st.Weights.Burst; b > 0 && since && rc.Burst.Requests >= minInferred {
+	if b := st.Weights.Spilled(); b > 0 && since && rc.Burst.Requests >= minInferred {
 		return rc.Burst.Requests / rc.Burst.span(s.window) * 100 / float64(b), true
 	}
 	return (rc.Primary.Requests + rc.Burst.Requests) / rc.Primary.span(s.window), false

@@ -10,14 +10,14 @@ type stepStrategy struct {
 	step int
 }
 
-func (s stepStrategy) Target(st State, obs Observation) (split.Split, string) {
+func (s stepStrategy) Target(st State, obs Observation) target {
 	cur := st.Weights
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
-		return split.WithBurst(min(100, cur.Burst+s.step)), reason
+		return want(split.WithBurst(min(100, cur.Spilled()+s.step)), reason)
 	case -1:
-		return split.WithBurst(max(0, cur.Burst-s.step)), reason
+		return want(split.WithBurst(max(0, cur.Spilled()-s.step)), reason)
 	}
-	return cur, reason
+	return want(cur, reason)
 }

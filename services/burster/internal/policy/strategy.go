@@ -7,14 +7,29 @@ import (
 )
 
 // Strategy maps a measured rate to the weights it wants. Strategies are pure
-// and hold no state; the Policy around them adds the dwell time and the
-// handling of failed measurements, which every strategy shares.
+// and hold no state; the Policy around them adds the dwell time, the
+// readiness gate and the handling of failed measurements, which every
+// strategy shares.
 type Strategy interface {
 	// Target returns the weights wanted for the observation (a rate, and
-	// primary's live capacity or latency if measured), given the state
-	// (the current weights; for slo what it learned), and why.
-	Target(st State, obs Observation) (split.Split, string)
+	// the destinations' live capacity or latency if measured), given the
+	// state (the current weights; for slo what it learned), and why.
+	Target(st State, obs Observation) target
 }
+
+// target is what a strategy wants.
+type target struct {
+	split.Split
+	Reason string
+	// Wanted is what it would want were every destination ready: equal
+	// to Split, but under a strategy that plans around a destination
+	// without a ready worker itself (spillover), where it tells the gate
+	// which of them was passed over.
+	Wanted split.Split
+}
+
+// want is a target that does not plan around readiness.
+func want(s split.Split, reason string) target { return target{Split: s, Reason: reason, Wanted: s} }
 
 // newStrategy builds the strategy a validated Config names, but slo, which
 // the Policy holds itself.

@@ -6,14 +6,14 @@ import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 // threshold, everything back below the low one.
 type switchStrategy struct{ band }
 
-func (s switchStrategy) Target(st State, obs Observation) (split.Split, string) {
+func (s switchStrategy) Target(st State, obs Observation) target {
 	cur := st.Weights
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
-		return split.AllBurst, reason
+		return want(split.AllBurst, reason)
 	case -1:
-		return split.AllPrimary, reason
+		return want(split.AllPrimary, reason)
 	}
-	return cur, reason
+	return want(cur, reason)
 }

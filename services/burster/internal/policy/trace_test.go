@@ -178,7 +178,7 @@ func flashTrace() traceCase {
 			if rec := r.recovered(e, e+crowd+time.Minute); rec > crowd+2*r.cfg.policy.SLOWindow {
 				return fmt.Errorf("primary's SLI missed its target until %s after the crowd began", rec)
 			}
-			if w := r.seconds[len(r.seconds)-2].weights; w.Primary != 100 {
+			if w := r.seconds[len(r.seconds)-2].weights; w.Weight(0) != 100 {
 				return fmt.Errorf("after the crowd the split is %v, want all back on primary", w)
 			}
 			return nil

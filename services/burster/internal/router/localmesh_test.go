@@ -54,7 +54,7 @@ func TestLocalMesh(t *testing.T) {
 	if _, err := r.Set(ctx, split.WithBurst(60)); err != nil || *puts != 1 {
 		t.Fatalf("a no-op Set wrote (%d writes, %v)", *puts, err)
 	}
-	if _, err := r.Set(ctx, split.Split{Primary: 1}); err == nil {
+	if _, err := r.Set(ctx, split.Two(1, 0)); err == nil {
 		t.Fatal("invalid split accepted")
 	}
 	if n, err := r.Ready(ctx); err != nil || n != 0 {

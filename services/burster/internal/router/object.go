@@ -16,7 +16,8 @@ import (
 )
 
 // ErrUnsupportedRoute is returned for a routing object the router will not
-// change: no route to both targets, or a route that mixes them with others.
+// change: no route to its targets, or a route that mixes them with others
+// or leaves one out.
 var ErrUnsupportedRoute = errors.New("unsupported routes")
 
 // fieldManager names the burster in managedFields and audit logs.
@@ -86,9 +87,14 @@ func (r *Object) Get(ctx context.Context) (split.Split, error) {
 	return r.read(obj)
 }
 
-// Set writes s to every route to the two targets.
+// Set writes s to every route to the targets, in one update. A split that
+// is not valid or does not name the targets in order is refused before
+// anything is read.
 func (r *Object) Set(ctx context.Context, s split.Split) (split.Split, error) {
 	if err := s.Validate(); err != nil {
+		return split.Split{}, err
+	}
+	if err := r.fits(s); err != nil {
 		return split.Split{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)

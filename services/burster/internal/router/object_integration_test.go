@@ -45,7 +45,7 @@ var kinds = []kind{
 	{
 		name: "VirtualService", gvr: VirtualServices, testdata: "testdata/worker-vs.yaml",
 		new: func(dc dynamic.Interface, ns, name string) *Object {
-			return NewIstio(dc, ns, name, "primary", "burst")
+			return NewIstio(dc, ns, name, TwoTargets("primary", "burst"))
 		},
 		rules: []string{"spec", "http"}, dests: "route",
 		managed: func(d map[string]any) bool {
@@ -56,7 +56,7 @@ var kinds = []kind{
 	{
 		name: "HTTPRoute", gvr: HTTPRoutes, testdata: "testdata/worker-httproute.yaml",
 		new: func(dc dynamic.Interface, ns, name string) *Object {
-			return NewGatewayAPI(dc, ns, name, "worker-primary", "worker-burst")
+			return NewGatewayAPI(dc, ns, name, TwoTargets("worker-primary", "worker-burst"))
 		},
 		rules: []string{"spec", "rules"}, dests: "backendRefs",
 		managed: func(d map[string]any) bool { return d["name"] == "worker-primary" || d["name"] == "worker-burst" },
@@ -143,7 +143,7 @@ func testSetMovesOnlyTheWeights(t *testing.T, k kind) {
 		t.Fatalf("a no-op Set wrote the object (resourceVersion %s -> %s)", rv, got)
 	}
 	// Invalid weights are refused before any request.
-	if _, err := r.Set(ctx, split.Split{Primary: 60, Burst: 60}); !errors.Is(err, split.ErrInvalid) {
+	if _, err := r.Set(ctx, split.Two(60, 60)); !errors.Is(err, split.ErrInvalid) {
 		t.Fatalf("Set(60/60) = %v", err)
 	}
 }
@@ -288,7 +288,7 @@ func TestShippedRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"worker", "other"} {
-		mine := NewIstio(sa, ns, name, "primary", "burst")
+		mine := NewIstio(sa, ns, name, TwoTargets("primary", "burst"))
 		if _, err := mine.Set(ctx, split.AllBurst); err != nil {
 			t.Fatalf("the shipped Role cannot move VirtualService %s: %v", name, err)
 		}
@@ -300,7 +300,7 @@ func TestShippedRole(t *testing.T) {
 	defer cancel()
 	seen := make(chan split.Split, 8)
 	go func() {
-		_ = NewIstio(sa, ns, "worker", "primary", "burst").Watch(wctx, func(s split.Split, _ error) { seen <- s })
+		_ = NewIstio(sa, ns, "worker", TwoTargets("primary", "burst")).Watch(wctx, func(s split.Split, _ error) { seen <- s })
 	}()
 	select {
 	case s := <-seen:
@@ -314,7 +314,7 @@ func TestShippedRole(t *testing.T) {
 		t.Fatalf("the shipped Role cannot list the namespace's VirtualServices (the manager's cache does): %v", err)
 	}
 
-	theirs := NewIstio(sa, elsewhere, "worker", "primary", "burst")
+	theirs := NewIstio(sa, elsewhere, "worker", TwoTargets("primary", "burst"))
 	policies := sa.Resource(schema.GroupVersionResource{Group: "cloudburst.dev", Version: "v1alpha1", Resource: "burstpolicies"})
 	cs, err := kubernetes.NewForConfig(env.ServiceAccountConfig(t, ns, "burster"))
 	if err != nil {
@@ -362,5 +362,66 @@ func TestShippedRole(t *testing.T) {
 	}
 	if _, err := policies.Namespace(ns).List(ctx, metav1.ListOptions{}); err != nil {
 		t.Fatalf("the shipped Role cannot list its namespace's BurstPolicies: %v", err)
+	}
+}
+
+// TestSetThreeTargetsInOneUpdate: against a real API server, a route to
+// three clusters gets its three weights in one update (one generation), is
+// read back as written, and a split that does not name its three
+// destinations is refused before anything is written.
+func TestSetThreeTargetsInOneUpdate(t *testing.T) {
+	targets := []Target{{"primary", "worker-primary"}, {"burst", "worker-burst"}, {"burst-2", "worker-burst-2"}}
+	vsDest := func(ref string, w int64) any {
+		return map[string]any{"destination": map[string]any{"host": "worker", "subset": ref}, "weight": w}
+	}
+	backend := func(ref string, w int64) any { return map[string]any{"name": ref, "port": int64(8080), "weight": w} }
+	objects := map[string]*unstructured.Unstructured{
+		"VirtualService": {Object: map[string]any{
+			"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": map[string]any{"name": "worker"},
+			"spec": map[string]any{"hosts": []any{"worker"}, "http": []any{map[string]any{"route": []any{
+				vsDest("worker-primary", 100), vsDest("worker-burst", 0), vsDest("worker-burst-2", 0)}}}},
+		}},
+		"HTTPRoute": {Object: map[string]any{
+			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": map[string]any{"name": "worker"},
+			"spec": map[string]any{"rules": []any{map[string]any{"backendRefs": []any{
+				backend("worker-primary", 100), backend("worker-burst", 0), backend("worker-burst-2", 0)}}}},
+		}},
+	}
+	env := kube.Start(t)
+	dc := env.Dynamic(t)
+	ctx := context.Background()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			if err := env.Create(ctx, ns, objects[k.name]); err != nil {
+				t.Fatal(err)
+			}
+			r := NewIstio(dc, ns, "worker", targets)
+			if k.gvr == HTTPRoutes {
+				r = NewGatewayAPI(dc, ns, "worker", targets)
+			}
+			home := split.Home("primary", "burst", "burst-2")
+			if got, err := r.Get(ctx); err != nil || got != home {
+				t.Fatalf("Get = %v, %v; want %v", got, err, home)
+			}
+			before := get(t, dc, k, ns, "worker").GetGeneration()
+			want := home.WithWeights(40, 40, 20)
+			if old, err := r.Set(ctx, want); err != nil || old != home {
+				t.Fatalf("Set = %v, %v", old, err)
+			}
+			after := get(t, dc, k, ns, "worker").GetGeneration()
+			if after != before+1 {
+				t.Fatalf("generation %d -> %d: want one update for the three weights", before, after)
+			}
+			if got, err := r.Get(ctx); err != nil || got != want {
+				t.Fatalf("Get after Set = %v, %v; want %v", got, err, want)
+			}
+			if _, err := r.Set(ctx, split.WithBurst(50)); !errors.Is(err, split.ErrInvalid) {
+				t.Fatalf("Set of a two-cluster split = %v, want ErrInvalid", err)
+			}
+			if g := get(t, dc, k, ns, "worker").GetGeneration(); g != after {
+				t.Fatalf("a refused split wrote: generation %d -> %d", after, g)
+			}
+		})
 	}
 }

@@ -1,5 +1,5 @@
 // Package router applies the burster's decisions: it reads and writes the
-// weights of the routes to the primary and the burst cluster's workers, in
+// weights of the routes to the clusters' workers, in spill order, in
 // an Istio VirtualService, a Gateway API HTTPRoute or the local demo's mesh.
 package router
 

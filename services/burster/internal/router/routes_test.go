@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,7 +52,7 @@ func ref(name string, weight any, more ...string) map[string]any {
 }
 
 func TestReadHTTPRoute(t *testing.T) {
-	r := NewGatewayAPI(nil, "ns", "worker", "worker-primary", "worker-burst")
+	r := NewGatewayAPI(nil, "ns", "worker", TwoTargets("worker-primary", "worker-burst"))
 	tests := []struct {
 		name    string
 		obj     *unstructured.Unstructured
@@ -61,8 +62,8 @@ func TestReadHTTPRoute(t *testing.T) {
 		{"one rule", httpRoute(rule(ref("worker-primary", int64(70)), ref("worker-burst", int64(30)))), split.WithBurst(30), nil},
 		{"core Service spelled out", httpRoute(rule(ref("worker-primary", int64(0), "group", "", "kind", "Service", "namespace", "ns"), ref("worker-burst", int64(100)))), split.AllBurst, nil},
 		{"unrelated rules skipped", httpRoute(rule(ref("legacy", nil)), rule(ref("worker-primary", int64(0)), ref("worker-burst", int64(100)))), split.AllBurst, nil},
-		{"missing weight is 1 (the API's default)", httpRoute(rule(ref("worker-primary", int64(99)), ref("worker-burst", nil))), split.Split{Primary: 99, Burst: 1}, nil},
-		{"proportions that are not percentages", httpRoute(rule(ref("worker-primary", int64(1)), ref("worker-burst", int64(1)))), split.Split{Primary: 1, Burst: 1}, ErrInconsistent},
+		{"missing weight is 1 (the API's default)", httpRoute(rule(ref("worker-primary", int64(99)), ref("worker-burst", nil))), split.Two(99, 1), nil},
+		{"proportions that are not percentages", httpRoute(rule(ref("worker-primary", int64(1)), ref("worker-burst", int64(1)))), split.Two(1, 1), ErrInconsistent},
 		{"rules disagree", httpRoute(rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0))), rule(ref("worker-primary", int64(0)), ref("worker-burst", int64(100)))), split.AllPrimary, ErrInconsistent},
 		{"burst backend missing", httpRoute(rule(ref("worker-primary", int64(100)))), split.Split{}, ErrUnsupportedRoute},
 		{"mixed with a third backend", httpRoute(rule(ref("worker-primary", int64(50)), ref("worker-burst", int64(25)), ref("canary", int64(25)))), split.Split{}, ErrUnsupportedRoute},
@@ -84,7 +85,7 @@ func TestReadHTTPRoute(t *testing.T) {
 }
 
 func TestWriteHTTPRouteChangesOnlyWeights(t *testing.T) {
-	r := NewGatewayAPI(nil, "ns", "worker", "worker-primary", "worker-burst")
+	r := NewGatewayAPI(nil, "ns", "worker", TwoTargets("worker-primary", "worker-burst"))
 	obj := httpRoute(
 		rule(ref("legacy", int64(1))),
 		rule(ref("worker-primary", int64(100)), ref("worker-burst", int64(0))),
@@ -110,7 +111,7 @@ func TestWriteHTTPRouteChangesOnlyWeights(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	r := NewIstio(nil, "ns", "worker", "primary", "burst")
+	r := NewIstio(nil, "ns", "worker", TwoTargets("primary", "burst"))
 	tests := []struct {
 		name    string
 		obj     *unstructured.Unstructured
@@ -122,7 +123,7 @@ func TestRead(t *testing.T) {
 		{"missing weight is 0", vs(route(dest("primary", int64(100)), dest("burst", nil))), split.AllPrimary, nil},
 		{"unrelated routes skipped", vs(route(map[string]any{"destination": map[string]any{"host": "other"}}), route(dest("primary", int64(0)), dest("burst", int64(100)))), split.AllBurst, nil},
 		{"routes disagree", vs(route(dest("primary", int64(100)), dest("burst", int64(0))), route(dest("primary", int64(0)), dest("burst", int64(100)))), split.AllPrimary, ErrInconsistent},
-		{"weights do not sum to 100", vs(route(dest("primary", int64(50)), dest("burst", int64(40)))), split.Split{Primary: 50, Burst: 40}, ErrInconsistent},
+		{"weights do not sum to 100", vs(route(dest("primary", int64(50)), dest("burst", int64(40)))), split.Two(50, 40), ErrInconsistent},
 		{"burst subset missing", vs(route(dest("primary", int64(100)))), split.Split{}, ErrUnsupportedRoute},
 		{"mixed with a third subset", vs(route(dest("primary", int64(50)), dest("burst", int64(25)), dest("canary", int64(25)))), split.Split{}, ErrUnsupportedRoute},
 		{"no http routes", vs(), split.Split{}, ErrUnsupportedRoute},
@@ -141,7 +142,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestWriteChangesOnlyWeights(t *testing.T) {
-	r := NewIstio(nil, "ns", "worker", "primary", "burst")
+	r := NewIstio(nil, "ns", "worker", TwoTargets("primary", "burst"))
 	obj := vs(
 		route(map[string]any{"destination": map[string]any{"host": "other"}, "weight": int64(100)}),
 		route(dest("primary", int64(100)), dest("burst", int64(0))),
@@ -162,5 +163,58 @@ func TestWriteChangesOnlyWeights(t *testing.T) {
 	}
 	if got, err := r.read(obj); err != nil || got != split.WithBurst(60) {
 		t.Fatalf("read after write = %v, %v", got, err)
+	}
+}
+
+// TestThreeTargets reads and writes a route to three clusters in spill
+// order, and refuses a route or a split that leaves one out.
+func TestThreeTargets(t *testing.T) {
+	targets := []Target{{"primary", "primary"}, {"burst", "burst"}, {"burst-2", "burst-eu"}}
+	r := NewIstio(nil, "ns", "worker", targets)
+	three := func(p, b, e int) split.Split {
+		return split.Of(split.Share{Name: "primary", Weight: p}, split.Share{Name: "burst", Weight: b}, split.Share{Name: "burst-2", Weight: e})
+	}
+	reads := []struct {
+		name    string
+		obj     *unstructured.Unstructured
+		want    split.Split
+		wantErr error
+	}{
+		{"in spill order", vs(route(dest("primary", int64(50)), dest("burst", int64(30)), dest("burst-eu", int64(20)))), three(50, 30, 20), nil},
+		{"in any order", vs(route(dest("burst-eu", int64(20)), dest("primary", int64(50)), dest("burst", int64(30)))), three(50, 30, 20), nil},
+		{"the third left out", vs(route(dest("primary", int64(70)), dest("burst", int64(30)))), split.Split{}, ErrUnsupportedRoute},
+		{"one subset twice", vs(route(dest("primary", int64(50)), dest("burst", int64(30)), dest("burst", int64(20)))), split.Split{}, ErrUnsupportedRoute},
+		{"routes disagree", vs(route(dest("primary", int64(50)), dest("burst", int64(30)), dest("burst-eu", int64(20))), route(dest("primary", int64(100)), dest("burst", int64(0)), dest("burst-eu", int64(0)))), three(50, 30, 20), ErrInconsistent},
+	}
+	for _, tt := range reads {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.read(tt.obj)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("read = %v, %v; want error %v", got, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("read = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	_, err := r.read(vs(route(dest("primary", int64(70)), dest("burst", int64(30)))))
+	if want := `spec.http[0] must route to exactly the subsets "primary", "burst" and "burst-eu", each once`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want it to say %q", err, want)
+	}
+
+	obj := vs(route(dest("burst-eu", int64(0)), dest("primary", int64(100)), dest("burst", int64(0))))
+	if err := r.write(obj, three(40, 40, 20)); err != nil {
+		t.Fatal(err)
+	}
+	dests := obj.Object["spec"].(map[string]any)["http"].([]any)[0].(map[string]any)["route"].([]any)
+	for i, want := range []int64{20, 40, 40} { // the route's own order is kept
+		if got := dests[i].(map[string]any)["weight"]; got != want {
+			t.Errorf("route[%d] weight %v, want %d", i, got, want)
+		}
+	}
+	for _, bad := range []split.Split{split.WithBurst(20), split.Of(split.Share{Name: "primary", Weight: 40}, split.Share{Name: "burst-2", Weight: 40}, split.Share{Name: "burst", Weight: 20})} {
+		if err := r.fits(bad); !errors.Is(err, split.ErrInvalid) {
+			t.Errorf("fits(%v) = %v, want ErrInvalid", bad, err)
+		}
 	}
 }

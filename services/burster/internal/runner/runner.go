@@ -90,7 +90,10 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 	s := &p.Spec
 	if s.Destinations[0].Name != source.Primary || s.Destinations[1].Name != source.Burst {
 		// The measurements name the clusters primary and burst.
-		return nil, fmt.Errorf("%w: the destinations must be named %s and %s, in that order", ErrUnsupported, source.Primary, source.Burst)
+		return nil, fmt.Errorf("%w: the first two destinations must be named %s and %s, in that order", ErrUnsupported, source.Primary, source.Burst)
+	}
+	if err := perDestination(s); err != nil {
+		return nil, err
 	}
 	timeout, _ := s.Timeout.Duration()
 	interval, _ := s.Interval.Duration()
@@ -122,7 +125,7 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 		cfg.Events = d.Events(p)
 	}
 	r := &Runner{Generation: p.Generation, interval: interval, resume: p.Status, metrics: metrics, watched: d.Watched, log: log,
-		view: View{Names: [2]string{s.Destinations[0].Name, s.Destinations[1].Name}, Route: route, resumed: p.Status.Changes}}
+		view: View{Names: names(s.Destinations), Route: route, resumed: p.Status.Changes}}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	if err := r.gate(p, d, &cfg, rt, timeout); err != nil {
 		r.Stop()
@@ -130,6 +133,45 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 	}
 	r.ctrl = controller.New(cfg)
 	return r, nil
+}
+
+// names are the destinations' names in spill order.
+func names(ds []v1alpha1.Destination) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// perDestination refuses, beyond two destinations, the measurements that
+// tell each destination apart: they know primary and burst alone.
+func perDestination(s *v1alpha1.BurstPolicySpec) error {
+	if len(s.Destinations) <= 2 {
+		return nil
+	}
+	var set []string
+	if p := s.Measurement.Prometheus; p != nil {
+		for _, q := range []struct{ name, v string }{{"destinationsQuery", p.DestinationsQuery}, {"latencyQuery", p.LatencyQuery},
+			{"budgetQuery", p.BudgetQuery}, {"securityQuery", p.SecurityQuery}} {
+			if q.v != "" {
+				set = append(set, "measurement.prometheus."+q.name)
+			}
+		}
+	}
+	if m := s.Measurement.Scrape; m != nil {
+		if m.DestinationLabel != "" {
+			set = append(set, "measurement.scrape.destinationLabel")
+		}
+		if m.LatencyMetric != "" {
+			set = append(set, "measurement.scrape.latencyMetric")
+		}
+	}
+	if len(set) > 0 {
+		return fmt.Errorf("%w: with more than two destinations the burster measures the rate alone, not each destination's traffic or latency: unset %s",
+			ErrUnsupported, strings.Join(set, ", "))
+	}
+	return nil
 }
 
 // key names the policy in logs and metrics: namespace/name, or its name
@@ -160,6 +202,19 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 		cfg.Capacity = ep
 	}
 	next := s.Destinations[1]
+	if len(s.Destinations) > 2 {
+		cfg.BurstCapacity = controller.AwayCapacity{RPS: next.CapacityRPS}
+		if next.Readiness != nil && next.Readiness.Service != "" {
+			cfg.BurstCapacity.PerEndpointRPS = st.CapacityPerEndpointRPS
+		}
+	}
+	for _, f := range s.Destinations[2:] {
+		further, err := r.further(p, d, f, timeout)
+		if err != nil {
+			return err
+		}
+		cfg.Further = append(cfg.Further, further)
+	}
 	if next.Readiness == nil {
 		return nil
 	}
@@ -195,6 +250,33 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 			PerEndpointRPS: st.CapacityPerEndpointRPS, Cooldown: cooldown, Wait: wait}
 	}
 	return nil
+}
+
+// further wires a destination after burst: its readiness, read from a
+// Service (in this cluster or the one its kubeconfig Secret reaches), and
+// its capacity.
+func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, dest v1alpha1.Destination, timeout time.Duration) (controller.Further, error) {
+	f := controller.Further{Name: dest.Name, Capacity: controller.AwayCapacity{RPS: dest.CapacityRPS}}
+	rd := dest.Readiness
+	if rd == nil {
+		return f, nil
+	}
+	if rd.FromRouter {
+		return f, fmt.Errorf("%w: %s: the local mesh tells the readiness of primary and burst alone (fromRouter)", ErrUnsupported, dest.Name)
+	}
+	cs := d.Clientset
+	if ref := rd.KubeconfigSecret; ref != nil {
+		var err error
+		if cs, err = remote(r.ctx, d, p.Namespace, ref, timeout); err != nil {
+			return f, err
+		}
+	}
+	if cs == nil {
+		return f, fmt.Errorf("%w: no Kubernetes API to read %s's readiness from", ErrUnsupported, dest.Name)
+	}
+	f.Ready = capacity.NewList(cs, p.Namespace, rd.Service, timeout)
+	f.Capacity.PerEndpointRPS = p.Spec.Strategy.CapacityPerEndpointRPS
+	return f, nil
 }
 
 // remote is a client of the cluster a kubeconfig Secret reaches.
@@ -233,12 +315,21 @@ func newRouter(p *v1alpha1.BurstPolicy, d Deps, timeout time.Duration) (router.R
 	case d.Dynamic == nil:
 		return nil, "", fmt.Errorf("%w: no Kubernetes API to write the route to", ErrUnsupported)
 	case r.VirtualService != nil:
-		return router.NewIstio(d.Dynamic, p.Namespace, r.VirtualService.Name, ds[0].Subset, ds[1].Subset).WithTimeout(timeout),
+		return router.NewIstio(d.Dynamic, p.Namespace, r.VirtualService.Name, targets(ds, func(d v1alpha1.Destination) string { return d.Subset })).WithTimeout(timeout),
 			"VirtualService/" + r.VirtualService.Name, nil
 	default:
-		return router.NewGatewayAPI(d.Dynamic, p.Namespace, r.HTTPRoute.Name, ds[0].BackendRef, ds[1].BackendRef).WithTimeout(timeout),
+		return router.NewGatewayAPI(d.Dynamic, p.Namespace, r.HTTPRoute.Name, targets(ds, func(d v1alpha1.Destination) string { return d.BackendRef })).WithTimeout(timeout),
 			"HTTPRoute/" + r.HTTPRoute.Name, nil
 	}
+}
+
+// targets are the destinations as the route names them, in spill order.
+func targets(ds []v1alpha1.Destination, ref func(v1alpha1.Destination) string) []router.Target {
+	out := make([]router.Target, len(ds))
+	for i, d := range ds {
+		out[i] = router.Target{Name: d.Name, Ref: ref(d)}
+	}
+	return out
 }
 
 // policyConfig is the policy's part of a defaulted spec.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,51 @@ func TestLocalMeshOnlyFromAFile(t *testing.T) {
 		t.Fatalf("from a file: %v", err)
 	}
 	r.Stop()
+}
+
+// TestThreeDestinationsMeasureTheRateAlone: beyond two destinations, a
+// policy asking for a measurement that tells the destinations apart is
+// refused, naming the fields to unset; with the rate alone it runs.
+func TestThreeDestinationsMeasureTheRateAlone(t *testing.T) {
+	three := func(m v1alpha1.Measurement) *v1alpha1.BurstPolicy {
+		p := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{
+			Route: v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: "worker"}},
+			Destinations: []v1alpha1.Destination{{Name: "primary", Subset: "primary"}, {Name: "burst", Subset: "burst"},
+				{Name: "burst-2", Subset: "burst-2"}},
+			Measurement: m,
+			Strategy:    v1alpha1.Strategy{Type: v1alpha1.StrategySpillover, CapacityRPS: 20},
+		}}
+		p.Name = "three"
+		return p
+	}
+	deps := func() Deps {
+		return Deps{Dynamic: fake.NewSimpleDynamicClient(runtime.NewScheme()), Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler)}
+	}
+	tests := []struct {
+		name string
+		m    v1alpha1.Measurement
+		want string // "" when it runs
+	}{
+		{"the rate from Prometheus", v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1"}}, ""},
+		{"the rate from a scrape", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m"}}, ""},
+		{"each destination's traffic", v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1",
+			DestinationsQuery: "q", SecurityQuery: "q"}}, "unset measurement.prometheus.destinationsQuery, measurement.prometheus.securityQuery"},
+		{"a scrape by destination", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m",
+			DestinationLabel: "destination", LatencyMetric: "h"}}, "unset measurement.scrape.destinationLabel, measurement.scrape.latencyMetric"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := New(context.Background(), three(tt.m), deps())
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Stop()
+				return
+			}
+			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("%v, want ErrUnsupported saying %q", err, tt.want)
+			}
+		})
+	}
 }

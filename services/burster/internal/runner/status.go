@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -40,7 +41,7 @@ func (r *Runner) Changes() []v1alpha1.Change {
 // Runner's, and the environment-configured burster's (which has no
 // Runner).
 type View struct {
-	Names   [2]string         // the destinations, home first
+	Names   []string          // the destinations in spill order, home first
 	Route   string            // kind/name
 	resumed []v1alpha1.Change // the changes of the status it resumed from
 }
@@ -111,15 +112,50 @@ func FailedStatus(prev v1alpha1.BurstPolicyStatus, generation int64, err error) 
 }
 
 func (v View) weights(s split.Split) []v1alpha1.DestinationWeight {
-	return []v1alpha1.DestinationWeight{
-		{Name: v.Names[0], Weight: int32(s.Primary)}, {Name: v.Names[1], Weight: int32(s.Burst)},
+	out := make([]v1alpha1.DestinationWeight, s.Len())
+	for i, sh := range s.Shares() {
+		out[i] = v1alpha1.DestinationWeight{Name: sh.Name, Weight: int32(sh.Weight)}
 	}
+	return out
+}
+
+// spilled says where the traffic that left home goes: "20% goes to burst",
+// "30% goes to burst, 10% to burst-2".
+func spilled(s split.Split) string {
+	var parts []string
+	for _, sh := range s.Shares()[1:] {
+		if sh.Weight > 0 {
+			parts = append(parts, fmt.Sprintf("%d%% to %s", sh.Weight, sh.Name))
+		}
+	}
+	return strings.Replace(strings.Join(parts, ", "), " to ", " goes to ", 1)
+}
+
+// blocked says which destinations are kept off for want of a ready
+// worker; "" when none.
+func (v View) blocked(snap controller.Snapshot) string {
+	var names []string
+	for i, b := range append([]*controller.Burst{snap.Burst}, snap.Further...) {
+		if b != nil && b.Blocked && i+1 < len(v.Names) {
+			names = append(names, v.Names[i+1])
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0] + " has no ready worker: no weight goes there"
+	}
+	return strings.Join(names, " and ") + " have no ready worker: no weight goes there"
 }
 
 // destinations is each destination's traffic, readiness and service level
 // as last measured.
 func (v View) destinations(snap controller.Snapshot) []v1alpha1.DestinationStatus {
-	out := []v1alpha1.DestinationStatus{{Name: v.Names[0]}, {Name: v.Names[1]}}
+	out := make([]v1alpha1.DestinationStatus, len(v.Names))
+	for i, n := range v.Names {
+		out[i].Name = n
+	}
 	if d := snap.Destinations; d != nil {
 		for i, t := range []controller.Destination{d.Primary, d.Burst} {
 			out[i].RateRPS, out[i].FailedRPS, out[i].Failing = finite(&t.RPS), finite(&t.FailedRPS), t.Failing
@@ -129,16 +165,19 @@ func (v View) destinations(snap controller.Snapshot) []v1alpha1.DestinationStatu
 		n := int32(c.ReadyEndpoints)
 		out[0].ReadyEndpoints, out[0].CapacityRPS = &n, finite(&c.RPS)
 	}
-	if b := snap.Burst; b != nil {
+	for i, b := range append([]*controller.Burst{snap.Burst}, snap.Further...) {
+		if b == nil || i+1 >= len(out) {
+			continue
+		}
 		reachable := b.Reachable
-		out[1].Reachable = &reachable
+		out[i+1].Reachable = &reachable
 		if b.Reachable {
 			n := int32(b.ReadyEndpoints)
-			out[1].ReadyEndpoints = &n
+			out[i+1].ReadyEndpoints = &n
 		}
 		if b.PrescaledTo > 0 {
 			n := b.PrescaledTo
-			out[1].PrescaledTo = &n
+			out[i+1].PrescaledTo = &n
 		}
 	}
 	if o := snap.SLO; o != nil {
@@ -210,9 +249,8 @@ func (v View) conditions(conds *[]metav1.Condition, snap controller.Snapshot, ge
 	}
 
 	switch w := snap.Weights; {
-	case w != nil && w.Burst > 0:
-		set(conds, generation, v1alpha1.ConditionBursting, true, v1alpha1.ReasonSpilling,
-			fmt.Sprintf("%d%% goes to %s", w.Burst, v.Names[1]))
+	case w != nil && w.Spilled() > 0:
+		set(conds, generation, v1alpha1.ConditionBursting, true, v1alpha1.ReasonSpilling, spilled(*w))
 	case w != nil:
 		set(conds, generation, v1alpha1.ConditionBursting, false, v1alpha1.ReasonHome, "all at "+v.Names[0])
 	}
@@ -220,9 +258,8 @@ func (v View) conditions(conds *[]metav1.Condition, snap controller.Snapshot, ge
 	switch {
 	case problem != "":
 		set(conds, generation, v1alpha1.ConditionDegraded, true, problem, msg)
-	case snap.Burst != nil && snap.Burst.Blocked:
-		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonBurstNotReady,
-			v.Names[1]+" has no ready worker: no weight goes there")
+	case v.blocked(snap) != "":
+		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonBurstNotReady, v.blocked(snap))
 	case snap.SLO != nil && snap.SLO.BothOver:
 		set(conds, generation, v1alpha1.ConditionDegraded, true, v1alpha1.ReasonBothOverObjective,
 			"both destinations are over their objective")
