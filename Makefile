@@ -28,11 +28,11 @@ demo: ## Run the whole burst loop on this machine (only Go needed); DEMO_FLAGS="
 	@GO="$(GO)" exec $(BIN)/demo $(DEMO_FLAGS)
 
 .PHONY: clusters
-clusters: ## Two kind clusters joined by Istio multicluster, with the Gateway API CRDs and Prometheus (needs docker, kind, istioctl, cloud-provider-kind)
+clusters: ## Two kind clusters joined by Istio multicluster, with the Gateway API CRDs and Prometheus (needs docker, kind, istioctl, cloud-provider-kind); CLUSTERS=3: three
 	deploy/clusters.sh up
 
 .PHONY: deploy
-deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute; STRATEGY=slo: burst on the latency objective
+deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute; STRATEGY=slo: burst on the latency objective; CLUSTERS=3: spill across three
 	deploy/clusters.sh skaffold run
 
 .PHONY: dev
@@ -40,7 +40,7 @@ dev: ## skaffold dev against both clusters, the page on http://localhost:8080/ (
 	deploy/clusters.sh skaffold dev --port-forward
 
 .PHONY: clusters-down
-clusters-down: ## Delete both kind clusters and stop the cloud-provider-kind make clusters started
+clusters-down: ## Delete the kind clusters and stop the cloud-provider-kind make clusters started
 	deploy/clusters.sh down
 
 .PHONY: deps

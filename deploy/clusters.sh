@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Two kind clusters joined by Istio multicluster (multi-primary, two
-# networks), with a LoadBalancer implementation, shared mesh certificates,
-# Prometheus and metrics-server. See docs/clusters.md for what each step does.
+# Two kind clusters joined by Istio multicluster (multi-primary, one network
+# each), with a LoadBalancer implementation, shared mesh certificates,
+# Prometheus and metrics-server; three with CLUSTERS=3 (primary, burst,
+# burst-2). See docs/clusters.md for what each step does.
 #
-#   deploy/clusters.sh up     create and wire both clusters (idempotent)
-#   deploy/clusters.sh down   delete both clusters, stop cloud-provider-kind
-#   deploy/clusters.sh skaffold ARGS...   run skaffold against both clusters
+#   deploy/clusters.sh up     create and wire the clusters (idempotent)
+#   deploy/clusters.sh down   delete the clusters, stop cloud-provider-kind
+#   deploy/clusters.sh skaffold ARGS...   run skaffold against the clusters
 #                           (ROUTER=gatewayapi: the worker's split as an HTTPRoute;
-#                           STRATEGY=slo: the burster on the latency objective)
+#                           STRATEGY=slo: the burster on the latency objective;
+#                           CLUSTERS=3: the three-cluster overlays, k8s/overlays/three)
 #   deploy/clusters.sh check TOOL...   stop with a message if a tool is missing
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${CLUSTERS_STATE:-$root/bin/clusters} # certificates, kubeconfig, cloud-provider-kind's pid and log
-clusters=(primary burst)
+case ${CLUSTERS:-2} in
+2) clusters=(primary burst) ;;
+3) clusters=(primary burst burst-2) ;;
+*) echo "CLUSTERS=$CLUSTERS: want 2 (primary, burst) or 3 (and burst-2)" >&2; exit 2 ;;
+esac
+bursts=("${clusters[@]:1}") # the clusters the burster in primary spills to, in order
 kind_version=v0.33.0 # deploy/kind/*.yaml pin a node image built for this release
 # The Gateway API release the pinned Istio is built against; the tests install
 # the same one (testkit/kube.GatewayAPIVersion).
@@ -78,7 +85,7 @@ ours() {
 	ps -p "$1" -o command= 2>/dev/null | grep -Eq '(^|[/ ])cloud-provider-kind( |$)'
 }
 
-# wait_synced waits until the cluster's istiod reports the other cluster
+# wait_synced waits until the cluster's istiod reports another cluster
 # synced: it reads the other API server through the remote secret.
 wait_synced() {
 	local c=$1 other=$2 status=""
@@ -132,14 +139,20 @@ up() {
 		[ -n "$ip" ] || { echo "no LoadBalancer address for istio-eastwestgateway in $c: is cloud-provider-kind running? See $state/cloud-provider-kind.log" >&2; exit 1; }
 	done
 
-	# Each istiod watches the other cluster's API server for endpoints.
-	istioctl create-remote-secret --context "$(ctx burst)" --name burst --server "$(apiserver burst)" |
-		kubectl --context "$(ctx primary)" apply -f -
-	istioctl create-remote-secret --context "$(ctx primary)" --name primary --server "$(apiserver primary)" |
-		kubectl --context "$(ctx burst)" apply -f -
-	echo "waiting for each istiod to sync the other cluster"
-	wait_synced primary burst
-	wait_synced burst primary
+	# Each istiod watches every other cluster's API server for endpoints.
+	for c in "${clusters[@]}"; do
+		for other in "${clusters[@]}"; do
+			[ "$other" = "$c" ] && continue
+			istioctl create-remote-secret --context "$(ctx "$other")" --name "$other" --server "$(apiserver "$other")" |
+				kubectl --context "$(ctx "$c")" apply -f -
+		done
+	done
+	echo "waiting for each istiod to sync the other clusters"
+	for c in "${clusters[@]}"; do
+		for other in "${clusters[@]}"; do
+			[ "$other" = "$c" ] || wait_synced "$c" "$other"
+		done
+	done
 
 	burster_kubeconfig
 
@@ -147,28 +160,39 @@ up() {
 	# (kubectl cannot apply a CRD and its first object in one go).
 	kubectl --context "$(ctx primary)" apply --server-side -k "$root/k8s/base/crd"
 	kubectl --context "$(ctx primary)" apply -k "$root/deploy/prometheus"
-	# The burst cluster's HorizontalPodAutoscaler needs resource metrics.
-	kubectl --context "$(ctx burst)" apply -k "$root/deploy/metrics-server"
+	# The burst clusters' HorizontalPodAutoscalers need resource metrics.
+	for c in "${bursts[@]}"; do
+		kubectl --context "$(ctx "$c")" apply -k "$root/deploy/metrics-server"
+	done
 
 	echo
-	echo "Both clusters are up, and each istiod has synced the other. Next: make deploy (or make dev)."
+	echo "${#clusters[@]} clusters are up (${clusters[*]}), and each istiod has synced the others. Next: make deploy (or make dev)${CLUSTERS:+ with CLUSTERS=$CLUSTERS}."
 }
 
-# burster_kubeconfig gives the burster in primary a kubeconfig for the
+# burster_kubeconfig gives the burster in primary a kubeconfig for each
 # burst cluster, so that no weight goes there while it has no ready worker:
 # a token of burster-remote there (its Role, in
 # k8s/overlays/burst/burster-remote.yaml, may list EndpointSlices and get and
 # patch the worker HPA; make deploy applies it), in the Secret the worker's
-# BurstPolicy names (readiness.kubeconfigSecret) and the burster's Role lets
-# it read.
+# BurstPolicy names (readiness.kubeconfigSecret: burster-burst-kubeconfig,
+# burster-burst-2-kubeconfig) and the burster's Role lets it read.
 burster_kubeconfig() {
-	local ns=cloudburst token ca kubeconfig
+	local ns=cloudburst c
 	for c in "${clusters[@]}"; do
 		kubectl --context "$(ctx "$c")" create namespace "$ns" --dry-run=client -o yaml | kubectl --context "$(ctx "$c")" apply -f -
 	done
-	kubectl --context "$(ctx burst)" -n "$ns" create serviceaccount burster-remote --dry-run=client -o yaml |
-		kubectl --context "$(ctx burst)" apply -f -
-	kubectl --context "$(ctx burst)" -n "$ns" apply -f - <<-EOF
+	for c in "${bursts[@]}"; do
+		remote_kubeconfig "$c" "$ns"
+	done
+}
+
+# remote_kubeconfig stores burster-remote's kubeconfig for cluster $1 in
+# primary's Secret burster-$1-kubeconfig, in namespace $2.
+remote_kubeconfig() {
+	local c=$1 ns=$2 token ca kubeconfig
+	kubectl --context "$(ctx "$c")" -n "$ns" create serviceaccount burster-remote --dry-run=client -o yaml |
+		kubectl --context "$(ctx "$c")" apply -f -
+	kubectl --context "$(ctx "$c")" -n "$ns" apply -f - <<-EOF
 		apiVersion: v1
 		kind: Secret
 		metadata:
@@ -179,45 +203,47 @@ burster_kubeconfig() {
 	EOF
 	token=""
 	for _ in $(seq 30); do
-		token=$(kubectl --context "$(ctx burst)" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.token}')
+		token=$(kubectl --context "$(ctx "$c")" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.token}')
 		[ -n "$token" ] && break
 		sleep 1
 	done
-	[ -n "$token" ] || { echo "no token for burster-remote in burst" >&2; exit 1; }
-	ca=$(kubectl --context "$(ctx burst)" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.ca\.crt}')
+	[ -n "$token" ] || { echo "no token for burster-remote in $c" >&2; exit 1; }
+	ca=$(kubectl --context "$(ctx "$c")" -n "$ns" get secret burster-remote-token -o jsonpath='{.data.ca\.crt}')
 	kubeconfig=$(mktemp)
 	cat >"$kubeconfig" <<-EOF
 		apiVersion: v1
 		kind: Config
 		clusters:
-		  - name: burst
+		  - name: $c
 		    cluster:
-		      server: $(apiserver burst)
+		      server: $(apiserver "$c")
 		      certificate-authority-data: $ca
 		users:
 		  - name: burster-remote
 		    user:
 		      token: $(echo "$token" | base64 -d)
 		contexts:
-		  - name: burst
-		    context: {cluster: burst, user: burster-remote, namespace: $ns}
-		current-context: burst
+		  - name: $c
+		    context: {cluster: $c, user: burster-remote, namespace: $ns}
+		current-context: $c
 	EOF
-	kubectl --context "$(ctx primary)" -n "$ns" create secret generic burster-burst-kubeconfig \
+	kubectl --context "$(ctx primary)" -n "$ns" create secret generic "burster-$c-kubeconfig" \
 		--from-file=kubeconfig="$kubeconfig" --dry-run=client -o yaml | kubectl --context "$(ctx primary)" apply -f -
 	rm -f "$kubeconfig"
 }
 
-# run_skaffold runs skaffold against both clusters whatever kube context is
-# selected: with a kubeconfig holding only the two kind clusters, whose
+# run_skaffold runs skaffold against the clusters whatever kube context is
+# selected: with a kubeconfig holding only the kind clusters, whose
 # current context is kind-primary (skaffold decides from the current context
 # whether to load images into kind), and with the nodes' platform (skaffold
 # does not detect it when configs deploy to different contexts; ko would
 # build linux/amd64, wrong on Apple Silicon). ROUTER=gatewayapi selects
 # skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi;
-# STRATEGY=slo the profile slo (gatewayapi-slo with both): k8s/overlays/slo.
+# STRATEGY=slo the profile slo (gatewayapi-slo with both): k8s/overlays/slo;
+# CLUSTERS=3 the profile three and the config burst-2: k8s/overlays/three.
+# Unless ARGS name configs (-m), skaffold runs those of the clusters.
 run_skaffold() {
-	local name="" profile=()
+	local name="" profile=() modules=()
 	case ${ROUTER:-istio} in
 	istio) ;;
 	gatewayapi) name=gatewayapi ;;
@@ -228,21 +254,36 @@ run_skaffold() {
 	slo) name=${name:+$name-}slo ;;
 	*) echo "STRATEGY=$STRATEGY: want switch (the codelab's thresholds) or slo (primary held at its latency objective)" >&2; exit 2 ;;
 	esac
+	if [ ${#clusters[@]} -eq 3 ]; then
+		[ -z "$name" ] || { echo "CLUSTERS=3 spills by capacity over a VirtualService: leave ROUTER and STRATEGY unset" >&2; exit 2; }
+		name=three
+	fi
 	if [ -n "$name" ]; then profile=(--profile "$name"); fi
+	case " $* " in
+	*" -m "* | *" -m="* | *" --module "* | *" --module="*) ;;
+	*) modules=(-m "$(
+		IFS=,
+		echo "${clusters[*]}"
+	)") ;;
+	esac
 	check docker kind kubectl skaffold
 	mkdir -p "$state"
 	local kubeconfig=$state/kubeconfig arch
-	for c in burst primary; do # primary last: it becomes the current context
-		kind get clusters 2>/dev/null | grep -qx "$c" || { echo "no kind cluster $c: run make clusters first" >&2; exit 1; }
+	for c in "${bursts[@]}" primary; do # primary last: it becomes the current context
+		kind get clusters 2>/dev/null | grep -qx "$c" || { echo "no kind cluster $c: run ${CLUSTERS:+CLUSTERS=$CLUSTERS }make clusters first" >&2; exit 1; }
 		kind export kubeconfig --name "$c" --kubeconfig "$kubeconfig" >/dev/null
 	done
 	arch=$(kubectl --kubeconfig "$kubeconfig" --context "$(ctx primary)" get nodes -o jsonpath='{.items[0].status.nodeInfo.architecture}')
-	KUBECONFIG=$kubeconfig SKAFFOLD_UPDATE_CHECK=false exec skaffold "$@" "${profile[@]}" --platform "linux/$arch"
+	KUBECONFIG=$kubeconfig SKAFFOLD_UPDATE_CHECK=false exec skaffold "$@" "${modules[@]}" "${profile[@]}" --platform "linux/$arch"
 }
 
 down() {
 	check kind
-	for c in "${clusters[@]}"; do kind delete cluster --name "$c"; done
+	# Every cluster make clusters may have made, whatever CLUSTERS says now.
+	for c in primary burst burst-2; do
+		if [ "$c" = burst-2 ] && ! kind get clusters 2>/dev/null | grep -qx "$c"; then continue; fi
+		kind delete cluster --name "$c"
+	done
 	if [ -f "$cpk_pid" ]; then
 		pid=$(cat "$cpk_pid")
 		if ours "$pid"; then

@@ -32,6 +32,7 @@ import (
 var subnets = map[string][2]string{
 	"primary": {"10.10.0", "172.18.10"},
 	"burst":   {"10.20.0", "172.18.20"},
+	"burst-2": {"10.30.0", "172.18.30"},
 }
 
 // startMesh brings up both clusters as `make clusters` and `make deploy`
@@ -42,14 +43,25 @@ var subnets = map[string][2]string{
 // istiod per cluster.
 func startMesh(t testing.TB, api trafficAPI) *mesh.Mesh {
 	t.Helper()
+	return startMeshOf(t, clusters(t, api))
+}
+
+// startMeshOf is startMesh for the rendered clusters cs, each installed
+// from its deploy/mesh files.
+func startMeshOf(t testing.TB, cs []cluster) *mesh.Mesh {
+	t.Helper()
 	istioctl := component.Tool(t, "istioctl")
 	component.Require(t, "apt-get install -y --no-install-recommends openssl", "openssl")
 	certs := t.TempDir()
-	if out, err := exec.Command(filepath.Join(root, "deploy", "mesh", "gen-certs.sh"), certs, "primary", "burst").CombinedOutput(); err != nil {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.name
+	}
+	if out, err := exec.Command(filepath.Join(root, "deploy", "mesh", "gen-certs.sh"), append([]string{certs}, names...)...).CombinedOutput(); err != nil {
 		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
 	}
 	var specs []mesh.ClusterSpec
-	for _, c := range clusters(t, api) {
+	for _, c := range cs {
 		file := filepath.Join(root, "deploy", "mesh", c.name+".yaml")
 		operator := kube.Objects(t, file)[0]
 		name, _, _ := unstructured.NestedString(operator.Object, "spec", "values", "global", "multiCluster", "clusterName")
@@ -392,8 +404,15 @@ func setSelector(t *testing.T, c *mesh.Cluster, service string, selector map[str
 // remove deletes a Service and returns the function that creates it again.
 func remove(t *testing.T, c *mesh.Cluster, service string) func() {
 	t.Helper()
+	return removeObject(t, c, services, service)
+}
+
+// removeObject deletes an object of the namespace and returns the function
+// that creates it again.
+func removeObject(t *testing.T, c *mesh.Cluster, gvr schema.GroupVersionResource, service string) func() {
+	t.Helper()
 	ctx := context.Background()
-	ri := c.API.Dynamic(t).Resource(services).Namespace(namespace)
+	ri := c.API.Dynamic(t).Resource(gvr).Namespace(namespace)
 	orig, err := ri.Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

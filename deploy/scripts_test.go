@@ -46,8 +46,9 @@ func stubs(t *testing.T, bodies map[string]string) string {
 
 // TestClustersSkaffold: `clusters.sh skaffold` runs skaffold with a
 // kubeconfig whose current context is kind-primary, whatever context the
-// user selected, with the kind nodes' platform, and with the profile
-// ROUTER and STRATEGY select.
+// user selected, with the kind nodes' platform, with the configs of the
+// clusters CLUSTERS counts (unless the arguments name configs), and with
+// the profile ROUTER and STRATEGY select.
 func TestClustersSkaffold(t *testing.T) {
 	dir := t.TempDir()
 	// The user's own kubeconfig selects another cluster.
@@ -61,19 +62,23 @@ func TestClustersSkaffold(t *testing.T) {
 		// kind export kubeconfig adds the cluster's context to the file and
 		// makes it the current one (the stand-in writes just those lines).
 		"kind": `case "$1 $2" in
-"get clusters") printf 'primary\nburst\n' ;;
+"get clusters") printf 'primary\nburst\nburst-2\n' ;;
 "export kubeconfig") touch "$6"; { grep -v '^current-context:' "$6"; echo "context: kind-$4"; echo "current-context: kind-$4"; } >"$6.new" && mv "$6.new" "$6" ;;
 *) exit 1 ;;
 esac`,
 		"kubectl":  `case "$*" in *"get nodes"*) echo arm64 ;; *) exit 1 ;; esac`,
 		"skaffold": `{ sed -n 's/^current-context: //p' "$KUBECONFIG"; sed -n 's/^context: //p' "$KUBECONFIG" | sort | tr '\n' ' '; echo; echo "$*"; } >` + record,
 	})
-	run := func(t *testing.T, router string) ([]string, error) {
+	// run runs clusters.sh skaffold ARGS with "ROUTER STRATEGY CLUSTERS".
+	run := func(t *testing.T, router string, args ...string) ([]string, error) {
 		t.Helper()
 		_ = os.Remove(record)
-		routerVar, strategy, _ := strings.Cut(router, " ")
-		cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), "skaffold", "run")
-		cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+t.TempDir(), "ROUTER="+routerVar, "STRATEGY="+strategy)
+		vars := strings.Split(router+"  ", " ")
+		cmd := exec.Command(filepath.Join(root, "deploy", "clusters.sh"), append([]string{"skaffold", "run"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+user, "CLUSTERS_STATE="+t.TempDir(), "ROUTER="+vars[0], "STRATEGY="+vars[1])
+		if vars[2] != "" {
+			cmd.Env = append(cmd.Env, "CLUSTERS="+vars[2])
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("clusters.sh skaffold run: %v\n%s", err, out)
 		}
@@ -87,23 +92,35 @@ esac`,
 		}
 		return got, nil
 	}
-	for router, args := range map[string]string{
-		"":           "run --platform linux/arm64",
-		"istio":      "run --platform linux/arm64",
-		"gatewayapi": "run --profile gatewayapi --platform linux/arm64",
-		// "ROUTER STRATEGY"
-		" switch":        "run --platform linux/arm64",
-		" slo":           "run --profile slo --platform linux/arm64",
-		"gatewayapi slo": "run --profile gatewayapi-slo --platform linux/arm64",
+	two, three := "kind-burst kind-primary", "kind-burst kind-burst-2 kind-primary"
+	for router, want := range map[string][2]string{
+		"":           {two, "run -m primary,burst --platform linux/arm64"},
+		"istio":      {two, "run -m primary,burst --platform linux/arm64"},
+		"gatewayapi": {two, "run -m primary,burst --profile gatewayapi --platform linux/arm64"},
+		// "ROUTER STRATEGY CLUSTERS"
+		" switch":        {two, "run -m primary,burst --platform linux/arm64"},
+		" slo":           {two, "run -m primary,burst --profile slo --platform linux/arm64"},
+		"gatewayapi slo": {two, "run -m primary,burst --profile gatewayapi-slo --platform linux/arm64"},
+		"  2":            {two, "run -m primary,burst --platform linux/arm64"},
+		"  3":            {three, "run -m primary,burst,burst-2 --profile three --platform linux/arm64"},
 	} {
 		got, err := run(t, router)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"kind-primary", "kind-burst kind-primary", args}
-		if strings.Join(got, "|") != strings.Join(want, "|") {
-			t.Fatalf("ROUTER=%q: skaffold ran with current context, contexts, args %q, want %q", router, got, want)
+		if want := []string{"kind-primary", want[0], want[1]}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("%q: skaffold ran with current context, contexts, args %q, want %q", router, got, want)
 		}
+	}
+	// Configs named by the caller are left alone.
+	if got, err := run(t, "", "-m", "burst"); err != nil || got[2] != "run -m burst --platform linux/arm64" {
+		t.Fatalf("-m burst: %q, %v", got, err)
+	}
+	if _, err := run(t, "gatewayapi  3"); err == nil || !strings.Contains(err.Error(), "CLUSTERS=3 spills by capacity over a VirtualService") {
+		t.Fatalf("ROUTER=gatewayapi CLUSTERS=3: %v, want a refusal", err)
+	}
+	if _, err := run(t, "  4"); err == nil || !strings.Contains(err.Error(), "CLUSTERS=4: want 2") {
+		t.Fatalf("CLUSTERS=4: %v, want a refusal naming the choices", err)
 	}
 	if _, err := run(t, "nginx"); err == nil || !strings.Contains(err.Error(), "want istio (a VirtualService) or gatewayapi") {
 		t.Fatalf("ROUTER=nginx: %v, want a refusal naming the choices", err)

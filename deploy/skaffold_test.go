@@ -89,6 +89,30 @@ func TestSkaffoldConfig(t *testing.T) {
 			}
 		}
 	}
+	// Three clusters: the profile three and the config burst-2.
+	for cfg, want := range map[string][]string{
+		"primary": {"    subset: burst-2\n", "    type: spillover\n", "name: burster-burst-2-kubeconfig\n"},
+		"burst":   {"    name: burst-2\n"}, // the DestinationRule's subset
+		"burst-2": {"    name: burst-2\n", "value: bursty2-\n", "image: worker\n"},
+	} {
+		args := []string{"render", "-m", cfg, "--offline=true", "--digest-source=none"}
+		if cfg != "burst-2" {
+			args = append(args, "-p", "three")
+		}
+		out, err := run(t, root, skaffold, args...)
+		if err != nil {
+			t.Fatalf("skaffold %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("skaffold %s renders no %q", strings.Join(args, " "), strings.TrimSpace(w))
+			}
+		}
+	}
+	diag, err := run(t, root, skaffold, "diagnose", "--yaml-only", "-m", "burst-2")
+	if err != nil || !strings.Contains(diag, "kubeContext: kind-burst-2") || !strings.Contains(diag, "- image: worker\n") {
+		t.Errorf("skaffold -m burst-2 must build the worker and deploy to kind-burst-2: %v\n%s", err, diag)
+	}
 }
 
 // TestSkaffoldBuildsAndSharesImages builds the three images with ko through

@@ -90,7 +90,7 @@ func TestIstioctl(t *testing.T) {
 		}
 	})
 
-	for _, f := range []string{"primary", "burst", "eastwest-primary", "eastwest-burst"} {
+	for _, f := range []string{"primary", "burst", "burst-2", "eastwest-primary", "eastwest-burst", "eastwest-burst-2"} {
 		t.Run("install/"+f, func(t *testing.T) {
 			out, err := run(t, ".", istioctl, "manifest", "generate", "-f", filepath.Join(root, "deploy", "mesh", f+".yaml"))
 			if err != nil {

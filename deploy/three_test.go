@@ -1,0 +1,197 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+	"github.com/cloudburst-demo/cloudburst/testkit/kube"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
+	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
+	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
+)
+
+// threeNames are the three clusters in spill order.
+var threeNames = []string{"primary", "burst", "burst-2"}
+
+// threeClusters renders the three-cluster overlays (k8s/overlays/three) as
+// CLUSTERS=3 make clusters deploy leaves the clusters: each cluster's
+// objects, Prometheus in primary, metrics-server in the burst clusters, and
+// the Services make clusters exposes.
+func threeClusters(t testing.TB) []cluster {
+	t.Helper()
+	expose := kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))
+	var out []cluster
+	for _, name := range threeNames {
+		objs := []*unstructured.Unstructured{{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"},
+		}}}
+		objs = append(objs, render(t, "k8s/overlays/three/"+name)...)
+		if name == "primary" {
+			objs = append(objs, render(t, "deploy/prometheus")...)
+		} else {
+			objs = append(objs, render(t, "deploy/metrics-server")...)
+		}
+		for _, o := range expose {
+			objs = append(objs, o.DeepCopy())
+		}
+		out = append(out, cluster{name, objs})
+	}
+	return out
+}
+
+// TestThreeClustersRender: the real istioctl validates and analyzes each of
+// the three clusters' objects, each cluster's API server accepts them, and
+// the worker's policy spills across the three subsets the VirtualService
+// routes to, each in every cluster's DestinationRule.
+func TestThreeClustersRender(t *testing.T) {
+	istioctl := component.Tool(t, "istioctl")
+	cs := threeClusters(t)
+	for _, c := range cs {
+		t.Run(c.name, func(t *testing.T) {
+			f := writeYAML(t, c.objs)
+			if out, err := run(t, ".", istioctl, "validate", "-f", f); err != nil {
+				t.Fatalf("istioctl validate: %v\n%s", err, out)
+			}
+			out, err := run(t, ".", istioctl, "analyze", "--use-kube=false", "--all-namespaces", f)
+			if err != nil || !strings.Contains(out, "No validation issues found") {
+				t.Fatalf("istioctl analyze: %v\n%s", err, out)
+			}
+			apply(t, c)
+			var subsets []string
+			dr, _, _ := unstructured.NestedSlice(one(t, c.objs, "DestinationRule", "worker").Object, "spec", "subsets")
+			for _, s := range dr {
+				subsets = append(subsets, s.(map[string]any)["name"].(string))
+			}
+			if strings.Join(subsets, ",") != strings.Join(threeNames, ",") {
+				t.Fatalf("the worker's DestinationRule has the subsets %v, want %v", subsets, threeNames)
+			}
+		})
+	}
+	p := workerPolicy(t, cs[0].objs)
+	if errs := p.Validate(); len(errs) > 0 {
+		t.Fatalf("the three-cluster policy is invalid: %v", errs.ToAggregate())
+	}
+	var names, subsets []string
+	for _, d := range p.Spec.Destinations {
+		names, subsets = append(names, d.Name), append(subsets, d.Subset)
+	}
+	if strings.Join(names, ",") != strings.Join(threeNames, ",") || strings.Join(subsets, ",") != strings.Join(threeNames, ",") {
+		t.Fatalf("the policy spills to %v (subsets %v), want %v", names, subsets, threeNames)
+	}
+	var routed []string
+	http, _, _ := unstructured.NestedSlice(one(t, cs[0].objs, "VirtualService", "worker").Object, "spec", "http")
+	for _, d := range http[0].(map[string]any)["route"].([]any) {
+		routed = append(routed, istioAPI.target(d.(map[string]any)))
+	}
+	if strings.Join(routed, ",") != strings.Join(threeNames, ",") {
+		t.Fatalf("the worker's VirtualService routes to %v, want %v", routed, threeNames)
+	}
+	prefixes := map[string]string{}
+	for _, c := range cs {
+		prefixes[c.name] = plainEnv(podSpec(t, one(t, c.objs, "Deployment", "worker")))["PREFIX"]
+	}
+	if prefixes["primary"] != "" || prefixes["burst"] != "bursty-" || prefixes["burst-2"] != "bursty2-" {
+		t.Fatalf("the workers' PREFIX by cluster: %v", prefixes)
+	}
+}
+
+// TestMeshThreeClusters asks three real istiods, one per cluster on its own
+// network, what the proxies are told once the real burster has spilled
+// across the three: the frontend's sidecar in primary has the three weights
+// it wrote, each burst cluster's share goes to that cluster's east-west
+// gateway, and each gateway passes it on to its own workers. Then the
+// third cluster's DestinationRule is removed by hand: its gateway's check
+// fails, naming the third cluster's SNI.
+func TestMeshThreeClusters(t *testing.T) {
+	m := startMeshOf(t, threeClusters(t))
+	ctx := context.Background()
+	primary, burst, burst2 := m.Cluster("primary"), m.Cluster("burst"), m.Cluster("burst-2")
+	connect := func(c *mesh.Cluster, ns, deployment string) *xds.Client {
+		cl, err := c.Connect(ctx, ns, deployment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	frontend := connect(primary, namespace, "frontend")
+	gateways := map[string]*xds.Client{}
+	for _, c := range []*mesh.Cluster{burst, burst2} {
+		gateways[c.Spec.Name] = connect(c, mesh.SystemNamespace, "istio-eastwestgateway")
+	}
+	eventually(t, frontend, "the shipped 100/0/0", routeIs(map[string]uint32{istioAPI.sidecarCluster("primary"): 100}))
+
+	// The real burster, with the rendered Deployment and policy: each
+	// cluster carries its ready workers × capacityPerEndpointRps. At 300
+	// req/s, each worker is 5% of it.
+	perEndpoint := workerPolicy(t, primary.Spec.Objects).Spec.Strategy.CapacityPerEndpointRPS
+	if perEndpoint != 15 {
+		t.Fatalf("the three-cluster policy's capacityPerEndpointRps is %g: the weights below assume 15", perEndpoint)
+	}
+	workers := map[string]int{}
+	for _, c := range m.Clusters {
+		workers[c.Spec.Name] = len(podAddresses(c, "worker", 8080))
+	}
+	load := promserver.NewLoad(t, `istio_requests_total{reporter="source",source_workload="frontend",destination_service_name="worker",response_code="200"}`, 300)
+	prom := promserver.Start(t, load.Host())
+	kubeconfig, err := burst2.Kubeconfig(t, namespace, "burster-remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	putKubeconfigSecret(t, primary, workerPolicy(t, primary.Spec.Objects).Spec.Destinations[2].Readiness.KubeconfigSecret, kubeconfig)
+	startBurster(t, primary, burst, prom.URL)
+	home, next := 5*workers["primary"], 5*workers["burst"]
+	want := map[string]uint32{}
+	for name, w := range map[string]int{"primary": home, "burst": next, "burst-2": 100 - home - next} {
+		if w > 0 {
+			want[istioAPI.sidecarCluster(name)] = uint32(w)
+		}
+	}
+	if len(want) != 3 {
+		t.Fatalf("workers %v: 300 req/s does not spill across all three", workers)
+	}
+	started := time.Now()
+	eventually(t, frontend, fmt.Sprintf("the burster's %d/%d/%d (workers %v)", home, next, 100-home-next, workers), routeIs(want))
+	got, _ := routeWeights(frontend.Snapshot())
+	t.Logf("workers %v: the frontend's sidecar routes %v, %s after the burster started", workers, got, time.Since(started).Round(time.Millisecond))
+
+	checks := map[string]func(xds.Snapshot) error{}
+	for _, c := range []*mesh.Cluster{burst, burst2} {
+		name := c.Spec.Name
+		gatewayAddr := loadBalancer(t, c, mesh.SystemNamespace, "istio-eastwestgateway", eastWestPort)
+		pods := podAddresses(c, "worker", 8080)
+		t.Run(name+"'s share goes to its east-west gateway", func(t *testing.T) {
+			eventually(t, frontend, name+" endpoints", endpointsAre(istioAPI.sidecarCluster(name), gatewayAddr))
+		})
+		checks[name] = func(gw xds.Snapshot) error {
+			sniName, err := sni(frontend.Snapshot(), istioAPI.sidecarCluster(name))
+			if err != nil {
+				return err
+			}
+			to, err := gatewayRoute(gw, sniName)
+			if err != nil {
+				return err
+			}
+			return endpointsAre(to, pods...)(gw)
+		}
+		t.Run(name+"'s gateway passes its share to its workers", func(t *testing.T) {
+			eventually(t, gateways[name], name+" gateway to its workers", checks[name])
+		})
+	}
+
+	t.Run("control: the third cluster's DestinationRule removed", func(t *testing.T) {
+		restore := sync.OnceFunc(removeObject(t, burst2, destinationRules, "worker"))
+		t.Cleanup(restore)
+		failsWith(t, gateways["burst-2"], "no filter chain for SNI outbound_.8080_.burst-2_", checks["burst-2"])
+		restore()
+		eventually(t, gateways["burst-2"], "put back", checks["burst-2"])
+	})
+}
