@@ -338,7 +338,7 @@ func (p *plan) slack() (split.Split, string) {
 	}
 	st.SLO.SlackSince, st.SLO.Raised = time.Time{}, p.obs.At
 	return p.withPrimary(share, fmt.Sprintf("slack: burst's share down to %d%% (%.1f req/s projected on primary, within its learned capacity %.1f req/s)",
-		100-min(100, share), p.primaryLoad(split.WithBurst(100-min(100, share))), capacity))
+		100-min(100, share), p.primaryLoad(p.cur.WithWeights(min(100, share), 100-min(100, share))), capacity))
 }
 
 // fill gives primary its capacity less the margin after a drain.
@@ -348,7 +348,7 @@ func (p *plan) fill(why string) (split.Split, string) {
 	// window's runs ahead while the queue drains.
 	share := p.shareOf(p.st.SLO.CapacityRPS*(1-p.margin()), (p.offered+p.high)/2)
 	return p.withPrimary(share, fmt.Sprintf("%s: primary back to %.1f req/s, its capacity %.1f req/s less %.0f%%",
-		why, p.primaryLoad(split.WithBurst(100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.margin()))
+		why, p.primaryLoad(p.cur.WithWeights(min(100, share), 100-min(100, share))), p.st.SLO.CapacityRPS, 100*p.margin()))
 }
 
 // learnCarried raises the capacity to the rate primary carried within its
@@ -385,7 +385,7 @@ func (p *plan) toward(share int, why string) (split.Split, string) {
 // withPrimary is the split giving primary share percent (0 to 100).
 func (p *plan) withPrimary(share int, why string) (split.Split, string) {
 	share = min(100, max(0, share))
-	to := split.WithBurst(100 - share)
+	to := p.cur.WithWeights(share, 100-share)
 	if to == p.cur {
 		return to, why
 	}

@@ -15,9 +15,12 @@ func (s stepStrategy) Target(st State, obs Observation) target {
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
-		return want(split.WithBurst(min(100, cur.Spilled()+s.step)), reason)
+		return want(towards(cur, min(100, cur.Spilled()+s.step)), reason)
 	case -1:
-		return want(split.WithBurst(max(0, cur.Spilled()-s.step)), reason)
+		return want(towards(cur, max(0, cur.Spilled()-s.step)), reason)
 	}
 	return want(cur, reason)
 }
+
+// towards is cur's two destinations with burst percent on the second.
+func towards(cur split.Split, burst int) split.Split { return cur.WithWeights(100-burst, burst) }

@@ -1,7 +1,5 @@
 package policy
 
-import "github.com/cloudburst-demo/cloudburst/pkg/contract/split"
-
 // switchStrategy is the codelab's: everything to burst above the high
 // threshold, everything back below the low one.
 type switchStrategy struct{ band }
@@ -11,9 +9,9 @@ func (s switchStrategy) Target(st State, obs Observation) target {
 	dir, reason := s.where(obs.RPS)
 	switch dir {
 	case 1:
-		return want(split.AllBurst, reason)
+		return want(cur.WithWeights(0, 100), reason)
 	case -1:
-		return want(split.AllPrimary, reason)
+		return want(cur.WithWeights(100), reason)
 	}
 	return want(cur, reason)
 }
