@@ -138,6 +138,13 @@ func TestPolicySpillsAcrossThree(t *testing.T) {
 		return nil
 	})
 
+	ready := func(dest string) float64 {
+		v, _ := r.metric(fmt.Sprintf(`burster_destination_ready_endpoints{destination=%q,policy="%s/worker"}`, dest, c.ns))
+		return v
+	}
+	if b, b2 := ready("burst"), ready("burst-2"); b != 0 || b2 != 1 {
+		t.Fatalf("burster_destination_ready_endpoints: burst %v, burst-2 %v; want 0 and 1", b, b2)
+	}
 	setReady("worker-burst", true)
 	// Back to burst once the dwell since the last change has passed.
 	settle("burst takes its share back", threeWay(40, 40, 20), 45*time.Second)

@@ -147,6 +147,7 @@ type term struct {
 	state        policy.State // the weights as decided, the dwell, failures in a row
 	burstBlocked bool         // weights kept off a destination: as last reported
 	blocked      []string     // the destinations kept off, as last reported
+	furtherErr   []string     // the class of each further destination's readiness failure, as last logged
 	pre          prescaleState
 	latencyErr   error // the class of the latency's last failure, as last logged
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -736,5 +737,81 @@ func TestSLOMeasuredUnderSwitch(t *testing.T) {
 	s = r.c.Snapshot().SLO
 	if r.rt.cur != split.AllBurst || len(r.c.Changes()) != 0 || s.Problem != source.ErrNoBucket.Error() || s.BudgetProblem != source.ErrNoData.Error() {
 		t.Fatalf("a latency that cannot be measured under switch: weights %v, changes %+v, status %+v", r.rt.cur, r.c.Changes(), s)
+	}
+}
+
+type fakeReadiness struct {
+	n   int
+	err error
+}
+
+func (f *fakeReadiness) Ready(context.Context) (int, error) { return f.n, f.err }
+
+// TestThreeDestinations: under spillover the controller reads each
+// destination after home, fills them in order by their capacities, reports
+// each one's readiness in the snapshot and the metrics, tells once that a
+// destination is kept off and once that it is ready again, and logs a
+// destination it cannot read when that starts and ends, not each interval.
+func TestThreeDestinations(t *testing.T) {
+	pol, err := policy.New(policy.Config{Strategy: policy.Spillover, CapacityRPS: 20, Step: 1, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := split.Home("primary", "burst", "burst-2")
+	burst, further := &fakeReadiness{n: 1}, &fakeReadiness{n: 2}
+	var logs bytes.Buffer
+	burstCap := 20.0
+	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: home}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
+	r.c = New(Config{Source: r.src, Router: r.rt, Policy: pol, Events: r.ev, Metrics: NewMetrics(r.reg), Interval: time.Second,
+		Burst: burst, BurstCapacity: AwayCapacity{RPS: &burstCap},
+		Further: []Further{{Name: "burst-2", Ready: further}},
+		Log:     slog.New(slog.NewTextHandler(&logs, nil))})
+	r.c.now = func() time.Time { return r.now }
+	if err := r.c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.at(50, nil)
+	if want := home.WithWeights(40, 40, 20); r.rt.cur != want {
+		t.Fatalf("at 50 req/s: %v, want %v", r.rt.cur, want)
+	}
+	snap := r.c.Snapshot()
+	if len(snap.Further) != 1 || snap.Further[0] == nil || snap.Further[0].ReadyEndpoints != 2 || !snap.Further[0].Reachable {
+		t.Fatalf("snapshot of burst-2: %+v", snap.Further)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.destReady.WithLabelValues("burst-2")); got != 2 {
+		t.Fatalf("burster_destination_ready_endpoints{burst-2} = %v", got)
+	}
+
+	// burst-2 cannot be read: counted as not ready, its share goes at once
+	// to burst, now the last ready destination, which takes the rest.
+	further.err = errors.New("dial tcp: connection refused")
+	for range 5 {
+		r.at(50, nil)
+	}
+	if want := home.WithWeights(40, 60, 0); r.rt.cur != want {
+		t.Fatalf("burst-2 unreadable: %v, want %v", r.rt.cur, want)
+	}
+	if got := testutil.ToFloat64(r.c.cfg.Metrics.destReady.WithLabelValues("burst-2")); !math.IsNaN(got) {
+		t.Fatalf("burster_destination_ready_endpoints{burst-2} = %v, want NaN", got)
+	}
+	if snap := r.c.Snapshot(); !snap.Further[0].Blocked || snap.Further[0].Reachable {
+		t.Fatalf("snapshot of an unreadable burst-2: %+v", snap.Further[0])
+	}
+	if n := strings.Count(logs.String(), "readiness unknown"); n != 1 {
+		t.Fatalf("%d warnings over 5 intervals, want 1:\n%s", n, logs.String())
+	}
+	further.err = nil
+	r.at(50, nil)
+	if n := strings.Count(logs.String(), "readiness read again"); n != 1 {
+		t.Fatalf("no note of burst-2 read again:\n%s", logs.String())
+	}
+	var ready []string
+	for _, c := range r.c.Changes() {
+		if c.Kind == v1alpha1.ChangeBurstReady {
+			ready = append(ready, c.Reason)
+		}
+	}
+	if len(ready) != 1 || ready[0] != "burst-2 has ready workers again (2)" {
+		t.Fatalf("ready again told %q", ready)
 	}
 }

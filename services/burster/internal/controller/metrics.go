@@ -25,6 +25,7 @@ type Metrics struct {
 	capRPS       prometheus.Gauge
 	capReady     prometheus.Gauge
 	burstReady   prometheus.Gauge
+	destReady    *prometheus.GaugeVec
 	burstBlocked prometheus.Gauge
 	prescaled    prometheus.Gauge
 	sli          *prometheus.GaugeVec
@@ -63,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 			Name: "burster_measurements_total", Help: "Measurements taken, one per INTERVAL while leading, whatever their outcome: the loop is alive.",
 		}),
 		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "burster_weight", Help: "Current route weight in percent, by subset (primary, burst).",
+			Name: "burster_weight", Help: "Current route weight in percent, by destination (primary, burst, ...; the label is named subset).",
 		}, []string{"subset"}),
 		changes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "burster_changes_total", Help: "Weight changes the burster decided and wrote.",
@@ -90,6 +91,9 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 		burstReady: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_burst_ready_endpoints", Help: "Ready workers in the burst cluster; NaN when its API cannot be reached (counted as none).",
 		}),
+		destReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_destination_ready_endpoints", Help: "Ready workers of each destination after home whose readiness is read; NaN when its API cannot be reached (counted as none).",
+		}, []string{"destination"}),
 		burstBlocked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
 		}),
@@ -111,7 +115,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 	}
 	m.reg = reg
 	m.registered = []prometheus.Collector{m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.destRPS,
-		m.destFailed, m.capRPS, m.capReady, m.burstReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped}
+		m.destFailed, m.capRPS, m.capReady, m.burstReady, m.destReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped}
 	if withLeader {
 		m.registered = append(m.registered, m.leader)
 	}
@@ -188,11 +192,21 @@ func (m *Metrics) capacity(rps float64, ready int, err error) {
 
 // burst records the burst cluster's ready workers, or NaN when unknown.
 func (m *Metrics) burst(ready int, err error) {
+	m.ready(split.Burst, ready, err)
 	if err != nil {
 		m.burstReady.Set(math.NaN())
 		return
 	}
 	m.burstReady.Set(float64(ready))
+}
+
+// ready records a destination's ready workers, or NaN when unknown.
+func (m *Metrics) ready(destination string, n int, err error) {
+	if err != nil {
+		m.destReady.WithLabelValues(destination).Set(math.NaN())
+		return
+	}
+	m.destReady.WithLabelValues(destination).Set(float64(n))
 }
 
 func (m *Metrics) weights(s split.Split) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
 
@@ -53,8 +54,8 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 	}
 	obs.Away = []policy.Away{next}
 	var further []*Burst
-	for _, f := range c.cfg.Further {
-		r := c.readFurther(ctx, f)
+	for i, f := range c.cfg.Further {
+		r := c.readFurther(ctx, i, f)
 		obs.Away = append(obs.Away, policy.Away{Ready: ready(r), CapacityRPS: f.Capacity.of(r)})
 		further = append(further, r)
 	}
@@ -70,17 +71,31 @@ func ready(r *Burst) *bool {
 	return &ok
 }
 
-// readFurther counts a further destination's ready workers, when
-// configured. Nil: not read. An unreachable API counts as none.
-func (c *Controller) readFurther(ctx context.Context, f Further) *Burst {
+// readFurther counts the i-th further destination's ready workers, when
+// configured. Nil: not read. An unreachable API counts as none; it is
+// logged when it starts failing, or fails otherwise, and when it answers
+// again: not once a measurement.
+func (c *Controller) readFurther(ctx context.Context, i int, f Further) *Burst {
 	if f.Ready == nil {
 		return nil
 	}
 	n, err := f.Ready.Ready(ctx)
+	if ctx.Err() != nil {
+		return &Burst{} // shutting down: not a reading
+	}
+	c.cfg.Metrics.ready(f.Name, n, err)
+	if c.term.furtherErr == nil {
+		c.term.furtherErr = make([]string, len(c.cfg.Further))
+	}
+	class := router.Classify(err) // "" when read
+	switch last := c.term.furtherErr[i]; {
+	case class != "" && class != last:
+		c.cfg.Log.Warn("a destination's readiness unknown: counted as not ready", "destination", f.Name, "err", err)
+	case class == "" && last != "":
+		c.cfg.Log.Info("a destination's readiness read again", "destination", f.Name, "ready", n)
+	}
+	c.term.furtherErr[i] = class
 	if err != nil {
-		if ctx.Err() == nil {
-			c.cfg.Log.Warn("a destination's readiness unknown: counted as not ready", "destination", f.Name, "err", err)
-		}
 		return &Burst{}
 	}
 	return &Burst{ReadyEndpoints: n, Reachable: true}
