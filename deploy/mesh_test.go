@@ -111,18 +111,10 @@ func testMesh(t *testing.T, api trafficAPI) {
 	m := startMesh(t, api)
 	primary, burst := m.Cluster("primary"), m.Cluster("burst")
 	ctx := context.Background()
-	connect := func(c *mesh.Cluster, ns, deployment string) *xds.Client {
-		cl, err := c.Connect(ctx, ns, deployment)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
-	}
-	frontend := connect(primary, namespace, "frontend")
-	burstWorker := connect(burst, namespace, "worker")
-	burstGateway := connect(burst, mesh.SystemNamespace, "istio-eastwestgateway")
-	primaryGateway := connect(primary, mesh.SystemNamespace, "istio-eastwestgateway")
+	frontend := connect(t, primary, namespace, "frontend")
+	burstWorker := connect(t, burst, namespace, "worker")
+	burstGateway := connect(t, burst, mesh.SystemNamespace, "istio-eastwestgateway")
+	primaryGateway := connect(t, primary, mesh.SystemNamespace, "istio-eastwestgateway")
 
 	primaryWorkers := podAddresses(primary, "worker", 8080)
 	burstWorkers := podAddresses(burst, "worker", 8080)
@@ -282,6 +274,18 @@ func testMesh(t *testing.T, api trafficAPI) {
 			setNetwork(t, burst, pod, primary.Spec.Network)
 			return func() { setNetwork(t, burst, pod, burst.Spec.Network) }
 		})
+}
+
+// connect opens the xDS stream a Deployment's proxy would, closed when the
+// test ends.
+func connect(t *testing.T, c *mesh.Cluster, ns, deployment string) *xds.Client {
+	t.Helper()
+	cl, err := c.Connect(context.Background(), ns, deployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
 
 // eventually waits until what the proxy was told passes check.

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -56,14 +55,7 @@ func TestThreeClustersRender(t *testing.T) {
 	cs := threeClusters(t)
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
-			f := writeYAML(t, c.objs)
-			if out, err := run(t, ".", istioctl, "validate", "-f", f); err != nil {
-				t.Fatalf("istioctl validate: %v\n%s", err, out)
-			}
-			out, err := run(t, ".", istioctl, "analyze", "--use-kube=false", "--all-namespaces", f)
-			if err != nil || !strings.Contains(out, "No validation issues found") {
-				t.Fatalf("istioctl analyze: %v\n%s", err, out)
-			}
+			istioctlAccepts(t, istioctl, c.objs)
 			apply(t, c)
 			var subsets []string
 			dr, _, _ := unstructured.NestedSlice(one(t, c.objs, "DestinationRule", "worker").Object, "spec", "subsets")
@@ -112,20 +104,11 @@ func TestThreeClustersRender(t *testing.T) {
 // fails, naming the third cluster's SNI.
 func TestMeshThreeClusters(t *testing.T) {
 	m := startMeshOf(t, threeClusters(t))
-	ctx := context.Background()
 	primary, burst, burst2 := m.Cluster("primary"), m.Cluster("burst"), m.Cluster("burst-2")
-	connect := func(c *mesh.Cluster, ns, deployment string) *xds.Client {
-		cl, err := c.Connect(ctx, ns, deployment)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
-	}
-	frontend := connect(primary, namespace, "frontend")
+	frontend := connect(t, primary, namespace, "frontend")
 	gateways := map[string]*xds.Client{}
 	for _, c := range []*mesh.Cluster{burst, burst2} {
-		gateways[c.Spec.Name] = connect(c, mesh.SystemNamespace, "istio-eastwestgateway")
+		gateways[c.Spec.Name] = connect(t, c, mesh.SystemNamespace, "istio-eastwestgateway")
 	}
 	eventually(t, frontend, "the shipped 100/0/0", routeIs(map[string]uint32{istioAPI.sidecarCluster("primary"): 100}))
 

@@ -72,15 +72,7 @@ func TestReadHTTPRoute(t *testing.T) {
 		{"no rules", httpRoute(), split.Split{}, ErrUnsupportedRoute},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.read(tt.obj)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-				t.Fatalf("read = %v, %v; want error %v", got, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Fatalf("read = %v, want %v", got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRead(t, r, tt.obj, tt.want, tt.wantErr) })
 	}
 }
 
@@ -129,15 +121,7 @@ func TestRead(t *testing.T) {
 		{"no http routes", vs(), split.Split{}, ErrUnsupportedRoute},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.read(tt.obj)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-				t.Fatalf("read = %v, %v; want error %v", got, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Fatalf("read = %v, want %v", got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRead(t, r, tt.obj, tt.want, tt.wantErr) })
 	}
 }
 
@@ -187,15 +171,7 @@ func TestThreeTargets(t *testing.T) {
 		{"routes disagree", vs(route(dest("primary", int64(50)), dest("burst", int64(30)), dest("burst-eu", int64(20))), route(dest("primary", int64(100)), dest("burst", int64(0)), dest("burst-eu", int64(0)))), three(50, 30, 20), ErrInconsistent},
 	}
 	for _, tt := range reads {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.read(tt.obj)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-				t.Fatalf("read = %v, %v; want error %v", got, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Fatalf("read = %v, want %v", got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRead(t, r, tt.obj, tt.want, tt.wantErr) })
 	}
 	_, err := r.read(vs(route(dest("primary", int64(70)), dest("burst", int64(30)))))
 	if want := `spec.http[0] must route to exactly the subsets "primary", "burst" and "burst-eu", each once`; err == nil || !strings.Contains(err.Error(), want) {
@@ -216,5 +192,18 @@ func TestThreeTargets(t *testing.T) {
 		if err := r.fits(bad); !errors.Is(err, split.ErrInvalid) {
 			t.Errorf("fits(%v) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+// checkRead reads obj with r and fails unless it gives want and an error
+// wrapping wantErr (nil: no error).
+func checkRead(t *testing.T, r *Object, obj *unstructured.Unstructured, want split.Split, wantErr error) {
+	t.Helper()
+	got, err := r.read(obj)
+	if !errors.Is(err, wantErr) || (wantErr == nil && err != nil) {
+		t.Fatalf("read = %v, %v; want error %v", got, err, wantErr)
+	}
+	if got != want {
+		t.Fatalf("read = %v, want %v", got, want)
 	}
 }
