@@ -95,7 +95,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 			Name: "burster_destination_ready_endpoints", Help: "Ready workers of each destination after home whose readiness is read; NaN when its API cannot be reached (counted as none).",
 		}, []string{"destination"}),
 		burstBlocked: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "burster_burst_blocked", Help: "1 while weights are kept off burst because it has no ready worker.",
+			Name: "burster_burst_blocked", Help: "1 while weights are kept off a destination after home (burst, or a further one) because it has no ready worker.",
 		}),
 		prescaled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
