@@ -89,8 +89,10 @@ type SLOReading struct {
 //     each clean rung raises the capacity and offers twice the previous
 //     increase, and the first sign of queueing (fewer answers than it was
 //     sent, or late ones) ends the probe. A probe that gained nothing
-//     doubles the wait for the next one; a gain, or queueing that is not
-//     the variance's, restarts it from SLOProbe.
+//     doubles the wait for the next one; a gain, queueing that is not
+//     the variance's, or a rung queueing far below what primary carried
+//     before the probe (it lost capacity during the probe, not to it)
+//     restarts it from SLOProbe.
 type sloStrategy struct {
 	target      float64
 	window      time.Duration

@@ -166,6 +166,7 @@ func (p *plan) decide(r *SLOReading) (split.Split, string) {
 func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) {
 	s, st, rc := p.s, &p.st.SLO, p.obs.SLO.Recent.Primary
 	served := rc.Served / rc.span(s.window)
+	read := served // what the recent window shows, before the episode's corrections
 	// Queueing again soon after the last time, at the capacity it had and
 	// a sustained rate within it, not on a probe: the rate's variance
 	// queues primary at the load its margin leaves it.
@@ -212,9 +213,16 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	switch {
 	case st.Rung > 0:
 		what = "queueing on the probe's rung"
-		if st.Gained {
+		switch {
+		case st.Gained:
 			st.ProbeEvery = s.probe
-		} else {
+		case read < lostCapacity*st.From:
+			// Far below what primary carried before the probe: it lost
+			// capacity during the probe, not to it. A change in the
+			// world: probing may find something again.
+			what += fmt.Sprintf(", far below the %.1f req/s it carried before", st.From)
+			st.ProbeEvery = s.probe
+		default:
 			st.ProbeEvery = min(2*st.ProbeEvery, maxProbeBackoff*s.probe)
 		}
 		st.Rung, st.Gained = 0, false

@@ -152,6 +152,16 @@ func TestSLO(t *testing.T) {
 				}
 				return ""
 			}},
+		{"capacity lost during a rung: the next probe waits no longer", split.WithBurst(50), t0.Add(-5 * time.Second),
+			SLOState{CapacityRPS: 20, Measured: true, Rung: 1, From: 20, Quiet: t0.Add(-5 * time.Minute), ProbeEvery: 5 * time.Minute}, 40,
+			with(&SLIs{Primary: win(200, 1), Burst: win(200, 1)}, recent(39, 20, 39, 60)), split.WithBurst(85),
+			"primary queueing on the probe's rung, far below the 20.0 req/s it carried before",
+			func(s SLOState) string {
+				if s.Rung != 0 || !s.Draining || s.ProbeEvery != 5*time.Minute || s.CapacityRPS != 13 {
+					return "want the probe over, draining from 13 req/s, the next probe in 5m"
+				}
+				return ""
+			}},
 		{"no data: hold", split.WithBurst(60), long, clean, 1, &SLIs{Primary: win(10, 1), Burst: win(5, 1)},
 			split.WithBurst(60), "no data: 15 requests in the last 10s, fewer than the 20 the SLO needs: holding", nil},
 		{"no latency measured: hold", split.WithBurst(60), long, clean, 40, nil,
