@@ -60,19 +60,33 @@ type cluster struct {
 // metrics-server in the burst cluster.
 func clusters(t testing.TB, api trafficAPI) []cluster {
 	t.Helper()
+	return renderClusters(t, api.overlays, "primary", "burst")
+}
+
+// renderClusters renders the clusters names from overlays/<name> as make
+// clusters and make deploy leave them: the istio-system namespace, the
+// overlay, Prometheus in primary (the first) and metrics-server in the
+// burst clusters, and the mesh's exposed services.
+func renderClusters(t testing.TB, overlays string, names ...string) []cluster {
+	t.Helper()
 	expose := kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))
-	istioSystem := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"},
-	}}
-	primary := append([]*unstructured.Unstructured{istioSystem}, render(t, api.overlays+"/primary")...)
-	primary = append(primary, render(t, "deploy/prometheus")...)
-	primary = append(primary, expose...)
-	burst := append([]*unstructured.Unstructured{istioSystem.DeepCopy()}, render(t, api.overlays+"/burst")...)
-	burst = append(burst, render(t, "deploy/metrics-server")...)
-	for _, o := range expose {
-		burst = append(burst, o.DeepCopy())
+	var out []cluster
+	for i, name := range names {
+		objs := []*unstructured.Unstructured{{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"},
+		}}}
+		objs = append(objs, render(t, overlays+"/"+name)...)
+		if i == 0 {
+			objs = append(objs, render(t, "deploy/prometheus")...)
+		} else {
+			objs = append(objs, render(t, "deploy/metrics-server")...)
+		}
+		for _, o := range expose {
+			objs = append(objs, o.DeepCopy())
+		}
+		out = append(out, cluster{name, objs})
 	}
-	return []cluster{{"primary", primary}, {"burst", burst}}
+	return out
 }
 
 // find returns the objects of a kind, optionally by name.

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
-	"github.com/cloudburst-demo/cloudburst/testkit/kube"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
 	"github.com/cloudburst-demo/cloudburst/testkit/promserver"
@@ -21,29 +19,10 @@ import (
 var threeNames = []string{"primary", "burst", "burst-2"}
 
 // threeClusters renders the three-cluster overlays (k8s/overlays/three) as
-// CLUSTERS=3 make clusters deploy leaves the clusters: each cluster's
-// objects, Prometheus in primary, metrics-server in the burst clusters, and
-// the Services make clusters exposes.
+// CLUSTERS=3 make clusters deploy leaves the clusters.
 func threeClusters(t testing.TB) []cluster {
 	t.Helper()
-	expose := kube.Objects(t, filepath.Join(root, "deploy/mesh/expose-services.yaml"))
-	var out []cluster
-	for _, name := range threeNames {
-		objs := []*unstructured.Unstructured{{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"},
-		}}}
-		objs = append(objs, render(t, "k8s/overlays/three/"+name)...)
-		if name == "primary" {
-			objs = append(objs, render(t, "deploy/prometheus")...)
-		} else {
-			objs = append(objs, render(t, "deploy/metrics-server")...)
-		}
-		for _, o := range expose {
-			objs = append(objs, o.DeepCopy())
-		}
-		out = append(out, cluster{name, objs})
-	}
-	return out
+	return renderClusters(t, "k8s/overlays/three", threeNames...)
 }
 
 // TestThreeClustersRender: the real istioctl validates and analyzes each of

@@ -17,7 +17,7 @@ func (c *Controller) act(ctx context.Context, next policy.State, d policy.Decisi
 	decision := tell{kind: v1alpha1.ChangeWeightsChanged, from: from, to: d.Weights, rps: rps, slo: d.SLO, reason: d.Reason,
 		message: fmt.Sprintf("%v -> %v: %s", from, d.Weights, d.Reason)}
 	switch {
-	case d.BurstNotReady:
+	case d.BurstNotReady():
 		decision.kind, decision.level = v1alpha1.ChangeBurstNotReady, slog.LevelError
 	case d.FailSafe:
 		decision.kind, decision.level = v1alpha1.ChangeFailSafe, slog.LevelError

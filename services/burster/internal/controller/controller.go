@@ -144,12 +144,11 @@ type Controller struct {
 // have led in between, moved the weights, or restored the burst HPA, so
 // nothing a past term believed is carried over.
 type term struct {
-	state        policy.State // the weights as decided, the dwell, failures in a row
-	burstBlocked bool         // weights kept off a destination: as last reported
-	blocked      []string     // the destinations kept off, as last reported
-	furtherErr   []string     // the class of each further destination's readiness failure, as last logged
-	pre          prescaleState
-	latencyErr   error // the class of the latency's last failure, as last logged
+	state      policy.State // the weights as decided, the dwell, failures in a row
+	blocked    []string     // the destinations kept off for want of a ready worker, as last reported
+	furtherErr []string     // the class of each further destination's readiness failure, as last logged
+	pre        prescaleState
+	latencyErr error // the class of the latency's last failure, as last logged
 }
 
 // Snapshot is what the controller knows now, for status pages.

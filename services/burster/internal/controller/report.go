@@ -61,21 +61,21 @@ func (c *Controller) note(level slog.Level, kind v1alpha1.ChangeReason, reason s
 // with them) and that every one kept off is ready again.
 func (c *Controller) burstGate(d policy.Decision, burst *Burst, further []*Burst) {
 	switch {
-	case d.BurstNotReady && !c.term.burstBlocked:
-		c.term.burstBlocked, c.term.blocked = true, d.Blocked
+	case d.BurstNotReady() && len(c.term.blocked) == 0:
+		c.term.blocked = d.Blocked
 		c.cfg.Metrics.burstBlocked.Set(1)
 		if !d.Changed {
 			c.note(slog.LevelWarn, v1alpha1.ChangeBurstNotReady, d.Reason)
 		}
-	case d.BurstNotReady:
+	case d.BurstNotReady():
 		// Still kept off: maybe others than before.
 		c.term.blocked = d.Blocked
-	case c.term.burstBlocked:
+	case len(c.term.blocked) > 0:
 		ready := c.readyAgain(burst, further)
 		if len(ready) == 0 {
 			return
 		}
-		c.term.burstBlocked, c.term.blocked = false, nil
+		c.term.blocked = nil
 		c.cfg.Metrics.burstBlocked.Set(0)
 		c.note(slog.LevelInfo, v1alpha1.ChangeBurstReady, strings.Join(ready, "; "))
 	}

@@ -77,15 +77,17 @@ type Decision struct {
 	Changed  bool
 	Reason   string
 	FailSafe bool // true once, on the observation that enters the fail-safe
-	// BurstNotReady: the weights were held, or moved off a destination
-	// after home, because that destination has no ready worker; Blocked
-	// names those destinations.
-	BurstNotReady bool
-	Blocked       []string
+	// Blocked names the destinations after home the weights were held
+	// off, or moved off, because they have no ready worker.
+	Blocked []string
 	// SLO is what the slo strategy judged; nil under other strategies or
 	// without a latency measurement.
 	SLO *SLOReading
 }
+
+// BurstNotReady reports whether a destination was kept off for want of a
+// ready worker.
+func (d Decision) BurstNotReady() bool { return len(d.Blocked) > 0 }
 
 // Policy turns observations into decisions.
 type Policy struct {
@@ -163,29 +165,29 @@ func (p *Policy) decide(st State, obs Observation, t target) (State, Decision) {
 		// Traffic goes where no worker can serve it: off at once, not
 		// subject to the dwell.
 		st.Weights, st.LastChange = to, obs.At
-		return st, Decision{Weights: to, Changed: true, BurstNotReady: true, Blocked: blocked,
+		return st, Decision{Weights: to, Changed: true, Blocked: blocked,
 			Reason: fmt.Sprintf("%s no ready worker: %s (%s)", has(blocked), moved(to), reason)}
 	}
 	if len(blocked) > 0 {
 		reason += "; " + has(blocked) + " no ready worker"
 		if to == cur {
-			return st, Decision{Weights: cur, BurstNotReady: true, Blocked: blocked, Reason: reason + ": holding"}
+			return st, Decision{Weights: cur, Blocked: blocked, Reason: reason + ": holding"}
 		}
 	}
 	for i := 1; i < cur.Len(); i++ {
 		if w := obs.away(i).Warming; w != "" && cur.Weight(i) == 0 && to.Weight(i) > 0 {
-			return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason + "; " + w + ": holding"}
+			return st, Decision{Weights: cur, Blocked: blocked, Reason: reason + "; " + w + ": holding"}
 		}
 	}
 	if to == cur {
-		return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason}
+		return st, Decision{Weights: cur, Blocked: blocked, Reason: reason}
 	}
 	if wait := p.cfg.MinDwell - obs.At.Sub(st.LastChange); p.slo == nil && !st.LastChange.IsZero() && wait > 0 {
-		return st, Decision{Weights: cur, BurstNotReady: len(blocked) > 0, Blocked: blocked,
+		return st, Decision{Weights: cur, Blocked: blocked,
 			Reason: fmt.Sprintf("%s; holding %s more (minimum dwell)", reason, wait.Round(time.Millisecond))}
 	}
 	st.Weights, st.LastChange = to, obs.At
-	return st, Decision{Weights: to, Changed: true, BurstNotReady: len(blocked) > 0, Blocked: blocked, Reason: reason}
+	return st, Decision{Weights: to, Changed: true, Blocked: blocked, Reason: reason}
 }
 
 // home sends the weight of every destination without a ready worker home,
@@ -234,7 +236,7 @@ func (p *Policy) failed(st State, obs Observation) (State, Decision) {
 			}
 		}
 		st.Weights, st.LastChange = to, obs.At
-		return st, Decision{Weights: to, Changed: true, BurstNotReady: true, Blocked: names,
+		return st, Decision{Weights: to, Changed: true, Blocked: names,
 			Reason: fmt.Sprintf("%s no ready worker: %s (no measurement: %v)", has(names), moved(to), obs.Err)}
 	}
 	d := Decision{Weights: st.Weights, Reason: fmt.Sprintf("no measurement (%v): holding weights", obs.Err)}

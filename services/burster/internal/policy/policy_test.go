@@ -301,21 +301,21 @@ func TestBurstNotReady(t *testing.T) {
 	p := mustNew(t, cfg(Switch))
 	st := State{Weights: split.AllPrimary}
 	st, d := p.Next(st, Observation{At: t0, RPS: 30, Away: []Away{{Ready: &no}}})
-	if d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "no ready worker: holding") {
+	if d.Changed || !d.BurstNotReady() || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "no ready worker: holding") {
 		t.Fatalf("not ready: %+v", d)
 	}
 	st, d = p.Next(st, Observation{At: t0.Add(time.Second), RPS: 30, Away: []Away{{Ready: &yes}}})
-	if !d.Changed || d.BurstNotReady || st.Weights != split.AllBurst {
+	if !d.Changed || d.BurstNotReady() || st.Weights != split.AllBurst {
 		t.Fatalf("ready again: %+v", d)
 	}
 	// One second later, well within MIN_DWELL (5s): burst loses its workers.
 	st, d = p.Next(st, Observation{At: t0.Add(2 * time.Second), RPS: 30, Away: []Away{{Ready: &no}}})
-	if !d.Changed || !d.BurstNotReady || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "all back to primary") {
+	if !d.Changed || !d.BurstNotReady() || st.Weights != split.AllPrimary || !strings.Contains(d.Reason, "all back to primary") {
 		t.Fatalf("lost while bursting: %+v", d)
 	}
 	// Low load wants primary anyway: nothing to hold.
 	_, d = p.Next(st, Observation{At: t0.Add(3 * time.Second), RPS: 2, Away: []Away{{Ready: &no}}})
-	if d.BurstNotReady || d.Changed {
+	if d.BurstNotReady() || d.Changed {
 		t.Fatalf("low load, burst not ready: %+v", d)
 	}
 	// Unknown readiness gates nothing.

@@ -65,8 +65,8 @@ func TestSpillOrder(t *testing.T) {
 			if err := d.Weights.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			if d.BurstNotReady != tt.blocked || !strings.Contains(d.Reason, tt.reason) {
-				t.Fatalf("BurstNotReady %v, reason %q; want %v and %q", d.BurstNotReady, d.Reason, tt.blocked, tt.reason)
+			if d.BurstNotReady() != tt.blocked || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("BurstNotReady %v, reason %q; want %v and %q", d.BurstNotReady(), d.Reason, tt.blocked, tt.reason)
 			}
 		})
 	}

@@ -124,11 +124,15 @@ func (v View) weights(s split.Split) []v1alpha1.DestinationWeight {
 func spilled(s split.Split) string {
 	var parts []string
 	for _, sh := range s.Shares()[1:] {
-		if sh.Weight > 0 {
+		switch {
+		case sh.Weight == 0:
+		case len(parts) == 0:
+			parts = append(parts, fmt.Sprintf("%d%% goes to %s", sh.Weight, sh.Name))
+		default:
 			parts = append(parts, fmt.Sprintf("%d%% to %s", sh.Weight, sh.Name))
 		}
 	}
-	return strings.Replace(strings.Join(parts, ", "), " to ", " goes to ", 1)
+	return strings.Join(parts, ", ")
 }
 
 // blocked says which destinations are kept off for want of a ready
