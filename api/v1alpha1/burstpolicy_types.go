@@ -212,7 +212,7 @@ type Readiness struct {
 	KubeconfigSecret *SecretKeyRef `json:"kubeconfigSecret,omitempty"`
 
 	// FromRouter reads the readiness from the router itself (the local
-	// mesh knows whether its backends answer).
+	// mesh knows whether each destination's backend answers).
 	// +optional
 	FromRouter bool `json:"fromRouter,omitempty"`
 }

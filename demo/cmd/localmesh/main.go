@@ -1,6 +1,6 @@
 // Command localmesh is the local demo's stand-in for the Istio sidecar: it
-// proxies the frontend's requests to the primary or the burst worker by
-// weights the burster sets through its admin API. Only `make demo` uses it;
+// proxies the frontend's requests to the primary, the burst or a further
+// burst worker by weights the burster sets through its admin API. Only `make demo` uses it;
 // in a cluster, Istio does this job.
 package main
 
@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,13 +37,20 @@ type config struct {
 	ProxyPort  int    `envconfig:"PROXY_PORT" default:"8083"`
 	PrimaryURL string `envconfig:"PRIMARY_URL" required:"true"`
 	BurstURL   string `envconfig:"BURST_URL" required:"true"`
-	LogLevel   string `envconfig:"LOG_LEVEL" default:"info"`
+	// FurtherURLs are the destinations after burst, in spill order:
+	// NAME=URL,... (e.g. burst-2=http://127.0.0.1:8086).
+	FurtherURLs string `envconfig:"FURTHER_URLS"`
+	LogLevel    string `envconfig:"LOG_LEVEL" default:"info"`
 	// Primary's capacity in requests per second (0: unlimited), and the
-	// longest a request queues for it before the mesh answers 503.
+	// longest a request queues for a destination with a capacity before
+	// the mesh answers 503.
 	PrimaryCapacity  float64       `envconfig:"PRIMARY_CAPACITY" default:"0"`
 	PrimaryQueueWait time.Duration `envconfig:"PRIMARY_QUEUE_WAIT" default:"1s"`
+	// Capacities are the other destinations' capacities: NAME=RPS,...
+	// (e.g. burst=20; a destination not named is unlimited).
+	Capacities string `envconfig:"CAPACITIES"`
 
-	primary, burst *url.URL // parsed by Validate
+	backends []localmesh.Backend // parsed by Validate
 }
 
 func main() {
@@ -51,19 +60,60 @@ func main() {
 	}
 }
 
-// Validate checks and parses the upstream URLs.
+// Validate checks and parses the destinations and their capacities.
 func (c *config) Validate() error {
-	var err error
-	if c.primary, err = parseUpstream("PRIMARY_URL", c.PrimaryURL); err != nil {
-		return err
-	}
-	if c.burst, err = parseUpstream("BURST_URL", c.BurstURL); err != nil {
-		return err
-	}
 	if c.PrimaryCapacity < 0 || c.PrimaryQueueWait < 0 {
 		return fmt.Errorf("PRIMARY_CAPACITY (%v) and PRIMARY_QUEUE_WAIT (%s) must not be negative", c.PrimaryCapacity, c.PrimaryQueueWait)
 	}
+	urls := []pair{{localmesh.Primary, c.PrimaryURL, "PRIMARY_URL"}, {"burst", c.BurstURL, "BURST_URL"}}
+	further, err := pairs("FURTHER_URLS", c.FurtherURLs)
+	if err != nil {
+		return err
+	}
+	c.backends = nil
+	for _, p := range append(urls, further...) {
+		u, err := parseUpstream(p.from, p.value)
+		if err != nil {
+			return err
+		}
+		c.backends = append(c.backends, localmesh.Backend{Name: p.name, URL: u})
+	}
+	c.backends[0].CapacityRPS = c.PrimaryCapacity
+	capacities, err := pairs("CAPACITIES", c.Capacities)
+	if err != nil {
+		return err
+	}
+	for _, p := range capacities {
+		i := slices.IndexFunc(c.backends, func(b localmesh.Backend) bool { return b.Name == p.name })
+		rps, err := strconv.ParseFloat(p.value, 64)
+		switch {
+		case i < 1:
+			return fmt.Errorf("CAPACITIES: %q is not a destination after primary (PRIMARY_CAPACITY is primary's)", p.name)
+		case err != nil || !(rps >= 0):
+			return fmt.Errorf("CAPACITIES: %s=%s: a capacity is 0 (unlimited) or more requests a second", p.name, p.value)
+		}
+		c.backends[i].CapacityRPS = rps
+	}
 	return nil
+}
+
+// pair is one NAME=VALUE of a list variable.
+type pair struct{ name, value, from string }
+
+// pairs parses NAME=VALUE,... from the variable env.
+func pairs(env, s string) ([]pair, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []pair
+	for part := range strings.SplitSeq(s, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%s: %q is not NAME=VALUE", env, part)
+		}
+		out = append(out, pair{name, value, env + " " + name})
+	}
+	return out, nil
 }
 
 func run() error {
@@ -71,7 +121,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	primary, burst := cfg.primary, cfg.burst
 	log, err := telemetry.NewLogger(os.Stdout, service, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -80,8 +129,8 @@ func run() error {
 	defer stop()
 
 	admin := server.New(service, cfg.Config, log, health.New())
-	mesh := localmesh.New(primary, burst, admin.Registry, log)
-	if err := mesh.LimitPrimary(cfg.PrimaryCapacity, cfg.PrimaryQueueWait); err != nil {
+	mesh, err := localmesh.New(cfg.backends, cfg.PrimaryQueueWait, admin.Registry, log)
+	if err != nil {
 		return err
 	}
 	mesh.RegisterAdmin(admin.Echo)
@@ -94,8 +143,10 @@ func run() error {
 	// The same limits as every server of the project: slow headers and
 	// bodies are cut, idle connections closed.
 	proxy := server.HTTPServer(server.BodyDeadline(mesh, server.DefaultBodyReadTimeout), log)
-	log.Info("proxying", "addr", ln.Addr().String(), "primary", primary.String(), "burst", burst.String(),
-		"primaryCapacity", cfg.PrimaryCapacity, "primaryQueueWait", cfg.PrimaryQueueWait)
+	for _, b := range cfg.backends {
+		log.Info("destination", "name", b.Name, "url", b.URL.String(), "capacityRps", b.CapacityRPS)
+	}
+	log.Info("proxying", "addr", ln.Addr().String(), "queueWait", cfg.PrimaryQueueWait)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return admin.Run(ctx) })

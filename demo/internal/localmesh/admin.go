@@ -40,7 +40,7 @@ func (m *Mesh) RegisterAdmin(e *echo.Echo) {
 			err = json.Unmarshal(body, &w) // one object; names and whole weights checked by split
 		}
 		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, `body must be {"primary": <0-100>, "burst": <0-100>}: `+err.Error())
+			return echo.NewHTTPError(http.StatusBadRequest, `body must be the mesh's destinations in order with their weights, {"primary": <0-100>, "burst": <0-100>, ...}: `+err.Error())
 		}
 		if err := m.SetWeights(w); err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, err.Error())

@@ -1,15 +1,16 @@
 // Package localmesh is the local demo's stand-in for the Istio sidecar: a
-// reverse proxy that sends each request to the primary or the burst worker
+// reverse proxy that sends each request to one of its destinations' workers
+// (primary, burst, and any further burst clusters, in spill order)
 // according to weights, counts requests per destination in Prometheus format,
 // and has an admin API to read and set the weights. Once probing, it follows
 // each backend's readiness (its /readyz) as a cluster's EndpointSlices would,
 // answers 503 for a destination that is not ready without trying it, as
 // Envoy does with no healthy endpoint, and reports the readiness on the admin
-// API. Given a capacity (LimitPrimary), it serves primary no faster than a
-// fixed-size cluster would, queueing the rest in order up to a bound and
-// answering 503 beyond it; the capacity can be changed while it serves
-// (SetPrimaryCapacity, PUT CapacityPath), as a cluster that lost or gained
-// nodes. It records each request's duration, queueing
+// API. Given a capacity (Backend.CapacityRPS), it serves a destination no
+// faster than a fixed-size cluster would, queueing the rest in order up to
+// a bound and answering 503 beyond it; primary's capacity can be changed
+// while it serves (SetPrimaryCapacity, PUT CapacityPath), as a cluster that
+// lost or gained nodes. It records each request's duration, queueing
 // included, per destination in a histogram with Istio's buckets, which the
 // burster's SLO strategy reads as it reads Istio's. In a cluster none of this
 // exists: the frontend's Envoy sidecar applies the VirtualService's weights.
@@ -17,15 +18,19 @@ package localmesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,50 +40,77 @@ import (
 	"github.com/cloudburst-demo/cloudburst/pkg/telemetry"
 )
 
-// Destinations, in the order of the split's fields.
-const (
-	Primary = "primary"
-	Burst   = "burst"
-)
-
-// destinations names them by index, as the mesh's arrays hold them.
-var destinations = [2]string{Primary, Burst}
+// Primary is the first destination, the one whose capacity the admin API
+// changes (PUT CapacityPath) and the metric localmesh_primary_capacity_rps
+// reports.
+const Primary = "primary"
 
 // maxIdlePerUpstream keeps enough warm connections for the frontend's
 // highest rates without redialling.
 const maxIdlePerUpstream = 256
 
-// Mesh routes requests between two upstreams.
-type Mesh struct {
-	proxies  [2]*httputil.ReverseProxy
-	backends [2]*url.URL
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	limit    limiter // primary's capacity
-	capacity prometheus.Gauge
-	ready    [2]atomic.Bool // true until a probe says otherwise
-	readyVec *prometheus.GaugeVec
-
-	mu      sync.Mutex
-	weights [2]int
-	current [2]int // smooth weighted round-robin state
+// Backend is one destination the mesh routes to: a cluster's worker.
+type Backend struct {
+	Name string
+	URL  *url.URL
+	// CapacityRPS is the rate it serves, the rest queued (0: unlimited).
+	CapacityRPS float64
 }
 
-// New returns a Mesh sending everything to primary until told otherwise.
-// A backend that cannot be reached is answered 502 and logged to log, at
-// most once a second with the count held back (nil: not logged).
-func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *Mesh {
+// Mesh routes requests between upstreams, in the order of the split's
+// destinations.
+type Mesh struct {
+	names    []string
+	proxies  []*httputil.ReverseProxy
+	backends []*url.URL
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	limits   []limiter // each destination's capacity
+	capacity prometheus.Gauge
+	ready    []atomic.Bool // true until a probe (or a refused connection) says otherwise
+	readyVec *prometheus.GaugeVec
+	probing  atomic.Bool // Probe runs: it alone makes a backend ready again
+
+	mu      sync.Mutex
+	weights []int
+	current []int // smooth weighted round-robin state
+}
+
+// New returns a Mesh routing to backends (2 to split.Max, the first named
+// primary, each name once), sending everything to the first until told
+// otherwise. A request to a destination with a capacity queues up to
+// queueWait for its turn. A backend that cannot be reached is answered 502
+// and logged to log, at most once a second with the count held back (nil:
+// not logged).
+func New(backends []Backend, queueWait time.Duration, reg prometheus.Registerer, log *slog.Logger) (*Mesh, error) {
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name
+	}
+	if len(names) < 2 || len(names) > split.Max || names[0] != Primary || split.Home(names...).Validate() != nil {
+		return nil, fmt.Errorf("the mesh's destinations %v: 2 to %d, the first named %s, each named once", names, split.Max, Primary)
+	}
+	if queueWait < 0 {
+		return nil, fmt.Errorf("the queue's wait must not be negative, got %s", queueWait)
+	}
 	transport := &http.Transport{
 		Proxy:               nil,
 		MaxIdleConns:        2 * maxIdlePerUpstream,
 		MaxIdleConnsPerHost: maxIdlePerUpstream,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	n := len(backends)
 	m := &Mesh{
-		weights: [2]int{100, 0},
+		names:    names,
+		proxies:  make([]*httputil.ReverseProxy, n),
+		backends: make([]*url.URL, n),
+		limits:   make([]limiter, n),
+		ready:    make([]atomic.Bool, n),
+		weights:  make([]int, n),
+		current:  make([]int, n),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "localmesh_requests_total",
-			Help: "Requests proxied, by destination (primary, burst) and response code.",
+			Help: "Requests proxied, by destination (primary, burst, ...) and response code.",
 		}, []string{"destination", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "localmesh_request_duration_milliseconds",
@@ -93,12 +125,19 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 			Name: "localmesh_backend_ready",
 			Help: "1 while the destination's backend answers its /readyz, else 0.",
 		}, []string{"destination"}),
-		backends: [2]*url.URL{primary, burst},
 	}
+	m.weights[0] = 100
 	limit := &telemetry.Limit{Every: time.Second}
-	for i, u := range []*url.URL{primary, burst} {
-		target := u
-		dest := destinations[i]
+	for i, b := range backends {
+		if b.URL == nil {
+			return nil, fmt.Errorf("destination %s has no URL", b.Name)
+		}
+		m.limits[i].maxWait = queueWait
+		if err := m.setCapacity(i, b.CapacityRPS); err != nil {
+			return nil, fmt.Errorf("destination %s: %w", b.Name, err)
+		}
+		target, dest := b.URL, b.Name
+		m.backends[i] = target
 		m.proxies[i] = &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
 			Transport: transport,
@@ -107,19 +146,40 @@ func New(primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *
 				if ok, held := limit.Allow(); ok && log != nil {
 					log.Warn("proxying failed", "destination", dest, "err", err, "heldBack", held)
 				}
+				// A backend that refuses connections has no worker: it is
+				// not ready until a probe finds it answering again (as
+				// Envoy's outlier detection ejects a host on connect
+				// failures), so the burster reads it at once.
+				if errors.Is(err, syscall.ECONNREFUSED) && m.probing.Load() {
+					m.setReady(i, false)
+				}
 				w.WriteHeader(http.StatusBadGateway)
 			},
 		}
 	}
-	reg.MustRegister(m.requests, m.duration, m.readyVec, m.capacity)
+	if err := registerAll(reg, m.requests, m.duration, m.readyVec, m.capacity); err != nil {
+		return nil, err
+	}
 	// The series exist at zero from the start: a reader of the rate (the
 	// burster) sees an idle mesh as 0 req/s, not as no data.
-	for i, d := range destinations {
+	for i, d := range names {
 		m.requests.WithLabelValues(d, strconv.Itoa(http.StatusOK))
 		m.setReady(i, true)
 	}
-	return m
+	return m, nil
 }
+
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering the mesh's metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// Destinations are the mesh's destinations, in the split's order.
+func (m *Mesh) Destinations() []string { return slices.Clone(m.names) }
 
 // setReady records backend i's readiness.
 func (m *Mesh) setReady(i int, ready bool) {
@@ -128,25 +188,31 @@ func (m *Mesh) setReady(i int, ready bool) {
 	if ready {
 		v = 1
 	}
-	m.readyVec.WithLabelValues(destinations[i]).Set(v)
+	m.readyVec.WithLabelValues(m.names[i]).Set(v)
 }
 
 // Endpoints is how many ready endpoints each destination has: its one
 // backend, or none.
 func (m *Mesh) Endpoints() meshapi.Endpoints {
-	n := func(i int) int {
+	e := make(meshapi.Endpoints, len(m.names))
+	for i, d := range m.names {
+		e[d] = 0
 		if m.ready[i].Load() {
-			return 1
+			e[d] = 1
 		}
-		return 0
 	}
-	return meshapi.Endpoints{Primary: n(0), Burst: n(1)}
+	return e
 }
 
 // Probe asks each backend's /readyz every interval (each ask bounded by
 // timeout) until ctx is done; a backend that does not answer 200 is not
 // ready until it does.
+//
+// While it probes, a backend that refuses a proxied request's connection is
+// not ready from that moment until the next probe finds it answering.
 func (m *Mesh) Probe(ctx context.Context, interval, timeout time.Duration) {
+	m.probing.Store(true)
+	defer m.probing.Store(false)
 	client := &http.Client{Timeout: timeout}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -180,21 +246,22 @@ func probe(ctx context.Context, client *http.Client, url string) bool {
 func (m *Mesh) Weights() split.Split {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return split.Two(m.weights[0], m.weights[1])
+	return split.Home(m.names...).WithWeights(m.weights...)
 }
 
-// SetWeights changes the split from the next request on.
+// SetWeights changes the split from the next request on. It must name the
+// mesh's destinations, in order.
 func (m *Mesh) SetWeights(w split.Split) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
-	if !w.SameDestinations(split.AllPrimary) {
-		return fmt.Errorf("%w: %v: the mesh routes to %s and %s", split.ErrInvalid, w, Primary, Burst)
+	if !slices.Equal(w.Names(), m.names) {
+		return fmt.Errorf("%w: %v: the mesh routes to %s, in that order", split.ErrInvalid, w, strings.Join(m.names, ", "))
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.weights = [2]int{w.Weight(0), w.Weight(1)}
-	m.current = [2]int{}
+	m.weights = w.Weights()
+	clear(m.current)
 	return nil
 }
 
@@ -211,53 +278,46 @@ func (m *Mesh) pick() int {
 			best = i
 		}
 	}
-	m.current[best] -= m.weights[0] + m.weights[1]
+	m.current[best] -= 100
 	return best
 }
 
-// maxCapacityRPS bounds a capacity set through the admin API: far above
-// what the demo's frontend sends, and a limiter interval that stays above a
-// nanosecond.
+// maxCapacityRPS bounds a capacity: far above what the demo's frontend
+// sends, and a limiter interval that stays above a nanosecond.
 const maxCapacityRPS = 1e6
 
-// LimitPrimary makes primary serve at most rps requests a second (0:
-// unlimited), as a fixed-size cluster would: requests start in order of
-// arrival, 1/rps apart, each waiting for its turn; one whose turn is more
-// than maxWait away finds the queue full and is answered 503 at once. Call
-// it before serving; SetPrimaryCapacity changes the rate while it serves.
-func (m *Mesh) LimitPrimary(rps float64, maxWait time.Duration) error {
-	if maxWait < 0 {
-		return fmt.Errorf("primary's queue's wait must not be negative, got %s", maxWait)
-	}
-	m.limit.mu.Lock()
-	m.limit.maxWait = maxWait
-	m.limit.mu.Unlock()
-	return m.SetPrimaryCapacity(rps)
+// SetPrimaryCapacity changes the rate primary serves (0: unlimited) from
+// the next request on; the requests already queued keep their turns. As a
+// fixed-size cluster would, primary starts requests in order of arrival,
+// 1/rps apart, each waiting for its turn; one whose turn is more than the
+// queue's wait away finds the queue full and is answered 503 at once.
+func (m *Mesh) SetPrimaryCapacity(rps float64) error {
+	return m.setCapacity(0, rps)
 }
 
-// SetPrimaryCapacity changes the rate primary serves (0: unlimited) from
-// the next request on; the requests already queued keep their turns.
-func (m *Mesh) SetPrimaryCapacity(rps float64) error {
+func (m *Mesh) setCapacity(i int, rps float64) error {
 	if !(rps >= 0 && rps <= maxCapacityRPS) {
-		return fmt.Errorf("primary's capacity must be 0 (unlimited) to %g requests a second, got %v", maxCapacityRPS, rps)
+		return fmt.Errorf("a capacity must be 0 (unlimited) to %g requests a second, got %v", maxCapacityRPS, rps)
 	}
-	m.limit.set(rps)
-	m.capacity.Set(rps)
+	m.limits[i].set(rps)
+	if i == 0 {
+		m.capacity.Set(rps)
+	}
 	return nil
 }
 
 // PrimaryCapacity is the rate primary serves; 0: unlimited.
 func (m *Mesh) PrimaryCapacity() float64 {
-	m.limit.mu.Lock()
-	defer m.limit.mu.Unlock()
-	return m.limit.rps
+	m.limits[0].mu.Lock()
+	defer m.limits[0].mu.Unlock()
+	return m.limits[0].rps
 }
 
 // ServeHTTP proxies one request.
 func (m *Mesh) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	i := m.pick()
-	dest := destinations[i]
+	dest := m.names[i]
 	w.Header().Set(meshapi.DestinationHeader, dest)
 	code := m.serve(w, r, i, arrived)
 	c := strconv.Itoa(code)
@@ -272,21 +332,19 @@ func (m *Mesh) serve(w http.ResponseWriter, r *http.Request, i int, arrived time
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
 		return http.StatusServiceUnavailable
 	}
-	if i == 0 {
-		wait, ok := m.limit.admit(arrived)
-		if !ok {
-			// A saturated cluster's full queue (Envoy's overflow).
-			http.Error(w, "primary is at capacity", http.StatusServiceUnavailable)
-			return http.StatusServiceUnavailable
-		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return 499 // the client gave up while queued, as Envoy reports it
-			}
+	wait, ok := m.limits[i].admit(arrived)
+	if !ok {
+		// A saturated cluster's full queue (Envoy's overflow).
+		http.Error(w, m.names[i]+" is at capacity", http.StatusServiceUnavailable)
+		return http.StatusServiceUnavailable
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return 499 // the client gave up while queued, as Envoy reports it
 		}
 	}
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
@@ -294,8 +352,8 @@ func (m *Mesh) serve(w http.ResponseWriter, r *http.Request, i int, arrived time
 	return rec.code
 }
 
-// limiter is primary's capacity: a queue in order of arrival where each
-// request starts interval after the one before it.
+// limiter is a destination's capacity: a queue in order of arrival where
+// each request starts interval after the one before it.
 type limiter struct {
 	mu                sync.Mutex
 	rps               float64       // 0: unlimited

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,30 @@ func upstream(t *testing.T, name string, code int) *url.URL {
 	return u
 }
 
+// two is a mesh of primary and burst, both unlimited.
+func two(t *testing.T, primary, burst *url.URL, reg prometheus.Registerer, log *slog.Logger) *Mesh {
+	t.Helper()
+	m, err := New([]Backend{{Name: Primary, URL: primary}, {Name: "burst", URL: burst}}, time.Second, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// limited is a mesh of primary and burst, primary serving rps with a queue
+// of wait.
+func limited(t *testing.T, primary, burst *url.URL, rps float64, wait time.Duration, reg prometheus.Registerer) *Mesh {
+	t.Helper()
+	m, err := New([]Backend{{Name: Primary, URL: primary, CapacityRPS: rps}, {Name: "burst", URL: burst}}, wait, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestPickIsExactAndInterleaved(t *testing.T) {
 	for _, w := range []split.Split{split.AllPrimary, split.AllBurst, split.WithBurst(30), split.WithBurst(50), split.WithBurst(99)} {
-		m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
+		m := two(t, &url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
 		if err := m.SetWeights(w); err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +88,7 @@ func TestPickIsExactAndInterleaved(t *testing.T) {
 
 func TestProxiesAndCounts(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), upstream(t, "burst", 503), reg, nil)
+	m := two(t, upstream(t, "primary", 200), upstream(t, "burst", 503), reg, nil)
 	if n := testutil.CollectAndCount(m.requests, "localmesh_requests_total"); n != 2 {
 		t.Fatalf("%d series before any request, want primary and burst at zero", n)
 	}
@@ -100,7 +122,7 @@ func TestProxiesAndCounts(t *testing.T) {
 }
 
 func TestAdmin(t *testing.T) {
-	m := New(&url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
+	m := two(t, &url.URL{}, &url.URL{}, prometheus.NewRegistry(), nil)
 	e := echo.New()
 	m.RegisterAdmin(e)
 	tests := []struct {
@@ -139,10 +161,7 @@ func TestAdmin(t *testing.T) {
 // bad body or rate is refused and changes nothing.
 func TestCapacityChanges(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), upstream(t, "burst", 200), reg, nil)
-	if err := m.LimitPrimary(1, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m := limited(t, upstream(t, "primary", 200), upstream(t, "burst", 200), 1, 5*time.Second, reg)
 	e := echo.New()
 	m.RegisterAdmin(e)
 	put := func(body string) int {
@@ -210,7 +229,7 @@ func TestProbedReadiness(t *testing.T) {
 	defer burst.Close()
 	bu, _ := url.Parse(burst.URL)
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), bu, reg, nil)
+	m := two(t, upstream(t, "primary", 200), bu, reg, nil)
 	if err := m.SetWeights(split.AllBurst); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +245,7 @@ func TestProbedReadiness(t *testing.T) {
 	go func() { m.Probe(ctx, 10*time.Millisecond, time.Second); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	component.Eventually(t, 5*time.Second, "burst not ready", func() bool { return endpoints() == `{"primary":1,"burst":0}` })
+	component.Eventually(t, 5*time.Second, "burst not ready", func() bool { return endpoints() == `{"burst":0,"primary":1}` })
 	rec := httptest.NewRecorder()
 	m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 	if rec.Code != http.StatusServiceUnavailable || calls.Load() != 0 {
@@ -237,7 +256,7 @@ func TestProbedReadiness(t *testing.T) {
 	}
 
 	burstReady.Store(true)
-	component.Eventually(t, 5*time.Second, "burst ready", func() bool { return endpoints() == `{"primary":1,"burst":1}` })
+	component.Eventually(t, 5*time.Second, "burst ready", func() bool { return endpoints() == `{"burst":1,"primary":1}` })
 	rec = httptest.NewRecorder()
 	m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 	if rec.Code != http.StatusOK || calls.Load() != 1 {
@@ -259,7 +278,7 @@ func TestDeadBackendCostsALineASecond(t *testing.T) {
 	dead, _ := url.Parse("http://" + ln.Addr().String())
 	ln.Close()
 	var logs bytes.Buffer
-	m := New(dead, dead, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	m := two(t, dead, dead, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(&logs, nil)))
 	for range 200 {
 		rec := httptest.NewRecorder()
 		m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
@@ -308,10 +327,7 @@ func TestLimiterQueuesInOrder(t *testing.T) {
 // histogram records each with its code and its time queued.
 func TestPrimaryCapacity(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(upstream(t, "primary", 200), upstream(t, "burst", 200), reg, nil)
-	if err := m.LimitPrimary(1, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m := limited(t, upstream(t, "primary", 200), upstream(t, "burst", 200), 1, 2*time.Second, reg)
 	for _, bad := range []float64{-1, 2e6} {
 		if err := m.SetPrimaryCapacity(bad); err == nil || m.PrimaryCapacity() != 1 {
 			t.Fatalf("a capacity of %v: %v, capacity now %v", bad, err, m.PrimaryCapacity())
@@ -393,4 +409,171 @@ func histogram(t *testing.T, reg *prometheus.Registry, dest, code string) *dto.H
 	}
 	t.Fatalf("no duration series for %s %s", dest, code)
 	return nil
+}
+
+// TestNewRefusesBadDestinations: the mesh starts only with 2 to split.Max
+// destinations, the first primary, each named once, each with a URL and a
+// capacity it can serve.
+func TestNewRefusesBadDestinations(t *testing.T) {
+	u := &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
+	many := []Backend{{Name: Primary, URL: u}}
+	for i := range split.Max {
+		many = append(many, Backend{Name: "burst-" + strconv.Itoa(i+1), URL: u})
+	}
+	for _, tt := range []struct {
+		name     string
+		backends []Backend
+	}{
+		{"one", []Backend{{Name: Primary, URL: u}}},
+		{"primary not first", []Backend{{Name: "burst", URL: u}, {Name: Primary, URL: u}}},
+		{"a name twice", []Backend{{Name: Primary, URL: u}, {Name: "burst", URL: u}, {Name: "burst", URL: u}}},
+		{"no URL", []Backend{{Name: Primary, URL: u}, {Name: "burst"}}},
+		{"a negative capacity", []Backend{{Name: Primary, URL: u}, {Name: "burst", URL: u, CapacityRPS: -1}}},
+		{"more than split.Max", many},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if m, err := New(tt.backends, time.Second, prometheus.NewRegistry(), nil); err == nil {
+				t.Fatalf("New accepted %+v: %v", tt.backends, m.Destinations())
+			}
+		})
+	}
+}
+
+// TestThreeDestinations: a mesh of three routes to each by its weight,
+// exactly over 100 requests; takes a split naming the three in order and
+// refuses any other; reports each one's readiness; and a capacity on a
+// destination after primary queues its requests as primary's does.
+func TestThreeDestinations(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New([]Backend{
+		{Name: Primary, URL: upstream(t, "primary", 200)},
+		{Name: "burst", URL: upstream(t, "burst", 200), CapacityRPS: 1},
+		{Name: "burst-2", URL: upstream(t, "burst-2", 200)},
+	}, 5*time.Second, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	m.RegisterAdmin(e)
+	call := func(method, path, body string) (int, string) {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec.Code, strings.TrimSpace(rec.Body.String())
+	}
+	if code, body := call(http.MethodGet, meshapi.WeightsPath, ""); code != 200 || body != `{"primary":100,"burst":0,"burst-2":0}` {
+		t.Fatalf("GET weights = %d %s", code, body)
+	}
+	for _, bad := range []string{`{"primary":50,"burst":50}`, `{"primary":50,"burst-2":30,"burst":20}`, `{"primary":50,"burst":30,"burst-3":20}`} {
+		if code, _ := call(http.MethodPut, meshapi.WeightsPath, bad); code != http.StatusBadRequest || m.Weights() != split.Home(Primary, "burst", "burst-2") {
+			t.Fatalf("PUT %s = %d, weights now %v; want 400 and unchanged", bad, code, m.Weights())
+		}
+	}
+	if code, body := call(http.MethodPut, meshapi.WeightsPath, `{"primary":50,"burst":30,"burst-2":20}`); code != 200 || body != `{"primary":50,"burst":30,"burst-2":20}` {
+		t.Fatalf("PUT 50/30/20 = %d %s", code, body)
+	}
+	if code, body := call(http.MethodGet, meshapi.EndpointsPath, ""); code != 200 || body != `{"burst":1,"burst-2":1,"primary":1}` {
+		t.Fatalf("GET endpoints = %d %s", code, body)
+	}
+	n := map[string]int{}
+	for range 100 {
+		n[m.names[m.pick()]]++
+	}
+	if n[Primary] != 50 || n["burst"] != 30 || n["burst-2"] != 20 {
+		t.Fatalf("50/30/20 picked %v of 100", n)
+	}
+
+	// All to burst, which serves 1 req/s: of two requests at once, one
+	// waits its turn; every answer names its destination.
+	if code, _ := call(http.MethodPut, meshapi.WeightsPath, `{"primary":0,"burst":100,"burst-2":0}`); code != 200 {
+		t.Fatal("PUT all to burst refused")
+	}
+	front := httptest.NewServer(m)
+	defer front.Close()
+	waited := make(chan time.Duration, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			start := time.Now()
+			resp, err := http.Post(front.URL+"/", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get(meshapi.DestinationHeader) != "burst" || !strings.HasPrefix(string(b), "burst:") {
+				t.Errorf("answer %d from %q: %s", resp.StatusCode, resp.Header.Get(meshapi.DestinationHeader), b)
+			}
+			waited <- time.Since(start)
+		})
+	}
+	wg.Wait()
+	close(waited)
+	var longest time.Duration
+	for d := range waited {
+		longest = max(longest, d)
+	}
+	if longest < 900*time.Millisecond {
+		t.Fatalf("two requests at once to burst serving 1 req/s: the later answered after %s, want its turn a second on", longest)
+	}
+	if _, body := call(http.MethodPut, meshapi.WeightsPath, `{"primary":0,"burst":0,"burst-2":100}`); body != `{"primary":0,"burst":0,"burst-2":100}` {
+		t.Fatalf("PUT all to burst-2: %s", body)
+	}
+	resp, err := http.Post(front.URL+"/", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get(meshapi.DestinationHeader) != "burst-2" || !strings.HasPrefix(string(b), "burst-2:") {
+		t.Fatalf("all to burst-2 answered by %q: %s", resp.Header.Get(meshapi.DestinationHeader), b)
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("burst-2", "200")); got != 1 {
+		t.Fatalf("localmesh_requests_total{burst-2,200} = %v", got)
+	}
+}
+
+// TestRefusedConnectionEjects: while the mesh probes, a backend that
+// refuses a request's connection is not ready from that request on, before
+// any probe finds it gone; without probing, nothing would make it ready
+// again, so it stays as it was.
+func TestRefusedConnectionEjects(t *testing.T) {
+	burst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	bu, _ := url.Parse(burst.URL)
+	m := two(t, upstream(t, "primary", 200), bu, prometheus.NewRegistry(), nil)
+	if err := m.SetWeights(split.AllBurst); err != nil {
+		t.Fatal(err)
+	}
+	send := func() int {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		return rec.Code
+	}
+	burst.Close() // refuses connections from now on
+	if code := send(); code != http.StatusBadGateway || m.Endpoints()["burst"] != 1 {
+		t.Fatalf("not probing: answered %d, burst's endpoints %d; want 502 and 1", code, m.Endpoints()["burst"])
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	go func() { _ = alive.Serve(ln) }()
+	bu.Host = ln.Addr().String() // the proxy and the probe follow the URL
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Probe(ctx, time.Hour, time.Second); close(done) }()
+	defer func() { cancel(); <-done }()
+	component.Eventually(t, 5*time.Second, "the first probe", func() bool { return m.probing.Load() && m.Endpoints()["burst"] == 1 })
+	alive.Close()
+	if code := send(); code != http.StatusBadGateway {
+		t.Fatalf("to a backend refusing connections: %d, want 502", code)
+	}
+	if n := m.Endpoints()["burst"]; n != 0 {
+		t.Fatalf("burst's endpoints %d after a refused connection, want 0 before any probe", n)
+	}
+	if code := send(); code != http.StatusServiceUnavailable {
+		t.Fatalf("to an ejected backend: %d, want 503 without trying it", code)
+	}
 }

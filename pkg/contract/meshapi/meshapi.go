@@ -2,7 +2,8 @@
 // the burster's localmesh router drives: GET WeightsPath answers the current
 // split.Split as JSON, PUT WeightsPath with a split.Split sets it and answers
 // the split now in force. A split that is not whole percentages summing to
-// 100 is refused with 400. GET EndpointsPath answers Endpoints: how many
+// 100, or does not name the mesh's destinations in order, is refused with
+// 400. GET EndpointsPath answers Endpoints: how many
 // ready endpoints each destination has, as the mesh's probes of the
 // backends' /readyz find them (what EndpointSlices say in a cluster). GET
 // CapacityPath answers Capacity, the rate primary serves; PUT CapacityPath
@@ -24,16 +25,14 @@ type Capacity struct {
 
 // DestinationHeader is set by the local mesh on every answer it gives the
 // frontend, the worker's and its own refusals alike: the destination
-// (primary or burst) the request was routed to, so that a failed request,
+// (primary, burst, ...) the request was routed to, so that a failed request,
 // which carries no hash to tell its cluster by, is counted for the cluster
 // that failed it.
 const DestinationHeader = "X-Mesh-Destination"
 
-// Endpoints is the body of GET EndpointsPath.
-type Endpoints struct {
-	Primary int `json:"primary"`
-	Burst   int `json:"burst"`
-}
+// Endpoints is the body of GET EndpointsPath: each destination's ready
+// endpoints by its name, {"primary": 1, "burst": 0} with two.
+type Endpoints map[string]int
 
 // LatencyBuckets are the upper bounds, in milliseconds, of the local mesh's
 // request-duration histogram: Istio's for istio_request_duration_milliseconds

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/controller"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/prescale"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/router"
+	"github.com/cloudburst-demo/cloudburst/services/burster/internal/source"
 )
 
 // Backend is what the controller drives and reports to. With a router in
@@ -52,7 +53,7 @@ func NewBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*Back
 		mesh := router.NewLocalMesh(cfg.MeshAdminURL, cfg.QueryTimeout)
 		b := &Backend{router: mesh, close: func() {}}
 		if cfg.MeshReadiness {
-			b.burst = mesh
+			b.burst = mesh.Endpoints(source.Burst)
 		}
 		return b, nil
 	case router.KindIstio, router.KindGatewayAPI:

@@ -17,8 +17,8 @@ import (
 // LocalMesh sets the weights of the local demo's stand-in mesh through its
 // admin API (package meshapi). It has no watch: the controller reads the
 // weights back every interval to find changes made by anyone else. It also
-// reads the burst backend's readiness from the mesh (Ready), as the
-// Kubernetes routers' burster reads the burst cluster's EndpointSlices.
+// reads each destination's readiness from the mesh (Endpoints), as the
+// Kubernetes routers' burster reads each burst cluster's EndpointSlices.
 type LocalMesh struct {
 	url, endpoints string
 	client         *http.Client
@@ -30,26 +30,44 @@ func NewLocalMesh(url string, timeout time.Duration) *LocalMesh {
 	return &LocalMesh{url: base + meshapi.WeightsPath, endpoints: base + meshapi.EndpointsPath, client: &http.Client{Timeout: timeout}}
 }
 
-// Ready is how many ready endpoints the mesh finds for the burst
-// destination.
-func (m *LocalMesh) Ready(ctx context.Context) (int, error) {
+// MeshEndpoints is one destination's readiness as the local mesh finds it.
+type MeshEndpoints struct {
+	mesh *LocalMesh
+	name string
+}
+
+// Endpoints reads the readiness of the destination named name.
+func (m *LocalMesh) Endpoints(name string) MeshEndpoints { return MeshEndpoints{mesh: m, name: name} }
+
+// Ready is how many ready endpoints the mesh finds for the destination. A
+// destination the mesh does not route to is an error.
+func (e MeshEndpoints) Ready(ctx context.Context) (int, error) {
+	n, ok, err := e.mesh.endpointsOf(ctx, e.name)
+	if err == nil && !ok {
+		err = fmt.Errorf("GET %s: the mesh has no destination %s", e.mesh.endpoints, e.name)
+	}
+	return n, err
+}
+
+func (m *LocalMesh) endpointsOf(ctx context.Context, name string) (int, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.endpoints, nil)
 	if err != nil {
-		return 0, fmt.Errorf("building request: %w", err)
+		return 0, false, fmt.Errorf("building request: %w", err)
 	}
 	resp, err := m.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", m.endpoints, err)
+		return 0, false, fmt.Errorf("GET %s: %w", m.endpoints, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", m.endpoints, resp.Status)
+		return 0, false, fmt.Errorf("GET %s: %s", m.endpoints, resp.Status)
 	}
 	var e meshapi.Endpoints
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e); err != nil {
-		return 0, fmt.Errorf("GET %s: %w", m.endpoints, err)
+		return 0, false, fmt.Errorf("GET %s: %w", m.endpoints, err)
 	}
-	return e.Burst, nil
+	n, ok := e[name]
+	return n, ok, nil
 }
 
 // Get returns the mesh's weights.

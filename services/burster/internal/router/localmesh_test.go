@@ -57,14 +57,20 @@ func TestLocalMesh(t *testing.T) {
 	if _, err := r.Set(ctx, split.Two(1, 0)); err == nil {
 		t.Fatal("invalid split accepted")
 	}
-	if n, err := r.Ready(ctx); err != nil || n != 0 {
-		t.Fatalf("Ready = %d, %v; want the burst destination's 0", n, err)
+	if n, err := r.Endpoints("burst").Ready(ctx); err != nil || n != 0 {
+		t.Fatalf("burst's Ready = %d, %v; want 0", n, err)
+	}
+	if n, err := r.Endpoints("primary").Ready(ctx); err != nil || n != 1 {
+		t.Fatalf("primary's Ready = %d, %v; want 1", n, err)
+	}
+	if _, err := r.Endpoints("burst-2").Ready(ctx); err == nil || !strings.Contains(err.Error(), "no destination burst-2") {
+		t.Fatalf("Ready of a destination the mesh does not have: %v", err)
 	}
 	down := NewLocalMesh("http://127.0.0.1:1", time.Second)
 	if _, err := down.Get(ctx); err == nil || !strings.Contains(err.Error(), "GET http://127.0.0.1:1/weights") {
 		t.Fatalf("unreachable mesh: %v", err)
 	}
-	if _, err := down.Ready(ctx); err == nil {
+	if _, err := down.Endpoints("burst").Ready(ctx); err == nil {
 		t.Fatal("Ready of an unreachable mesh: no error")
 	}
 }

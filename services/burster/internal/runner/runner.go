@@ -209,7 +209,7 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 		}
 	}
 	for _, f := range s.Destinations[2:] {
-		further, err := r.further(p, d, f, timeout)
+		further, err := r.further(p, d, rt, f, timeout)
 		if err != nil {
 			return err
 		}
@@ -219,9 +219,9 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 		return nil
 	}
 	if next.Readiness.FromRouter {
-		ready, ok := rt.(controller.BurstReadiness)
-		if !ok {
-			return fmt.Errorf("%w: only the local mesh tells its backends' readiness (fromRouter)", ErrUnsupported)
+		ready, err := fromRouter(rt, next.Name)
+		if err != nil {
+			return err
 		}
 		cfg.Burst = ready
 		return nil
@@ -255,14 +255,16 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 // further wires a destination after burst: its readiness, read from a
 // Service (in this cluster or the one its kubeconfig Secret reaches), and
 // its capacity.
-func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, dest v1alpha1.Destination, timeout time.Duration) (controller.Further, error) {
+func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, rt router.Router, dest v1alpha1.Destination, timeout time.Duration) (controller.Further, error) {
 	f := controller.Further{Name: dest.Name, Capacity: controller.AwayCapacity{RPS: dest.CapacityRPS}}
 	rd := dest.Readiness
 	if rd == nil {
 		return f, nil
 	}
 	if rd.FromRouter {
-		return f, fmt.Errorf("%w: %s: the local mesh tells the readiness of primary and burst alone (fromRouter)", ErrUnsupported, dest.Name)
+		ready, err := fromRouter(rt, dest.Name)
+		f.Ready = ready
+		return f, err
 	}
 	cs := d.Clientset
 	if ref := rd.KubeconfigSecret; ref != nil {
@@ -277,6 +279,16 @@ func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, dest v1alpha1.Destinat
 	f.Ready = capacity.NewList(cs, p.Namespace, rd.Service, timeout)
 	f.Capacity.PerEndpointRPS = p.Spec.Strategy.CapacityPerEndpointRPS
 	return f, nil
+}
+
+// fromRouter is the destination's readiness as the router finds it: the
+// local mesh alone tells it.
+func fromRouter(rt router.Router, name string) (controller.BurstReadiness, error) {
+	mesh, ok := rt.(*router.LocalMesh)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: only the local mesh tells its backends' readiness (fromRouter)", ErrUnsupported, name)
+	}
+	return mesh.Endpoints(name), nil
 }
 
 // remote is a client of the cluster a kubeconfig Secret reaches.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +202,55 @@ func TestThreeDestinationsMeasureTheRateAlone(t *testing.T) {
 				t.Fatalf("%v, want ErrUnsupported saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadinessFromTheRouter: the local mesh tells the readiness of every
+// destination after primary (readiness.fromRouter), burst-2's too; on a
+// Kubernetes route fromRouter is refused, naming the destination.
+func TestReadinessFromTheRouter(t *testing.T) {
+	mesh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/endpoints":
+			_, _ = w.Write([]byte(`{"primary":1,"burst":0,"burst-2":1}`))
+		case "/weights":
+			_, _ = w.Write([]byte(`{"primary":100,"burst":0,"burst-2":0}`))
+		case "/metrics":
+			_, _ = w.Write([]byte("m 0\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer mesh.Close()
+	fromRouter := &v1alpha1.Readiness{FromRouter: true}
+	p := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{
+		Route: v1alpha1.Route{LocalMesh: &v1alpha1.LocalMesh{AdminURL: mesh.URL}},
+		Destinations: []v1alpha1.Destination{{Name: "primary"}, {Name: "burst", Readiness: fromRouter, CapacityRPS: new(20.0)},
+			{Name: "burst-2", Readiness: fromRouter}},
+		Measurement: v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: mesh.URL + "/metrics", Metric: "m"}},
+		Strategy:    v1alpha1.Strategy{Type: v1alpha1.StrategySpillover, CapacityRPS: 20},
+	}}
+	p.Name = "demo"
+	r, err := New(context.Background(), p, Deps{Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	r.Step(context.Background(), time.Now())
+	st := r.Status(v1alpha1.BurstPolicyStatus{}, 1)
+	for name, want := range map[string]int32{"burst": 0, "burst-2": 1} {
+		if d := st.Destination(name); d == nil || d.ReadyEndpoints == nil || *d.ReadyEndpoints != want {
+			t.Errorf("%s's status %+v, want %d ready endpoints from the mesh", name, d, want)
+		}
+	}
+
+	p.Spec.Route = v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: "worker"}}
+	for i := range p.Spec.Destinations {
+		p.Spec.Destinations[i].Subset = p.Spec.Destinations[i].Name
+	}
+	_, err = New(context.Background(), p, Deps{Dynamic: fake.NewSimpleDynamicClient(runtime.NewScheme()), Metrics: prometheus.NewRegistry(),
+		Log: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "burst-2: only the local mesh tells its backends' readiness") {
+		t.Fatalf("fromRouter on a VirtualService: %v", err)
 	}
 }
