@@ -72,6 +72,10 @@ func TestThreeClustersRender(t *testing.T) {
 	if prefixes["primary"] != "" || prefixes["burst"] != "bursty-" || prefixes["burst-2"] != "bursty2-" {
 		t.Fatalf("the workers' PREFIX by cluster: %v", prefixes)
 	}
+	// The frontend tells each cluster's hashes by the workers' prefixes.
+	if got := plainEnv(podSpec(t, one(t, cs[0].objs, "Deployment", "frontend")))["CLUSTER_PREFIXES"]; got != "burst="+prefixes["burst"]+",burst-2="+prefixes["burst-2"] {
+		t.Errorf("the frontend's CLUSTER_PREFIXES %q, want the workers' prefixes %v", got, prefixes)
+	}
 }
 
 // TestMeshThreeClusters asks three real istiods, one per cluster on its own

@@ -57,7 +57,7 @@ func TestDemoSLOCapacityChange(t *testing.T) {
 	w, last := settle(t, bursterURL, fell, func(split.Split) bool { return true })
 	resettle := last.Sub(fell)
 	page := frontendStatus(t, frontendURL)
-	carried := float64(page.Latency.Primary.Requests-page.Latency.Primary.Failed) / float64(page.Latency.WindowSeconds)
+	carried := float64(page.Latency.Clusters[0].Requests-page.Latency.Clusters[0].Failed) / float64(page.Latency.WindowSeconds)
 	t.Logf("capacity 20 -> 10 at 40 req/s: settled again at %v after %s in %d changes, primary answers %.1f req/s",
 		w, resettle.Round(100*time.Millisecond), changesSince(t, bursterURL, fell), carried)
 	logChanges(t, bursterURL, fell)

@@ -128,11 +128,11 @@ func runSLODemo(t testing.TB, name string, capacity float64, to int, watch bool)
 	r.FailedUp = frontendStatus(t, frontendURL).Failed - failedBefore
 	r.RecoveredUp = breach.stop().Sub(step)
 	page := frontendStatus(t, frontendURL)
-	if page.Latency == nil || page.Latency.Primary.P99MS == nil || page.Latency.Burst.P99MS == nil {
+	if page.Latency == nil || page.Latency.Clusters[0].P99MS == nil || page.Latency.Clusters[1].P99MS == nil {
 		t.Fatalf("the frontend's latency once settled: %+v", page.Latency)
 	}
-	r.Carried = float64(page.Latency.Primary.Requests-page.Latency.Primary.Failed) / float64(page.Latency.WindowSeconds)
-	r.PrimaryP99, r.BurstP99 = *page.Latency.Primary.P99MS, *page.Latency.Burst.P99MS
+	r.Carried = float64(page.Latency.Clusters[0].Requests-page.Latency.Clusters[0].Failed) / float64(page.Latency.WindowSeconds)
+	r.PrimaryP99, r.BurstP99 = *page.Latency.Clusters[0].P99MS, *page.Latency.Clusters[1].P99MS
 	logChanges(t, bursterURL, step)
 	if r.SettleUp > maxSettle {
 		t.Errorf("settled %s after the step, want at most %s", r.SettleUp.Round(100*time.Millisecond), maxSettle)

@@ -85,7 +85,7 @@ func launch(t testing.TB, redisMode string, extra ...string) *launched {
 		// Long enough for the burster to see the killed worker fail before it
 		// is back, on a loaded machine.
 		args := append([]string{"-redis", redisMode, "-bin", l.binDir, "-restart-after", restartAfter.String()}, extra...)
-		names := []string{"frontend", "worker", "burst-worker", "mesh", "mesh-admin", "burster", "redis"}
+		names := []string{"frontend", "worker", "burst-worker", "burst-2-worker", "mesh", "mesh-admin", "burster", "redis"}
 		for i, port := range component.FreePorts(t, len(names)) {
 			l.ports[names[i]] = port
 			args = append(args, "-"+names[i]+"-port", strconv.Itoa(port))
@@ -99,7 +99,9 @@ func launch(t testing.TB, redisMode string, extra ...string) *launched {
 			Ready: func() error {
 				lines := l.logs.Lines()
 				url := slices.IndexFunc(lines, func(line string) bool { return strings.TrimSpace(line) == l.pageURL })
-				if url < 0 || !slices.Contains(lines[url:], burstLine) {
+				// Names are padded to the longest process's, which the
+				// number of clusters sets.
+				if url < 0 || !slices.ContainsFunc(lines[url:], func(line string) bool { return unpadded(line) == burstLine }) {
 					return fmt.Errorf("%s and then %q not printed yet", l.pageURL, burstLine)
 				}
 				return nil
@@ -307,11 +309,25 @@ func shownBlocked(t *testing.T, ctx context.Context, within time.Duration, logs 
 func waitRestarted(t *testing.T, logs *process.Log, n int) {
 	t.Helper()
 	component.EventuallyEvery(t, 2*restartAfter+30*time.Second, 250*time.Millisecond, "the burst worker restarted", func() error {
-		if got := strings.Count(logs.String(), "demo         | burst-worker restarted (pid "); got < n {
+		if got := len(restartedLine.FindAllString(logs.String(), -1)); got < n {
 			return fmt.Errorf("%d restarts so far:\n%s", got, logs.Tail(20))
 		}
 		return nil
 	})
+}
+
+// restartedLine is the launcher's line for a restart of the burst worker,
+// whatever the padding of its names.
+var restartedLine = regexp.MustCompile(`(?m)^demo +\| burst-worker restarted \(pid `)
+
+// unpadded is a line of the launcher with its name padded to burstLine's
+// width, as it is with two clusters.
+func unpadded(line string) string {
+	name, text, ok := strings.Cut(line, " | ")
+	if !ok {
+		return line
+	}
+	return fmt.Sprintf("%-12s | %s", strings.TrimSpace(name), text)
 }
 
 // bursterStatus reads the demo burster's policy's status.

@@ -63,7 +63,7 @@ func TestDemoTopology(t *testing.T) {
 		name  string
 		edge  pageapi.Edge
 		count uint64
-	}{{"primary", topo.Primary, lat.Primary.Requests}, {"burst", topo.Burst, lat.Burst.Requests}} {
+	}{{"primary", topo.Edges[0], lat.Clusters[0].Requests}, {"burst", topo.Edges[1], lat.Clusters[1].Requests}} {
 		own := float64(c.count) / float64(lat.WindowSeconds)
 		if c.edge.RPS == nil || own == 0 || math.Abs(*c.edge.RPS-own) > 0.1*own {
 			t.Errorf("%s: the topology says %v req/s, the load generator counted %.1f req/s", c.name, c.edge.RPS, own)
@@ -76,7 +76,7 @@ func TestDemoTopology(t *testing.T) {
 		}
 	}
 	t.Logf("at 25 req/s, settled at %v: topology primary %.1f req/s (load generator %.1f), burst %.1f req/s (%.1f); objective %s/%s; budget left %.1f%%/%.1f%% since the demo started",
-		settled, *topo.Primary.RPS, float64(lat.Primary.Requests)/float64(lat.WindowSeconds), *topo.Burst.RPS, float64(lat.Burst.Requests)/float64(lat.WindowSeconds),
-		topo.Primary.Objective, topo.Burst.Objective, 100**topo.Primary.BudgetLeft, 100**topo.Burst.BudgetLeft)
+		settled, *topo.Edges[0].RPS, float64(lat.Clusters[0].Requests)/float64(lat.WindowSeconds), *topo.Edges[1].RPS, float64(lat.Clusters[1].Requests)/float64(lat.WindowSeconds),
+		topo.Edges[0].Objective, topo.Edges[1].Objective, 100**topo.Edges[0].BudgetLeft, 100**topo.Edges[1].BudgetLeft)
 	shot(t, ctx, "demo-topology.png")
 }

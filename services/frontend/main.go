@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 	"github.com/cloudburst-demo/cloudburst/pkg/health"
@@ -46,7 +47,9 @@ type config struct {
 	BursterURL     string        `envconfig:"BURSTER_URL" default:"" desc:"the burster, to show its decisions on the page; empty: not shown"`
 	BursterPolicy  string        `envconfig:"BURSTER_POLICY" default:"worker" desc:"the BurstPolicy the page follows (the worker's); empty: the burster's only one"`
 	SLOLatencyMS   float64       `envconfig:"SLO_LATENCY_MS" default:"250" desc:"the latency objective the page measures each cluster's answers against (the burster's SLO_LATENCY_MS)"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	// ClusterPrefixes is the prefix table (hashmsg.ParseClusters).
+	ClusterPrefixes string `envconfig:"CLUSTER_PREFIXES" default:"" desc:"the clusters after primary and their workers' PREFIX, in spill order, e.g. burst=bursty-,burst-2=bursty2-; empty: any prefix is burst's"`
+	LogLevel        string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Validate checks the settings envconfig cannot.
@@ -69,6 +72,9 @@ func (c config) Validate() error {
 		return fmt.Errorf("REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)
 	case !(c.SLOLatencyMS > 0):
 		return fmt.Errorf("SLO_LATENCY_MS must be positive, got %v", c.SLOLatencyMS)
+	}
+	if _, err := hashmsg.ParseClusters(c.ClusterPrefixes); err != nil {
+		return fmt.Errorf("CLUSTER_PREFIXES: %w", err)
 	}
 	if errs := validation.IsDNS1123Subdomain(c.BursterPolicy); c.BursterPolicy != "" && len(errs) > 0 {
 		return fmt.Errorf("BURSTER_POLICY %q is not a policy's name: %s", c.BursterPolicy, errs[0])
@@ -154,9 +160,14 @@ func (a *app) status() pageapi.Status {
 }
 
 func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
-	lat := latency.New(latencyWindow, time.Duration(cfg.SLOLatencyMS*float64(time.Millisecond)), cfg.RequestTimeout)
+	clusters, err := hashmsg.ParseClusters(cfg.ClusterPrefixes)
+	if err != nil {
+		return nil, fmt.Errorf("CLUSTER_PREFIXES: %w", err)
+	}
+	lat := latency.New(latencyWindow, time.Duration(cfg.SLOLatencyMS*float64(time.Millisecond)), cfg.RequestTimeout, clusters.Names())
 	gen, err := loadgen.New(loadgen.Config{
 		URL: cfg.ProcessorURL, MaxRPS: cfg.MaxRPS, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.RequestTimeout, Log: log, Latency: lat,
+		Clusters: clusters,
 	})
 	if err != nil {
 		return nil, err
@@ -166,8 +177,8 @@ func newApp(cfg config, log *slog.Logger, rdb *redis.Client) (*app, error) {
 	}
 	a := &app{gen: gen, latency: lat}
 	a.srv = server.New(service, cfg.Config, log, health.New(health.Check{Name: "redis", Fn: redisconn.Ping(rdb)}))
-	a.feed = hashfeed.New(rdb, cfg.RedisChannel, a.srv.Registry)
-	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS}, log, a.srv.Registry)
+	a.feed = hashfeed.New(rdb, cfg.RedisChannel, clusters, a.srv.Registry)
+	a.hub = stream.NewHub(stream.Config{Status: a.status, MaxRPS: cfg.MaxRPS, Clusters: clusters.Names()}, log, a.srv.Registry)
 	gen.OnRateChange(func(int) { a.hub.StatusChanged() })
 	if cfg.BursterURL != "" {
 		a.burster = decisions.NewPoller(decisions.Config{URL: cfg.BursterURL, Policy: cfg.BursterPolicy, Interval: burstPoll,

@@ -1,6 +1,7 @@
 // Command demo runs the whole burst loop on this machine with nothing but Go
 // installed: Redis (redis-server if installed, else an embedded miniredis),
-// a primary worker, a burst worker with PREFIX=bursty-, the local mesh that
+// a primary worker, a burst worker with PREFIX=bursty- (and with -clusters=3
+// a second burst worker with PREFIX=bursty2-), the local mesh that
 // stands in for Istio (serving primary at a fixed capacity, 20 req/s unless
 // -primary-capacity says otherwise), the burster driving it with the
 // codelab's thresholds (or, with -strategy=slo, holding primary at its
@@ -18,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/alicebob/miniredis/v2"
@@ -51,7 +53,8 @@ func run() error {
 		return err
 	}
 	defer restore()
-	out := launcher.NewOutput(os.Stdout, len("burst-worker"))
+	// Names padded to the longest process's: the last cluster's worker.
+	out := launcher.NewOutput(os.Stdout, len(clusters[opt.clusters-1].worker))
 
 	root, err := repoRoot()
 	if err != nil {
@@ -91,19 +94,28 @@ func run() error {
 		}
 		return env
 	}
-	procs := []process.Spec{
-		{Name: "worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("worker") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(opt.ports["worker"]), "REDIS_URL": redisAddr, "PREFIX": ""})},
-		{Name: "burst-worker", Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url("burst-worker") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(opt.ports["burst-worker"]), "REDIS_URL": redisAddr, "PREFIX": "bursty-"})},
-		{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: process.HTTPReady(url("mesh-admin") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(opt.ports["mesh-admin"]), "PROXY_PORT": itoa(opt.ports["mesh"]),
-				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker"),
-				"PRIMARY_CAPACITY": ftoa(opt.primaryCapacity), "PRIMARY_QUEUE_WAIT": "1s"})},
-		{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
-			Env: with(map[string]string{"PORT": itoa(opt.ports["frontend"]), "REDIS_URL": redisAddr,
-				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster"), "SLO_LATENCY_MS": ftoa(opt.sloLatencyMS)})},
+	var procs []process.Spec
+	var further, capacities, prefixes []string
+	for i, c := range clusters[:opt.clusters] {
+		procs = append(procs, process.Spec{Name: c.worker, Path: filepath.Join(bin, "worker"), Ready: process.HTTPReady(url(c.worker) + "/readyz"),
+			Env: with(map[string]string{"PORT": itoa(opt.ports[c.worker]), "REDIS_URL": redisAddr, "PREFIX": c.prefix})})
+		if i >= 2 {
+			further = append(further, c.name+"="+url(c.worker))
+		}
+		if i >= 1 {
+			capacities = append(capacities, c.name+"="+ftoa(opt.capacity(i)))
+			prefixes = append(prefixes, c.name+"="+c.prefix)
+		}
 	}
+	procs = append(procs,
+		process.Spec{Name: "localmesh", Path: filepath.Join(bin, "localmesh"), Ready: process.HTTPReady(url("mesh-admin") + "/readyz"),
+			Env: with(map[string]string{"PORT": itoa(opt.ports["mesh-admin"]), "PROXY_PORT": itoa(opt.ports["mesh"]),
+				"PRIMARY_URL": url("worker"), "BURST_URL": url("burst-worker"), "FURTHER_URLS": strings.Join(further, ","),
+				"PRIMARY_CAPACITY": ftoa(opt.capacity(0)), "CAPACITIES": strings.Join(capacities, ","), "PRIMARY_QUEUE_WAIT": "1s"})},
+		process.Spec{Name: "frontend", Path: filepath.Join(bin, "frontend"), Ready: process.HTTPReady(url("frontend") + "/readyz"),
+			Env: with(map[string]string{"PORT": itoa(opt.ports["frontend"]), "REDIS_URL": redisAddr, "CLUSTER_PREFIXES": strings.Join(prefixes, ","),
+				"PROCESSOR_URL": url("mesh") + "/", "BURSTER_URL": url("burster"), "SLO_LATENCY_MS": ftoa(opt.sloLatencyMS)})},
+	)
 	start := func(specs ...process.Spec) error {
 		for _, p := range specs {
 			if err := l.Start(p); err != nil {
@@ -120,10 +132,14 @@ func run() error {
 		return err
 	}
 
-	if opt.strategy == strategySLO {
+	switch opt.strategy {
+	case strategySLO:
 		fmt.Printf("\nThe page is up. Open it, move the slider past primary's capacity (%g requests/s) and watch the burster hold it within %g ms:\n\n",
-			opt.primaryCapacity, opt.sloLatencyMS)
-	} else {
+			opt.capacity(0), opt.sloLatencyMS)
+	case strategySpillover:
+		fmt.Printf("\nThe page is up. Open it, move the slider past primary's capacity (%g requests/s) and watch the burster spill the rest in order:\n\n",
+			opt.capacity(0))
+	default:
 		fmt.Printf("\nThe page is up. Open it, move the slider past 15 requests/s and watch the hashes turn bursty-:\n\n")
 	}
 	fmt.Printf("    %s/\n\n", url("frontend"))

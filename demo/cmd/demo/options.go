@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ var ports = []struct {
 	{"frontend", 8080, "the page"},
 	{"worker", 8081, "the primary worker"},
 	{"burst-worker", 8082, "the burst worker"},
+	{"burst-2-worker", 8086, "the second burst cluster's worker (-clusters=3)"},
 	{"mesh", 8083, "the local mesh's proxy"},
 	{"mesh-admin", 8084, "the local mesh's admin API and metrics"},
 	{"burster", 8085, "the burster's status and metrics"},
@@ -39,9 +41,18 @@ const (
 
 // Strategies the demo's burster can run.
 const (
-	strategySwitch = "switch" // the codelab's: all to burst above 15 req/s, back below 10
-	strategySLO    = "slo"    // primary held at its latency objective, the excess to burst
+	strategySwitch    = "switch"    // the codelab's: all to burst above 15 req/s, back below 10
+	strategySLO       = "slo"       // primary held at its latency objective, the excess to burst
+	strategySpillover = "spillover" // each cluster filled to its capacity in order, the last takes the rest
 )
+
+// clusters are the demo's clusters in spill order: each one's destination
+// name, worker process (and port flag) and PREFIX.
+var clusters = []struct{ name, worker, prefix string }{
+	{"primary", "worker", ""},
+	{"burst", "burst-worker", "bursty-"},
+	{"burst-2", "burst-2-worker", "bursty2-"},
+}
 
 // options are the demo's flags. parseOptions checks every one before
 // anything is built, so a typo costs a second, not a build.
@@ -53,10 +64,12 @@ type options struct {
 	restartAfter time.Duration
 	ports        map[string]int
 
-	strategy        string  // a strategy
-	primaryCapacity float64 // req/s primary serves; 0: unlimited
-	sloLatencyMS    float64 // slo: the objective's latency
-	sloTarget       float64 // slo: the share of good requests
+	strategy        string    // a strategy
+	clusters        int       // how many clusters: 2 or 3
+	primaryCapacity float64   // req/s primary serves; 0: unlimited
+	capacities      []float64 // req/s each cluster serves, in spill order; 0: unlimited
+	sloLatencyMS    float64   // slo: the objective's latency
+	sloTarget       float64   // slo: the share of good requests
 	sloWindow       time.Duration
 	sloProbe        time.Duration
 	sloHeadroom     float64
@@ -77,8 +90,10 @@ func parseOptions(args []string, help io.Writer) (options, error) {
 	fs.StringVar(&o.binDir, "bin", "bin", "where the binaries are built (relative to the repository root)")
 	fs.DurationVar(&o.restartAfter, "restart-after", 10*time.Second,
 		"start a process that died again after this long (doubling while it keeps dying); 0 leaves it down")
-	fs.StringVar(&o.strategy, "strategy", strategySwitch, "the burster's strategy: switch (the codelab's 15/10 thresholds) or slo (primary held at its latency objective)")
+	fs.StringVar(&o.strategy, "strategy", strategySwitch, "the burster's strategy: switch (the codelab's 15/10 thresholds), slo (primary held at its latency objective) or spillover (each cluster filled to its capacity in order); with -clusters=3, spillover")
+	fs.IntVar(&o.clusters, "clusters", 2, "how many clusters: 2 (primary, burst) or 3 (and burst-2, whose worker publishes with PREFIX=bursty2-)")
 	fs.Float64Var(&o.primaryCapacity, "primary-capacity", 20, "requests per second primary serves, queueing the rest up to 1 s, then 503; 0: unlimited")
+	capacities := fs.String("capacities", "", "requests per second each cluster serves, in order, e.g. 20,20,0 (0: unlimited); the first is primary's, so not with -primary-capacity; default: -primary-capacity, then unlimited")
 	fs.Float64Var(&o.sloLatencyMS, "slo-latency-ms", 250, "-strategy=slo: a good request is answered within this (one of Istio's buckets)")
 	fs.Float64Var(&o.sloTarget, "slo-target", 0.99, "-strategy=slo: the share of primary's requests that must be good")
 	fs.DurationVar(&o.sloWindow, "slo-window", 5*time.Second, "-strategy=slo: the window of the SLI (at least 4s: four scrapes)")
@@ -102,7 +117,42 @@ func parseOptions(args []string, help io.Writer) (options, error) {
 	for name, p := range port {
 		o.ports[name] = *p
 	}
-	return o, o.check(fs.Args())
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var capErr error
+	o.capacities, capErr = parseCapacities(*capacities, set["capacities"] && set["primary-capacity"])
+	return o, errors.Join(capErr, o.check(fs.Args()))
+}
+
+// parseCapacities reads -capacities: rates in requests a second, each 0
+// (unlimited) or more. An empty flag leaves them to -primary-capacity.
+func parseCapacities(v string, withPrimary bool) ([]float64, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if withPrimary {
+		return nil, errors.New("-capacities and -primary-capacity both give primary's capacity: give one")
+	}
+	var out []float64
+	for part := range strings.SplitSeq(v, ",") {
+		rps, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || !(rps >= 0 && rps <= 1e6) {
+			return nil, fmt.Errorf("-capacities=%s: %q is not a rate (0 for unlimited, up to 1e6 requests a second)", v, part)
+		}
+		out = append(out, rps)
+	}
+	return out, nil
+}
+
+// capacity is what cluster i serves, in requests a second (0: unlimited).
+func (o *options) capacity(i int) float64 {
+	switch {
+	case o.capacities != nil:
+		return o.capacities[i]
+	case i == 0:
+		return o.primaryCapacity
+	}
+	return 0
 }
 
 // check validates the options and resolves the Redis to run: every problem,
@@ -116,12 +166,24 @@ func (o *options) check(rest []string) error {
 		errs = append(errs, fmt.Errorf("-restart-after=%s is negative (0 leaves a process that died down)", o.restartAfter))
 	}
 	switch o.strategy {
-	case strategySwitch, strategySLO:
+	case strategySwitch, strategySLO, strategySpillover:
 	default:
-		errs = append(errs, fmt.Errorf("-strategy=%q is not one of %s, %s", o.strategy, strategySwitch, strategySLO))
+		errs = append(errs, fmt.Errorf("-strategy=%q is not one of %s, %s, %s", o.strategy, strategySwitch, strategySLO, strategySpillover))
+	}
+	if o.clusters < 2 || o.clusters > len(clusters) {
+		errs = append(errs, fmt.Errorf("-clusters=%d: the demo runs 2 or %d clusters", o.clusters, len(clusters)))
+	} else if o.clusters > 2 && o.strategy != strategySpillover {
+		// switch and step know two destinations; slo reads each one's
+		// latency, which the burster measures for primary and burst alone.
+		errs = append(errs, fmt.Errorf("-clusters=%d spills in order with -strategy=%s only (not %s)", o.clusters, strategySpillover, o.strategy))
+	}
+	if o.capacities != nil && len(o.capacities) != o.clusters {
+		errs = append(errs, fmt.Errorf("-capacities gives %d capacities for %d clusters: one each, in order", len(o.capacities), o.clusters))
 	}
 	if !(o.primaryCapacity >= 0) {
 		errs = append(errs, fmt.Errorf("-primary-capacity=%v is negative (0: unlimited)", o.primaryCapacity))
+	} else if o.strategy == strategySpillover && (o.capacities == nil || len(o.capacities) == o.clusters) && o.capacity(0) == 0 {
+		errs = append(errs, fmt.Errorf("-strategy=%s fills primary to its capacity first: give primary one (-primary-capacity or -capacities)", strategySpillover))
 	}
 	if !slices.Contains(meshapi.LatencyBuckets, o.sloLatencyMS) {
 		errs = append(errs, fmt.Errorf("-slo-latency-ms=%v is not a bucket of the mesh's latency histogram (Istio's: %v)", o.sloLatencyMS, meshapi.LatencyBuckets))
@@ -157,6 +219,10 @@ func (o *options) check(rest []string) error {
 		if n := o.ports[p.name]; n < 1 || n > 65535 {
 			errs = append(errs, fmt.Errorf("-%s-port=%d is not a TCP port (1 to 65535)", p.name, n))
 		}
+	}
+	// A cluster the demo does not run needs no port.
+	for _, c := range clusters[min(max(o.clusters, 2), len(clusters)):] {
+		delete(o.ports, c.worker)
 	}
 	if ln, err := net.Listen("tcp", net.JoinHostPort(o.host, "0")); err != nil {
 		errs = append(errs, fmt.Errorf("-host=%q: cannot listen there: %w", o.host, err))

@@ -46,7 +46,16 @@ func TestParseOptionsRejects(t *testing.T) {
 		{"port out of range", []string{"-worker-port=70000", "-mesh-port=0"}, []string{"-worker-port=70000 is not a TCP port", "-mesh-port=0 is not a TCP port"}},
 		{"stray argument", []string{"strategy=slo"}, []string{`unexpected argument "strategy=slo"`}},
 		{"host not local", []string{"-host=192.0.2.1"}, []string{`-host="192.0.2.1": cannot listen there`}},
-		{"unknown strategy", []string{"-strategy=latency"}, []string{`-strategy="latency" is not one of switch, slo`}},
+		{"unknown strategy", []string{"-strategy=latency"}, []string{`-strategy="latency" is not one of switch, slo, spillover`}},
+		{"four clusters", []string{"-clusters=4", "-strategy=spillover"}, []string{"-clusters=4: the demo runs 2 or 3 clusters"}},
+		{"one cluster", []string{"-clusters=1"}, []string{"-clusters=1: the demo runs 2 or 3 clusters"}},
+		{"three clusters under switch", []string{"-clusters=3"}, []string{"-clusters=3 spills in order with -strategy=spillover only (not switch)"}},
+		{"three clusters under slo", []string{"-clusters=3", "-strategy=slo"}, []string{"-clusters=3 spills in order with -strategy=spillover only (not slo)"}},
+		{"capacities for other clusters", []string{"-clusters=3", "-strategy=spillover", "-capacities=20,20"}, []string{"-capacities gives 2 capacities for 3 clusters"}},
+		{"a capacity not a rate", []string{"-capacities=20,fast"}, []string{`-capacities=20,fast: "fast" is not a rate`}},
+		{"a negative capacity", []string{"-capacities=20,-1"}, []string{`"-1" is not a rate`}},
+		{"primary's capacity twice", []string{"-capacities=20,0", "-primary-capacity=30"}, []string{"-capacities and -primary-capacity both give primary's capacity"}},
+		{"spillover without primary's capacity", []string{"-strategy=spillover", "-primary-capacity=0"}, []string{"-strategy=spillover fills primary to its capacity first"}},
 		{"negative capacity", []string{"-primary-capacity=-5"}, []string{"-primary-capacity=-5 is negative"}},
 		{"objective between buckets", []string{"-strategy=slo", "-slo-latency-ms=200"}, []string{"-slo-latency-ms=200 is not a bucket of the mesh's latency histogram"}},
 		{"target as a percentage", []string{"-slo-target=99"}, []string{"-slo-target=99 must be above 0 and below 1"}},
@@ -82,12 +91,20 @@ func TestParseOptionsAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.redisServer != "" || o.restartAfter != 0 || o.host != "127.0.0.1" || len(o.ports) != len(ports) ||
+	// Two clusters: burst-2's worker needs no port.
+	if o.redisServer != "" || o.restartAfter != 0 || o.host != "127.0.0.1" || len(o.ports) != len(ports)-1 || o.clusters != 2 ||
 		o.strategy != "switch" || o.primaryCapacity != 20 || o.sloLatencyMS != 250 || o.sloTarget != 0.99 {
 		t.Fatalf("options %+v", o)
 	}
 	if o, err = parseOptions(append(args, "-redis=embedded", "-strategy=slo", "-slo-latency-ms=500"), &bytes.Buffer{}); err != nil || o.strategy != "slo" || o.sloLatencyMS != 500 {
 		t.Fatalf("slo options %+v, %v", o, err)
+	}
+	o, err = parseOptions(append(args, "-redis=embedded", "-clusters=3", "-strategy=spillover", "-capacities=20, 10,0"), &bytes.Buffer{})
+	if err != nil || len(o.ports) != len(ports) || !slices.Equal(o.capacities, []float64{20, 10, 0}) || o.capacity(1) != 10 {
+		t.Fatalf("three clusters: options %+v, %v", o, err)
+	}
+	if o, err = parseOptions(append(args, "-redis=embedded", "-primary-capacity=30"), &bytes.Buffer{}); err != nil || o.capacity(0) != 30 || o.capacity(1) != 0 {
+		t.Fatalf("-primary-capacity=30: capacities %v, %v, %v", o.capacity(0), o.capacity(1), err)
 	}
 	o, err = parseOptions(append(args, "-redis=embedded", "-primary-capacity-at= 90s=10, 3m=0", "-slo-probe=30s"), &bytes.Buffer{})
 	want := capacitySchedule{{after: 90 * time.Second, rps: 10}, {after: 3 * time.Minute}}

@@ -16,24 +16,41 @@ import (
 // flags: the local mesh is the route, and its admin API's metrics are the
 // measurement, as Prometheus' would be in the clusters.
 func demoPolicy(opt options, meshAdmin string) *v1alpha1.BurstPolicy {
-	return &v1alpha1.BurstPolicy{
+	// Nothing goes to a burst worker the mesh finds not ready.
+	dests := []v1alpha1.Destination{{Name: clusters[0].name}}
+	for i, c := range clusters[1:opt.clusters] {
+		d := v1alpha1.Destination{Name: c.name, Readiness: &v1alpha1.Readiness{FromRouter: true}}
+		// Under spillover each destination between home and the last
+		// carries its capacity; the last takes the rest.
+		if rps := opt.capacity(i + 1); opt.clusters > 2 && i+2 < opt.clusters && rps > 0 {
+			d.CapacityRPS = &rps
+		}
+		dests = append(dests, d)
+	}
+	scrape := &v1alpha1.ScrapeMeasurement{
+		URL: meshAdmin + "/metrics", Metric: "localmesh_requests_total", Window: "5s",
+		// The same counter tells the destinations apart, so a
+		// dead worker shows as failing on the page.
+		DestinationLabel: "destination", CodeLabel: "code",
+		// The SLI from the mesh's latency histogram, which has
+		// Istio's buckets: it decides under -strategy=slo, and is
+		// shown on the page (with the error budget since the
+		// demo started) under either strategy.
+		LatencyMetric: "localmesh_request_duration_milliseconds",
+	}
+	if opt.clusters > 2 {
+		// Beyond two destinations the burster measures the rate alone:
+		// its latency and per-destination readings know primary and
+		// burst only.
+		scrape.DestinationLabel, scrape.CodeLabel, scrape.LatencyMetric = "", "", ""
+	}
+	p := &v1alpha1.BurstPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
 		ObjectMeta: metav1.ObjectMeta{Name: "worker"},
 		Spec: v1alpha1.BurstPolicySpec{
-			Route: v1alpha1.Route{LocalMesh: &v1alpha1.LocalMesh{AdminURL: meshAdmin}},
-			// Nothing goes to a burst worker the mesh finds not ready.
-			Destinations: []v1alpha1.Destination{{Name: "primary"}, {Name: "burst", Readiness: &v1alpha1.Readiness{FromRouter: true}}},
-			Measurement: v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{
-				URL: meshAdmin + "/metrics", Metric: "localmesh_requests_total", Window: "5s",
-				// The same counter tells the destinations apart, so a
-				// dead worker shows as failing on the page.
-				DestinationLabel: "destination", CodeLabel: "code",
-				// The SLI from the mesh's latency histogram, which has
-				// Istio's buckets: it decides under -strategy=slo, and is
-				// shown on the page (with the error budget since the
-				// demo started) under either strategy.
-				LatencyMetric: "localmesh_request_duration_milliseconds",
-			}},
+			Route:        v1alpha1.Route{LocalMesh: &v1alpha1.LocalMesh{AdminURL: meshAdmin}},
+			Destinations: dests,
+			Measurement:  v1alpha1.Measurement{Scrape: scrape},
 			// The codelab's thresholds.
 			Strategy: v1alpha1.Strategy{Type: v1alpha1.StrategyType(opt.strategy), HighRPS: 15, LowRPS: new(10.0),
 				SLO: &v1alpha1.SLO{LatencyMS: opt.sloLatencyMS, Target: opt.sloTarget, Window: duration(opt.sloWindow),
@@ -41,6 +58,14 @@ func demoPolicy(opt options, meshAdmin string) *v1alpha1.BurstPolicy {
 			Interval: "1s", MinDwell: "5s",
 		},
 	}
+	if opt.strategy == strategySpillover {
+		// Primary keeps its capacity; the shares are rounded to 5%. A
+		// cluster whose worker dies is left within half a second: the mesh
+		// finds it not ready on its first refused connection.
+		p.Spec.Strategy.CapacityRPS, p.Spec.Strategy.Step = opt.capacity(0), 5
+		p.Spec.Interval = "500ms"
+	}
+	return p
 }
 
 // duration writes d as the API's Duration.

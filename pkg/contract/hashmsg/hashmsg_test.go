@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
@@ -73,5 +75,60 @@ func TestClusterOfAllocatesNothing(t *testing.T) {
 	msg := []byte(hashmsg.Format("bursty-", sha256.Sum256([]byte("x"))))
 	if n := testing.AllocsPerRun(100, func() { _, _ = hashmsg.ClusterOf(msg) }); n != 0 {
 		t.Fatalf("ClusterOf allocates %v times", n)
+	}
+}
+
+// TestClusters: the prefix table tells each cluster by its workers' PREFIX,
+// with no prefix primary's and a prefix it does not name burst's; a bad
+// table is refused, naming what is wrong.
+func TestClusters(t *testing.T) {
+	table, err := hashmsg.ParseClusters(" burst=bursty-, burst-2=bursty2-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := table.Names(); !slices.Equal(got, []hashmsg.Cluster{"primary", "burst", "burst-2"}) {
+		t.Fatalf("Names = %v", got)
+	}
+	var sum [sha256.Size]byte
+	for _, tt := range []struct {
+		prefix string
+		want   hashmsg.Cluster
+	}{
+		{"", hashmsg.Primary}, {"bursty-", hashmsg.Burst}, {"bursty2-", "burst-2"}, {"bursty3-", hashmsg.Burst}, {"bursty2", hashmsg.Burst},
+	} {
+		msg := hashmsg.Format(tt.prefix, sum)
+		if c, err := table.ClusterOf([]byte(msg)); err != nil || c != tt.want {
+			t.Errorf("ClusterOf(%q) = %q, %v; want %q", msg, c, err, tt.want)
+		}
+		if c := table.Of(tt.prefix); c != tt.want {
+			t.Errorf("Of(%q) = %q, want %q", tt.prefix, c, tt.want)
+		}
+		if c, err := hashmsg.ClusterOf([]byte(msg)); err != nil || (c != hashmsg.Primary) != (tt.prefix != "") || (c != hashmsg.Primary && c != hashmsg.Burst) {
+			t.Errorf("DefaultClusters: ClusterOf(%q) = %q, %v", msg, c, err)
+		}
+	}
+	msg := []byte(hashmsg.Format("bursty2-", sum))
+	if n := testing.AllocsPerRun(100, func() { _, _ = table.ClusterOf(msg) }); n != 0 {
+		t.Fatalf("ClusterOf with a table allocates %v times", n)
+	}
+	if !table.Knows("burst-2") || !table.Knows(hashmsg.Primary) || table.Knows("burst-3") || hashmsg.DefaultClusters.Knows("burst-2") {
+		t.Fatal("Knows: the table's clusters, and no other")
+	}
+	if d, err := hashmsg.ParseClusters(""); err != nil || !slices.Equal(d.Names(), []hashmsg.Cluster{"primary", "burst"}) {
+		t.Fatalf("empty table: %v, %v", d.Names(), err)
+	}
+	for _, bad := range []struct{ table, want string }{
+		{"burst-2=bursty2-", `the first is burst's, not "burst-2"`},
+		{"burst", `"burst" is not NAME=PREFIX`},
+		{"burst=bursty-,burst=again-", `"burst" is not a new cluster name`},
+		{"burst=bursty-,primary=p-", `"primary" is not a new cluster name`},
+		{"burst=bursty-,Burst_2=b-", `"Burst_2" is not a new cluster name`},
+		{"burst=bursty-,burst-2=", `burst-2's prefix "" must be 1 to 64 characters`},
+		{"burst=bursty-,burst-2=bursty-", `burst-2's prefix "bursty-" must be 1 to 64 characters without a line break, each once`},
+		{"burst=b1,c2=b2,c3=b3,c4=b4,c5=b5,c6=b6,c7=b7,c8=b8", "at most 7 clusters after primary"},
+	} {
+		if _, err := hashmsg.ParseClusters(bad.table); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("ParseClusters(%q) = %v, want an error with %q", bad.table, err, bad.want)
+		}
 	}
 }

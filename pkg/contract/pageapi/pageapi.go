@@ -24,8 +24,8 @@ const (
 type Frame struct {
 	Type     FrameType `json:"type"`
 	Hashes   []Hash    `json:"hashes,omitempty"`   // the newest of this interval, oldest first
-	Counts   *Counts   `json:"counts,omitempty"`   // every hash received this interval
-	Received *Rates    `json:"received,omitempty"` // hashes per second, with each status
+	Counts   Counts    `json:"counts,omitempty"`   // every hash received this interval
+	Received Rates     `json:"received,omitempty"` // hashes per second, with each status
 	Status   *Status   `json:"status,omitempty"`
 	At       int64     `json:"at,omitempty"` // server time of the status, Unix ms: pages chart on the server's clock
 	MaxRPS   int       `json:"maxRps,omitempty"`
@@ -38,26 +38,12 @@ type Hash struct {
 	Cluster hashmsg.Cluster `json:"cluster"`
 }
 
-// Counts is a number of hashes per cluster.
-type Counts struct {
-	Primary int `json:"primary"`
-	Burst   int `json:"burst"`
-}
+// Counts is a number of hashes per cluster, by its name.
+type Counts map[hashmsg.Cluster]int
 
-// Add counts one hash from cluster c.
-func (n *Counts) Add(c hashmsg.Cluster) {
-	if c == hashmsg.Burst {
-		n.Burst++
-	} else {
-		n.Primary++
-	}
-}
-
-// Rates is hashes received per second per cluster.
-type Rates struct {
-	Primary float64 `json:"primary"`
-	Burst   float64 `json:"burst"`
-}
+// Rates is hashes received per second per cluster, by its name: every
+// cluster the frontend knows (its prefix table) is named, 0 included.
+type Rates map[hashmsg.Cluster]float64
 
 // Status is what every page shows besides the hashes, and the body of
 // GET /api/status: the load generator's figures and, when the frontend
@@ -80,9 +66,18 @@ type Status struct {
 // Topology is frontend → the mesh's split → the worker in each cluster →
 // Redis, with what each worker edge carries.
 type Topology struct {
-	Mesh    string `json:"mesh"` // what splits: "Istio" or "the local mesh"
-	Primary Edge   `json:"primary"`
-	Burst   Edge   `json:"burst"`
+	Mesh  string `json:"mesh"`  // what splits: "Istio" or "the local mesh"
+	Edges []Edge `json:"edges"` // one per destination of the burster, in spill order
+}
+
+// Of is the edge to cluster c; nil when there is none.
+func (t *Topology) Of(c hashmsg.Cluster) *Edge {
+	for i := range t.Edges {
+		if t.Edges[i].Cluster == c {
+			return &t.Edges[i]
+		}
+	}
+	return nil
 }
 
 // Objective is how an edge stands against the SLO.
@@ -99,11 +94,12 @@ const (
 // Edge is the mesh's hop to one cluster's worker. Each figure is nil when
 // not measured.
 type Edge struct {
-	RPS       *float64 `json:"rps,omitempty"`       // requests per second the mesh sent there
-	ErrorsRPS *float64 `json:"errorsRps,omitempty"` // of which answered 5xx (or not at all)
-	P99MS     *float64 `json:"p99Ms,omitempty"`     // the load generator's, over its window
-	Weight    *int     `json:"weight,omitempty"`    // percent, as the burster set it
-	Share     *float64 `json:"share,omitempty"`     // percent of the requests observed going there
+	Cluster   hashmsg.Cluster `json:"cluster"`
+	RPS       *float64        `json:"rps,omitempty"`       // requests per second the mesh sent there
+	ErrorsRPS *float64        `json:"errorsRps,omitempty"` // of which answered 5xx (or not at all)
+	P99MS     *float64        `json:"p99Ms,omitempty"`     // the load generator's, over its window
+	Weight    *int            `json:"weight,omitempty"`    // percent, as the burster set it
+	Share     *float64        `json:"share,omitempty"`     // percent of the requests observed going there
 	// Security is how the hop travels, in words: "mutual TLS", "plaintext",
 	// "plaintext on loopback (local mesh)", or "not measured".
 	Security  string    `json:"security"`
@@ -124,21 +120,31 @@ type Edge struct {
 // request is beyond the objective: the quantiles count it as taking
 // FailedAsMS, the request timeout.
 type Latency struct {
-	ObjectiveMS   float64        `json:"objectiveMs"`   // the SLO's latency (SLO_LATENCY_MS)
-	WindowSeconds int            `json:"windowSeconds"` // the window of the figures: complete seconds, the current one left out
-	FailedAsMS    float64        `json:"failedAsMs"`    // what a failed request counts as in the quantiles
-	Primary       ClusterLatency `json:"primary"`
-	Burst         ClusterLatency `json:"burst"`
-	Unattributed  ClusterLatency `json:"unattributed"` // failed, with no cluster named
+	ObjectiveMS   float64          `json:"objectiveMs"`   // the SLO's latency (SLO_LATENCY_MS)
+	WindowSeconds int              `json:"windowSeconds"` // the window of the figures: complete seconds, the current one left out
+	FailedAsMS    float64          `json:"failedAsMs"`    // what a failed request counts as in the quantiles
+	Clusters      []ClusterLatency `json:"clusters"`      // every cluster the frontend knows, in spill order
+	Unattributed  ClusterLatency   `json:"unattributed"`  // failed, with no cluster named
+}
+
+// Of is cluster c's figures; nil when the frontend does not know c.
+func (l *Latency) Of(c hashmsg.Cluster) *ClusterLatency {
+	for i := range l.Clusters {
+		if l.Clusters[i].Cluster == c {
+			return &l.Clusters[i]
+		}
+	}
+	return nil
 }
 
 // ClusterLatency is one cluster's figures; nil ones while it had none.
 type ClusterLatency struct {
-	Requests        uint64   `json:"requests"`                  // sent and finished in the window, failed ones included
-	Failed          uint64   `json:"failed"`                    // of those, failed
-	P50MS           *float64 `json:"p50Ms,omitempty"`           // median, ms (at most 6.25% above the truth)
-	P99MS           *float64 `json:"p99Ms,omitempty"`           // 99th percentile, ms
-	WithinObjective *float64 `json:"withinObjective,omitempty"` // share answered 200 within ObjectiveMS
+	Cluster         hashmsg.Cluster `json:"cluster,omitempty"`         // "" for the unattributed
+	Requests        uint64          `json:"requests"`                  // sent and finished in the window, failed ones included
+	Failed          uint64          `json:"failed"`                    // of those, failed
+	P50MS           *float64        `json:"p50Ms,omitempty"`           // median, ms (at most 6.25% above the truth)
+	P99MS           *float64        `json:"p99Ms,omitempty"`           // 99th percentile, ms
+	WithinObjective *float64        `json:"withinObjective,omitempty"` // share answered 200 within ObjectiveMS
 }
 
 // Generator is a snapshot of the frontend's load generator.

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
 // Subscription settings. go-redis pings an idle subscription to notice a dead
@@ -30,30 +31,33 @@ const malformed = "malformed"
 type Feed struct {
 	rdb      *redis.Client
 	channel  string
+	clusters hashmsg.Clusters
 	messages *prometheus.CounterVec
 }
 
-// New returns a feed of channel, counting messages on reg.
-func New(rdb *redis.Client, channel string, reg prometheus.Registerer) *Feed {
+// New returns a feed of channel, telling each message's cluster by
+// clusters and counting messages on reg.
+func New(rdb *redis.Client, channel string, clusters hashmsg.Clusters, reg prometheus.Registerer) *Feed {
 	f := &Feed{
-		rdb: rdb, channel: channel,
+		rdb: rdb, channel: channel, clusters: clusters,
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hashfeed_messages_total",
-			Help: "Messages received on the Redis channel, by cluster (primary, burst) or malformed.",
+			Help: "Messages received on the Redis channel, by cluster (primary, burst, and any other CLUSTER_PREFIXES names) or malformed.",
 		}, []string{"cluster"}),
 	}
-	// The label values are a closed set, created up front so every series
-	// exists at zero.
-	for _, c := range []string{string(hashmsg.Primary), string(hashmsg.Burst), malformed} {
-		f.messages.WithLabelValues(c)
+	// The label values are a closed set (the prefix table's clusters),
+	// created up front so every series exists at zero.
+	for _, c := range clusters.Names() {
+		f.messages.WithLabelValues(string(c))
 	}
+	f.messages.WithLabelValues(malformed)
 	reg.MustRegister(f.messages)
 	return f
 }
 
-// Run passes every well-formed message to add until ctx is done. It survives
-// Redis restarts.
-func (f *Feed) Run(ctx context.Context, add func(hashmsg.Message)) error {
+// Run passes every well-formed message, as the hash the page shows with
+// its cluster, to add until ctx is done. It survives Redis restarts.
+func (f *Feed) Run(ctx context.Context, add func(pageapi.Hash)) error {
 	ps := f.rdb.Subscribe(ctx, f.channel)
 	defer ps.Close()
 	msgs := ps.Channel(redis.WithChannelHealthCheckInterval(healthCheck), redis.WithChannelSize(buffer))
@@ -70,12 +74,13 @@ func (f *Feed) Run(ctx context.Context, add func(hashmsg.Message)) error {
 	}
 }
 
-func (f *Feed) receive(payload string, add func(hashmsg.Message)) {
+func (f *Feed) receive(payload string, add func(pageapi.Hash)) {
 	m, err := hashmsg.Parse(payload)
 	if err != nil {
 		f.messages.WithLabelValues(malformed).Inc()
 		return
 	}
-	f.messages.WithLabelValues(string(m.Cluster())).Inc()
-	add(m)
+	c := f.clusters.Of(m.Prefix)
+	f.messages.WithLabelValues(string(c)).Inc()
+	add(pageapi.Hash{Text: payload, Cluster: c})
 }

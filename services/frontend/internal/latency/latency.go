@@ -10,6 +10,7 @@ package latency
 
 import (
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,33 +49,29 @@ func upper(i int) uint64 {
 	return (m+1)<<e - 1
 }
 
-// The rows: the two clusters, and failed requests no answer named a
-// cluster for.
-const (
-	rowPrimary = iota
-	rowBurst
-	rowUnattributed
-	rows
-)
-
-// rowOf is the row of cluster c; an unknown or empty one is unattributed.
-func rowOf(c hashmsg.Cluster) int {
-	switch c {
-	case hashmsg.Primary:
-		return rowPrimary
-	case hashmsg.Burst:
-		return rowBurst
+// rowOf is the row of cluster c: its place among the clusters, the last
+// row (failed requests no answer named a cluster for) for an unknown or
+// empty one.
+func (w *Window) rowOf(c hashmsg.Cluster) int {
+	for i, k := range w.clusters {
+		if k == c {
+			return i
+		}
 	}
-	return rowUnattributed
+	return len(w.clusters)
 }
 
-// second is one second's histograms, one per row.
+// row is one row's histogram over one second.
+type row struct {
+	counts                [nBuckets]uint32
+	within, total, failed uint64
+}
+
+// second is one second's histograms, one per cluster and the unattributed
+// last.
 type second struct {
-	at     int64 // the Unix second it holds
-	counts [rows][nBuckets]uint32
-	within [rows]uint64
-	total  [rows]uint64
-	failed [rows]uint64
+	at   int64 // the Unix second it holds
+	rows []row
 }
 
 // Window is the sliding window of durations.
@@ -82,29 +79,34 @@ type Window struct {
 	objective time.Duration
 	failedAs  time.Duration // what a failed request counts as
 	now       func() time.Time
-	window    int // complete seconds reported
+	window    int               // complete seconds reported
+	clusters  []hashmsg.Cluster // the rows, in order
 
 	mu      sync.Mutex
 	seconds []second // a ring indexed by Unix second modulo its length
 }
 
-// New returns a window of the given whole seconds, counting durations up to
-// objective as within it and a failed request as taking failedAs (the
-// request timeout, beyond the objective).
-func New(seconds int, objective, failedAs time.Duration) *Window {
+// New returns a window of the given whole seconds for clusters, counting
+// durations up to objective as within it and a failed request as taking
+// failedAs (the request timeout, beyond the objective).
+func New(seconds int, objective, failedAs time.Duration, clusters []hashmsg.Cluster) *Window {
 	// One slot more than the window: the current second, being recorded,
 	// must not take the slot of the oldest one the window still reports.
 	n := max(1, seconds)
-	return &Window{objective: objective, failedAs: max(failedAs, objective+time.Microsecond), now: time.Now, window: n,
-		seconds: make([]second, n+1)}
+	w := &Window{objective: objective, failedAs: max(failedAs, objective+time.Microsecond), now: time.Now, window: n,
+		clusters: slices.Clone(clusters), seconds: make([]second, n+1)}
+	for i := range w.seconds {
+		w.seconds[i].rows = make([]row, len(clusters)+1)
+	}
+	return w
 }
 
 // Record counts one request answered 200 by cluster c that took d.
-func (w *Window) Record(c hashmsg.Cluster, d time.Duration) { w.record(rowOf(c), d, false) }
+func (w *Window) Record(c hashmsg.Cluster, d time.Duration) { w.record(w.rowOf(c), d, false) }
 
 // RecordFailed counts one request that failed at cluster c ("" when no
 // answer named one): beyond the objective, as if it took failedAs.
-func (w *Window) RecordFailed(c hashmsg.Cluster) { w.record(rowOf(c), w.failedAs, true) }
+func (w *Window) RecordFailed(c hashmsg.Cluster) { w.record(w.rowOf(c), w.failedAs, true) }
 
 func (w *Window) record(i int, d time.Duration, failed bool) {
 	us := uint64(max(0, d.Microseconds()))
@@ -113,15 +115,17 @@ func (w *Window) record(i int, d time.Duration, failed bool) {
 	defer w.mu.Unlock()
 	s := &w.seconds[int(uint64(sec)%uint64(len(w.seconds)))]
 	if s.at != sec {
-		*s = second{at: sec}
+		s.at = sec
+		clear(s.rows)
 	}
-	s.counts[i][index(us)]++
-	s.total[i]++
+	r := &s.rows[i]
+	r.counts[index(us)]++
+	r.total++
 	switch {
 	case failed:
-		s.failed[i]++
+		r.failed++
 	case d <= w.objective:
-		s.within[i]++
+		r.within++
 	}
 }
 
@@ -130,26 +134,34 @@ func (w *Window) record(i int, d time.Duration, failed bool) {
 // exactly the window, so count ÷ seconds is a rate.
 func (w *Window) Latency() pageapi.Latency {
 	now := w.now().Unix()
-	var counts [rows][nBuckets]uint64
-	var within, total, failed [rows]uint64
+	rows := len(w.clusters) + 1
+	counts := make([][nBuckets]uint64, rows)
+	within, total, failed := make([]uint64, rows), make([]uint64, rows), make([]uint64, rows)
 	w.mu.Lock()
 	for k := range w.seconds {
 		s := &w.seconds[k]
 		if s.at < now-int64(w.window) || s.at >= now {
 			continue
 		}
-		for c := range rows {
-			for b, n := range s.counts[c] {
+		for c := range s.rows {
+			r := &s.rows[c]
+			for b, n := range r.counts {
 				counts[c][b] += uint64(n)
 			}
-			within[c] += s.within[c]
-			total[c] += s.total[c]
-			failed[c] += s.failed[c]
+			within[c] += r.within
+			total[c] += r.total
+			failed[c] += r.failed
 		}
 	}
 	w.mu.Unlock()
-	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: w.window, FailedAsMS: ms(w.failedAs)}
-	for c, dst := range []*pageapi.ClusterLatency{&out.Primary, &out.Burst, &out.Unattributed} {
+	out := pageapi.Latency{ObjectiveMS: ms(w.objective), WindowSeconds: w.window, FailedAsMS: ms(w.failedAs),
+		Clusters: make([]pageapi.ClusterLatency, len(w.clusters))}
+	for c := range rows {
+		dst := &out.Unattributed
+		if c < len(w.clusters) {
+			dst = &out.Clusters[c]
+			dst.Cluster = w.clusters[c]
+		}
 		dst.Requests, dst.Failed = total[c], failed[c]
 		if total[c] == 0 {
 			continue

@@ -40,9 +40,9 @@ func TestBuckets(t *testing.T) {
 // objective exact, per cluster, and seconds older than the window gone.
 func TestWindow(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	w := New(10, 250*time.Millisecond, 2*time.Second)
+	w := New(10, 250*time.Millisecond, 2*time.Second, two)
 	w.now = func() time.Time { return now }
-	if l := w.Latency(); l.Primary.P99MS != nil || l.Primary.Requests != 0 || l.ObjectiveMS != 250 || l.WindowSeconds != 10 {
+	if l := w.Latency(); l.Clusters[0].P99MS != nil || l.Clusters[0].Requests != 0 || l.ObjectiveMS != 250 || l.WindowSeconds != 10 {
 		t.Fatalf("empty window: %+v", l)
 	}
 	// Primary: 1000 requests, 1..1000 ms; burst: 100 at 300 ms.
@@ -57,8 +57,8 @@ func TestWindow(t *testing.T) {
 	for range 100 {
 		w.Record(hashmsg.Burst, 300*time.Millisecond)
 	}
-	if l := w.Latency(); l.Burst.Requests != 0 || l.Primary.Requests != 1000 {
-		t.Fatalf("the current second counted: %d primary, %d burst", l.Primary.Requests, l.Burst.Requests)
+	if l := w.Latency(); l.Clusters[1].Requests != 0 || l.Clusters[0].Requests != 1000 {
+		t.Fatalf("the current second counted: %d primary, %d burst", l.Clusters[0].Requests, l.Clusters[1].Requests)
 	}
 	now = now.Add(time.Second) // the second they were recorded in is complete
 	l := w.Latency()
@@ -66,30 +66,30 @@ func TestWindow(t *testing.T) {
 	for _, q := range []struct {
 		got  *float64
 		want float64
-	}{{l.Primary.P50MS, 500}, {l.Primary.P99MS, 990}, {l.Burst.P50MS, 300}, {l.Burst.P99MS, 300}} {
+	}{{l.Clusters[0].P50MS, 500}, {l.Clusters[0].P99MS, 990}, {l.Clusters[1].P50MS, 300}, {l.Clusters[1].P99MS, 300}} {
 		if q.got == nil || *q.got < q.want || *q.got > q.want*1.0625 {
 			t.Fatalf("quantile %v, want %v to 6.25%% above: %+v", q.got, q.want, l)
 		}
 	}
-	if l.Primary.Requests != 1000 || *l.Primary.WithinObjective != 0.25 || *l.Burst.WithinObjective != 0 {
-		t.Fatalf("counts: %+v %+v", l.Primary, l.Burst)
+	if l.Clusters[0].Requests != 1000 || *l.Clusters[0].WithinObjective != 0.25 || *l.Clusters[1].WithinObjective != 0 {
+		t.Fatalf("counts: %+v %+v", l.Clusters[0], l.Clusters[1])
 	}
 	// 5 s later the first second has left the 10 s window.
 	now = now.Add(5 * time.Second)
-	if l = w.Latency(); l.Primary.Requests != 800 || l.Burst.Requests != 100 {
-		t.Fatalf("5 s later: %+v %+v, want the first 200 of primary's gone", l.Primary, l.Burst)
+	if l = w.Latency(); l.Clusters[0].Requests != 800 || l.Clusters[1].Requests != 100 {
+		t.Fatalf("5 s later: %+v %+v, want the first 200 of primary's gone", l.Clusters[0], l.Clusters[1])
 	}
 	// 11 s after the last of those, only what came since remains.
 	now = now.Add(11 * time.Second)
 	w.Record(hashmsg.Primary, 2*time.Millisecond)
 	now = now.Add(time.Second)
 	l = w.Latency()
-	if l.Burst.Requests != 0 || l.Primary.Requests != 1 || math.Abs(*l.Primary.P50MS-2) > 0.125 {
-		t.Fatalf("after the window slid: %+v %+v", l.Primary, l.Burst)
+	if l.Clusters[1].Requests != 0 || l.Clusters[0].Requests != 1 || math.Abs(*l.Clusters[0].P50MS-2) > 0.125 {
+		t.Fatalf("after the window slid: %+v %+v", l.Clusters[0], l.Clusters[1])
 	}
 	now = now.Add(20 * time.Second)
-	if l = w.Latency(); l.Primary.Requests != 0 {
-		t.Fatalf("an idle window: %+v", l.Primary)
+	if l = w.Latency(); l.Clusters[0].Requests != 0 {
+		t.Fatalf("an idle window: %+v", l.Clusters[0])
 	}
 }
 
@@ -99,7 +99,7 @@ func TestWindow(t *testing.T) {
 // 10 ms. A failure no answer named a cluster for is unattributed.
 func TestFailuresCount(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	w := New(10, 250*time.Millisecond, 2*time.Second)
+	w := New(10, 250*time.Millisecond, 2*time.Second, two)
 	w.now = func() time.Time { return now }
 	for range 98 {
 		w.Record(hashmsg.Primary, 10*time.Millisecond)
@@ -109,7 +109,7 @@ func TestFailuresCount(t *testing.T) {
 	w.RecordFailed("")
 	now = now.Add(time.Second)
 	l := w.Latency()
-	p := l.Primary
+	p := l.Clusters[0]
 	if p.Requests != 100 || p.Failed != 2 || *p.WithinObjective != 0.98 || *p.P50MS > 10.625 {
 		t.Fatalf("primary %+v", p)
 	}
@@ -119,14 +119,14 @@ func TestFailuresCount(t *testing.T) {
 	if u := l.Unattributed; u.Requests != 1 || u.Failed != 1 || *u.WithinObjective != 0 {
 		t.Fatalf("unattributed %+v", u)
 	}
-	if b := l.Burst; b.Requests != 0 || b.Failed != 0 {
+	if b := l.Clusters[1]; b.Requests != 0 || b.Failed != 0 {
 		t.Fatalf("burst %+v", b)
 	}
 }
 
 // TestRecordAllocatesNothing: recording is on every request's path.
 func TestRecordAllocatesNothing(t *testing.T) {
-	w := New(10, 250*time.Millisecond, 2*time.Second)
+	w := New(10, 250*time.Millisecond, 2*time.Second, two)
 	if n := testing.AllocsPerRun(1000, func() { w.Record(hashmsg.Burst, 42*time.Millisecond); w.RecordFailed("") }); n != 0 {
 		t.Fatalf("Record allocates %v times", n)
 	}
@@ -136,15 +136,42 @@ func TestRecordAllocatesNothing(t *testing.T) {
 // requests, while the current second is being recorded too.
 func TestWindowIsWhole(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	w := New(10, 250*time.Millisecond, 2*time.Second)
+	w := New(10, 250*time.Millisecond, 2*time.Second, two)
 	w.now = func() time.Time { return now }
 	for sec := range 30 {
 		now = time.Unix(1_700_000_000+int64(sec), 0)
 		for range 5 {
 			w.Record(hashmsg.Primary, time.Millisecond)
 		}
-		if l := w.Latency(); sec >= 10 && l.Primary.Requests != 50 {
-			t.Fatalf("at second %d: %d requests in the window, want 10 seconds × 5", sec, l.Primary.Requests)
+		if l := w.Latency(); sec >= 10 && l.Clusters[0].Requests != 50 {
+			t.Fatalf("at second %d: %d requests in the window, want 10 seconds × 5", sec, l.Clusters[0].Requests)
 		}
+	}
+}
+
+// two is the window's rows with two clusters.
+var two = []hashmsg.Cluster{hashmsg.Primary, hashmsg.Burst}
+
+// TestThreeClusters: a window of three clusters keeps a row for each, in
+// order, named; a cluster it does not know counts as unattributed.
+func TestThreeClusters(t *testing.T) {
+	w := New(10, 250*time.Millisecond, 2*time.Second, []hashmsg.Cluster{hashmsg.Primary, hashmsg.Burst, "burst-2"})
+	now := time.Unix(1000, 0)
+	w.now = func() time.Time { return now }
+	for range 3 {
+		w.Record("burst-2", 100*time.Millisecond)
+	}
+	w.Record(hashmsg.Primary, time.Millisecond)
+	w.RecordFailed("burst-3")
+	now = now.Add(time.Second)
+	l := w.Latency()
+	if len(l.Clusters) != 3 || l.Clusters[0].Cluster != hashmsg.Primary || l.Clusters[1].Cluster != hashmsg.Burst || l.Clusters[2].Cluster != "burst-2" {
+		t.Fatalf("clusters %+v", l.Clusters)
+	}
+	if c := l.Of("burst-2"); c.Requests != 3 || *c.WithinObjective != 1 || math.Abs(*c.P99MS-100) > 100.0/16 {
+		t.Fatalf("burst-2: %+v", c)
+	}
+	if l.Clusters[0].Requests != 1 || l.Clusters[1].Requests != 0 || l.Unattributed.Failed != 1 || l.Unattributed.Cluster != "" {
+		t.Fatalf("primary %+v, burst %+v, unattributed %+v", l.Clusters[0], l.Clusters[1], l.Unattributed)
 	}
 }

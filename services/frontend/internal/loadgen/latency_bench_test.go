@@ -82,7 +82,7 @@ func BenchmarkLatencyRecording(b *testing.B) {
 		sum.rps += c.rps / float64(b.N)
 	}
 	for i := range b.N {
-		lat := latency.New(10, 250*time.Millisecond, 2*time.Second)
+		lat := latency.New(10, 250*time.Millisecond, 2*time.Second, hashmsg.DefaultClusters.Names())
 		if i%2 == 0 {
 			add(&without, runAt(b, srv.URL, rps, 3*time.Second, nil))
 			add(&with, runAt(b, srv.URL, rps, 3*time.Second, lat))
@@ -90,7 +90,7 @@ func BenchmarkLatencyRecording(b *testing.B) {
 			add(&with, runAt(b, srv.URL, rps, 3*time.Second, lat))
 			add(&without, runAt(b, srv.URL, rps, 3*time.Second, nil))
 		}
-		if l := lat.Latency(); l.Primary.Requests == 0 || l.Burst.Requests == 0 {
+		if l := lat.Latency(); l.Clusters[0].Requests == 0 || l.Clusters[1].Requests == 0 {
 			b.Fatalf("nothing recorded: %+v", l)
 		}
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	// prefix), a failed one for the cluster the mesh's DestinationHeader
 	// names, if any.
 	Latency *latency.Window
+	// Clusters tells an answer's cluster from its prefix, and which
+	// clusters a mesh's header may name.
+	Clusters hashmsg.Clusters
 }
 
 // Generator sends POST {"str": "<random>"} to the worker at the set rate.
@@ -275,7 +278,7 @@ func (g *Generator) send(ctx context.Context) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
-		return statusError{code: resp.StatusCode, cluster: clusterNamed(resp.Header.Get(meshapi.DestinationHeader)), took: time.Since(start)}
+		return statusError{code: resp.StatusCode, cluster: clusterNamed(g.cfg.Clusters, resp.Header.Get(meshapi.DestinationHeader)), took: time.Since(start)}
 	}
 	if g.cfg.Latency == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
@@ -286,17 +289,16 @@ func (g *Generator) send(ctx context.Context) error {
 	n, _ := io.ReadFull(resp.Body, buf[:])
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBodyBytes))
 	took := time.Since(start)
-	if c, ok := clusterOf(buf[:n]); ok {
+	if c, ok := clusterOf(g.cfg.Clusters, buf[:n]); ok {
 		g.cfg.Latency.Record(c, took)
 	}
 	return nil
 }
 
 // clusterNamed is the cluster a mesh's header names ("" for none, or one
-// it does not know: the rows are fixed, whatever a header says).
-func clusterNamed(h string) hashmsg.Cluster {
-	switch c := hashmsg.Cluster(h); c {
-	case hashmsg.Primary, hashmsg.Burst:
+// the table does not know: the rows are fixed, whatever a header says).
+func clusterNamed(t hashmsg.Clusters, h string) hashmsg.Cluster {
+	if c := hashmsg.Cluster(h); t.Knows(c) {
 		return c
 	}
 	return ""
@@ -331,7 +333,7 @@ var messageField = []byte(`{"message":"`)
 
 // clusterOf tells which cluster answered from the head of the worker's
 // answer; false when it is not a worker's answer.
-func clusterOf(head []byte) (hashmsg.Cluster, bool) {
+func clusterOf(t hashmsg.Clusters, head []byte) (hashmsg.Cluster, bool) {
 	msg, ok := bytes.CutPrefix(head, messageField)
 	if !ok {
 		return "", false
@@ -340,7 +342,7 @@ func clusterOf(head []byte) (hashmsg.Cluster, bool) {
 	if end < 0 {
 		return "", false
 	}
-	c, err := hashmsg.ClusterOf(msg[:end])
+	c, err := t.ClusterOf(msg[:end])
 	return c, err == nil
 }
 

@@ -406,7 +406,7 @@ func TestRecordsLatencyPerCluster(t *testing.T) {
 		}
 	}))
 	defer ts.Close()
-	w := latency.New(10, 25*time.Millisecond, 2*time.Second)
+	w := latency.New(10, 25*time.Millisecond, 2*time.Second, hashmsg.DefaultClusters.Names())
 	g, err := New(Config{URL: ts.URL, MaxRPS: 1000, MaxInFlight: 1, Timeout: 2 * time.Second, Latency: w})
 	if err != nil {
 		t.Fatal(err)
@@ -419,18 +419,57 @@ func TestRecordsLatencyPerCluster(t *testing.T) {
 	// second they came in has passed.
 	var l pageapi.Latency
 	component.EventuallyNil(t, 3*time.Second, "the answers' second complete", func() error {
-		if l = w.Latency(); l.Primary.Requests+l.Burst.Requests+l.Unattributed.Requests < 40 {
-			return fmt.Errorf("%d primary, %d burst and %d unattributed so far", l.Primary.Requests, l.Burst.Requests, l.Unattributed.Requests)
+		if l = w.Latency(); l.Clusters[0].Requests+l.Clusters[1].Requests+l.Unattributed.Requests < 40 {
+			return fmt.Errorf("%d primary, %d burst and %d unattributed so far", l.Clusters[0].Requests, l.Clusters[1].Requests, l.Unattributed.Requests)
 		}
 		return nil
 	})
-	if l.Primary.Requests != 20 || l.Primary.Failed != 10 || l.Burst.Requests != 10 || l.Burst.Failed != 0 ||
+	if l.Clusters[0].Requests != 20 || l.Clusters[0].Failed != 10 || l.Clusters[1].Requests != 10 || l.Clusters[1].Failed != 0 ||
 		l.Unattributed.Requests != 10 || l.Unattributed.Failed != 10 {
 		t.Fatalf("recorded primary %+v, burst %+v, unattributed %+v; want primary 10 answered and 10 failed, burst 10, 10 unattributed failures",
-			l.Primary, l.Burst, l.Unattributed)
+			l.Clusters[0], l.Clusters[1], l.Unattributed)
 	}
-	if *l.Burst.P50MS < 30 || *l.Burst.WithinObjective != 0 || *l.Primary.WithinObjective != 0.5 || *l.Primary.P99MS < 2000 {
+	if *l.Clusters[1].P50MS < 30 || *l.Clusters[1].WithinObjective != 0 || *l.Clusters[0].WithinObjective != 0.5 || *l.Clusters[0].P99MS < 2000 {
 		t.Fatalf("burst p50 %v ms, within %v; primary within %v, p99 %v ms (its failures at the 2 s timeout)",
-			*l.Burst.P50MS, *l.Burst.WithinObjective, *l.Primary.WithinObjective, *l.Primary.P99MS)
+			*l.Clusters[1].P50MS, *l.Clusters[1].WithinObjective, *l.Clusters[0].WithinObjective, *l.Clusters[0].P99MS)
+	}
+}
+
+// TestLatencyByPrefixTable: with a prefix table the generator tells a third
+// cluster's answers by its prefix and its failures by the mesh's header.
+func TestLatencyByPrefixTable(t *testing.T) {
+	table, err := hashmsg.ParseClusters("burst=bursty-,burst-2=bursty2-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	sum := sha256.Sum256([]byte("x"))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 {
+			fmt.Fprintf(w, `{"message":%q}`, hashmsg.Format("bursty2-", sum))
+			return
+		}
+		w.Header().Set(meshapi.DestinationHeader, "burst-2")
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+	}))
+	defer ts.Close()
+	w := latency.New(10, 250*time.Millisecond, 2*time.Second, table.Names())
+	g, err := New(Config{URL: ts.URL, MaxRPS: 1000, MaxInFlight: 1, Timeout: 2 * time.Second, Latency: w, Clusters: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		g.fire(context.Background())
+		g.wg.Wait()
+	}
+	var l pageapi.Latency
+	component.EventuallyNil(t, 3*time.Second, "the answers' second complete", func() error {
+		if l = w.Latency(); l.Of("burst-2").Requests < 20 {
+			return fmt.Errorf("burst-2 %+v so far", *l.Of("burst-2"))
+		}
+		return nil
+	})
+	if b := l.Of("burst-2"); b.Requests != 20 || b.Failed != 10 || l.Clusters[0].Requests != 0 || l.Clusters[1].Requests != 0 || l.Unattributed.Requests != 0 {
+		t.Fatalf("burst-2 %+v, primary %+v, burst %+v, unattributed %+v; want burst-2's 10 answers and 10 failures", *b, l.Clusters[0], l.Clusters[1], l.Unattributed)
 	}
 }

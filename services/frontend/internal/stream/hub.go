@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ type Config struct {
 	Status func() pageapi.Status
 	// MaxRPS is told to pages so the slider's range matches the server's.
 	MaxRPS int
+	// Clusters are every cluster a hash may come from (the prefix table's),
+	// each named in the rates received, 0 included; default: primary and
+	// burst.
+	Clusters []hashmsg.Cluster
 	// MaxClients bounds the pages connected at once (each costs a
 	// goroutine pair and its queue); more are refused with close code 1013.
 	MaxClients int
@@ -74,6 +79,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxClients <= 0 {
 		c.MaxClients = DefaultMaxClients
+	}
+	if len(c.Clusters) == 0 {
+		c.Clusters = hashmsg.DefaultClusters.Names()
 	}
 	if c.CommandsPerSecond <= 0 {
 		c.CommandsPerSecond = DefaultCommandsPerSecond
@@ -107,6 +115,8 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 		log:         log,
 		clients:     map[*client]struct{}{},
 		recent:      make([]pageapi.Hash, 0, 2*cfg.MaxHashesPerFrame),
+		counts:      pageapi.Counts{},
+		window:      pageapi.Counts{},
 		windowStart: time.Now(),
 		statusDue:   true,
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
@@ -126,19 +136,19 @@ func NewHub(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Hub {
 	return h
 }
 
-// Add takes one message from the channel. It never blocks on clients.
-func (h *Hub) Add(m hashmsg.Message) {
-	cluster := m.Cluster()
+// Add takes one hash from the channel, its cluster told. It never blocks
+// on clients.
+func (h *Hub) Add(hash pageapi.Hash) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.counts.Add(cluster)
+	h.counts[hash.Cluster]++
 	// Keep only the newest MaxHashesPerFrame: compact the ring when full so
 	// memory stays bounded and appends stay amortised O(1).
 	if len(h.recent) == cap(h.recent) {
 		n := copy(h.recent, h.recent[len(h.recent)-h.cfg.MaxHashesPerFrame+1:])
 		h.recent = h.recent[:n]
 	}
-	h.recent = append(h.recent, pageapi.Hash{Text: m.Prefix + m.Hash, Cluster: cluster})
+	h.recent = append(h.recent, hash)
 }
 
 // StatusChanged makes the next frame carry the status, e.g. after a rate
@@ -181,19 +191,24 @@ func (h *Hub) broadcast(now time.Time) {
 	if n := len(h.recent); n > 0 {
 		keep := min(n, h.cfg.MaxHashesPerFrame)
 		f.Hashes = append([]pageapi.Hash(nil), h.recent[n-keep:]...)
-		c := h.counts
-		f.Counts = &c
+		f.Counts = maps.Clone(h.counts)
 	}
-	h.window.Primary += h.counts.Primary
-	h.window.Burst += h.counts.Burst
-	h.recent, h.counts = h.recent[:0], pageapi.Counts{}
+	for c, n := range h.counts {
+		h.window[c] += n
+	}
+	h.recent = h.recent[:0]
+	clear(h.counts)
 	withStatus := h.statusDue
 	if withStatus {
 		h.statusDue = false
 		if dt := now.Sub(h.windowStart).Seconds(); dt > 0 {
-			f.Received = &pageapi.Rates{Primary: float64(h.window.Primary) / dt, Burst: float64(h.window.Burst) / dt}
+			f.Received = make(pageapi.Rates, len(h.cfg.Clusters))
+			for _, c := range h.cfg.Clusters {
+				f.Received[c] = float64(h.window[c]) / dt
+			}
 		}
-		h.window, h.windowStart = pageapi.Counts{}, now
+		clear(h.window)
+		h.windowStart = now
 	}
 	h.mu.Unlock()
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -23,16 +24,10 @@ import (
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 )
 
-func msg(prefix string, i int) hashmsg.Message {
-	m, err := hashmsg.Parse(hashmsg.Format(prefix, sha256.Sum256([]byte(fmt.Sprint(i)))))
-	if err != nil {
-		panic(err)
-	}
-	return m
-}
-
-func hash(m hashmsg.Message) pageapi.Hash {
-	return pageapi.Hash{Text: m.Prefix + m.Hash, Cluster: m.Cluster()}
+// msg is the i-th hash from the cluster whose workers publish with prefix
+// (by the default table).
+func msg(prefix string, i int) pageapi.Hash {
+	return pageapi.Hash{Text: hashmsg.Format(prefix, sha256.Sum256([]byte(fmt.Sprint(i)))), Cluster: hashmsg.DefaultClusters.Of(prefix)}
 }
 
 // newHub serves a hub without its ticker: tests call broadcast themselves.
@@ -102,10 +97,10 @@ func TestFrameBatchesAndBounds(t *testing.T) {
 	h.broadcast(time.Now())
 
 	f := read(t, c)
-	if f.Type != pageapi.Update || f.Counts == nil || *f.Counts != (pageapi.Counts{Primary: 95, Burst: 30}) {
+	if f.Type != pageapi.Update || !maps.Equal(f.Counts, pageapi.Counts{hashmsg.Primary: 95, hashmsg.Burst: 30}) {
 		t.Fatalf("frame %+v counts %+v", f, f.Counts)
 	}
-	if len(f.Hashes) != 10 || f.Hashes[9] != hash(msg("bursty-", 29)) || f.Hashes[0] != hash(msg("bursty-", 20)) ||
+	if len(f.Hashes) != 10 || f.Hashes[9] != (msg("bursty-", 29)) || f.Hashes[0] != (msg("bursty-", 20)) ||
 		f.Hashes[0].Cluster != hashmsg.Burst {
 		t.Fatalf("hashes %+v, want the newest 10 oldest first, each with its cluster", f.Hashes)
 	}
@@ -117,8 +112,30 @@ func TestFrameBatchesAndBounds(t *testing.T) {
 	h.broadcast(time.Now())
 	h.Add(msg("", 1000))
 	h.broadcast(time.Now())
-	if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0].Cluster != hashmsg.Primary || f.Status != nil || f.Counts.Primary != 1 {
+	if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0].Cluster != hashmsg.Primary || f.Status != nil || !maps.Equal(f.Counts, pageapi.Counts{hashmsg.Primary: 1}) {
 		t.Fatalf("frame %+v", f)
+	}
+}
+
+// TestReceivedNamesEveryCluster: the rates received name every cluster the
+// hub is told of, 0 included, and count a third cluster's hashes apart.
+func TestReceivedNamesEveryCluster(t *testing.T) {
+	h, ts := newHub(t, Config{Clusters: []hashmsg.Cluster{hashmsg.Primary, hashmsg.Burst, "burst-2"}}, nil)
+	c := dial(t, ts)
+	read(t, c) // hello
+	start := time.Now()
+	h.windowStart = start
+	for i := range 4 {
+		h.Add(pageapi.Hash{Text: fmt.Sprint(i), Cluster: "burst-2"})
+	}
+	h.Add(msg("", 1))
+	h.broadcast(start.Add(2 * time.Second))
+	f := read(t, c)
+	if !maps.Equal(f.Counts, pageapi.Counts{hashmsg.Primary: 1, "burst-2": 4}) {
+		t.Fatalf("counts %v", f.Counts)
+	}
+	if !maps.Equal(f.Received, pageapi.Rates{hashmsg.Primary: 0.5, hashmsg.Burst: 0, "burst-2": 2}) {
+		t.Fatalf("received %v, want every cluster named, over the 2 s since the last status", f.Received)
 	}
 }
 
@@ -132,7 +149,7 @@ func TestFansOutToEveryClient(t *testing.T) {
 	h.Add(msg("bursty-", 1))
 	h.broadcast(time.Now())
 	for i, c := range conns {
-		if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0] != hash(msg("bursty-", 1)) {
+		if f := read(t, c); len(f.Hashes) != 1 || f.Hashes[0] != (msg("bursty-", 1)) {
 			t.Fatalf("client %d got %+v", i, f)
 		}
 	}

@@ -8,9 +8,11 @@
 package topology
 
 import (
+	"slices"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/hashmsg"
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/pageapi"
 )
 
@@ -18,64 +20,73 @@ import (
 const loopback = "plaintext on loopback (local mesh)"
 
 // Of is the topology from the policy the burster serves and the load
-// generator's latency; nil without a policy. Its first destination is the
-// page's primary, the second its burst.
+// generator's latency; nil without a policy. It has an edge per
+// destination of the policy, in spill order: the first is the page's
+// primary.
 func Of(b *v1alpha1.BurstPolicy, l *pageapi.Latency) *pageapi.Topology {
 	if b == nil {
 		return nil
 	}
 	local := b.Spec.Route.LocalMesh != nil
-	t := &pageapi.Topology{Mesh: "Istio"}
+	t := &pageapi.Topology{Mesh: "Istio", Edges: make([]pageapi.Edge, len(b.Spec.Destinations))}
 	if local {
 		t.Mesh = "the local mesh"
 	}
-	edges := [2]*pageapi.Edge{&t.Primary, &t.Burst}
-	var dests [2]v1alpha1.DestinationStatus
-	for i := range dests {
-		if i < len(b.Spec.Destinations) {
-			if d := b.Status.Destination(b.Spec.Destinations[i].Name); d != nil {
-				dests[i] = *d
-			}
+	dests := make([]v1alpha1.DestinationStatus, len(b.Spec.Destinations))
+	for i, d := range b.Spec.Destinations {
+		if s := b.Status.Destination(d.Name); s != nil {
+			dests[i] = *s
 		}
 	}
 	var window time.Duration
 	if b.Spec.Strategy.SLO != nil {
 		window, _ = b.Spec.Strategy.SLO.Window.Duration()
 	}
-	var rps [2]*float64
+	// The rates, when every destination's is measured: the share of one
+	// means nothing without the others'.
+	rps := make([]*float64, len(dests))
 	switch {
-	case dests[0].RateRPS != nil && dests[1].RateRPS != nil:
+	case all(dests, func(d v1alpha1.DestinationStatus) bool { return d.RateRPS != nil }):
 		for i, d := range dests {
-			rps[i], edges[i].ErrorsRPS = d.RateRPS, d.FailedRPS
+			rps[i], t.Edges[i].ErrorsRPS = d.RateRPS, d.FailedRPS
 		}
-	case window > 0 && dests[0].Requests != nil && dests[1].Requests != nil:
+	case window > 0 && all(dests, func(d v1alpha1.DestinationStatus) bool { return d.Requests != nil }):
 		for i, d := range dests {
 			r := *d.Requests / window.Seconds()
 			rps[i] = &r
 		}
 	}
 	total := 0.0
-	for i, e := range edges {
-		e.RPS = rps[i]
-		if rps[i] != nil {
-			total += *rps[i]
+	for _, r := range rps {
+		if r != nil {
+			total += *r
 		}
 	}
-	for i, e := range edges {
+	for i := range t.Edges {
+		e, name := &t.Edges[i], b.Spec.Destinations[i].Name
+		e.Cluster, e.RPS = hashmsg.Cluster(name), rps[i]
 		if total > 0 && rps[i] != nil {
 			share := 100 * *rps[i] / total
 			e.Share = &share
 		}
-		if w := v1alpha1.Weight(b.Status.Weights, dests[i].Name); w >= 0 && dests[i].Name != "" {
+		if w := v1alpha1.Weight(b.Status.Weights, name); w >= 0 {
 			e.Weight = &w
 		}
 		if l != nil {
-			e.P99MS = [2]*float64{l.Primary.P99MS, l.Burst.P99MS}[i]
+			if c := l.Of(e.Cluster); c != nil {
+				e.P99MS = c.P99MS
+			}
 		}
 		e.Security = security(local, dests[i].Security)
 		judge(e, dests[i])
 	}
 	return t
+}
+
+// all reports whether every destination's status has what ok asks, and
+// there is at least one.
+func all(ds []v1alpha1.DestinationStatus, ok func(v1alpha1.DestinationStatus) bool) bool {
+	return len(ds) > 0 && !slices.ContainsFunc(ds, func(d v1alpha1.DestinationStatus) bool { return !ok(d) })
 }
 
 // security says how an edge travels.

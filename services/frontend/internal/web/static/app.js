@@ -14,6 +14,18 @@ const latencyChart = Chart.createLines($("latency-chart"), " ms", "objective {v}
 const burnChart = Chart.createLines($("burn-chart"), "×", "budget spent exactly at {v}×");
 const MAX_DECISIONS = 6;      // decisions listed on the page
 
+// The clusters in spill order, as the frontend's latency names them: the
+// page starts with primary and burst, and adds a row, a bar and an edge for
+// each further one (the frontend's CLUSTER_PREFIXES) when it first hears of
+// it. Each has its colour; primary's and burst's are the stylesheet's.
+const PALETTE = ["#1a73e8", "#e8710a", "#188038", "#9334e6", "#d01884", "#12b5cb", "#7e5700", "#5f6368"];
+let clusters = ["primary", "burst"];
+const colorOf = (name) => PALETTE[Math.max(0, clusters.indexOf(name)) % PALETTE.length];
+const series = () => clusters.map((name) => ({ name, color: colorOf(name) }));
+chart.setSeries(series());
+latencyChart.setSeries(series());
+burnChart.setSeries(series());
+
 let ws = null;
 let retryMs = 500;
 let pending = [];             // {text, cluster} waiting for the next animation frame
@@ -55,18 +67,18 @@ function onFrame(f) {
         // Chart on the server's clock, as the burster's decisions are: a
         // browser whose clock is off would misplace the markers otherwise.
         chart.setClockOffset(Date.now() - f.at);
-        chart.push({ t: f.at, primary: f.received.primary, burst: f.received.burst, target: f.status.targetRps });
+        chart.push({ t: f.at, v: f.received, target: f.status.targetRps });
         chart.draw();
         const l = f.status.latency;
         if (l) {
           latencyChart.setClockOffset(Date.now() - f.at);
-          latencyChart.push({ t: f.at, primary: l.primary.p99Ms ?? null, burst: l.burst.p99Ms ?? null });
+          latencyChart.push({ t: f.at, v: Object.fromEntries(l.clusters.map((c) => [c.cluster, c.p99Ms ?? null])) });
           latencyChart.draw();
         }
         const topo = f.status.topology;
         if (topo) {
           burnChart.setClockOffset(Date.now() - f.at);
-          burnChart.push({ t: f.at, primary: topo.primary.burn ?? null, burst: topo.burst.burn ?? null });
+          burnChart.push({ t: f.at, v: Object.fromEntries(topo.edges.map((e) => [e.cluster, e.burn ?? null])) });
           burnChart.draw();
         }
       }
@@ -96,6 +108,7 @@ function draw() {
     const li = document.createElement("li");
     li.textContent = h.text;
     li.className = h.cluster;
+    if (clusters.indexOf(h.cluster) > 1) li.style.borderColor = colorOf(h.cluster);
     frag.appendChild(li);
   }
   pending = [];
@@ -104,6 +117,7 @@ function draw() {
 }
 
 function applyStatus(s) {
+  if (s.latency) ensureClusters(s.latency.clusters.map((c) => c.cluster));
   $("target").textContent = s.targetRps;
   $("sent").textContent = s.sentRps.toFixed(1);
   $("achieved").textContent = s.achievedRps.toFixed(1);
@@ -121,14 +135,64 @@ function applyStatus(s) {
   }
 }
 
+// ensureClusters adds what the page shows of each cluster it has not shown
+// yet, after burst's and in order: its share in the split, its hashes a
+// second and bar, its edge in the topology, its row in the error budget and
+// the latency, and its colour in the charts' legends.
+function ensureClusters(names) {
+  for (const name of names) {
+    if (clusters.includes(name)) continue;
+    const last = clusters[clusters.length - 1];
+    clusters.push(name);
+    const color = colorOf(name);
+    const el = (tag, props, ...children) => {
+      const e = document.createElement(tag);
+      Object.assign(e, props);
+      e.append(...children);
+      return e;
+    };
+    const share = el("div", {}, el("span", { id: `split-${name}-pct`, textContent: "0" }), "%", el("small", { textContent: name }),
+      el("small", { id: `dest-${name}`, className: "dest" }));
+    share.style.background = color;
+    $(`split-${last}-pct`).parentElement.after(share);
+    const figure = el("div", {}, el("dt", { textContent: name }), el("dd", { id: `recv-${name}`, textContent: "0" }), el("small", { textContent: "hashes/s" }));
+    figure.style.borderColor = color;
+    $(`recv-${last}`).parentElement.after(figure);
+    const bar = el("div", { id: `split-${name}` });
+    bar.style.cssText = `width: 0%; background: ${color}`;
+    $(`split-${last}`).after(bar);
+    const box = el("div", { className: "cluster" }, el("span", { className: "cname", textContent: `${name} cluster` }), el("div", { className: "node", textContent: "worker" }));
+    box.style.borderColor = color;
+    const edge = el("div", { id: `edge-${name}`, className: "edge" }, el("div", { className: "arrow" }, el("span", { id: `edge-${name}-rate` })), box,
+      el("small", { id: `edge-${name}-detail` }));
+    $(`edge-${last}`).after(edge);
+    const cell = (id, text = "–") => el("td", { id, textContent: text });
+    const heading = () => {
+      const th = el("th", { textContent: name });
+      th.style.color = color;
+      return th;
+    };
+    $(`budget-${last}-sli`).parentElement.after(el("tr", {}, heading(), cell(`budget-${name}-sli`), cell(`budget-${name}-burn`), cell(`budget-${name}-left`)));
+    $(`lat-${last}-p50`).parentElement.after(el("tr", {}, heading(), cell(`lat-${name}-p50`), cell(`lat-${name}-p99`), cell(`lat-${name}-within`),
+      cell(`lat-${name}-n`, "0"), cell(`lat-${name}-failed`, "0")));
+    for (const [legend, what] of [["chart-legend", ""], ["latency-legend", " p99"], ["burn-legend", " burn"]]) {
+      const tag = el("span", { className: "tag", textContent: name + what });
+      tag.style.background = color;
+      $(legend).querySelectorAll(".tag")[clusters.length - 2].after(tag);
+    }
+  }
+  for (const c of [chart, latencyChart, burnChart]) c.setSeries(series());
+}
+
 let shownSplit = null;
 
-// showSplit puts the split in the big display and flashes it when it moves.
-function showSplit(primary, burst, source) {
-  $("split-primary-pct").textContent = primary;
-  $("split-burst-pct").textContent = burst;
+// showSplit puts the split (weights in spill order: [{name, weight}]) in
+// the big display and flashes it when it moves.
+function showSplit(weights, source) {
+  ensureClusters(weights.map((w) => w.name));
+  for (const w of weights) $(`split-${w.name}-pct`).textContent = w.weight;
   $("split-source").textContent = source;
-  const key = `${primary}/${burst}`;
+  const key = weights.map((w) => w.weight).join("/");
   if (shownSplit !== null && shownSplit !== key) {
     const el = $("split-display");
     el.classList.remove("flash");
@@ -140,8 +204,8 @@ function showSplit(primary, burst, source) {
 
 // The burster serves the policy the page follows as the API has it
 // (apiVersion cloudburst.dev/v1alpha1, kind BurstPolicy): its spec, and its
-// status with the weights and destinations in spill order. The page shows
-// two: the first is primary, the second burst.
+// status with the weights and destinations in spill order: the first is
+// primary, the second burst, any further one a further burst cluster.
 
 // condition is the status' condition of type, or undefined.
 const condition = (st, type) => (st.conditions || []).find((c) => c.type === type);
@@ -183,30 +247,36 @@ function applyBurster(b, problem) {
   }
   const spec = b.spec;
   const strategy = spec.strategy;
-  showSplit(st.weights[0].weight, st.weights[1].weight, "(set by the burster)");
+  showSplit(st.weights, "(set by the burster)");
   const rps = st.rateRps === undefined ? "no measurement" : `${st.rateRps.toFixed(1)} req/s observed`;
   const reason = degraded(st);
   const home = dests[0] || {};
   let line;
   if (strategy.type === "spillover") {
-    line = `burster: spillover, ${rps}, primary keeps ${home.capacityRps !== undefined ? `${home.capacityRps} req/s (${home.readyEndpoints} ready workers)` : "its capacity"}`;
+    const workers = home.readyEndpoints !== undefined ? ` (${home.readyEndpoints} ready workers)` : "";
+    line = `burster: spillover, ${rps}, primary keeps ${home.capacityRps !== undefined ? `${home.capacityRps} req/s${workers}` : "its capacity"}`;
   } else if (strategy.type === "slo") {
     line = `burster: slo, ${rps}; ${sloLine(strategy.slo, st)}`;
   } else {
     line = `burster: ${strategy.type}, ${rps}, burst above ${strategy.highRps}, back below ${strategy.lowRps}`;
   }
-  const next = dests[1];
-  if (next && next.reachable !== undefined) {
-    line += !next.reachable ? "; burst cluster unreachable" : `; burst cluster: ${next.readyEndpoints} ready workers`;
+  // Each cluster after primary whose readiness the burster reads.
+  const weightOf = (name) => (st.weights.find((w) => w.name === name) || {}).weight;
+  dests.slice(1).forEach((next, i) => {
+    if (next.reachable === undefined) return;
+    const name = i === 0 ? "burst cluster" : `${next.name} cluster`;
+    line += !next.reachable ? `; ${name} unreachable` : `; ${name}: ${next.readyEndpoints} ready workers`;
     if (next.prescaledTo) line += ` (pre-scaled to ${next.prescaledTo})`;
-    if (reason === "BurstNotReady") line += ", so nothing is sent there";
-  }
+    if (reason === "BurstNotReady" && !next.readyEndpoints && !weightOf(next.name)) line += ", so nothing is sent there";
+  });
   if (unreachable) line += `; its last write or read of the weights failed (${unreachable})`;
   $("burster-line").textContent = line;
   $("burster-line").classList.toggle("warning", Boolean(reason || unreachable));
   chart.setThresholds(strategy.type === "spillover" || strategy.type === "slo" ? null : { high: strategy.highRps, low: strategy.lowRps });
   const changes = st.changes || [];
-  const marks = changes.map((c) => ({ t: Date.parse(c.time), label: `→ burst ${c.weights[1].weight}%` }));
+  const split = (ws) => ws.map((w) => `${w.name} ${w.weight}%`).join(" / ");
+  const marks = changes.map((c) => ({ t: Date.parse(c.time),
+    label: c.weights.length === 2 ? `→ burst ${c.weights[1].weight}%` : `→ ${c.weights.map((w) => w.weight).join("/")}` }));
   chart.setMarkers(marks);
   burnChart.setMarkers(marks);
   const ol = $("decisions");
@@ -229,7 +299,7 @@ function applyBurster(b, problem) {
       badge.textContent = `primary SLI ${(100 * c.sli).toFixed(2)}%, burn ${c.burn.toFixed(1)}×`;
       li.append(badge);
     }
-    li.append(`${c.reason === "DryRun" ? "would set" : "set"} primary ${c.weights[0].weight}% / burst ${c.weights[1].weight}%: ${c.message || c.reason}`);
+    li.append(`${c.reason === "DryRun" ? "would set" : "set"} ${split(c.weights)}: ${c.message || c.reason}`);
     ol.appendChild(li);
   }
 }
@@ -237,9 +307,10 @@ function applyBurster(b, problem) {
 // showDestinations puts each destination's traffic under its share, and
 // marks one whose requests mostly fail: they still count as load.
 function showDestinations(dests) {
-  ["primary", "burst"].forEach((name, i) => {
+  ensureClusters(dests.map((d) => d.name));
+  clusters.forEach((name) => {
     const el = $(`dest-${name}`);
-    const t = dests[i];
+    const t = dests.find((d) => d.name === name);
     el.classList.toggle("failing", Boolean(t && t.failing));
     if (!t || !t.rateRps) el.textContent = "";
     else if (t.failing) el.textContent = `failing: ${(t.failedRps || 0).toFixed(1)} of ${t.rateRps.toFixed(1)} req/s`;
@@ -258,8 +329,8 @@ function applyLatency(l) {
   $("lat-unattributed-n").textContent = l.unattributed.requests;
   $("lat-unattributed-failed").textContent = l.unattributed.failed;
   const fmt = (v) => (v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`);
-  for (const name of ["primary", "burst"]) {
-    const c = l[name];
+  for (const c of l.clusters) {
+    const name = c.cluster;
     $(`lat-${name}-p50`).textContent = fmt(c.p50Ms);
     $(`lat-${name}-p99`).textContent = fmt(c.p99Ms);
     $(`lat-${name}-p99`).classList.toggle("warning", c.p99Ms !== undefined && c.p99Ms > l.objectiveMs);
@@ -298,8 +369,9 @@ function applyTopology(t, b) {
   $("budget").hidden = !t;
   if (!t) return;
   $("topo-mesh").textContent = `split by ${t.mesh}`;
-  for (const name of ["primary", "burst"]) {
-    const e = t[name];
+  ensureClusters(t.edges.map((e) => e.cluster));
+  for (const e of t.edges) {
+    const name = e.cluster;
     const edge = $(`edge-${name}`);
     edge.className = `edge ${name} objective-${e.objective}`;
     $(`edge-${name}-rate`).textContent = e.rps === undefined ? "rate not measured" : `${e.rps.toFixed(1)} req/s`;
@@ -330,9 +402,9 @@ function applyBudget(t, b) {
   $("budget-source").textContent = !slo ? "the burster does not measure the service level"
     : `objective ${(100 * slo.target).toFixed(1)}% within ${slo.latencyMs} ms; budget ${period || "not measured" + (problem ? ` (${problem})` : "")}` +
       (demo ? " (the local mesh's histogram)" : " (deploy/prometheus' recording rules)");
-  ["primary", "burst"].forEach((name, i) => {
-    const e = t[name];
-    const d = (st.destinations || [])[i];
+  t.edges.forEach((e) => {
+    const name = e.cluster;
+    const d = (st.destinations || []).find((x) => x.name === name);
     const burns = d && d.budget ? d.budget.burns || [] : [];
     $(`budget-${name}-sli`).textContent = e.sli === undefined ? "–" : `${(100 * e.sli).toFixed(2)}%`;
     $(`budget-${name}-burn`).textContent = burns.length
@@ -345,17 +417,16 @@ function applyBudget(t, b) {
   });
 }
 
+// applyReceived shows the hashes a second from each cluster (the server
+// names every cluster it knows, 0 included) and their shares.
 function applyReceived(r) {
-  $("recv-primary").textContent = r.primary.toFixed(1);
-  $("recv-burst").textContent = r.burst.toFixed(1);
-  const total = r.primary + r.burst;
+  const known = clusters.filter((name) => r[name] !== undefined);
+  for (const name of known) $(`recv-${name}`).textContent = r[name].toFixed(1);
+  const total = known.reduce((a, name) => a + r[name], 0);
   if (total > 0) {
-    const burstPct = (100 * r.burst) / total;
-    $("split-primary").style.width = `${100 - burstPct}%`;
-    $("split-burst").style.width = `${burstPct}%`;
-    if ($("split-source").textContent !== "(set by the burster)") {
-      showSplit(Math.round(100 - burstPct), Math.round(burstPct), "(measured from hashes received)");
-    }
+    const shares = known.map((name) => ({ name, weight: Math.round((100 * r[name]) / total) }));
+    for (const name of known) $(`split-${name}`).style.width = `${(100 * r[name]) / total}%`;
+    if ($("split-source").textContent !== "(set by the burster)") showSplit(shares, "(measured from hashes received)");
   }
 }
 

@@ -1,11 +1,12 @@
 // A small canvas chart of the last minute: hashes per second by cluster
-// (stacked areas), the target rate, the burster's thresholds, and a marker
-// where the split changed. No library: the page must work offline.
+// (stacked areas, in spill order), the target rate, the burster's
+// thresholds, and a marker where the split changed. No library: the page
+// must work offline. Each cluster is drawn in its colour (setSeries).
 "use strict";
 
 const Chart = (() => {
   const WINDOW_MS = 60_000;
-  const COLORS = { primary: "#1a73e8", burst: "#e8710a", target: "#202124", threshold: "#b3261e", marker: "#6a1b9a" };
+  const COLORS = { target: "#202124", threshold: "#b3261e", marker: "#6a1b9a" };
 
   // keep appends p and drops points older than the window (and a margin).
   function keep(points, p) {
@@ -65,8 +66,12 @@ const Chart = (() => {
     return 10 * mag;
   }
 
+  // sum is the total of a point's values.
+  const sum = (v) => Object.values(v).reduce((a, b) => a + (b || 0), 0);
+
   function create(canvas) {
-    const points = [];   // {t, primary, burst, target}
+    const points = [];   // {t, v: {cluster: hashes/s}, target}
+    let series = [];     // [{name, color}] in spill order
     let markers = [];    // {t, label}
     let thresholds = null;
     let offset = 0;      // browser clock minus server clock, in ms
@@ -76,7 +81,7 @@ const Chart = (() => {
       const pad = { l: 44, r: 8, t: 10, b: 22 };
       const now = Date.now() - offset, t0 = now - WINDOW_MS;
       let ymax = 10;
-      for (const p of points) ymax = Math.max(ymax, p.primary + p.burst, p.target);
+      for (const p of points) ymax = Math.max(ymax, sum(p.v), p.target);
       if (thresholds) ymax = Math.max(ymax, thresholds.high);
       ymax = niceCeil(ymax * 1.15);
       const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
@@ -86,8 +91,11 @@ const Chart = (() => {
 
       const visible = points.filter((p) => p.t >= t0 - 2_000);
       if (visible.length > 1) {
-        area(g, visible, x, y, (p) => 0, (p) => p.primary, COLORS.primary);
-        area(g, visible, x, y, (p) => p.primary, (p) => p.primary + p.burst, COLORS.burst);
+        // Stacked: each cluster's area sits on those before it.
+        series.forEach((s, i) => {
+          const below = (p) => series.slice(0, i).reduce((a, b) => a + (p.v[b.name] || 0), 0);
+          area(g, visible, x, y, below, (p) => below(p) + (p.v[s.name] || 0), s.color);
+        });
         g.setLineDash([6, 4]);
         g.strokeStyle = COLORS.target;
         g.lineWidth = 2;
@@ -124,6 +132,7 @@ const Chart = (() => {
     return {
       push(p) { keep(points, p); },
       draw,
+      setSeries(list) { series = list; },
       setMarkers(list) { markers = list; },
       setThresholds(t) { thresholds = t; },
       setClockOffset(ms) { offset = ms; },
@@ -134,7 +143,8 @@ const Chart = (() => {
   // 1), with markers where the split changed. unit follows each axis value;
   // label names the reference line ({v} is its value).
   function createLines(canvas, unit, label) {
-    const points = [];   // {t, primary, burst}: values, or null while not measured
+    const points = [];   // {t, v: {cluster: value, or null while not measured}}
+    let series = [];     // [{name, color}] in spill order
     let line = null;
     let markers = [];
     let offset = 0;
@@ -145,19 +155,21 @@ const Chart = (() => {
       const now = Date.now() - offset, t0 = now - WINDOW_MS;
       const visible = points.filter((p) => p.t >= t0 - 2_000);
       let ymax = line ? line * 2 : 10;
-      for (const p of visible) ymax = Math.max(ymax, p.primary || 0, p.burst || 0);
+      for (const p of visible) ymax = Math.max(ymax, ...Object.values(p.v).map((v) => v || 0));
       ymax = niceCeil(ymax * 1.1);
       const x = (t) => pad.l + ((t - t0) / WINDOW_MS) * (w - pad.l - pad.r);
       const y = (v) => h - pad.b - (v / ymax) * (h - pad.t - pad.b);
       axes(g, w, h, pad, x, y, ymax, 4, unit, now);
-      for (const name of ["burst", "primary"]) {
-        g.strokeStyle = COLORS[name];
+      // The last first, so primary's line is on top.
+      for (const s of [...series].reverse()) {
+        g.strokeStyle = s.color;
         g.lineWidth = 2;
         g.beginPath();
         let open = false;
         for (const p of visible) {
-          if (p[name] === null || p[name] === undefined) { open = false; continue; }
-          if (open) g.lineTo(x(p.t), y(p[name])); else g.moveTo(x(p.t), y(p[name]));
+          const v = p.v[s.name];
+          if (v === null || v === undefined) { open = false; continue; }
+          if (open) g.lineTo(x(p.t), y(v)); else g.moveTo(x(p.t), y(v));
           open = true;
         }
         g.stroke();
@@ -178,6 +190,7 @@ const Chart = (() => {
     return {
       push(p) { keep(points, p); },
       draw,
+      setSeries(list) { series = list; },
       setLine(v) { line = v; },
       setMarkers(list) { markers = list; },
       setClockOffset(ms) { offset = ms; },

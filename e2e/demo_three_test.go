@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
+	"github.com/cloudburst-demo/cloudburst/testkit/component"
+)
+
+// TestDemoThreeClusters runs `make demo DEMO_FLAGS="-clusters=3
+// -strategy=spillover -capacities=20,20,0"` and drives it at 50 req/s with
+// the page open in Chromium. The burster fills primary to 20 req/s, burst
+// to 20, and burst-2 takes the rest: the split settles at 40/40/20, and the
+// page shows each cluster's hashes a second (bursty2- ones in a third
+// colour) within 25% of 20, 20 and 10. The burst worker killed: its share
+// moves to burst-2 (40/0/60), the page says burst has no ready worker, and
+// once the launcher has restarted it the split is 40/40/20 again. The
+// closing log gives the settle time, the time the share took to move and
+// the requests that failed meanwhile.
+func TestDemoThreeClusters(t *testing.T) {
+	l := launch(t, "embedded", "-clusters=3", "-strategy=spillover", "-capacities=20,20,0")
+	if !strings.Contains(l.logs.String(), "burst-2-worker is up") {
+		t.Fatalf("the launcher did not start a third worker:\n%s", l.logs.Tail(30))
+	}
+	ctx := l.openPage(t)
+	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
+	spill := split.Home("primary", "burst", "burst-2").WithWeights(40, 40, 20)
+
+	step := time.Now()
+	setRate(t, frontendURL, 50)
+	settled := waitSplit(t, bursterURL, spill, time.Minute)
+	settleUp := settled.Sub(step)
+
+	// The page: the split the burster set, with a share for burst-2, and
+	// each cluster's hashes a second near its share of 50.
+	near := func(id string, want float64) string {
+		return fmt.Sprintf(`Math.abs(Number(document.getElementById(%q).textContent) - %g) <= %g`, id, want, want/4)
+	}
+	err := poll(ctx, `document.getElementById("split-primary-pct").textContent === "40" && `+
+		`document.getElementById("split-burst-pct").textContent === "40" && `+
+		`document.getElementById("split-burst-2-pct").textContent === "20" && `+
+		near("recv-primary", 20)+" && "+near("recv-burst", 20)+" && "+near("recv-burst-2", 10)+" && "+
+		`Array.from(document.querySelectorAll("#hashes li.burst-2")).some(li => li.textContent.startsWith("bursty2-"))`, 30*time.Second)
+	if err != nil {
+		t.Fatalf("the page at 50 req/s: %v\nsplit %q, hashes a second %q", err,
+			eval[string](t, ctx, `document.getElementById("split-display").innerText`),
+			eval[string](t, ctx, `document.querySelector(".figures").innerText`))
+	}
+	received := eval[[]float64](t, ctx, `["primary", "burst", "burst-2"].map(n => Number(document.getElementById("recv-" + n).textContent))`)
+	shot(t, ctx, "demo-three-clusters.png")
+
+	// The burst worker killed: its share goes on to burst-2 at once.
+	failedBefore := frontendStatus(t, frontendURL).Failed
+	killed := kill(t, l.binDir, l.ports["burst-worker"])
+	moved := waitSplit(t, bursterURL, split.Home("primary", "burst", "burst-2").WithWeights(40, 0, 60), restartAfter)
+	away := moved.Sub(killed)
+	// What failed until the mesh stopped sending to burst: the requests in
+	// flight at the move are answered within the request timeout.
+	time.Sleep(3 * time.Second) // the frontend's 2 s request timeout and a second of its status
+	failed := frontendStatus(t, frontendURL).Failed - failedBefore
+	st := bursterStatusAt(t, bursterURL)
+	if !st.Has(v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonBurstNotReady) || !strings.Contains(conditionMessage(st, v1alpha1.ConditionDegraded), "burst") {
+		t.Errorf("with the burst worker down the status' conditions are %+v", st.Conditions)
+	}
+	if err := poll(ctx, `document.getElementById("split-burst-pct").textContent === "0" && `+
+		`document.getElementById("split-burst-2-pct").textContent === "60" && `+
+		`document.getElementById("burster-line").textContent.includes("burst cluster: 0 ready workers, so nothing is sent there")`, 10*time.Second); err != nil {
+		t.Errorf("the page with the burst worker down: %v (%q)", err, eval[string](t, ctx, `document.getElementById("burster-line").textContent`))
+	}
+	shot(t, ctx, "demo-three-clusters-burst-down.png")
+
+	// Back once the launcher has restarted it.
+	waitRestarted(t, l.logs, 1)
+	restarted := time.Now()
+	back := waitSplit(t, bursterURL, spill, time.Minute)
+	t.Logf("three clusters at 50 req/s: 40/40/20 %s after the rate was set; the page received %.1f / %.1f / %.1f hashes a second; "+
+		"burst killed: 40/0/60 %s later, %d requests failed; burst restarted: 40/40/20 again %s after the launcher said so",
+		settleUp.Round(100*time.Millisecond), received[0], received[1], received[2],
+		away.Round(time.Millisecond), failed, back.Sub(restarted).Round(100*time.Millisecond))
+	if away > 2*time.Second {
+		t.Errorf("burst's share moved %s after its worker was killed, want within 2 s", away.Round(time.Millisecond))
+	}
+	if failed > 20 {
+		t.Errorf("%d requests failed while burst's share moved, want at most 20", failed)
+	}
+}
+
+// waitSplit waits until the burster's weights are want and returns when
+// they were set, by the status' changes (the time the poll saw them when
+// no change records it).
+func waitSplit(t *testing.T, bursterURL string, want split.Split, within time.Duration) time.Time {
+	t.Helper()
+	var at time.Time
+	component.EventuallyEvery(t, within, 100*time.Millisecond, "the split "+want.String(), func() error {
+		st := bursterStatusAt(t, bursterURL)
+		if got := splitOf(st.Weights); got != want {
+			return fmt.Errorf("weights %v; conditions %+v", got, st.Conditions)
+		}
+		at = time.Now()
+		for _, c := range st.Changes {
+			if c.Reason != v1alpha1.ChangeDryRun && splitOf(c.Weights) == want {
+				at = c.Time.Time
+			}
+		}
+		return nil
+	})
+	return at
+}
+
+// conditionMessage is the message of the status' condition of type, or "".
+func conditionMessage(st v1alpha1.BurstPolicyStatus, typ string) string {
+	for _, c := range st.Conditions {
+		if c.Type == typ {
+			return c.Message
+		}
+	}
+	return ""
+}
