@@ -240,7 +240,8 @@ remote_kubeconfig() {
 # build linux/amd64, wrong on Apple Silicon). ROUTER=gatewayapi selects
 # skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi;
 # STRATEGY=slo the profile slo (gatewayapi-slo with both): k8s/overlays/slo;
-# CLUSTERS=3 the profile three and the config burst-2: k8s/overlays/three.
+# CLUSTERS=3 the profile three (gatewayapi-three with ROUTER=gatewayapi) and
+# the config burst-2: k8s/overlays/three.
 # Unless ARGS name configs (-m), skaffold runs those of the clusters.
 run_skaffold() {
 	local name="" profile=() modules=()
@@ -255,8 +256,11 @@ run_skaffold() {
 	*) echo "STRATEGY=$STRATEGY: want switch (the codelab's thresholds) or slo (primary held at its latency objective)" >&2; exit 2 ;;
 	esac
 	if [ ${#clusters[@]} -eq 3 ]; then
-		[ -z "$name" ] || { echo "CLUSTERS=3 spills by capacity over a VirtualService: leave ROUTER and STRATEGY unset" >&2; exit 2; }
-		name=three
+		case $name in
+		"") name=three ;;
+		gatewayapi) name=gatewayapi-three ;;
+		*) echo "CLUSTERS=3 spills by capacity: leave STRATEGY unset" >&2; exit 2 ;;
+		esac
 	fi
 	if [ -n "$name" ]; then profile=(--profile "$name"); fi
 	case " $* " in

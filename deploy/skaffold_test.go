@@ -99,19 +99,35 @@ func TestSkaffoldConfig(t *testing.T) {
 		if cfg != "burst-2" {
 			args = append(args, "-p", "three")
 		}
-		out, err := run(t, root, skaffold, args...)
-		if err != nil {
-			t.Fatalf("skaffold %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("skaffold %s renders no %q", strings.Join(args, " "), strings.TrimSpace(w))
-			}
-		}
+		rendersAll(t, root, skaffold, args, want)
+	}
+	// Three clusters over an HTTPRoute: the profile gatewayapi-three, in
+	// every config.
+	for cfg, want := range map[string][]string{
+		"primary": {"kind: HTTPRoute\n", "  - name: worker-burst-2\n", "backendRef: worker-burst-2\n", "    type: spillover\n"},
+		"burst":   {"name: worker-burst-2\n"},
+		"burst-2": {"name: worker-burst-2\n", "value: bursty2-\n"},
+	} {
+		rendersAll(t, root, skaffold, []string{"render", "-m", cfg, "--offline=true", "--digest-source=none", "-p", "gatewayapi-three"}, want)
 	}
 	diag, err := run(t, root, skaffold, "diagnose", "--yaml-only", "-m", "burst-2")
 	if err != nil || !strings.Contains(diag, "kubeContext: kind-burst-2") || !strings.Contains(diag, "- image: worker\n") {
 		t.Errorf("skaffold -m burst-2 must build the worker and deploy to kind-burst-2: %v\n%s", err, diag)
+	}
+}
+
+// rendersAll runs skaffold with args and fails unless its output holds
+// every string of want.
+func rendersAll(t *testing.T, root, skaffold string, args, want []string) {
+	t.Helper()
+	out, err := run(t, root, skaffold, args...)
+	if err != nil {
+		t.Fatalf("skaffold %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("skaffold %s renders no %q", strings.Join(args, " "), strings.TrimSpace(w))
+		}
 	}
 }
 

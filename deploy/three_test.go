@@ -22,7 +22,7 @@ var threeNames = []string{"primary", "burst", "burst-2"}
 // CLUSTERS=3 make clusters deploy leaves the clusters.
 func threeClusters(t testing.TB) []cluster {
 	t.Helper()
-	return renderClusters(t, "k8s/overlays/three", threeNames...)
+	return renderClusters(t, threeOverlays[istioAPI.router], threeNames...)
 }
 
 // TestThreeClustersRender: the real istioctl validates and analyzes each of
@@ -78,22 +78,85 @@ func TestThreeClustersRender(t *testing.T) {
 	}
 }
 
+// TestThreeClustersGatewayAPIRender: the three clusters with the worker's
+// split as an HTTPRoute (k8s/overlays/three/gatewayapi), as ROUTER=gatewayapi
+// CLUSTERS=3 make deploy leaves them. The real istioctl validates and
+// analyzes each cluster's objects and its API server accepts them; each
+// cluster has the three clusters' worker Services, only its own with a
+// selector; the route has a backendRef per cluster in spill order and no
+// VirtualService is left; the policy spills across those backends, reading
+// the rate alone.
+func TestThreeClustersGatewayAPIRender(t *testing.T) {
+	istioctl := component.Tool(t, "istioctl")
+	backends := []string{"worker-primary", "worker-burst", "worker-burst-2"}
+	cs := renderClusters(t, "k8s/overlays/three/gatewayapi", threeNames...)
+	for i, c := range cs {
+		t.Run(c.name, func(t *testing.T) {
+			istioctlAccepts(t, istioctl, c.objs)
+			apply(t, c)
+			for j, b := range backends {
+				_, selects, _ := unstructured.NestedMap(one(t, c.objs, "Service", b).Object, "spec", "selector")
+				if selects != (i == j) {
+					t.Errorf("Service %s has a selector: %v; want one in %s alone", b, selects, threeNames[j])
+				}
+			}
+		})
+	}
+	primary := cs[0].objs
+	if vs := find(primary, "VirtualService", "worker"); len(vs) != 0 {
+		t.Fatal("the worker's VirtualService is left beside the HTTPRoute")
+	}
+	rules, _, _ := unstructured.NestedSlice(one(t, primary, "HTTPRoute", "worker").Object, "spec", "rules")
+	var refs []string
+	for _, r := range rules[0].(map[string]any)["backendRefs"].([]any) {
+		ref := r.(map[string]any)
+		refs = append(refs, fmt.Sprintf("%s=%v", ref["name"], ref["weight"]))
+	}
+	if want := "worker-primary=100,worker-burst=0,worker-burst-2=0"; strings.Join(refs, ",") != want {
+		t.Fatalf("the HTTPRoute's backendRefs %v, want %s", refs, want)
+	}
+	p := workerPolicy(t, primary)
+	if errs := p.Validate(); len(errs) > 0 {
+		t.Fatalf("the policy is invalid: %v", errs.ToAggregate())
+	}
+	var names, refsOf []string
+	for _, d := range p.Spec.Destinations {
+		names, refsOf = append(names, d.Name), append(refsOf, d.BackendRef)
+	}
+	m := p.Spec.Measurement.Prometheus
+	switch {
+	case p.Spec.Route.HTTPRoute == nil || p.Spec.Route.HTTPRoute.Name != "worker" || p.Spec.Route.VirtualService != nil:
+		t.Errorf("the policy's route %+v, want the HTTPRoute worker", p.Spec.Route)
+	case strings.Join(names, ",") != strings.Join(threeNames, ",") || strings.Join(refsOf, ",") != strings.Join(backends, ","):
+		t.Errorf("the policy spills to %v (backends %v), want %v on %v", names, refsOf, threeNames, backends)
+	case m == nil || m.DestinationsQuery != "" || m.LatencyQuery != "" || m.SecurityQuery != "" || !strings.Contains(m.Query, "worker-burst-2"):
+		t.Errorf("the policy's measurement %+v, want the rate over the three backends alone", m)
+	}
+}
+
 // TestMeshThreeClusters asks three real istiods, one per cluster on its own
 // network, what the proxies are told once the real burster has spilled
 // across the three: the frontend's sidecar in primary has the three weights
 // it wrote, each burst cluster's share goes to that cluster's east-west
-// gateway, and each gateway passes it on to its own workers. Then the
-// third cluster's DestinationRule is removed by hand: its gateway's check
-// fails, naming the third cluster's SNI.
-func TestMeshThreeClusters(t *testing.T) {
-	m := startMeshOf(t, threeClusters(t))
+// gateway, and each gateway passes it on to its own workers. Then what
+// burst-2's gateway builds its filter chain from is removed by hand (the
+// third subset of its DestinationRule; with the HTTPRoute, the worker-burst-2
+// Service): its gateway's check fails, naming the third cluster's SNI. For
+// both ways of splitting the traffic.
+func TestMeshThreeClusters(t *testing.T) { eachAPI(t, testMeshThreeClusters) }
+
+// threeOverlays are the three-cluster overlays of each way of splitting.
+var threeOverlays = map[string]string{istioAPI.router: "k8s/overlays/three", gatewayAPI.router: "k8s/overlays/three/gatewayapi"}
+
+func testMeshThreeClusters(t *testing.T, api trafficAPI) {
+	m := startMeshOf(t, renderClusters(t, threeOverlays[api.router], threeNames...))
 	primary, burst, burst2 := m.Cluster("primary"), m.Cluster("burst"), m.Cluster("burst-2")
 	frontend := connect(t, primary, namespace, "frontend")
 	gateways := map[string]*xds.Client{}
 	for _, c := range []*mesh.Cluster{burst, burst2} {
 		gateways[c.Spec.Name] = connect(t, c, mesh.SystemNamespace, "istio-eastwestgateway")
 	}
-	eventually(t, frontend, "the shipped 100/0/0", routeIs(map[string]uint32{istioAPI.sidecarCluster("primary"): 100}))
+	eventually(t, frontend, "the shipped 100/0/0", routeIs(map[string]uint32{api.sidecarCluster("primary"): 100}))
 
 	// The real burster, with the rendered Deployment and policy: each
 	// cluster carries its ready workers × capacityPerEndpointRps. At 300
@@ -106,7 +169,9 @@ func TestMeshThreeClusters(t *testing.T) {
 	for _, c := range m.Clusters {
 		workers[c.Spec.Name] = len(podAddresses(c, "worker", 8080))
 	}
-	load := promserver.NewLoad(t, `istio_requests_total{reporter="source",source_workload="frontend",destination_service_name="worker",response_code="200"}`, 300)
+	// The policy's query sums the requests to the route's destinations.
+	reported := map[string]string{istioAPI.router: "worker", gatewayAPI.router: "worker-primary"}[api.router]
+	load := promserver.NewLoad(t, fmt.Sprintf(`istio_requests_total{reporter="source",source_workload="frontend",destination_service_name=%q,response_code="200"}`, reported), 300)
 	prom := promserver.Start(t, load.Host())
 	kubeconfig, err := burst2.Kubeconfig(t, namespace, "burster-remote")
 	if err != nil {
@@ -118,7 +183,7 @@ func TestMeshThreeClusters(t *testing.T) {
 	want := map[string]uint32{}
 	for name, w := range map[string]int{"primary": home, "burst": next, "burst-2": 100 - home - next} {
 		if w > 0 {
-			want[istioAPI.sidecarCluster(name)] = uint32(w)
+			want[api.sidecarCluster(name)] = uint32(w)
 		}
 	}
 	if len(want) != 3 {
@@ -135,10 +200,10 @@ func TestMeshThreeClusters(t *testing.T) {
 		gatewayAddr := loadBalancer(t, c, mesh.SystemNamespace, "istio-eastwestgateway", eastWestPort)
 		pods := podAddresses(c, "worker", 8080)
 		t.Run(name+"'s share goes to its east-west gateway", func(t *testing.T) {
-			eventually(t, frontend, name+" endpoints", endpointsAre(istioAPI.sidecarCluster(name), gatewayAddr))
+			eventually(t, frontend, name+" endpoints", endpointsAre(api.sidecarCluster(name), gatewayAddr))
 		})
 		checks[name] = func(gw xds.Snapshot) error {
-			sniName, err := sni(frontend.Snapshot(), istioAPI.sidecarCluster(name))
+			sniName, err := sni(frontend.Snapshot(), api.sidecarCluster(name))
 			if err != nil {
 				return err
 			}
@@ -153,10 +218,15 @@ func TestMeshThreeClusters(t *testing.T) {
 		})
 	}
 
-	t.Run("control: the third cluster's DestinationRule removed", func(t *testing.T) {
-		restore := sync.OnceFunc(removeObject(t, burst2, destinationRules, "worker"))
+	// What burst-2's gateway builds the third share's filter chain from.
+	removed, gvr, name, reason := "DestinationRule", destinationRules, "worker", "no filter chain for SNI outbound_.8080_.burst-2_"
+	if api.router == gatewayAPI.router {
+		removed, gvr, name, reason = "worker-burst-2 Service", services, "worker-burst-2", "worker-burst-2."+namespace+".svc.cluster.local has endpoints []"
+	}
+	t.Run("control: the third cluster's "+removed+" removed", func(t *testing.T) {
+		restore := sync.OnceFunc(removeObject(t, burst2, gvr, name))
 		t.Cleanup(restore)
-		failsWith(t, gateways["burst-2"], "no filter chain for SNI outbound_.8080_.burst-2_", checks["burst-2"])
+		failsWith(t, gateways["burst-2"], reason, checks["burst-2"])
 		restore()
 		eventually(t, gateways["burst-2"], "put back", checks["burst-2"])
 	})
