@@ -91,20 +91,97 @@ func TestDemoThreeClusters(t *testing.T) {
 	}
 }
 
+// TestDemoSLOThreeClusters runs `make demo DEMO_FLAGS="-clusters=3
+// -strategy=slo -capacities=20,20,0"` and drives it at 50 req/s with the
+// page open in Chromium. The slo strategy learns primary's capacity from
+// its queueing and holds it at its objective; what leaves primary fills
+// burst up to its 20 req/s and burst-2 takes the rest: the page shows each
+// cluster's hashes a second within 25% of 20, 20 and 10, and ten seconds
+// later still. The burst worker killed: its share moves on to burst-2
+// within 2 s with at most 20 failed requests, and comes back once the
+// launcher has restarted it. The closing log gives the settle time, the
+// time the share took to move and the requests that failed meanwhile.
+func TestDemoSLOThreeClusters(t *testing.T) {
+	l := launch(t, "embedded", "-clusters=3", "-strategy=slo", "-capacities=20,20,0")
+	ctx := l.openPage(t)
+	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
+	near := func(id string, want float64) string {
+		return fmt.Sprintf(`Math.abs(Number(document.getElementById(%q).textContent) - %g) <= %g`, id, want, want/4)
+	}
+	figures := near("recv-primary", 20) + " && " + near("recv-burst", 20) + " && " + near("recv-burst-2", 10)
+	received := func() []float64 {
+		return eval[[]float64](t, ctx, `["primary", "burst", "burst-2"].map(n => Number(document.getElementById("recv-" + n).textContent))`)
+	}
+
+	// 10 req/s, within primary's capacity: all of it at home.
+	setRate(t, frontendURL, 10)
+	waitSplit(t, bursterURL, split.Home("primary", "burst", "burst-2"), time.Minute)
+
+	step := time.Now()
+	setRate(t, frontendURL, 50)
+	if err := poll(ctx, figures+` && Array.from(document.querySelectorAll("#hashes li.burst-2")).some(li => li.textContent.startsWith("bursty2-"))`, 2*time.Minute); err != nil {
+		t.Fatalf("the page at 50 req/s: %v\nsplit %q, hashes a second %q; burster %+v", err,
+			eval[string](t, ctx, `document.getElementById("split-display").innerText`),
+			eval[string](t, ctx, `document.querySelector(".figures").innerText`), splitOf(bursterStatusAt(t, bursterURL).Weights))
+	}
+	settleUp := time.Since(step)
+	settled := received()
+	shot(t, ctx, "demo-slo-three-clusters.png")
+	time.Sleep(10 * time.Second)
+	if err := poll(ctx, figures, 5*time.Second); err != nil {
+		t.Fatalf("ten seconds after it settled the page shows %v hashes a second, want within 25%% of 20, 20 and 10", received())
+	}
+	before := splitOf(bursterStatusAt(t, bursterURL).Weights)
+
+	// The burst worker killed: its share goes on to burst-2 at once.
+	failedBefore := frontendStatus(t, frontendURL).Failed
+	killed := kill(t, l.binDir, l.ports["burst-worker"])
+	moved := waitWeights(t, bursterURL, "burst's share on burst-2", func(s split.Split) bool {
+		return s.Weight(1) == 0 && s.Weight(2) >= before.Weight(2)+before.Weight(1)/2
+	}, restartAfter)
+	away := moved.Sub(killed)
+	time.Sleep(3 * time.Second) // the frontend's 2 s request timeout and a second of its status
+	failed := frontendStatus(t, frontendURL).Failed - failedBefore
+	down := splitOf(bursterStatusAt(t, bursterURL).Weights)
+
+	// Back once the launcher has restarted it.
+	waitRestarted(t, l.logs, 1)
+	restarted := time.Now()
+	back := waitWeights(t, bursterURL, "a share on burst again", func(s split.Split) bool { return s.Weight(1) > 0 }, time.Minute)
+	t.Logf("three clusters under slo at 50 req/s: the page at %.1f / %.1f / %.1f hashes a second %s after the rate was set (split %v); "+
+		"burst killed: %v %s later, %d requests failed; burst restarted: a share on burst again %s after the launcher said so",
+		settled[0], settled[1], settled[2], settleUp.Round(100*time.Millisecond), before,
+		down, away.Round(time.Millisecond), failed, back.Sub(restarted).Round(100*time.Millisecond))
+	if away > 2*time.Second {
+		t.Errorf("burst's share moved %s after its worker was killed, want within 2 s", away.Round(time.Millisecond))
+	}
+	if failed > 20 {
+		t.Errorf("%d requests failed while burst's share moved, want at most 20", failed)
+	}
+}
+
 // waitSplit waits until the burster's weights are want and returns when
 // they were set, by the status' changes (the time the poll saw them when
 // no change records it).
 func waitSplit(t *testing.T, bursterURL string, want split.Split, within time.Duration) time.Time {
 	t.Helper()
+	return waitWeights(t, bursterURL, "the split "+want.String(), func(s split.Split) bool { return s == want }, within)
+}
+
+// waitWeights waits until the burster's weights are what ok accepts and
+// returns when they were set, by the last of the status' changes to
+// weights ok accepts (the time the poll saw them when none records it).
+func waitWeights(t *testing.T, bursterURL, what string, ok func(split.Split) bool, within time.Duration) time.Time {
+	t.Helper()
 	var at time.Time
-	component.EventuallyEvery(t, within, 100*time.Millisecond, "the split "+want.String(), func() error {
+	component.EventuallyEvery(t, within, 100*time.Millisecond, what, func() error {
 		st := bursterStatusAt(t, bursterURL)
-		if got := splitOf(st.Weights); got != want {
+		if got := splitOf(st.Weights); !ok(got) {
 			return fmt.Errorf("weights %v; conditions %+v", got, st.Conditions)
 		}
 		at = time.Now()
 		for _, c := range st.Changes {
-			if c.Reason != v1alpha1.ChangeDryRun && splitOf(c.Weights) == want {
+			if c.Reason != v1alpha1.ChangeDryRun && ok(splitOf(c.Weights)) {
 				at = c.Time.Time
 			}
 		}

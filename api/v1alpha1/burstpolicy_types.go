@@ -51,8 +51,8 @@ type BurstPolicyList struct {
 // +kubebuilder:validation:XValidation:rule="!self.destinations.exists(d, has(d.prescale)) || self.strategy.capacityPerEndpointRps > 0.0",message="pre-scaling sizes the workers from capacityPerEndpointRps: it must be above 0",fieldPath=".strategy.capacityPerEndpointRps"
 // +kubebuilder:validation:XValidation:rule="self.strategy.type != 'spillover' || !self.destinations.exists(d, has(d.prescale))",message="spillover has no rate below its switch to warm from: pre-scale under switch, step or slo",fieldPath=".destinations"
 // +kubebuilder:validation:XValidation:rule="self.strategy.type == 'slo' || self.strategy.type == 'spillover' || self.destinations.all(d, !has(d.prescale) || d.prescale.warmRps < self.strategy.highRps)",message="warmRps must be below the strategy's highRps",fieldPath=".destinations"
-// +kubebuilder:validation:XValidation:rule="size(self.destinations) <= 2 || self.strategy.type == 'spillover'",message="only spillover spills across more than two destinations: switch, step and slo move between two",fieldPath=".destinations"
-// +kubebuilder:validation:XValidation:rule="self.strategy.type == 'spillover' || self.destinations.all(d, !has(d.capacityRps))",message="a destination's capacityRps is spillover's",fieldPath=".destinations"
+// +kubebuilder:validation:XValidation:rule="size(self.destinations) <= 2 || self.strategy.type == 'spillover' || self.strategy.type == 'slo'",message="only spillover and slo spill across more than two destinations: switch and step move between two",fieldPath=".destinations"
+// +kubebuilder:validation:XValidation:rule="self.strategy.type == 'spillover' || self.strategy.type == 'slo' || self.destinations.all(d, !has(d.capacityRps))",message="a destination's capacityRps is spillover's and slo's",fieldPath=".destinations"
 // +kubebuilder:validation:XValidation:rule="size(self.destinations) == 0 || !has(self.destinations[0].capacityRps)",message="the first destination is home: its capacity is strategy.capacityRps",fieldPath=".destinations"
 // +kubebuilder:validation:XValidation:rule="size(self.destinations) == 0 || !has(self.destinations[size(self.destinations) - 1].capacityRps)",message="the last destination takes the rest: it has no capacityRps",fieldPath=".destinations"
 type BurstPolicySpec struct {
@@ -180,8 +180,9 @@ type Destination struct {
 	Readiness *Readiness `json:"readiness,omitempty"`
 
 	// CapacityRPS is the rate, in req/s, this destination carries under
-	// spillover before the next one takes the rest: neither home's (that
-	// is strategy.capacityRps) nor the last's (it takes the rest). Unset:
+	// spillover or slo before the next one takes the rest: neither home's
+	// (that is strategy.capacityRps, or under slo what it learns) nor the
+	// last's (it takes the rest). Unset:
 	// its ready endpoints × strategy.capacityPerEndpointRps when its
 	// readiness is read from a Service, else without limit.
 	// +kubebuilder:validation:Minimum=0

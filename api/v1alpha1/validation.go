@@ -119,16 +119,17 @@ func validateDestinations(path *field.Path, s *BurstPolicySpec) field.ErrorList 
 	if ds[0].Prescale != nil {
 		errs = append(errs, field.Invalid(path, ds[0].Name, "the first destination is home: it is not pre-scaled"))
 	}
-	if len(ds) > 2 && st.Type != StrategySpillover {
-		errs = append(errs, field.Invalid(path, len(ds), "only spillover spills across more than two destinations: switch, step and slo move between two"))
+	spills := st.Type == StrategySpillover || st.Type == StrategySLO
+	if len(ds) > 2 && !spills {
+		errs = append(errs, field.Invalid(path, len(ds), "only spillover and slo spill across more than two destinations: switch and step move between two"))
 	}
 	for i, d := range ds {
 		switch {
 		case d.CapacityRPS == nil:
 		case *d.CapacityRPS < 0:
 			errs = append(errs, field.Invalid(path.Index(i).Child("capacityRps"), *d.CapacityRPS, "must be 0 or more"))
-		case st.Type != StrategySpillover:
-			errs = append(errs, field.Invalid(path, d.Name, "a destination's capacityRps is spillover's"))
+		case !spills:
+			errs = append(errs, field.Invalid(path, d.Name, "a destination's capacityRps is spillover's and slo's"))
 		case i == 0:
 			errs = append(errs, field.Invalid(path, d.Name, "the first destination is home: its capacity is strategy.capacityRps"))
 		case i == len(ds)-1:

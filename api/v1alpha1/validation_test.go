@@ -102,8 +102,10 @@ var badPolicies = []badPolicy{
 		p.Spec.Strategy = Strategy{Type: StrategyStep, HighRPS: 10, LowRPS: ptr(12.0), CapacityPerEndpointRPS: 5}
 		p.Spec.Destinations[1].Prescale.WarmRPS = 5
 	}, "spec.strategy.lowRps"},
-	{"three destinations under slo", func(p *BurstPolicy) {
-		p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: "burst-2", Subset: "burst-2"})
+	{"three destinations under step", func(p *BurstPolicy) {
+		*p = *threeClusters()
+		p.Spec.Destinations[1].CapacityRPS = nil
+		p.Spec.Strategy = Strategy{Type: StrategyStep, HighRPS: 10, Step: 10}
 	}, "spec.destinations"},
 	{"nine destinations", func(p *BurstPolicy) {
 		*p = *threeClusters()
@@ -111,7 +113,11 @@ var badPolicies = []badPolicy{
 			p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: fmt.Sprintf("burst-%d", i), Subset: fmt.Sprintf("burst-%d", i)})
 		}
 	}, "spec.destinations"},
-	{"a destination's capacity under slo", func(p *BurstPolicy) { p.Spec.Destinations[1].CapacityRPS = ptr(20.0) }, "spec.destinations"},
+	{"a destination's capacity under switch", func(p *BurstPolicy) {
+		p.Spec.Destinations[1].Prescale = nil
+		p.Spec.Destinations[1].CapacityRPS = ptr(20.0)
+		p.Spec.Strategy = Strategy{Type: StrategySwitch, HighRPS: 10}
+	}, "spec.destinations"},
 	{"home's capacity on the destination", func(p *BurstPolicy) {
 		*p = *threeClusters()
 		p.Spec.Destinations[0].CapacityRPS = ptr(20.0)

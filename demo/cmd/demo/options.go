@@ -90,7 +90,7 @@ func parseOptions(args []string, help io.Writer) (options, error) {
 	fs.StringVar(&o.binDir, "bin", "bin", "where the binaries are built (relative to the repository root)")
 	fs.DurationVar(&o.restartAfter, "restart-after", 10*time.Second,
 		"start a process that died again after this long (doubling while it keeps dying); 0 leaves it down")
-	fs.StringVar(&o.strategy, "strategy", strategySwitch, "the burster's strategy: switch (the codelab's 15/10 thresholds), slo (primary held at its latency objective) or spillover (each cluster filled to its capacity in order); with -clusters=3, spillover")
+	fs.StringVar(&o.strategy, "strategy", strategySwitch, "the burster's strategy: switch (the codelab's 15/10 thresholds), slo (primary held at its latency objective) or spillover (each cluster filled to its capacity in order); with -clusters=3, spillover or slo")
 	fs.IntVar(&o.clusters, "clusters", 2, "how many clusters: 2 (primary, burst) or 3 (and burst-2, whose worker publishes with PREFIX=bursty2-)")
 	fs.Float64Var(&o.primaryCapacity, "primary-capacity", 20, "requests per second primary serves, queueing the rest up to 1 s, then 503; 0: unlimited")
 	capacities := fs.String("capacities", "", "requests per second each cluster serves, in order, e.g. 20,20,0 (0: unlimited); the first is primary's, so not with -primary-capacity; default: -primary-capacity, then unlimited")
@@ -172,10 +172,9 @@ func (o *options) check(rest []string) error {
 	}
 	if o.clusters < 2 || o.clusters > len(clusters) {
 		errs = append(errs, fmt.Errorf("-clusters=%d: the demo runs 2 or %d clusters", o.clusters, len(clusters)))
-	} else if o.clusters > 2 && o.strategy != strategySpillover {
-		// switch and step know two destinations; slo reads each one's
-		// latency, which the burster measures for primary and burst alone.
-		errs = append(errs, fmt.Errorf("-clusters=%d spills in order with -strategy=%s only (not %s)", o.clusters, strategySpillover, o.strategy))
+	} else if o.clusters > 2 && o.strategy == strategySwitch {
+		// switch moves between two destinations.
+		errs = append(errs, fmt.Errorf("-clusters=%d spills in order with -strategy=%s or %s (not %s)", o.clusters, strategySpillover, strategySLO, o.strategy))
 	}
 	if o.capacities != nil && len(o.capacities) != o.clusters {
 		errs = append(errs, fmt.Errorf("-capacities gives %d capacities for %d clusters: one each, in order", len(o.capacities), o.clusters))

@@ -20,8 +20,8 @@ func demoPolicy(opt options, meshAdmin string) *v1alpha1.BurstPolicy {
 	dests := []v1alpha1.Destination{{Name: clusters[0].name}}
 	for i, c := range clusters[1:opt.clusters] {
 		d := v1alpha1.Destination{Name: c.name, Readiness: &v1alpha1.Readiness{FromRouter: true}}
-		// Under spillover each destination between home and the last
-		// carries its capacity; the last takes the rest.
+		// Each destination between home and the last carries its
+		// capacity (under spillover or slo); the last takes the rest.
 		if rps := opt.capacity(i + 1); opt.clusters > 2 && i+2 < opt.clusters && rps > 0 {
 			d.CapacityRPS = &rps
 		}
@@ -35,14 +35,10 @@ func demoPolicy(opt options, meshAdmin string) *v1alpha1.BurstPolicy {
 		// The SLI from the mesh's latency histogram, which has
 		// Istio's buckets: it decides under -strategy=slo, and is
 		// shown on the page (with the error budget since the
-		// demo started) under either strategy.
+		// demo started) under either strategy. Beyond two
+		// clusters the burster measures each one's latency, but
+		// not its traffic or budget.
 		LatencyMetric: "localmesh_request_duration_milliseconds",
-	}
-	if opt.clusters > 2 {
-		// Beyond two destinations the burster measures the rate alone:
-		// its latency and per-destination readings know primary and
-		// burst only.
-		scrape.DestinationLabel, scrape.CodeLabel, scrape.LatencyMetric = "", "", ""
 	}
 	p := &v1alpha1.BurstPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},

@@ -52,14 +52,33 @@ func ServeFile(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
 	g.Go(func() error {
+		// Between steps, a destination carrying traffic that loses its
+		// last worker brings the next step at once.
+		gate := time.NewTicker(gatePoll)
+		defer gate.Stop()
 		for {
-			wait := run.Step(ctx, time.Now())
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
+			due := time.NewTimer(run.Step(ctx, time.Now()))
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					due.Stop()
+					return nil
+				case <-due.C:
+					break wait
+				case <-gate.C:
+					if run.Stranded(ctx) {
+						due.Stop()
+						run.Hurry()
+						break wait
+					}
+				}
 			}
 		}
 	})
 	return g.Wait()
 }
+
+// gatePoll is how often, between steps, the readiness of the destinations
+// carrying traffic is read (Runner.Stranded).
+const gatePoll = 100 * time.Millisecond

@@ -333,6 +333,31 @@ func (c *Controller) Tick(ctx context.Context) {
 	}
 }
 
+// Stranded reports whether a destination after home carries traffic yet
+// has no ready worker, by its readiness read now: its share should leave it
+// before the next step is due. A readiness that cannot be read says
+// nothing here (the step counts it as not ready). Call it between Ticks,
+// from the goroutine that calls them.
+func (c *Controller) Stranded(ctx context.Context) bool {
+	w := c.term.state.Weights
+	none := func(r BurstReadiness, i int) bool {
+		if r == nil || w.Weight(i) == 0 {
+			return false
+		}
+		n, err := r.Ready(ctx)
+		return err == nil && n == 0
+	}
+	if none(c.cfg.Burst, 1) {
+		return true
+	}
+	for i, f := range c.cfg.Further {
+		if none(f.Ready, i+2) {
+			return true
+		}
+	}
+	return false
+}
+
 type noEvents struct{}
 
 func (noEvents) Event(string, string, string) {}

@@ -814,4 +814,33 @@ func TestThreeDestinations(t *testing.T) {
 	if len(ready) != 1 || ready[0] != "burst-2 has ready workers again (2)" {
 		t.Fatalf("ready again told %q", ready)
 	}
+
+	// Between steps: a destination carrying traffic with no ready worker
+	// is stranded; one without a share, or whose readiness cannot be
+	// read, is not.
+	r.at(50, nil)
+	if want := home.WithWeights(40, 40, 20); r.rt.cur != want {
+		t.Fatalf("burst-2 ready again: %v, want %v", r.rt.cur, want)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name           string
+		burst, further fakeReadiness
+		want           bool
+	}{
+		{"both ready", fakeReadiness{n: 1}, fakeReadiness{n: 2}, false},
+		{"burst lost its workers", fakeReadiness{n: 0}, fakeReadiness{n: 2}, true},
+		{"burst-2 lost its workers", fakeReadiness{n: 1}, fakeReadiness{n: 0}, true},
+		{"burst-2 unreadable", fakeReadiness{n: 1}, fakeReadiness{err: errors.New("timeout")}, false},
+	} {
+		*burst, *further = tt.burst, tt.further
+		if got := r.c.Stranded(ctx); got != tt.want {
+			t.Errorf("%s: Stranded = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	*burst, *further = fakeReadiness{n: 1}, fakeReadiness{n: 0}
+	r.at(50, nil) // burst-2's share goes to burst
+	if r.c.Stranded(ctx) {
+		t.Errorf("burst-2 without a share (%v) is stranded", r.rt.cur)
+	}
 }

@@ -174,6 +174,9 @@ func (c *Controller) sloStatus(r *policy.SLOReading, problem error) *SLO {
 			return &Judgement{Requests: j.Requests, SLI: j.SLI, Burn: j.Burn}
 		}
 		out.Primary, out.Burst, out.LearnedCapacityRPS, out.BothOver = j(r.Primary), j(r.Burst), r.CapacityRPS, r.BothOver
+		for _, f := range r.Further {
+			out.Further = append(out.Further, j(f))
+		}
 	}
 	return &out
 }

@@ -74,12 +74,13 @@ type SLO struct {
 	// Primary and Burst are nil until measured; Problem says why not.
 	Primary *Judgement
 	Burst   *Judgement
+	Further []*Judgement // the destinations after burst, in spill order
 	Problem string
 	// LearnedCapacityRPS is the highest rate primary was seen to carry
 	// within its objective this leader term; 0 until seen.
 	LearnedCapacityRPS float64
-	// BothOver: both clusters are over their objective; burst's share is
-	// not raised further.
+	// BothOver: every cluster is over its objective; no more of the share
+	// leaves primary.
 	BothOver bool
 	// Budget is each destination's error budget; nil when not measured,
 	// and BudgetProblem says why.

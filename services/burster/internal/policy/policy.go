@@ -129,8 +129,7 @@ func (p *Policy) Next(st State, obs Observation) (State, Decision) {
 	st.Failures = 0
 	var t target
 	if p.slo != nil {
-		st, t.Split, t.Reason = p.slo.plan(st, obs)
-		t.Wanted = t.Split
+		st, t = p.slo.plan(st, obs)
 	} else {
 		t = p.strategy.Target(st, obs)
 	}

@@ -31,6 +31,9 @@ func (w Window) span(nominal time.Duration) float64 {
 // SLIs is what the slo strategy decides from: each destination's window.
 type SLIs struct {
 	Primary, Burst Window
+	// Further are the windows of the destinations after burst, in spill
+	// order; nil with two destinations.
+	Further []Window
 	// Recent is the same over the last few scrapes, far shorter than the
 	// SLO window: queueing at primary shows there within seconds. Nil when
 	// not measured (the strategy then reacts to the SLO window alone).
@@ -56,12 +59,50 @@ func (j Judgement) String() string {
 	return fmt.Sprintf("SLI %.2f%%, burn %.1f×", 100**j.SLI, *j.Burn)
 }
 
+// At is destination i's window in spill order (0 is primary, 1 burst, then
+// Further), for the sources that fill them; nil past the last.
+func (m *SLIs) At(i int) *Window {
+	switch {
+	case i == 0:
+		return &m.Primary
+	case i == 1:
+		return &m.Burst
+	case i-2 < len(m.Further):
+		return &m.Further[i-2]
+	}
+	return nil
+}
+
+// away is the window of every destination after home together.
+func (m SLIs) away() Window {
+	w := m.Burst
+	for _, f := range m.Further {
+		w.Requests, w.Good, w.Served = w.Requests+f.Requests, w.Good+f.Good, w.Served+f.Served
+	}
+	return w
+}
+
 // SLOReading is what the slo strategy saw in one observation, for the
 // status, the page and the metrics.
 type SLOReading struct {
 	Primary, Burst Judgement
-	CapacityRPS    float64 // learned; 0 until primary was seen within its objective or saturated
-	BothOver       bool    // both clusters burn faster than allowed: burst's share is not raised
+	// Further judges the destinations after burst, in spill order.
+	Further     []Judgement
+	CapacityRPS float64 // learned; 0 until primary was seen within its objective or saturated
+	// BothOver: primary and every destination after it burn faster than
+	// allowed, so no share is moved off primary.
+	BothOver bool
+}
+
+// away is the judgement of destination i after home (1 is burst).
+func (r *SLOReading) away(i int) Judgement {
+	if i == 1 {
+		return r.Burst
+	}
+	if i-2 < len(r.Further) {
+		return r.Further[i-2]
+	}
+	return Judgement{}
 }
 
 // sloStrategy holds primary at its latency objective and sends only the
@@ -130,6 +171,11 @@ func (s sloStrategy) read(st State, m *SLIs) *SLOReading {
 	}
 	r := &SLOReading{Primary: s.judge(m.Primary), Burst: s.judge(m.Burst), CapacityRPS: st.SLO.CapacityRPS}
 	r.BothOver = r.Primary.over() && r.Burst.over()
+	for _, w := range m.Further {
+		j := s.judge(w)
+		r.Further = append(r.Further, j)
+		r.BothOver = r.BothOver && j.over()
+	}
 	return r
 }
 

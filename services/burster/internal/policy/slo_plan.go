@@ -79,7 +79,10 @@ const maxProbeBackoff = 16
 // plan is the slo strategy's decision: the state it learned from obs and
 // the weights it wants. The Policy applies the burst gates to it; the dwell
 // is the strategy's own (only slack waits for one).
-func (s sloStrategy) plan(st State, obs Observation) (State, split.Split, string) {
+//
+// With more than two destinations, the share that leaves primary spills
+// across the others in order (spread).
+func (s sloStrategy) plan(st State, obs Observation) (State, target) {
 	cur := st.Weights
 	if st.SLO.Quiet.IsZero() {
 		st.SLO.Quiet = obs.At
@@ -89,11 +92,11 @@ func (s sloStrategy) plan(st State, obs Observation) (State, split.Split, string
 	}
 	m := obs.SLO
 	if m == nil {
-		return st, cur, "no latency measured yet (no data in the SLO window): holding"
+		return st, want(cur, "no latency measured yet (no data in the SLO window): holding")
 	}
-	if total := m.Primary.Requests + m.Burst.Requests; total < s.minRequests {
-		return st, cur, fmt.Sprintf("no data: %.0f requests in the last %s, fewer than the %g the SLO needs: holding",
-			total, s.window, s.minRequests)
+	if total := m.Primary.Requests + m.away().Requests; total < s.minRequests {
+		return st, want(cur, fmt.Sprintf("no data: %.0f requests in the last %s, fewer than the %g the SLO needs: holding",
+			total, s.window, s.minRequests))
 	}
 	r := s.read(st, m)
 	fast, inferred := s.offered(st, obs)
@@ -101,10 +104,84 @@ func (s sloStrategy) plan(st State, obs Observation) (State, split.Split, string
 	if inferred {
 		p.offered = fast
 	}
-	p.reason = fmt.Sprintf("primary %s; burst %s (objective %g%% within %s)", r.Primary, r.Burst, 100*s.target, s.latency)
+	p.reason = fmt.Sprintf("primary %s; burst %s", r.Primary, r.Burst)
+	for i, j := range r.Further {
+		p.reason += fmt.Sprintf("; %s %s", cur.Name(i+2), j)
+	}
+	p.reason += fmt.Sprintf(" (objective %g%% within %s)", 100*s.target, s.latency)
 	to, why := p.decide(r)
-	return st, to, p.reason + ": " + why
+	t := p.spread(to, r)
+	t.Reason = p.reason + ": " + why
+	if t.Split != to && to.Len() > 2 {
+		t.Reason += "; spilled " + t.Split.String()
+	}
+	return st, t
 }
+
+// spread divides the share to leaves primary among the destinations after
+// it, in spill order: each ready one takes what it can carry of the rate
+// sent away (its live capacity when measured, else without limit; one over
+// its own objective no more than it carries now), and the last ready one
+// the rest. With primary's share unchanged and no destination without a
+// ready worker carrying traffic, the current split stays while every
+// destination's exact share is within three quarters of awayStep of it,
+// so noise in the rate does not move it. Wanted is the same were every
+// destination ready. Two destinations are left as they are.
+func (p *plan) spread(to split.Split, r *SLOReading) target {
+	if to.Len() <= 2 {
+		return target{Split: to, Wanted: to}
+	}
+	ds := make([]spillDest, to.Len())
+	ds[0] = spillDest{capacity: 0, ready: true} // what stays home is to's
+	for i := 1; i < len(ds); i++ {
+		ds[i] = spillDest{capacity: math.Inf(1), ready: true}
+		if c := p.obs.away(i).CapacityRPS; c != nil {
+			ds[i].capacity = *c
+		}
+		if r.away(i).over() {
+			ds[i].capacity = min(ds[i].capacity, p.offered*float64(p.cur.Weight(i))/100)
+		}
+	}
+	wanted := to.WithWeights(roundSpill(p.sharesOf(to.Weight(0), ds), 1)...)
+	stranded := false
+	for i := 1; i < len(ds); i++ {
+		ds[i].ready = !p.obs.unready(i)
+		stranded = stranded || (!ds[i].ready && p.cur.Weight(i) > 0)
+	}
+	shares := p.sharesOf(to.Weight(0), ds)
+	t := target{Split: to.WithWeights(roundSpill(shares, 1)...), Wanted: wanted}
+	if to.Weight(0) == p.cur.Weight(0) && !stranded && nearSplit(p.cur, shares, awayStep) {
+		t.Split = p.cur
+	}
+	return t
+}
+
+// sharesOf is each destination's exact share when home keeps home percent
+// and the rest spills across ds (ds[0], home, takes none of it).
+func (p *plan) sharesOf(home int, ds []spillDest) []float64 {
+	away := float64(100 - home)
+	// A rate of nearly nothing still goes somewhere: to the first ready
+	// destination.
+	shares := spill(max(p.offered, 1e-6)*away/100, ds)
+	for i := range shares {
+		shares[i] *= away / 100
+	}
+	shares[0] += float64(home)
+	return shares
+}
+
+// allOver says that no share leaves primary, every destination being over
+// its objective.
+func allOver(s split.Split) string {
+	if s.Len() <= 2 {
+		return "both clusters are over their objective: burst's share not raised"
+	}
+	return "every cluster is over its objective: no share moved off primary"
+}
+
+// awayStep is the step, in percent, by which the share of a destination
+// after burst moves when primary's does not.
+const awayStep = 5
 
 // plan is one decision in the making.
 type plan struct {
@@ -233,7 +310,7 @@ func (p *plan) queueing(wasSaturated bool, r *SLOReading) (split.Split, string) 
 	}
 	why := fmt.Sprintf("primary %s (recent %s), served %.1f req/s: its capacity", what, s.judge(rc), served)
 	if r.BothOver {
-		return p.cur, why + "; both clusters are over their objective: burst's share not raised"
+		return p.cur, why + "; " + allOver(p.cur)
 	}
 	drain := p.shareFor(drainFrom * (1 - p.margin()) / 2)
 	if wasSaturated && drain > p.cur.Weight(0)-p.shareAtLeast(served*s.headroom) {
@@ -255,7 +332,7 @@ func (p *plan) breach(r *SLOReading) (split.Split, string) {
 	}
 	st.Quiet, st.ProbeEvery = p.obs.At, s.probe
 	if r.BothOver {
-		return p.cur, "both clusters are over their objective: burst's share not raised"
+		return p.cur, allOver(p.cur)
 	}
 	share := min(p.shareFor(st.CapacityRPS*(1-p.margin())), p.cur.Weight(0)-1)
 	return p.toward(share, fmt.Sprintf("primary over its objective over the window, served %.1f req/s", served))
@@ -445,20 +522,21 @@ func (p *plan) recentSinceChange() *SLIs {
 
 // offered is the total rate sent, as best measured. Requests are counted
 // when answered, so while primary queues the rate lags what is sent, and
-// while its queue drains it runs ahead. Burst does not queue: what it
-// answered since the split last changed, over its share, is what was sent
-// in all. Without that, the rate or the recent window's answers, whichever
+// while its queue drains it runs ahead. The destinations after primary do
+// not queue (spread keeps each within what it carries): what they answered
+// since the split last changed, over their share, is what was sent in all. Without that, the rate or the recent window's answers, whichever
 // is higher.
 func (s sloStrategy) offered(st State, obs Observation) (rps float64, inferred bool) {
 	rc := obs.SLO.Recent
 	if rc == nil {
 		return obs.RPS, false
 	}
-	since := st.LastChange.IsZero() || obs.At.Sub(st.LastChange).Seconds() >= rc.Burst.span(s.window)
-	if b := st.Weights.Spilled(); b > 0 && since && rc.Burst.Requests >= minInferred {
-		return rc.Burst.Requests / rc.Burst.span(s.window) * 100 / float64(b), true
+	away := rc.away()
+	since := st.LastChange.IsZero() || obs.At.Sub(st.LastChange).Seconds() >= away.span(s.window)
+	if b := st.Weights.Spilled(); b > 0 && since && away.Requests >= minInferred {
+		return away.Requests / away.span(s.window) * 100 / float64(b), true
 	}
-	return (rc.Primary.Requests + rc.Burst.Requests) / rc.Primary.span(s.window), false
+	return (rc.Primary.Requests + away.Requests) / rc.Primary.span(s.window), false
 }
 
 // minInferred is the fewest requests burst must have answered in the recent

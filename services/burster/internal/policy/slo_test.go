@@ -200,3 +200,72 @@ func TestSLOHeadroomValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestSLOSpillOrder: with three destinations, the share the slo strategy
+// moves off primary fills burst up to what it can carry and spills the rest
+// to burst-2; a destination without a ready worker, or over its own
+// objective, gets no more and its excess goes on; coming down empties the
+// last first; noise within a few percent moves nothing.
+func TestSLOSpillOrder(t *testing.T) {
+	long := t0.Add(-time.Hour)
+	clean := SLOState{CapacityRPS: 20, Measured: true, Quiet: t0}
+	ready, unready := ptr(true), ptr(false)
+	burst20 := Away{Ready: ready, CapacityRPS: ptr(20.0)}
+	both := []Away{burst20, {Ready: ready}}
+	// slis are the SLO windows of the three (10 s) and the recent ones
+	// (3 s): primary's, and what the two after it answered together.
+	slis := func(p, b, e Window, rp, ra float64) *SLIs {
+		return with(&SLIs{Primary: p, Burst: b, Further: []Window{e}}, recent(rp, rp, rp, ra))
+	}
+	tests := []struct {
+		name    string
+		cur     split.Split
+		rps     float64
+		away    []Away
+		slis    *SLIs
+		want    split.Split
+		blocked bool
+		reason  string
+	}{
+		{"feed-forward: burst up to its capacity, burst-2 the rest", three(100, 0, 0), 50, both,
+			slis(win(200, 1), win(0, 1), win(0, 1), 150, 0), three(38, 40, 22), false,
+			"50.0 req/s projected on primary, over its capacity 20.0 req/s"},
+		{"settled: held", three(38, 40, 22), 50, both,
+			slis(win(190, 1), win(200, 1), win(110, 1), 57, 93), three(38, 40, 22), false, "holding"},
+		{"noise within the tolerance: held", three(38, 40, 22), 51, both,
+			slis(win(190, 1), win(200, 1), win(110, 1), 57, 95), three(38, 40, 22), false, "holding"},
+		{"burst under its capacity: filled before burst-2", three(38, 30, 32), 50, both,
+			slis(win(190, 1), win(150, 1), win(160, 1), 57, 93), three(38, 40, 22), false, "spilled primary 38 / burst 40 / burst-2 22"},
+		{"burst over its objective: no more for it, the excess to burst-2", three(38, 30, 32), 50, both,
+			slis(win(190, 1), win(150, 0.9), win(160, 1), 57, 93), three(38, 30, 32), false, "burst SLI 90.00%"},
+		{"burst without a ready worker: its share on to burst-2 at once", three(38, 40, 22), 50, []Away{{Ready: unready, CapacityRPS: ptr(20.0)}, {Ready: ready}},
+			slis(win(190, 1), win(200, 1), win(110, 1), 57, 93), three(38, 0, 62), true,
+			"the burst cluster has no ready worker: now primary 38 / burst 0 / burst-2 62"},
+		{"burst-2 without a ready worker: burst takes the rest", three(38, 40, 22), 50, []Away{burst20, {Ready: unready}},
+			slis(win(190, 1), win(200, 1), win(110, 1), 57, 93), three(38, 62, 0), true, "burst-2 has no ready worker"},
+		{"none ready: all home", three(38, 40, 22), 50, []Away{{Ready: unready}, {Ready: unready}},
+			slis(win(190, 1), win(200, 1), win(110, 1), 57, 93), three(100, 0, 0), true, "all back to primary"},
+		{"coming down empties the last first", three(38, 40, 22), 30, both,
+			slis(win(114, 1), win(120, 1), win(66, 1), 34, 56), three(38, 62, 0), false, "slack: holding"},
+		{"every cluster over its objective: nothing more leaves primary", three(38, 40, 22), 50, both,
+			with(&SLIs{Primary: win(190, 0.9), Burst: win(200, 0.9), Further: []Window{win(110, 0.9)}}, recent(60, 30, 60, 93)),
+			three(38, 40, 22), false, "every cluster is over its objective: no share moved off primary"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := sloCfg()
+			c.SLOProbe = 5 * time.Minute
+			p := mustNew(t, c)
+			st, d := p.Next(State{Weights: tt.cur, LastChange: long, SLO: clean}, Observation{At: t0, RPS: tt.rps, Away: tt.away, SLO: tt.slis})
+			if d.Weights != tt.want || st.Weights != tt.want || d.Changed != (tt.want != tt.cur) {
+				t.Fatalf("Next = %v (changed %v), want %v; reason %q", d.Weights, d.Changed, tt.want, d.Reason)
+			}
+			if err := d.Weights.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if d.BurstNotReady() != tt.blocked || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("BurstNotReady %v, reason %q; want %v and %q", d.BurstNotReady(), d.Reason, tt.blocked, tt.reason)
+			}
+		})
+	}
+}

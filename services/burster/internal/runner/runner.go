@@ -75,7 +75,11 @@ type Runner struct {
 	beginErr error     // why the last Begin failed; nil once begun
 	next     time.Time // when the next tick is due
 	watched  bool      // Deps.Watched
-	log      *slog.Logger
+	// quickGate: the destinations' readiness is the router's own (the
+	// local mesh), cheap enough to read between steps (Stranded).
+	quickGate bool
+	hurried   time.Time // when Hurry last brought a step
+	log       *slog.Logger
 }
 
 // New builds the Runner for p, from its spec and the status it resumes
@@ -125,7 +129,7 @@ func New(ctx context.Context, p *v1alpha1.BurstPolicy, d Deps) (*Runner, error) 
 		cfg.Events = d.Events(p)
 	}
 	r := &Runner{Generation: p.Generation, interval: interval, resume: p.Status, metrics: metrics, watched: d.Watched, log: log,
-		view: View{Names: names(s.Destinations), Route: route, resumed: p.Status.Changes}}
+		view: View{Names: names(s.Destinations), Route: route, resumed: p.Status.Changes}, quickGate: s.Route.LocalMesh != nil}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	if err := r.gate(p, d, &cfg, rt, timeout); err != nil {
 		r.Stop()
@@ -145,30 +149,26 @@ func names(ds []v1alpha1.Destination) []string {
 }
 
 // perDestination refuses, beyond two destinations, the measurements that
-// tell each destination apart: they know primary and burst alone.
+// know primary and burst alone: each destination's traffic, error budget
+// and security. The latency is measured for each destination.
 func perDestination(s *v1alpha1.BurstPolicySpec) error {
 	if len(s.Destinations) <= 2 {
 		return nil
 	}
 	var set []string
 	if p := s.Measurement.Prometheus; p != nil {
-		for _, q := range []struct{ name, v string }{{"destinationsQuery", p.DestinationsQuery}, {"latencyQuery", p.LatencyQuery},
+		for _, q := range []struct{ name, v string }{{"destinationsQuery", p.DestinationsQuery},
 			{"budgetQuery", p.BudgetQuery}, {"securityQuery", p.SecurityQuery}} {
 			if q.v != "" {
 				set = append(set, "measurement.prometheus."+q.name)
 			}
 		}
 	}
-	if m := s.Measurement.Scrape; m != nil {
-		if m.DestinationLabel != "" {
-			set = append(set, "measurement.scrape.destinationLabel")
-		}
-		if m.LatencyMetric != "" {
-			set = append(set, "measurement.scrape.latencyMetric")
-		}
+	if m := s.Measurement.Scrape; m != nil && m.DestinationLabel != "" && m.LatencyMetric == "" {
+		set = append(set, "measurement.scrape.destinationLabel (it serves the latency alone: set latencyMetric)")
 	}
 	if len(set) > 0 {
-		return fmt.Errorf("%w: with more than two destinations the burster measures the rate alone, not each destination's traffic or latency: unset %s",
+		return fmt.Errorf("%w: with more than two destinations the burster measures the rate and each destination's latency, not its traffic, error budget or security: unset %s",
 			ErrUnsupported, strings.Join(set, ", "))
 	}
 	return nil
@@ -373,7 +373,7 @@ func sourceConfig(s *v1alpha1.BurstPolicySpec, timeout, interval time.Duration) 
 	if p := s.Measurement.Prometheus; p != nil {
 		scrape, _ := p.ScrapeInterval.Duration()
 		c := source.Config{Kind: source.KindPrometheus, Timeout: timeout, PrometheusURL: p.URL, Query: p.Query,
-			DestinationsQuery: p.DestinationsQuery, SecurityQuery: p.SecurityQuery}
+			DestinationsQuery: p.DestinationsQuery, SecurityQuery: p.SecurityQuery, Names: names(s.Destinations)}
 		if c.Query == "" {
 			c.Query = config.DefaultQuery
 		}
@@ -385,7 +385,7 @@ func sourceConfig(s *v1alpha1.BurstPolicySpec, timeout, interval time.Duration) 
 					c.LatencyQuery = config.DefaultSLOQueryGatewayAPI
 				}
 			}
-			if c.BudgetQuery == "" {
+			if c.BudgetQuery == "" && len(s.Destinations) <= 2 {
 				c.BudgetQuery = config.DefaultBudgetQuery
 			}
 			c.LatencyWindow, c.RecentWindow = window, config.RecentPrometheusScrapes*scrape
@@ -395,7 +395,7 @@ func sourceConfig(s *v1alpha1.BurstPolicySpec, timeout, interval time.Duration) 
 	}
 	m := s.Measurement.Scrape
 	c := source.Config{Kind: source.KindScrape, Timeout: timeout, ScrapeURL: m.URL, ScrapeMetric: m.Metric,
-		ScrapeLabels: labels(m.Labels), ScrapeDestinationLabel: m.DestinationLabel, ScrapeCodeLabel: m.CodeLabel}
+		ScrapeLabels: labels(m.Labels), ScrapeDestinationLabel: m.DestinationLabel, ScrapeCodeLabel: m.CodeLabel, Names: names(s.Destinations)}
 	c.ScrapeWindow, _ = m.Window.Duration()
 	if slo || m.LatencyMetric != "" {
 		c.LatencyMetric = m.LatencyMetric
@@ -467,6 +467,30 @@ func (r *Runner) Step(ctx context.Context, now time.Time) time.Duration {
 	// Never 0: a reconcile asked to requeue after 0 is not requeued.
 	return max(time.Until(r.next), time.Millisecond)
 }
+
+// Stranded reports whether a destination carrying traffic has lost its
+// last ready worker since the last step, when its readiness is the local
+// mesh's (cheap to read between steps; false otherwise): Hurry then makes
+// the next step due at once, so its share leaves it within a fraction of
+// the interval. A share that could not be moved (the route could not be
+// written) is not hurried again within the interval. Call it from the
+// goroutine that calls Step.
+func (r *Runner) Stranded(ctx context.Context) bool {
+	if !r.quickGate || !r.began || time.Since(r.hurried) < r.interval {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, quickGateTimeout)
+	defer cancel()
+	return r.ctrl.Stranded(ctx)
+}
+
+// quickGateTimeout bounds Stranded's reads: a step due meanwhile waits no
+// longer.
+const quickGateTimeout = 100 * time.Millisecond
+
+// Hurry makes the next Step due at once; the steps' beat starts again from
+// it.
+func (r *Runner) Hurry() { r.next, r.hurried = time.Time{}, time.Now() }
 
 // Stop ends the Runner's background work, waits for it and removes its
 // metrics.

@@ -158,10 +158,11 @@ func TestLocalMeshOnlyFromAFile(t *testing.T) {
 	r.Stop()
 }
 
-// TestThreeDestinationsMeasureTheRateAlone: beyond two destinations, a
-// policy asking for a measurement that tells the destinations apart is
-// refused, naming the fields to unset; with the rate alone it runs.
-func TestThreeDestinationsMeasureTheRateAlone(t *testing.T) {
+// TestThreeDestinationsMeasurements: beyond two destinations, a policy
+// asking for a measurement that knows primary and burst alone (traffic,
+// budget, security) is refused, naming the fields to unset; with the rate,
+// and each destination's latency, it runs.
+func TestThreeDestinationsMeasurements(t *testing.T) {
 	three := func(m v1alpha1.Measurement) *v1alpha1.BurstPolicy {
 		p := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{
 			Route: v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: "worker"}},
@@ -185,8 +186,14 @@ func TestThreeDestinationsMeasureTheRateAlone(t *testing.T) {
 		{"the rate from a scrape", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m"}}, ""},
 		{"each destination's traffic", v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1",
 			DestinationsQuery: "q", SecurityQuery: "q"}}, "unset measurement.prometheus.destinationsQuery, measurement.prometheus.securityQuery"},
-		{"a scrape by destination", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m",
-			DestinationLabel: "destination", LatencyMetric: "h"}}, "unset measurement.scrape.destinationLabel, measurement.scrape.latencyMetric"},
+		{"a budget", v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1",
+			LatencyQuery: "q", BudgetQuery: "q"}}, "unset measurement.prometheus.budgetQuery"},
+		{"each destination's latency from Prometheus", v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1",
+			LatencyQuery: "q"}}, ""},
+		{"each destination's latency from a scrape", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m",
+			DestinationLabel: "destination", LatencyMetric: "h"}}, ""},
+		{"a scrape by destination without the latency", v1alpha1.Measurement{Scrape: &v1alpha1.ScrapeMeasurement{URL: "http://127.0.0.1:1/metrics", Metric: "m",
+			DestinationLabel: "destination"}}, "unset measurement.scrape.destinationLabel (it serves the latency alone: set latencyMetric)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -185,8 +185,8 @@ func (v View) destinations(snap controller.Snapshot) []v1alpha1.DestinationStatu
 		}
 	}
 	if o := snap.SLO; o != nil {
-		for i, j := range []*controller.Judgement{o.Primary, o.Burst} {
-			if j != nil {
+		for i, j := range append([]*controller.Judgement{o.Primary, o.Burst}, o.Further...) {
+			if j != nil && i < len(out) {
 				n := j.Requests
 				out[i].SLI, out[i].Burn, out[i].Requests = finite(j.SLI), finite(j.Burn), finite(&n)
 			}

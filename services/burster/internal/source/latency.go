@@ -55,17 +55,26 @@ func CheckBucket(objective float64, bounds []float64) error {
 // and whether the objective's bucket was seen at all.
 type windowCounts struct {
 	slis   policy.SLIs
-	bucket bool // a series with le = the objective was seen
-	any    bool // any series of ours was seen
+	names  []string // the destinations, in spill order
+	bucket bool     // a series with le = the objective was seen
+	any    bool     // any series of ours was seen
+}
+
+func newWindowCounts(names []string) *windowCounts {
+	w := &windowCounts{names: names}
+	if len(names) > 2 {
+		w.slis.Further = make([]policy.Window, len(names)-2)
+	}
+	return w
 }
 
 // add counts one bucket series: le is its upper bound, v its count.
 func (w *windowCounts) add(dest, code string, le, objective, v float64) {
-	i := index(dest)
+	i := slices.Index(w.names, dest)
 	if i < 0 {
 		return
 	}
-	win := [2]*policy.Window{&w.slis.Primary, &w.slis.Burst}[i]
+	win := w.slis.At(i)
 	w.any = true
 	switch {
 	case math.IsInf(le, 1):
@@ -97,7 +106,8 @@ func (w *windowCounts) result(objective float64) (policy.SLIs, error) {
 type PrometheusLatency struct {
 	prom, recent         *Prometheus // recent: nil when not measured
 	window, recentWindow time.Duration
-	objective            float64 // ms
+	objective            float64  // ms
+	names                []string // the destinations, in spill order
 }
 
 // NewPrometheusLatency returns a latency source querying the Prometheus at
@@ -112,7 +122,7 @@ func NewPrometheusLatency(url, query string, window, recent time.Duration, objec
 	if err != nil {
 		return nil, err
 	}
-	out := &PrometheusLatency{prom: p, window: window, recentWindow: recent, objective: objective}
+	out := &PrometheusLatency{prom: p, window: window, recentWindow: recent, objective: objective, names: []string{Primary, Burst}}
 	if recent > 0 {
 		if out.recent, err = NewPrometheus(url, over(recent), timeout); err != nil {
 			return nil, err
@@ -145,7 +155,7 @@ func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus, windo
 	if err != nil {
 		return policy.SLIs{}, err
 	}
-	var w windowCounts
+	w := newWindowCounts(p.names)
 	for _, s := range vec {
 		f := float64(s.Value)
 		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
@@ -155,6 +165,8 @@ func (p *PrometheusLatency) windows(ctx context.Context, prom *Prometheus, windo
 		w.add(string(s.Metric["destination"]), string(s.Metric["code"]), le, p.objective, f)
 	}
 	out, err := w.result(p.objective)
-	out.Primary.Seconds, out.Burst.Seconds = window.Seconds(), window.Seconds()
+	for i := range p.names {
+		out.At(i).Seconds = window.Seconds()
+	}
 	return out, err
 }

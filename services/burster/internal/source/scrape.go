@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/services/burster/internal/policy"
 )
 
@@ -40,6 +42,7 @@ type Scrape struct {
 	recent    time.Duration // the recent window of the latency; 0: not measured
 	objective float64       // ms: the bucket counted good
 	target    float64       // the share that must be good, for the budget
+	names     []string      // the destinations the latency is counted for, in spill order
 
 	mu      sync.Mutex
 	samples []sample // oldest first, spanning at most the longer window
@@ -61,9 +64,9 @@ type sample struct {
 // counts are per-destination counter values: [destination][all, failed].
 type counts [2][2]float64
 
-// latCounts are per-destination latency counts: [destination][all, good,
-// served].
-type latCounts [2][3]float64
+// latCounts are per-destination latency counts, in spill order:
+// [destination][all, good, served].
+type latCounts [split.Max][3]float64
 
 // WithDestinations makes s measure each destination's traffic from the
 // series it scrapes: dest is the label whose value is primary or burst, code
@@ -108,7 +111,8 @@ func NewScrape(url, metric, labels string, window, timeout time.Duration) (*Scra
 	if err != nil {
 		return nil, err
 	}
-	return &Scrape{url: url, metric: metric, labels: m, window: window, client: &http.Client{Timeout: timeout}, now: time.Now}, nil
+	return &Scrape{url: url, metric: metric, labels: m, window: window, client: &http.Client{Timeout: timeout}, now: time.Now,
+		names: []string{Primary, Burst}}, nil
 }
 
 // ParseLabels reads label matchers written name=value,... (SCRAPE_LABELS).
@@ -191,6 +195,8 @@ func (s sample) resetBy(next sample) bool {
 				return true
 			}
 		}
+	}
+	for d := range s.lat {
 		for k := range s.lat[d] {
 			if next.lat[d][k] < s.lat[d][k] {
 				return true
@@ -251,23 +257,28 @@ func (s *Scrape) Windows(context.Context) (policy.SLIs, error) {
 	case last.at.Sub(first.at) < s.sloWindow-s.sloWindow/10:
 		return policy.SLIs{}, fmt.Errorf("%w: the samples span %s of the %s window", ErrNoData, last.at.Sub(first.at).Round(time.Millisecond), s.sloWindow)
 	}
-	out := windowsBetween(first, last)
+	out := windowsBetween(first, last, len(s.names))
 	if s.recent > 0 {
 		from, _, _, _ := s.span(s.recent)
-		recent := windowsBetween(from, last)
+		recent := windowsBetween(from, last, len(s.names))
 		out.Recent = &recent
 	}
 	return out, nil
 }
 
-// windowsBetween is each destination's counts from first to last.
-func windowsBetween(first, last sample) policy.SLIs {
+// windowsBetween is the counts of each of n destinations from first to
+// last.
+func windowsBetween(first, last sample, n int) policy.SLIs {
 	sec := last.at.Sub(first.at).Seconds()
-	w := func(d int) policy.Window {
-		return policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1],
+	out := policy.SLIs{}
+	if n > 2 {
+		out.Further = make([]policy.Window, n-2)
+	}
+	for d := range n {
+		*out.At(d) = policy.Window{Requests: last.lat[d][0] - first.lat[d][0], Good: last.lat[d][1] - first.lat[d][1],
 			Served: last.lat[d][2] - first.lat[d][2], Seconds: sec}
 	}
-	return policy.SLIs{Primary: w(0), Burst: w(1)}
+	return out
 }
 
 // Budget is each destination's error budget since the counters started
@@ -357,7 +368,7 @@ func (s *Scrape) countLatency(out *sample, fam *dto.MetricFamily) {
 	for _, m := range fam.GetMetric() {
 		h := m.GetHistogram()
 		dest, code := s.destAndCode(m.GetLabel())
-		i := index(dest)
+		i := slices.Index(s.names, dest)
 		if h == nil || i < 0 {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -284,8 +285,8 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 			w.Burst != policy.Window{Requests: 50, Good: 0, Served: 0, Seconds: 10}) {
 			t.Fatalf("window %+v, want primary 180 good of 200 served, burst none good or served of 50, over 10 s", w)
 		}
-		if i == 10 && (w.Recent == nil || *w.Recent != policy.SLIs{Primary: policy.Window{Requests: 60, Good: 54, Served: 60, Seconds: 3},
-			Burst: policy.Window{Requests: 15, Served: 0, Seconds: 3}}) {
+		if i == 10 && (w.Recent == nil || !reflect.DeepEqual(*w.Recent, policy.SLIs{Primary: policy.Window{Requests: 60, Good: 54, Served: 60, Seconds: 3},
+			Burst: policy.Window{Requests: 15, Served: 0, Seconds: 3}})) {
 			t.Fatalf("recent window %+v, want the last 3 s", w.Recent)
 		}
 	}
@@ -339,5 +340,80 @@ mesh_ms_count{destination="burst",code="503"} %[3]g
 	}
 	if _, err := off.Windows(ctx); !errors.Is(err, ErrNoBucket) {
 		t.Fatalf("objective 200 ms: %v, want ErrNoBucket", err)
+	}
+}
+
+// TestScrapeLatencyThreeDestinations: told three destinations, the scrape
+// source counts each one's window in spill order, the third in Further; a
+// destination it was not told of is left out.
+func TestScrapeLatencyThreeDestinations(t *testing.T) {
+	e := newExporter(t)
+	page := func(i float64) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var b strings.Builder
+		b.WriteString("# TYPE mesh_requests_total counter\n")
+		for _, d := range []string{"primary", "burst", "burst-2", "burst-3"} {
+			fmt.Fprintf(&b, "mesh_requests_total{destination=%q,code=\"200\"} %g\n", d, 10*i)
+		}
+		b.WriteString("# TYPE mesh_ms histogram\n")
+		// primary: 10/s, all fast; burst: 10/s, half slow; burst-2: 10/s, a
+		// fifth failed; burst-3: not ours.
+		for _, s := range []struct {
+			dest, code string
+			fast, all  float64
+		}{{"primary", "200", 10, 10}, {"burst", "200", 5, 10}, {"burst-2", "200", 8, 8}, {"burst-2", "503", 2, 2}, {"burst-3", "200", 10, 10}} {
+			fmt.Fprintf(&b, "mesh_ms_bucket{destination=%q,code=%q,le=\"250\"} %g\n", s.dest, s.code, s.fast*i)
+			fmt.Fprintf(&b, "mesh_ms_bucket{destination=%q,code=%q,le=\"+Inf\"} %g\n", s.dest, s.code, s.all*i)
+			fmt.Fprintf(&b, "mesh_ms_sum{destination=%q,code=%q} 0\nmesh_ms_count{destination=%q,code=%q} %g\n", s.dest, s.code, s.dest, s.code, s.all*i)
+		}
+		e.page = b.String()
+	}
+	s, clk := newScrape(t, e.ts.URL, "mesh_requests_total", "")
+	s.names = []string{Primary, Burst, "burst-2"}
+	s, err := s.WithDestinations("destination", "code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = s.WithLatency("mesh_ms", 10*time.Second, 0, 250); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i <= 10; i++ {
+		page(float64(i))
+		if _, err := s.Rate(ctx); err != nil && i > 0 {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.Add(time.Second)
+	}
+	w, err := s.Windows(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := policy.SLIs{Primary: policy.Window{Requests: 100, Good: 100, Served: 100, Seconds: 10},
+		Burst:   policy.Window{Requests: 100, Good: 50, Served: 100, Seconds: 10},
+		Further: []policy.Window{{Requests: 100, Good: 80, Served: 80, Seconds: 10}}}
+	if !reflect.DeepEqual(w, want) {
+		t.Fatalf("windows %+v, want %+v", w, want)
+	}
+}
+
+// TestNewSourcesOfThreeDestinations: beyond two destinations the latency is
+// measured for each, and the traffic and error budget, which know primary
+// and burst alone, are not; destinations out of order are refused.
+func TestNewSourcesOfThreeDestinations(t *testing.T) {
+	cfg := Config{Kind: KindScrape, Timeout: time.Second, ScrapeURL: "http://127.0.0.1:1/metrics", ScrapeMetric: "m", ScrapeWindow: time.Second,
+		ScrapeDestinationLabel: "destination", ScrapeCodeLabel: "code", LatencyMetric: "h", LatencyWindow: 10 * time.Second, Objective: 250,
+		Names: []string{Primary, Burst, "burst-2"}}
+	out, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Latency == nil || out.Destinations != nil || out.Budget != nil {
+		t.Fatalf("sources %+v: want the latency alone beside the rate", out)
+	}
+	cfg.Names = []string{Burst, Primary, "burst-2"}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "want primary, burst") {
+		t.Fatalf("destinations out of order: %v, want refused", err)
 	}
 }

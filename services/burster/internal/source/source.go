@@ -7,8 +7,10 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
 	"github.com/cloudburst-demo/cloudburst/pkg/envconf"
 )
 
@@ -77,6 +79,12 @@ type Config struct {
 	BudgetQuery   string        // KindPrometheus, with LatencyQuery: burn rates by cluster and window
 
 	SecurityQuery string // KindPrometheus; "": the connections' security not measured
+
+	// Names are the destinations in spill order, as the latency's
+	// destination label names them; nil: primary and burst. Beyond two,
+	// the latency is measured for each, and the destinations' traffic and
+	// error budget (primary and burst alone) are not.
+	Names []string
 }
 
 // Sources are the measurements a Config sets up: the rate always, the
@@ -113,9 +121,14 @@ func newPrometheusSources(cfg Config) (Sources, error) {
 		}
 	}
 	if cfg.LatencyQuery != "" {
-		if out.Latency, err = NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.RecentWindow, cfg.Objective, cfg.Timeout); err != nil {
+		lat, err := NewPrometheusLatency(cfg.PrometheusURL, cfg.LatencyQuery, cfg.LatencyWindow, cfg.RecentWindow, cfg.Objective, cfg.Timeout)
+		if err != nil {
 			return Sources{}, err
 		}
+		if lat.names, err = names(cfg.Names); err != nil {
+			return Sources{}, err
+		}
+		out.Latency = lat
 		if cfg.BudgetQuery != "" {
 			if out.Budget, err = NewPrometheusBudget(cfg.PrometheusURL, cfg.BudgetQuery, cfg.Timeout); err != nil {
 				return Sources{}, err
@@ -136,18 +149,39 @@ func newScrapeSources(cfg Config) (Sources, error) {
 		return Sources{}, err
 	}
 	out := Sources{Rate: src}
+	if src.names, err = names(cfg.Names); err != nil {
+		return Sources{}, err
+	}
+	two := len(src.names) == 2
 	if cfg.ScrapeDestinationLabel != "" {
 		if src, err = src.WithDestinations(cfg.ScrapeDestinationLabel, cfg.ScrapeCodeLabel); err != nil {
 			return Sources{}, err
 		}
-		out.Destinations = src
+		if two {
+			out.Destinations = src
+		}
 	}
 	if cfg.LatencyMetric != "" {
 		if src, err = src.WithLatency(cfg.LatencyMetric, cfg.LatencyWindow, cfg.RecentWindow, cfg.Objective); err != nil {
 			return Sources{}, err
 		}
 		src.target = cfg.Target
-		out.Latency, out.Budget = src, src
+		out.Latency = src
+		if two {
+			out.Budget = src
+		}
 	}
 	return out, nil
+}
+
+// names are the destinations the latency is measured for: nil is primary
+// and burst, which must come first.
+func names(ns []string) ([]string, error) {
+	if ns == nil {
+		return []string{Primary, Burst}, nil
+	}
+	if len(ns) < 2 || len(ns) > split.Max || ns[0] != Primary || ns[1] != Burst {
+		return nil, fmt.Errorf("the destinations %v: want %s, %s and up to %d more, in that order", ns, Primary, Burst, split.Max-2)
+	}
+	return ns, nil
 }
