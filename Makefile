@@ -32,7 +32,7 @@ clusters: ## Two kind clusters joined by Istio multicluster, with the Gateway AP
 	deploy/clusters.sh up
 
 .PHONY: deploy
-deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute; STRATEGY=slo: burst on the latency objective; CLUSTERS=3: spill across three (with either router)
+deploy: ## Build the images once and deploy both clusters (skaffold run, whatever kube context is selected); ROUTER=gatewayapi: split with an HTTPRoute; STRATEGY=slo: burst on the latency objective; CLUSTERS=3: spill across three (with either router, or STRATEGY=slo)
 	deploy/clusters.sh skaffold run
 
 .PHONY: dev

@@ -240,8 +240,8 @@ remote_kubeconfig() {
 # build linux/amd64, wrong on Apple Silicon). ROUTER=gatewayapi selects
 # skaffold's profile gatewayapi: the overlays in k8s/overlays/gatewayapi;
 # STRATEGY=slo the profile slo (gatewayapi-slo with both): k8s/overlays/slo;
-# CLUSTERS=3 the profile three (gatewayapi-three with ROUTER=gatewayapi) and
-# the config burst-2: k8s/overlays/three.
+# CLUSTERS=3 the profile three (gatewayapi-three with ROUTER=gatewayapi,
+# slo-three with STRATEGY=slo) and the config burst-2: k8s/overlays/three.
 # Unless ARGS name configs (-m), skaffold runs those of the clusters.
 run_skaffold() {
 	local name="" profile=() modules=()
@@ -259,7 +259,8 @@ run_skaffold() {
 		case $name in
 		"") name=three ;;
 		gatewayapi) name=gatewayapi-three ;;
-		*) echo "CLUSTERS=3 spills by capacity: leave STRATEGY unset" >&2; exit 2 ;;
+		slo) name=slo-three ;;
+		*) echo "CLUSTERS=3 with STRATEGY=slo splits over a VirtualService: leave ROUTER unset" >&2; exit 2 ;;
 		esac
 	fi
 	if [ -n "$name" ]; then profile=(--profile "$name"); fi

@@ -104,6 +104,7 @@ esac`,
 		"  2":            {two, "run -m primary,burst --platform linux/arm64"},
 		"  3":            {three, "run -m primary,burst,burst-2 --profile three --platform linux/arm64"},
 		"gatewayapi  3":  {three, "run -m primary,burst,burst-2 --profile gatewayapi-three --platform linux/arm64"},
+		" slo 3":         {three, "run -m primary,burst,burst-2 --profile slo-three --platform linux/arm64"},
 	} {
 		got, err := run(t, router)
 		if err != nil {
@@ -117,8 +118,8 @@ esac`,
 	if got, err := run(t, "", "-m", "burst"); err != nil || got[2] != "run -m burst --platform linux/arm64" {
 		t.Fatalf("-m burst: %q, %v", got, err)
 	}
-	if _, err := run(t, " slo 3"); err == nil || !strings.Contains(err.Error(), "CLUSTERS=3 spills by capacity: leave STRATEGY unset") {
-		t.Fatalf("STRATEGY=slo CLUSTERS=3: %v, want a refusal", err)
+	if _, err := run(t, "gatewayapi slo 3"); err == nil || !strings.Contains(err.Error(), "CLUSTERS=3 with STRATEGY=slo splits over a VirtualService: leave ROUTER unset") {
+		t.Fatalf("ROUTER=gatewayapi STRATEGY=slo CLUSTERS=3: %v, want a refusal", err)
 	}
 	if _, err := run(t, "  4"); err == nil || !strings.Contains(err.Error(), "CLUSTERS=4: want 2") {
 		t.Fatalf("CLUSTERS=4: %v, want a refusal naming the choices", err)

@@ -110,6 +110,13 @@ func TestSkaffoldConfig(t *testing.T) {
 	} {
 		rendersAll(t, root, skaffold, []string{"render", "-m", cfg, "--offline=true", "--digest-source=none", "-p", "gatewayapi-three"}, want)
 	}
+	// Three clusters on the SLO: the profile slo-three.
+	for cfg, want := range map[string][]string{
+		"primary": {"    subset: burst-2\n", "    type: slo\n", "capacityPerEndpointRps: 15\n"},
+		"burst":   {"    name: burst-2\n"},
+	} {
+		rendersAll(t, root, skaffold, []string{"render", "-m", cfg, "--offline=true", "--digest-source=none", "-p", "slo-three"}, want)
+	}
 	diag, err := run(t, root, skaffold, "diagnose", "--yaml-only", "-m", "burst-2")
 	if err != nil || !strings.Contains(diag, "kubeContext: kind-burst-2") || !strings.Contains(diag, "- image: worker\n") {
 		t.Errorf("skaffold -m burst-2 must build the worker and deploy to kind-burst-2: %v\n%s", err, diag)

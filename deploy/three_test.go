@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cloudburst-demo/cloudburst/api/v1alpha1"
 	"github.com/cloudburst-demo/cloudburst/testkit/component"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh"
 	"github.com/cloudburst-demo/cloudburst/testkit/mesh/xds"
@@ -75,6 +76,37 @@ func TestThreeClustersRender(t *testing.T) {
 	// The frontend tells each cluster's hashes by the workers' prefixes.
 	if got := plainEnv(podSpec(t, one(t, cs[0].objs, "Deployment", "frontend")))["CLUSTER_PREFIXES"]; got != "burst="+prefixes["burst"]+",burst-2="+prefixes["burst-2"] {
 		t.Errorf("the frontend's CLUSTER_PREFIXES %q, want the workers' prefixes %v", got, prefixes)
+	}
+}
+
+// TestThreeClustersSLORender: the primary cluster of three on the SLO
+// (k8s/overlays/three/slo, STRATEGY=slo CLUSTERS=3 make deploy): the real
+// istioctl validates and analyzes its objects and its API server accepts
+// them; the policy is slo across the three subsets, each burst cluster
+// carrying its ready workers × capacityPerEndpointRps, with none of the
+// measurements that know two clusters alone (the latency query left to the
+// default, which names each cluster by destination_cluster).
+func TestThreeClustersSLORender(t *testing.T) {
+	istioctl := component.Tool(t, "istioctl")
+	c := renderClusters(t, "k8s/overlays/three/slo", "primary")[0]
+	istioctlAccepts(t, istioctl, c.objs)
+	apply(t, c)
+	p := workerPolicy(t, c.objs)
+	if errs := p.Validate(); len(errs) > 0 {
+		t.Fatalf("the policy is invalid: %v", errs.ToAggregate())
+	}
+	var subsets []string
+	for _, d := range p.Spec.Destinations {
+		subsets = append(subsets, d.Subset)
+	}
+	st, m := p.Spec.Strategy, p.Spec.Measurement.Prometheus
+	switch {
+	case st.Type != v1alpha1.StrategySLO || st.CapacityPerEndpointRPS != 15:
+		t.Errorf("the strategy %+v, want slo with capacityPerEndpointRps 15", st)
+	case strings.Join(subsets, ",") != strings.Join(threeNames, ","):
+		t.Errorf("the policy spills to the subsets %v, want %v", subsets, threeNames)
+	case m == nil || m.LatencyQuery != "" || m.SecurityQuery != "" || m.BudgetQuery != "" || m.DestinationsQuery != "":
+		t.Errorf("the measurement %+v, want the rate and the default latency query alone", m)
 	}
 }
 

@@ -113,10 +113,21 @@ func TestDemoSLOThreeClusters(t *testing.T) {
 		return eval[[]float64](t, ctx, `["primary", "burst", "burst-2"].map(n => Number(document.getElementById("recv-" + n).textContent))`)
 	}
 
-	// 10 req/s, within primary's capacity: all of it at home.
+	// 10 req/s, within primary's capacity: all of it at home, judged
+	// within its objective.
 	setRate(t, frontendURL, 10)
-	waitSplit(t, bursterURL, split.Home("primary", "burst", "burst-2"), time.Minute)
+	component.EventuallyNil(t, time.Minute, "primary judged within its objective at 10 req/s", func() error {
+		st := bursterStatusAt(t, bursterURL)
+		if d := st.Destination("primary"); d == nil || d.Burn == nil || *d.Burn > 1 {
+			return fmt.Errorf("primary %+v", d)
+		}
+		if w := splitOf(st.Weights); w != split.Home("primary", "burst", "burst-2") {
+			return fmt.Errorf("weights %v", w)
+		}
+		return nil
+	})
 
+	failedBefore := frontendStatus(t, frontendURL).Failed
 	step := time.Now()
 	setRate(t, frontendURL, 50)
 	if err := poll(ctx, figures+` && Array.from(document.querySelectorAll("#hashes li.burst-2")).some(li => li.textContent.startsWith("bursty2-"))`, 2*time.Minute); err != nil {
@@ -126,6 +137,7 @@ func TestDemoSLOThreeClusters(t *testing.T) {
 	}
 	settleUp := time.Since(step)
 	settled := received()
+	failedUp := frontendStatus(t, frontendURL).Failed - failedBefore
 	shot(t, ctx, "demo-slo-three-clusters.png")
 	time.Sleep(10 * time.Second)
 	if err := poll(ctx, figures, 5*time.Second); err != nil {
@@ -134,7 +146,7 @@ func TestDemoSLOThreeClusters(t *testing.T) {
 	before := splitOf(bursterStatusAt(t, bursterURL).Weights)
 
 	// The burst worker killed: its share goes on to burst-2 at once.
-	failedBefore := frontendStatus(t, frontendURL).Failed
+	failedBefore = frontendStatus(t, frontendURL).Failed
 	killed := kill(t, l.binDir, l.ports["burst-worker"])
 	moved := waitWeights(t, bursterURL, "burst's share on burst-2", func(s split.Split) bool {
 		return s.Weight(1) == 0 && s.Weight(2) >= before.Weight(2)+before.Weight(1)/2
@@ -148,9 +160,10 @@ func TestDemoSLOThreeClusters(t *testing.T) {
 	waitRestarted(t, l.logs, 1)
 	restarted := time.Now()
 	back := waitWeights(t, bursterURL, "a share on burst again", func(s split.Split) bool { return s.Weight(1) > 0 }, time.Minute)
-	t.Logf("three clusters under slo at 50 req/s: the page at %.1f / %.1f / %.1f hashes a second %s after the rate was set (split %v); "+
+	t.Logf("three clusters under slo, 10 -> 50 req/s: the page at %.1f / %.1f / %.1f hashes a second %s after the rate was set (split %v), "+
+		"%d requests failed meanwhile; "+
 		"burst killed: %v %s later, %d requests failed; burst restarted: a share on burst again %s after the launcher said so",
-		settled[0], settled[1], settled[2], settleUp.Round(100*time.Millisecond), before,
+		settled[0], settled[1], settled[2], settleUp.Round(100*time.Millisecond), before, failedUp,
 		down, away.Round(time.Millisecond), failed, back.Sub(restarted).Round(100*time.Millisecond))
 	if away > 2*time.Second {
 		t.Errorf("burst's share moved %s after its worker was killed, want within 2 s", away.Round(time.Millisecond))

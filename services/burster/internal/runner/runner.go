@@ -150,10 +150,16 @@ func names(ds []v1alpha1.Destination) []string {
 
 // perDestination refuses, beyond two destinations, the measurements that
 // know primary and burst alone: each destination's traffic, error budget
-// and security. The latency is measured for each destination.
+// and security (the latency is measured for each destination), and the
+// pre-scaling of a destination after burst, which only burst's has.
 func perDestination(s *v1alpha1.BurstPolicySpec) error {
 	if len(s.Destinations) <= 2 {
 		return nil
+	}
+	for _, d := range s.Destinations[2:] {
+		if d.Prescale != nil {
+			return fmt.Errorf("%w: %s: only the second destination (%s) is pre-scaled: unset its prescale", ErrUnsupported, d.Name, s.Destinations[1].Name)
+		}
 	}
 	var set []string
 	if p := s.Measurement.Prometheus; p != nil {
