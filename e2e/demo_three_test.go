@@ -46,6 +46,7 @@ func TestDemoThreeClusters(t *testing.T) {
 		`document.getElementById("split-burst-pct").textContent === "40" && `+
 		`document.getElementById("split-burst-2-pct").textContent === "20" && `+
 		near("recv-primary", 20)+" && "+near("recv-burst", 20)+" && "+near("recv-burst-2", 10)+" && "+
+		`document.getElementById("burster-line").textContent.includes("burst cluster: 1 ready worker; burst-2 cluster: 1 ready worker") && `+
 		`Array.from(document.querySelectorAll("#hashes li.burst-2")).some(li => li.textContent.startsWith("bursty2-"))`, 30*time.Second)
 	if err != nil {
 		t.Fatalf("the page at 50 req/s: %v\nsplit %q, hashes a second %q", err,

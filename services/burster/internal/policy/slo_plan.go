@@ -524,8 +524,9 @@ func (p *plan) recentSinceChange() *SLIs {
 // when answered, so while primary queues the rate lags what is sent, and
 // while its queue drains it runs ahead. The destinations after primary do
 // not queue (spread keeps each within what it carries): what they answered
-// since the split last changed, over their share, is what was sent in all. Without that, the rate or the recent window's answers, whichever
-// is higher.
+// since the split last changed, over their share, is what was sent in all.
+// Without that, the rate or the recent window's answers, whichever is
+// higher.
 func (s sloStrategy) offered(st State, obs Observation) (rps float64, inferred bool) {
 	rc := obs.SLO.Recent
 	if rc == nil {
@@ -539,7 +540,8 @@ func (s sloStrategy) offered(st State, obs Observation) (rps float64, inferred b
 	return (rc.Primary.Requests + away.Requests) / rc.Primary.span(s.window), false
 }
 
-// minInferred is the fewest requests burst must have answered in the recent
-// window for the total to be inferred from them: with fewer, one request
-// more or less at the window's edges moves the estimate by over 5%.
+// minInferred is the fewest requests the destinations after primary must
+// have answered in the recent window for the total to be inferred from
+// them: with fewer, one request more or less at the window's edges moves
+// the estimate by over 5%.
 const minInferred = 20

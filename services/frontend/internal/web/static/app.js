@@ -230,6 +230,11 @@ function measuresSLO(spec) {
   return spec.strategy.type === "slo" || Boolean((m.prometheus && m.prometheus.latencyQuery) || (m.scrape && m.scrape.latencyMetric));
 }
 
+// readyWorkers says how many ready workers: "1 ready worker", "3 ready workers".
+function readyWorkers(n) {
+  return `${n} ready worker${n === 1 ? "" : "s"}`;
+}
+
 // applyBurster shows the burster's view when the frontend follows one, or
 // why the frontend could not read it (problem, as the server words it).
 function applyBurster(b, problem) {
@@ -253,7 +258,7 @@ function applyBurster(b, problem) {
   const home = dests[0] || {};
   let line;
   if (strategy.type === "spillover") {
-    const workers = home.readyEndpoints !== undefined ? ` (${home.readyEndpoints} ready workers)` : "";
+    const workers = home.readyEndpoints !== undefined ? ` (${readyWorkers(home.readyEndpoints)})` : "";
     line = `burster: spillover, ${rps}, primary keeps ${home.capacityRps !== undefined ? `${home.capacityRps} req/s${workers}` : "its capacity"}`;
   } else if (strategy.type === "slo") {
     line = `burster: slo, ${rps}; ${sloLine(strategy.slo, st)}`;
@@ -265,7 +270,7 @@ function applyBurster(b, problem) {
   dests.slice(1).forEach((next, i) => {
     if (next.reachable === undefined) return;
     const name = i === 0 ? "burst cluster" : `${next.name} cluster`;
-    line += !next.reachable ? `; ${name} unreachable` : `; ${name}: ${next.readyEndpoints} ready workers`;
+    line += !next.reachable ? `; ${name} unreachable` : `; ${name}: ${readyWorkers(next.readyEndpoints)}`;
     if (next.prescaledTo) line += ` (pre-scaled to ${next.prescaledTo})`;
     if (reason === "BurstNotReady" && !next.readyEndpoints && !weightOf(next.name)) line += ", so nothing is sent there";
   });
