@@ -78,7 +78,7 @@ func TestOf(t *testing.T) {
 
 // TestThreeDestinations: an edge per destination, in order, each named for
 // its cluster with its weight; with no rate measured per destination (the
-// burster measures the rate alone beyond two), none is guessed.
+// burster measures no destination's traffic beyond two), none is guessed.
 func TestThreeDestinations(t *testing.T) {
 	b := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{Route: v1alpha1.Route{LocalMesh: &v1alpha1.LocalMesh{AdminURL: "http://127.0.0.1:9"}},
 		Destinations: []v1alpha1.Destination{{Name: "primary"}, {Name: "burst"}, {Name: "burst-2"}}},
