@@ -443,7 +443,10 @@ func TestPolicyDriftAfterAPIServerRestart(t *testing.T) {
 	proxy.cut()
 	drifted := c.restartAndDrift(t)
 	proxy.forward.Store(true)
-	component.Eventually(t, 30*time.Second, "weights put back", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
+	// A watch left hanging on a cut connection is found dead by client-go's
+	// HTTP/2 health check (a ping after 30 s idle, 15 s for its answer),
+	// so the drift may wait that long for the watch to come back.
+	component.Eventually(t, 60*time.Second, "weights put back", func() bool { return c.vsWeights(t, "worker") == split.AllBurst })
 	t.Logf("API server away for %s; drift put back %s after it was made", drifted.Sub(restarted).Round(10*time.Millisecond),
 		time.Since(drifted).Round(10*time.Millisecond))
 	select {
