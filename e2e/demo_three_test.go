@@ -93,7 +93,7 @@ func TestDemoThreeClusters(t *testing.T) {
 	}
 }
 
-// TestDemoSLOThreeClusters runs `make demo DEMO_FLAGS="-clusters=3
+// TestDemoThreeClustersSLO runs `make demo DEMO_FLAGS="-clusters=3
 // -strategy=slo -capacities=20,20,0"` and drives it at 50 req/s. The slo
 // strategy learns primary's capacity from its queueing and holds it at its
 // objective; what leaves primary fills burst up to its 20 req/s and
@@ -105,7 +105,7 @@ func TestDemoThreeClusters(t *testing.T) {
 // and comes back once the launcher has restarted it. The closing log gives
 // the settle time, the time the share took to move and the requests that
 // failed meanwhile.
-func TestDemoSLOThreeClusters(t *testing.T) {
+func TestDemoThreeClustersSLO(t *testing.T) {
 	l := launch(t, "embedded", "-clusters=3", "-strategy=slo", "-capacities=20,20,0")
 	bursterURL, frontendURL := l.url("burster"), l.url("frontend")
 	want := []float64{20, 20, 10} // req/s at 50 req/s, in spill order
