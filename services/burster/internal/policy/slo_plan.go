@@ -124,9 +124,13 @@ func (s sloStrategy) plan(st State, obs Observation) (State, target) {
 // its own objective no more than it carries now), and the last ready one
 // the rest. With primary's share unchanged and no destination without a
 // ready worker carrying traffic, the current split stays while every
-// destination's exact share is within three quarters of awayStep of it,
-// so noise in the rate does not move it. Wanted is the same were every
-// destination ready. Two destinations are left as they are.
+// destination's exact share is near it, so noise in the rate does not
+// move it: within three quarters of awayStep until a whole SLO window has
+// passed under the split, then of settledStep. By then the rate and each
+// destination's judgement are the split's own, so what a noisy moment or
+// a passing breach left (burst under its capacity, the last destination
+// carrying the difference) is put right once. Wanted is the same were
+// every destination ready. Two destinations are left as they are.
 func (p *plan) spread(to split.Split, r *SLOReading) target {
 	if to.Len() <= 2 {
 		return target{Split: to, Wanted: to}
@@ -150,7 +154,11 @@ func (p *plan) spread(to split.Split, r *SLOReading) target {
 	}
 	shares := p.sharesOf(to.Weight(0), ds)
 	t := target{Split: to.WithWeights(roundSpill(shares, 1)...), Wanted: wanted}
-	if to.Weight(0) == p.cur.Weight(0) && !stranded && nearSplit(p.cur, shares, awayStep) {
+	near := awayStep
+	if p.windowSinceChange() {
+		near = settledStep
+	}
+	if to.Weight(0) == p.cur.Weight(0) && !stranded && nearSplit(p.cur, shares, near) {
 		t.Split = p.cur
 	}
 	return t
@@ -182,6 +190,11 @@ func allOver(s split.Split) string {
 // awayStep is the step, in percent, by which the share of a destination
 // after burst moves when primary's does not.
 const awayStep = 5
+
+// settledStep is awayStep once a whole SLO window has passed under the
+// split: a share moves when it is 1.5 points from where the window's rate
+// puts it (a rate 4% off moves a 40% share by 1.6).
+const settledStep = 2
 
 // plan is one decision in the making.
 type plan struct {

@@ -206,6 +206,38 @@ func TestSLOHeadroomValidated(t *testing.T) {
 // to burst-2; a destination without a ready worker, or over its own
 // objective, gets no more and its excess goes on; coming down empties the
 // last first; noise within a few percent moves nothing.
+// TestSLOSpillSettles: with primary's share unchanged, the shares after it
+// stay within three quarters of awayStep of where the rate puts them until
+// a whole SLO window has passed under the split; then what a passing
+// breach left (burst below its capacity, burst-2 carrying the difference)
+// is put right.
+func TestSLOSpillSettles(t *testing.T) {
+	clean := SLOState{CapacityRPS: 20, Measured: true, Quiet: t0}
+	away := []Away{{Ready: ptr(true), CapacityRPS: ptr(20.0)}, {Ready: ptr(true)}}
+	m := with(&SLIs{Primary: win(190, 1), Burst: win(190, 1), Further: []Window{win(120, 1)}}, recent(57, 57, 57, 93))
+	tests := []struct {
+		name  string
+		since time.Duration // from the last change, the SLO window being 10 s
+		cur   split.Split
+		want  split.Split
+	}{
+		{"within a window of the change: held", 4 * time.Second, three(38, 37, 25), three(38, 37, 25)},
+		{"a window after it: burst back to its capacity", 10 * time.Second, three(38, 37, 25), three(38, 40, 22)},
+		{"a window after it, within a point and a half: held", 10 * time.Second, three(38, 39, 23), three(38, 39, 23)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := sloCfg()
+			c.SLOProbe = 5 * time.Minute
+			p := mustNew(t, c)
+			_, d := p.Next(State{Weights: tt.cur, LastChange: t0.Add(-tt.since), SLO: clean}, Observation{At: t0, RPS: 50, Away: away, SLO: m})
+			if d.Weights != tt.want {
+				t.Fatalf("Next = %v, want %v; reason %q", d.Weights, tt.want, d.Reason)
+			}
+		})
+	}
+}
+
 func TestSLOSpillOrder(t *testing.T) {
 	long := t0.Add(-time.Hour)
 	clean := SLOState{CapacityRPS: 20, Measured: true, Quiet: t0}
