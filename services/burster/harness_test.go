@@ -119,6 +119,7 @@ type replica struct {
 	base   string
 	cancel context.CancelFunc
 	done   chan error
+	logs   *process.Log // POLICIES=kubernetes replicas' (startPoliciesVia); nil otherwise
 }
 
 // testConfig is the burster's configuration from env on top of the

@@ -125,8 +125,8 @@ func (c *cluster) startPoliciesVia(t testing.TB, name string, rc *rest.Config, e
 	}
 	cfg := testConfig(t, vars)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{cancel: cancel, done: make(chan error, 1)}
 	logs := &process.Log{Keep: 1000}
+	r := &replica{cancel: cancel, done: make(chan error, 1), logs: logs}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("replica", name)
 	go func() { r.done <- app.ServePolicies(ctx, cfg, log, rc, c.ns) }()
 	t.Cleanup(func() {
@@ -546,6 +546,17 @@ func TestPolicyReadinessGate(t *testing.T) {
 		}
 		return nil
 	})
+	// Tried again each 200 ms interval, it is logged once, not each time.
+	time.Sleep(2 * time.Second)
+	cannot := 0
+	for _, l := range r.logs.Lines() {
+		if strings.Contains(l, `"msg":"the policy cannot run"`) && strings.Contains(l, "/missing") {
+			cannot++
+		}
+	}
+	if cannot != 1 {
+		t.Fatalf("%d warnings that missing cannot run over its tries, want 1", cannot)
+	}
 
 	slices := b.env.Clientset(t).DiscoveryV1().EndpointSlices(c.ns)
 	setReady := func(ready bool) {

@@ -68,6 +68,10 @@ type reconciler struct {
 	base    context.Context // the Runners' background work lives as long as this
 	mu      sync.Mutex
 	runners map[types.NamespacedName]*entry
+	// cannot is why each policy that cannot run last could not, as
+	// logged: a policy tried again each interval is logged when its
+	// reason changes, not each time.
+	cannot map[types.NamespacedName]string
 }
 
 // entry is one policy's Runner and when its status was last written.
@@ -200,7 +204,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	e, err := r.entry(req.NamespacedName, &p)
 	if err != nil {
-		r.log.Warn("the policy cannot run", "policy", req.String(), "err", err)
+		if r.cannotRun(req.NamespacedName, err) {
+			r.log.Warn("the policy cannot run", "policy", req.String(), "err", err)
+		}
 		status := runner.FailedStatus(p.Status, p.Generation, err)
 		if werr := r.writeStatus(ctx, &p, status); werr != nil {
 			return reconcile.Result{}, werr
@@ -216,6 +222,19 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		e.written = time.Now()
 	}
 	return reconcile.Result{RequeueAfter: wait}, nil
+}
+
+// cannotRun records why the policy cannot run and reports whether that
+// is news: the first reason, or another than the last.
+func (r *reconciler) cannotRun(key types.NamespacedName, err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cannot == nil {
+		r.cannot = make(map[types.NamespacedName]string)
+	}
+	news := r.cannot[key] != err.Error()
+	r.cannot[key] = err.Error()
+	return news
 }
 
 // entry is the policy's Runner, built now if it has none or one of an
@@ -235,6 +254,7 @@ func (r *reconciler) entry(key types.NamespacedName, p *v1alpha1.BurstPolicy) (*
 	if err != nil {
 		return nil, err
 	}
+	delete(r.cannot, key)
 	e = &entry{run: run}
 	r.runners[key] = e
 	return e, nil
@@ -254,6 +274,7 @@ func (r *reconciler) runner(key types.NamespacedName, generation int64) *runner.
 func (r *reconciler) drop(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.cannot, key)
 	if e := r.runners[key]; e != nil {
 		e.run.Stop()
 		delete(r.runners, key)
