@@ -153,6 +153,8 @@ type LocalMesh struct {
 }
 
 // Destination is one cluster the route's traffic may go to.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.prescale) || (has(self.readiness) && has(self.readiness.service))",message="pre-scaling waits for the destination's ready workers: set readiness.service (in the HPA's cluster)",fieldPath=".prescale"
 type Destination struct {
 	// Name names the destination in the status, the metrics and the page
 	// (primary, burst).

@@ -101,6 +101,10 @@ func validateDestinations(path *field.Path, s *BurstPolicySpec) field.ErrorList 
 			}
 		}
 		if ps := d.Prescale; ps != nil {
+			if d.Readiness == nil || d.Readiness.Service == "" {
+				errs = append(errs, field.Invalid(at.Child("prescale"), ps.HPA,
+					"pre-scaling waits for the destination's ready workers: set readiness.service (in the HPA's cluster)"))
+			}
 			if !(ps.WarmRPS > 0) {
 				errs = append(errs, field.Invalid(at.Child("prescale", "warmRps"), ps.WarmRPS, "must be above 0"))
 			}

@@ -51,7 +51,17 @@ func validPolicies() map[string]*BurstPolicy {
 	spill.Spec.Strategy = Strategy{Type: StrategySpillover, CapacityRPS: 20}
 	spill.Spec.FailSafe, spill.Spec.DryRun = FailSafeHome, true
 	return map[string]*BurstPolicy{"istio slo": istioSLO(), "gatewayapi step": gateway, "demo slo": demo, "spillover": spill,
-		"spillover across three": threeClusters()}
+		"spillover across three": threeClusters(), "slo across three pre-scaled": sloThree()}
+}
+
+// sloThree is a valid slo across three clusters, burst and burst-2 each
+// pre-scaled in its own cluster.
+func sloThree() *BurstPolicy {
+	p := istioSLO()
+	p.Spec.Destinations = append(p.Spec.Destinations, Destination{Name: "burst-2", Subset: "burst-2",
+		Readiness: &Readiness{Service: "worker", KubeconfigSecret: &SecretKeyRef{Name: "burst-2-kubeconfig"}},
+		Prescale:  &Prescale{HPA: "worker", WarmRPS: 30}})
+	return p
 }
 
 // threeClusters is a valid spillover across three clusters: burst carries
@@ -90,6 +100,9 @@ var badPolicies = []badPolicy{
 		p.Spec.Destinations[1].Readiness = &Readiness{FromRouter: true, KubeconfigSecret: &SecretKeyRef{Name: "k"}}
 	}, "spec.destinations[1].readiness.kubeconfigSecret"},
 	{"warm at 0", func(p *BurstPolicy) { p.Spec.Destinations[1].Prescale.WarmRPS = 0 }, "spec.destinations[1].prescale.warmRps"},
+	{"pre-scaled without a Service to count its workers", func(p *BurstPolicy) {
+		p.Spec.Destinations[1].Readiness = &Readiness{FromRouter: true}
+	}, "spec.destinations[1].prescale"},
 	{"pre-scaled without a per-endpoint rate", func(p *BurstPolicy) { p.Spec.Strategy.CapacityPerEndpointRPS = 0 },
 		"spec.strategy.capacityPerEndpointRps"},
 	{"warm above high", func(p *BurstPolicy) {

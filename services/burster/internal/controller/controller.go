@@ -51,10 +51,11 @@ type Config struct {
 	// destination takes the rest; unset: not limited.
 	BurstCapacity AwayCapacity
 	// Further are the destinations after burst, in spill order (a third
-	// cluster on): spillover only.
+	// cluster on): spillover and slo.
 	Further []Further
 	// Prescale, when not nil, raises the burst cluster's workers ahead of
-	// a burst and puts them back after it (needs Burst).
+	// a burst and puts them back after it (needs Burst); a further
+	// destination's is its Further.Prescale.
 	Prescale *Prescale
 	Router   router.Router
 	Policy   *policy.Policy
@@ -103,6 +104,7 @@ type Further struct {
 	Name     string
 	Ready    BurstReadiness // nil: not read, so not gated
 	Capacity AwayCapacity   // ignored for the last destination, which takes the rest
+	Prescale *Prescale      // nil: not pre-scaled; else needs Ready
 }
 
 // ErrCapacityUnknown is the class of a failed capacity measurement, for
@@ -144,11 +146,11 @@ type Controller struct {
 // have led in between, moved the weights, or restored the burst HPA, so
 // nothing a past term believed is carried over.
 type term struct {
-	state      policy.State // the weights as decided, the dwell, failures in a row
-	blocked    []string     // the destinations kept off for want of a ready worker, as last reported
-	furtherErr []string     // the class of each further destination's readiness failure, as last logged
-	pre        prescaleState
-	latencyErr error // the class of the latency's last failure, as last logged
+	state      policy.State    // the weights as decided, the dwell, failures in a row
+	blocked    []string        // the destinations kept off for want of a ready worker, as last reported
+	furtherErr []string        // the class of each further destination's readiness failure, as last logged
+	pre        []prescaleState // each destination's pre-scaling, by its index (1: burst)
+	latencyErr error           // the class of the latency's last failure, as last logged
 }
 
 // Snapshot is what the controller knows now, for status pages.
@@ -247,7 +249,11 @@ func (c *Controller) Begin(ctx context.Context) error {
 	}
 	c.term, c.failing = term{state: policy.State{Weights: cur}}, [2]bool{}
 	c.cfg.Metrics.burstBlocked.Set(0)
-	c.cfg.Metrics.prescaled.Set(0)
+	for i := 1; i < cur.Len(); i++ {
+		if c.prescaled(i) != nil {
+			c.cfg.Metrics.prescale(i, cur.Name(i), 0)
+		}
+	}
 	c.mu.Lock()
 	c.destinations, c.security, c.budget = nil, nil, budgetReading{}
 	c.mu.Unlock()
@@ -320,11 +326,12 @@ func (c *Controller) Tick(ctx context.Context) {
 	c.act(ctx, next, d, measured)
 	if burst != nil {
 		burst.Blocked = slices.Contains(c.term.blocked, split.Burst)
-		burst.PrescaledTo = c.term.pre.raised
+		burst.PrescaledTo = c.raisedTo(1)
 	}
 	for i, f := range further {
 		if f != nil {
 			f.Blocked = slices.Contains(c.term.blocked, c.cfg.Further[i].Name)
+			f.PrescaledTo = c.raisedTo(i + 2)
 		}
 	}
 	c.publish(measured, capacity, burst, further, c.sloStatus(d.SLO, latencyErr))

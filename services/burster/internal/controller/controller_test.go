@@ -844,3 +844,88 @@ func TestThreeDestinations(t *testing.T) {
 		t.Errorf("burst-2 without a share (%v) is stranded", r.rt.cur)
 	}
 }
+
+// TestPrescaleFurther: a destination after burst is pre-scaled on its own:
+// its HPA is raised once the rate reaches its warm rate, the first shift
+// onto it waits for the raised workers, and its minReplicas is put back
+// once it has carried nothing, below its warm rate, for its cool-down;
+// burst's HPA, warm from a lower rate, is raised and restored apart.
+func TestPrescaleFurther(t *testing.T) {
+	pol, err := policy.New(policy.Config{Strategy: policy.Spillover, CapacityRPS: 20, Step: 1, FailureThreshold: 3, FailSafe: policy.FailSafeHold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := split.Home("primary", "burst", "burst-2")
+	burstCap := 20.0
+	burst, further := &fakeReadiness{n: 4}, &fakeReadiness{n: 1}
+	sc1 := &fakeScaler{st: prescale.State{MinReplicas: 1, MaxReplicas: 8}}
+	sc2 := &fakeScaler{st: prescale.State{MinReplicas: 1, MaxReplicas: 8}}
+	pre := func(sc Scaler, warm float64) *Prescale {
+		return &Prescale{Scaler: sc, WarmRPS: warm, HighRPS: warm, PerEndpointRPS: 10, Cooldown: time.Minute, Wait: 30 * time.Second}
+	}
+	r := &rig{src: &fakeSource{}, rt: &fakeRouter{cur: home}, ev: &events{}, reg: prometheus.NewRegistry(), now: time.Unix(1_700_000_000, 0)}
+	r.c = New(Config{Source: r.src, Router: r.rt, Policy: pol, Events: r.ev, Metrics: NewMetrics(r.reg), Interval: time.Second,
+		Burst: burst, BurstCapacity: AwayCapacity{RPS: &burstCap}, Prescale: pre(sc1, 15),
+		Further: []Further{{Name: "burst-2", Ready: further, Prescale: pre(sc2, 35)}},
+		Log:     slog.New(slog.DiscardHandler)})
+	r.c.now = func() time.Time { return r.now }
+	if err := r.c.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	prescaled := func(dest string) float64 {
+		return testutil.ToFloat64(r.c.cfg.Metrics.destPrescale.WithLabelValues(dest))
+	}
+
+	// 30 req/s: burst warm (ceil(30/10) = 3 workers, 4 ready), burst-2
+	// not yet.
+	r.at(30, nil)
+	if want := home.WithWeights(67, 33, 0); r.rt.cur != want || sc1.st.MinReplicas != 3 || sc2.raises != 0 {
+		t.Fatalf("at 30 req/s: %v, burst's minReplicas %d, %d raises of burst-2's", r.rt.cur, sc1.st.MinReplicas, sc2.raises)
+	}
+
+	// 45 req/s: burst-2's HPA raised to 5; with 1 of 5 ready the shift
+	// that gives it a share waits.
+	r.at(45, nil)
+	if sc2.st.MinReplicas != 5 || prescaled("burst-2") != 5 || prescaled("burst") != 5 {
+		t.Fatalf("at 45 req/s: burst-2's minReplicas %d, metrics burst-2 %v, burst %v", sc2.st.MinReplicas, prescaled("burst-2"), prescaled("burst"))
+	}
+	if want := home.WithWeights(67, 33, 0); r.rt.cur != want {
+		t.Fatalf("shifted onto burst-2 with 1 of its 5 workers ready: %v", r.rt.cur)
+	}
+	snap := r.c.Snapshot()
+	if snap.Further[0].PrescaledTo != 5 || snap.Burst.PrescaledTo != 5 {
+		t.Fatalf("snapshot: burst %+v, burst-2 %+v", snap.Burst, snap.Further[0])
+	}
+	var raised []string
+	for _, c := range r.c.Changes() {
+		if c.Kind == v1alpha1.ChangePreScaled {
+			raised = append(raised, c.Reason)
+		}
+	}
+	if len(raised) != 3 || !strings.Contains(raised[2], "raised the burst-2 HorizontalPodAutoscaler worker's minReplicas from 1 to 5 for 45.0 req/s") {
+		t.Fatalf("PreScaled changes %q", raised)
+	}
+
+	// Its workers ready: the shift.
+	further.n = 5
+	r.at(45, nil)
+	if r.rt.cur.Weight(2) == 0 {
+		t.Fatalf("burst-2 ready: %v, want a share on it", r.rt.cur)
+	}
+
+	// Down to 30 req/s: burst-2 carries nothing again; its HPA is put back
+	// a cool-down later, burst's (warm still) is not.
+	for range 59 {
+		r.at(30, nil)
+	}
+	if r.rt.cur.Weight(2) != 0 || sc2.restore != 0 {
+		t.Fatalf("within burst-2's cool-down: %v, %d restores", r.rt.cur, sc2.restore)
+	}
+	for range 3 {
+		r.at(30, nil)
+	}
+	if sc2.restore != 1 || sc2.st.MinReplicas != 1 || prescaled("burst-2") != 0 || sc1.restore != 0 || prescaled("burst") != 5 {
+		t.Fatalf("after burst-2's cool-down: its minReplicas %d (%d restores, metric %v); burst's %d restores, metric %v",
+			sc2.st.MinReplicas, sc2.restore, prescaled("burst-2"), sc1.restore, prescaled("burst"))
+	}
+}

@@ -28,6 +28,7 @@ type Metrics struct {
 	destReady    *prometheus.GaugeVec
 	burstBlocked prometheus.Gauge
 	prescaled    prometheus.Gauge
+	destPrescale *prometheus.GaugeVec
 	sli          *prometheus.GaugeVec
 	burn         *prometheus.GaugeVec
 	learned      prometheus.Gauge
@@ -100,6 +101,9 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 		prescaled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "burster_burst_prescaled_min_replicas", Help: "The burst HPA's minReplicas as the burster raised it; 0 when not raised.",
 		}),
+		destPrescale: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "burster_destination_prescaled_min_replicas", Help: "Each pre-scaled destination's HPA minReplicas as the burster raised it; 0 when not raised.",
+		}, []string{"destination"}),
 		sli: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "burster_slo_sli", Help: "STRATEGY=slo: the share of good requests over SLO_WINDOW, by destination; NaN when not judged.",
 		}, []string{"destination"}),
@@ -115,7 +119,7 @@ func newMetrics(reg prometheus.Registerer, withLeader bool) *Metrics {
 	}
 	m.reg = reg
 	m.registered = []prometheus.Collector{m.observed, m.measurements, m.weight, m.changes, m.corrections, m.queryErrors, m.destRPS,
-		m.destFailed, m.capRPS, m.capReady, m.burstReady, m.destReady, m.burstBlocked, m.prescaled, m.sli, m.burn, m.learned, m.reportsSkipped}
+		m.destFailed, m.capRPS, m.capReady, m.burstReady, m.destReady, m.burstBlocked, m.prescaled, m.destPrescale, m.sli, m.burn, m.learned, m.reportsSkipped}
 	if withLeader {
 		m.registered = append(m.registered, m.leader)
 	}
@@ -198,6 +202,16 @@ func (m *Metrics) burst(ready int, err error) {
 		return
 	}
 	m.burstReady.Set(float64(ready))
+}
+
+// prescale records destination i's HPA minReplicas as the burster raised
+// it (0: not raised); burst's (i 1) also unlabelled, as before there were
+// more.
+func (m *Metrics) prescale(i int, destination string, minReplicas int32) {
+	m.destPrescale.WithLabelValues(destination).Set(float64(minReplicas))
+	if i == 1 {
+		m.prescaled.Set(float64(minReplicas))
+	}
 }
 
 // ready records a destination's ready workers, or NaN when unknown.

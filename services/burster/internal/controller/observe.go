@@ -50,13 +50,17 @@ func (c *Controller) observe(ctx context.Context, rps float64, err error) (polic
 	burst := c.readBurst(ctx)
 	next := policy.Away{Ready: ready(burst), CapacityRPS: c.cfg.BurstCapacity.of(burst)}
 	if err == nil {
-		next.Warming = c.prescale(ctx, rps, burst)
+		next.Warming = c.prescale(ctx, 1, rps, burst)
 	}
 	obs.Away = []policy.Away{next}
 	var further []*Burst
 	for i, f := range c.cfg.Further {
 		r := c.readFurther(ctx, i, f)
-		obs.Away = append(obs.Away, policy.Away{Ready: ready(r), CapacityRPS: f.Capacity.of(r)})
+		a := policy.Away{Ready: ready(r), CapacityRPS: f.Capacity.of(r)}
+		if err == nil {
+			a.Warming = c.prescale(ctx, i+2, rps, r)
+		}
+		obs.Away = append(obs.Away, a)
 		further = append(further, r)
 	}
 	return obs, capacity, burst, further, latencyErr

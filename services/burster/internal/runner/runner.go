@@ -150,16 +150,10 @@ func names(ds []v1alpha1.Destination) []string {
 
 // perDestination refuses, beyond two destinations, the measurements that
 // know primary and burst alone: each destination's traffic, error budget
-// and security (the latency is measured for each destination), and the
-// pre-scaling of a destination after burst, which only burst's has.
+// and security (the latency is measured for each destination).
 func perDestination(s *v1alpha1.BurstPolicySpec) error {
 	if len(s.Destinations) <= 2 {
 		return nil
-	}
-	for _, d := range s.Destinations[2:] {
-		if d.Prescale != nil {
-			return fmt.Errorf("%w: %s: only the second destination (%s) is pre-scaled: unset its prescale", ErrUnsupported, d.Name, s.Destinations[1].Name)
-		}
 	}
 	var set []string
 	if p := s.Measurement.Prometheus; p != nil {
@@ -243,24 +237,32 @@ func (r *Runner) gate(p *v1alpha1.BurstPolicy, d Deps, cfg *controller.Config, r
 		return fmt.Errorf("%w: no Kubernetes API to read %s's readiness from", ErrUnsupported, next.Name)
 	}
 	cfg.Burst = capacity.NewList(cs, p.Namespace, next.Readiness.Service, timeout)
-	if ps := next.Prescale; ps != nil {
-		cooldown, _ := ps.Cooldown.Duration()
-		wait, _ := ps.Wait.Duration()
-		high := st.HighRPS
-		if st.Type == v1alpha1.StrategySLO {
-			// No rate moves the split under slo: from warmRps on, the
-			// next destination is readied for the whole rate.
-			high = ps.WarmRPS
-		}
-		cfg.Prescale = &controller.Prescale{Scaler: prescale.New(cs, p.Namespace, ps.HPA, timeout), WarmRPS: ps.WarmRPS, HighRPS: high,
-			PerEndpointRPS: st.CapacityPerEndpointRPS, Cooldown: cooldown, Wait: wait}
-	}
+	cfg.Prescale = prescaler(cs, p, next.Prescale, timeout)
 	return nil
 }
 
+// prescaler is the pre-scaling of a destination whose cluster cs reaches,
+// as ps says; nil when it has none.
+func prescaler(cs kubernetes.Interface, p *v1alpha1.BurstPolicy, ps *v1alpha1.Prescale, timeout time.Duration) *controller.Prescale {
+	if ps == nil {
+		return nil
+	}
+	st := &p.Spec.Strategy
+	cooldown, _ := ps.Cooldown.Duration()
+	wait, _ := ps.Wait.Duration()
+	high := st.HighRPS
+	if st.Type == v1alpha1.StrategySLO {
+		// No rate moves the split under slo: from warmRps on, the
+		// destination is readied for the whole rate.
+		high = ps.WarmRPS
+	}
+	return &controller.Prescale{Scaler: prescale.New(cs, p.Namespace, ps.HPA, timeout), WarmRPS: ps.WarmRPS, HighRPS: high,
+		PerEndpointRPS: st.CapacityPerEndpointRPS, Cooldown: cooldown, Wait: wait}
+}
+
 // further wires a destination after burst: its readiness, read from a
-// Service (in this cluster or the one its kubeconfig Secret reaches), and
-// its capacity.
+// Service (in this cluster or the one its kubeconfig Secret reaches), its
+// capacity and its pre-scaling (of an HPA in the same cluster).
 func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, rt router.Router, dest v1alpha1.Destination, timeout time.Duration) (controller.Further, error) {
 	f := controller.Further{Name: dest.Name, Capacity: controller.AwayCapacity{RPS: dest.CapacityRPS}}
 	rd := dest.Readiness
@@ -284,6 +286,7 @@ func (r *Runner) further(p *v1alpha1.BurstPolicy, d Deps, rt router.Router, dest
 	}
 	f.Ready = capacity.NewList(cs, p.Namespace, rd.Service, timeout)
 	f.Capacity.PerEndpointRPS = p.Spec.Strategy.CapacityPerEndpointRPS
+	f.Prescale = prescaler(cs, p, dest.Prescale, timeout)
 	return f, nil
 }
 

@@ -212,23 +212,6 @@ func TestThreeDestinationsMeasurements(t *testing.T) {
 	}
 }
 
-// TestPrescaleBeyondBurstRefused: pre-scaling a destination after burst is
-// refused, naming it, rather than ignored.
-func TestPrescaleBeyondBurstRefused(t *testing.T) {
-	p := &v1alpha1.BurstPolicy{Spec: v1alpha1.BurstPolicySpec{
-		Route: v1alpha1.Route{VirtualService: &v1alpha1.ObjectName{Name: "worker"}},
-		Destinations: []v1alpha1.Destination{{Name: "primary", Subset: "primary"}, {Name: "burst", Subset: "burst"},
-			{Name: "burst-2", Subset: "burst-2", Prescale: &v1alpha1.Prescale{HPA: "worker", WarmRPS: 5}}},
-		Measurement: v1alpha1.Measurement{Prometheus: &v1alpha1.PrometheusMeasurement{URL: "http://127.0.0.1:1"}},
-		Strategy:    v1alpha1.Strategy{Type: v1alpha1.StrategySLO, CapacityPerEndpointRPS: 5},
-	}}
-	p.Name = "three"
-	_, err := New(context.Background(), p, Deps{Dynamic: fake.NewSimpleDynamicClient(runtime.NewScheme()), Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "burst-2: only the second destination (burst) is pre-scaled") {
-		t.Fatalf("%v, want ErrUnsupported naming burst-2", err)
-	}
-}
-
 // TestReadinessFromTheRouter: the local mesh tells the readiness of every
 // destination after primary (readiness.fromRouter), burst-2's too; on a
 // Kubernetes route fromRouter is refused, naming the destination.
