@@ -96,8 +96,8 @@ func TestDemoThreeClusters(t *testing.T) {
 // TestDemoThreeClustersSLO runs `make demo DEMO_FLAGS="-clusters=3
 // -strategy=slo -capacities=20,20,0"` and drives it at 50 req/s. The slo
 // strategy learns primary's capacity from its queueing and holds it at its
-// objective; what leaves primary fills burst up to its 20 req/s and
-// burst-2 takes the rest: the burster's split sends each cluster within 25%
+// objective; what leaves primary fills burst up to its 20 req/s less the
+// margin primary keeps (5%) and burst-2 takes the rest: the burster's split sends each cluster within 25%
 // of 20, 20 and 10 req/s, and the page, opened in Chromium once it has,
 // shows each cluster's hashes a second within 25% of those on average over
 // ten seconds, the split still so after them. The burst worker killed: its

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -13,7 +14,9 @@ import (
 // loop, as the frontend sends them) and are split by smooth weighted
 // round-robin, as the local mesh does. Primary serves a fixed capacity in
 // order of arrival, queueing up to maxWait and refusing (503) beyond; burst
-// answers every request. Each request is counted when it is answered, into
+// answers every request. A trace with destinations after burst (away)
+// gives each of them but the last a capacity of its own, queued the same
+// way; the last answers every request. Each request is counted when it is answered, into
 // the latency histogram's good and served counts, as Envoy and the local
 // mesh count it. A source samples the counters every scrape interval and
 // gives the policy the rate over its window, the SLO window and the recent
@@ -32,6 +35,7 @@ type plantConfig struct {
 	maxWait    time.Duration // primary's queue bound
 	service    time.Duration // an answer's own time, queueing aside
 	policy     Config
+	away       []float64 // the trace's capacities after primary, as run sets them
 }
 
 // demoPlant is make demo -strategy=slo: the burster scrapes the local mesh
@@ -62,6 +66,19 @@ type trace struct {
 	rate     func(at time.Duration) float64 // req/s sent
 	capacity func(at time.Duration) float64 // req/s primary serves
 	events   []time.Duration                // steps whose reaction is measured
+	// away are the capacities of the destinations after primary, in
+	// spill order, the last one's ignored (it takes the rest); nil: one,
+	// burst, without limit.
+	away []float64
+}
+
+// names are the trace's destinations: primary, burst, burst-2...
+func (tr trace) names() []string {
+	names := []string{"primary", "burst"}
+	for i := 2; i < len(tr.away)+1; i++ {
+		names = append(names, fmt.Sprintf("burst-%d", i))
+	}
+	return names
 }
 
 // counters are one destination's cumulative counts.
@@ -72,6 +89,8 @@ type second struct {
 	offered, primary, failed, slow float64 // all sent; to primary; primary's 503s; primary's late answers
 	capacity                       float64
 	weights                        split.Split
+	to                             [split.Max]float64 // sent to each destination
+	awayFailed, awaySlow           float64            // the 503s and late answers of those after primary
 }
 
 // plantRun is one trace driven through a controller.
@@ -87,27 +106,29 @@ type controllerFunc func(State, Observation) (State, Decision)
 
 type sample struct {
 	at   time.Duration
-	dest [2]counters
+	dest [split.Max]counters
 }
 
 // run drives tr through next.
 func (pc plantConfig) run(tr trace, next controllerFunc) plantRun {
+	pc.away = tr.away
 	res := plantRun{cfg: pc, seconds: make([]second, int(tr.length/time.Second)+1)}
 	const bin = 10 * time.Millisecond
-	done := make([][2]counters, int((tr.length+pc.maxWait+time.Second)/bin)+1)
+	done := make([][split.Max]counters, int((tr.length+pc.maxWait+time.Second)/bin)+1)
+	home := split.Home(tr.names()...)
 	var (
-		cum     [2]counters
+		cum     [split.Max]counters
 		cumBin  int
 		samples []sample
-		applied = split.AllPrimary
+		applied = home
 		pending []struct {
 			at time.Duration
 			w  split.Split
 		}
-		swrr      [2]int
-		nextStart time.Duration
+		swrr      [split.Max]int
+		nextStart [split.Max]time.Duration // when each destination's server is free
 		arrival   time.Duration
-		st        = State{Weights: split.AllPrimary}
+		st        = State{Weights: home}
 	)
 	record := func(dest int, at, took time.Duration, ok bool) {
 		c := &done[int((at+took)/bin)][dest]
@@ -121,13 +142,12 @@ func (pc plantConfig) run(tr trace, next controllerFunc) plantRun {
 	}
 	arrive := func(a time.Duration) {
 		for len(pending) > 0 && pending[0].at <= a {
-			applied, swrr = pending[0].w, [2]int{}
+			applied, swrr = pending[0].w, [split.Max]int{}
 			pending = pending[1:]
 		}
-		w := [2]int{applied.Weight(0), applied.Spilled()}
 		best := 0
-		for i := range swrr {
-			swrr[i] += w[i]
+		for i := range applied.Len() {
+			swrr[i] += applied.Weight(i)
 			if swrr[i] > swrr[best] {
 				best = i
 			}
@@ -135,23 +155,33 @@ func (pc plantConfig) run(tr trace, next controllerFunc) plantRun {
 		swrr[best] -= 100
 		s := &res.seconds[int(a/time.Second)]
 		s.offered++
-		if best == 1 {
-			record(1, a, pc.service, true)
-			return
+		s.to[best]++
+		capacity := tr.capacity(a)
+		if best > 0 {
+			if best >= len(tr.away) || tr.away[best-1] <= 0 {
+				record(best, a, pc.service, true) // the last, or without limit
+				return
+			}
+			capacity = tr.away[best-1]
+		} else {
+			s.primary++
 		}
-		s.primary++
-		start := max(a, nextStart)
+		failed, slow := &s.failed, &s.slow
+		if best > 0 {
+			failed, slow = &s.awayFailed, &s.awaySlow
+		}
+		start := max(a, nextStart[best])
 		if start-a > pc.maxWait {
-			s.failed++
-			record(0, a, 0, false)
+			*failed++
+			record(best, a, 0, false)
 			return
 		}
-		nextStart = start + time.Duration(float64(time.Second)/tr.capacity(a))
+		nextStart[best] = start + time.Duration(float64(time.Second)/capacity)
 		took := start - a + pc.service
 		if took > pc.policy.SLOLatency {
-			s.slow++
+			*slow++
 		}
-		record(0, a, took, true)
+		record(best, a, took, true)
 	}
 	for tick := pc.interval; tick <= tr.length; tick += pc.interval {
 		for arrival < tick {
@@ -197,6 +227,16 @@ func (pc plantConfig) observe(now time.Duration, samples []sample) Observation {
 		return obs
 	}
 	last := samples[len(samples)-1]
+	n := max(2, len(pc.away)+1)
+	if len(pc.away) > 1 {
+		for i := range pc.away {
+			a := Away{Ready: new(true)}
+			if i < len(pc.away)-1 && pc.away[i] > 0 {
+				a.CapacityRPS = new(pc.away[i])
+			}
+			obs.Away = append(obs.Away, a)
+		}
+	}
 	from := func(w time.Duration) sample {
 		i := len(samples) - 1
 		for i > 0 && samples[i].at > last.at-w {
@@ -206,7 +246,9 @@ func (pc plantConfig) observe(now time.Duration, samples []sample) Observation {
 	}
 	first := from(pc.rateWindow)
 	dt := (last.at - first.at).Seconds()
-	obs.RPS = (last.dest[0].requests + last.dest[1].requests - first.dest[0].requests - first.dest[1].requests) / dt
+	for d := range n {
+		obs.RPS += (last.dest[d].requests - first.dest[d].requests) / dt
+	}
 	windows := func(w time.Duration) *SLIs {
 		f := from(w)
 		sec := (last.at - f.at).Seconds()
@@ -214,7 +256,11 @@ func (pc plantConfig) observe(now time.Duration, samples []sample) Observation {
 			return Window{Requests: last.dest[d].requests - f.dest[d].requests, Good: last.dest[d].good - f.dest[d].good,
 				Served: last.dest[d].served - f.dest[d].served, Seconds: sec}
 		}
-		return &SLIs{Primary: win(0), Burst: win(1)}
+		m := &SLIs{Primary: win(0), Burst: win(1)}
+		for d := 2; d < n; d++ {
+			m.Further = append(m.Further, win(d))
+		}
+		return m
 	}
 	if f := from(pc.policy.SLOWindow); last.at-f.at >= pc.policy.SLOWindow-pc.policy.SLOWindow/10 {
 		obs.SLO = windows(pc.policy.SLOWindow)
@@ -298,6 +344,24 @@ func (r plantRun) sli(from, to time.Duration) float64 {
 // carried is primary's mean rate sent in [from, to).
 func (r plantRun) carried(from, to time.Duration) float64 {
 	return r.sum(from, to, func(s second) float64 { return s.primary }) / (to - from).Seconds()
+}
+
+// sent is the mean rate sent to destination i in [from, to).
+func (r plantRun) sent(i int, from, to time.Duration) float64 {
+	return r.sum(from, to, func(s second) float64 { return s.to[i] }) / (to - from).Seconds()
+}
+
+// awaySLI is the share of good requests among those sent to the
+// destinations after primary with a capacity in [from, to).
+func (r plantRun) awaySLI(from, to time.Duration) float64 {
+	n := 0.0
+	for i := 1; i < len(r.cfg.away); i++ { // the last takes the rest, without limit
+		n += r.sum(from, to, func(s second) float64 { return s.to[i] })
+	}
+	if n == 0 {
+		return 1
+	}
+	return 1 - r.sum(from, to, func(s second) float64 { return s.awayFailed + s.awaySlow })/n
 }
 
 // utilisation is primary's mean share of its capacity used in [from, to).

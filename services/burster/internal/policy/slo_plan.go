@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cloudburst-demo/cloudburst/pkg/contract/split"
@@ -120,17 +121,17 @@ func (s sloStrategy) plan(st State, obs Observation) (State, target) {
 
 // spread divides the share to leaves primary among the destinations after
 // it, in spill order: each ready one takes what it can carry of the rate
-// sent away (its live capacity when measured, else without limit; one over
-// its own objective no more than it carries now), and the last ready one
-// the rest. With primary's share unchanged and no destination without a
-// ready worker carrying traffic, the current split stays while every
-// destination's exact share is near it, so noise in the rate does not
-// move it: within three quarters of awayStep until a whole SLO window has
-// passed under the split, then of settledStep. By then the rate and each
-// destination's judgement are the split's own, so what a noisy moment or
-// a passing breach left (burst under its capacity, the last destination
-// carrying the difference) is put right once. Wanted is the same were
-// every destination ready. Two destinations are left as they are.
+// sent away, the last ready one the rest. What a destination can carry is
+// its live capacity when measured (else without limit) less the margin
+// primary keeps below its own, so that it does not queue (a destination
+// run at its capacity queues without bound), at the higher estimate of the
+// rate, rounded down (the last takes the rounding). One over its own
+// objective, or any with a capacity while primary queues, gets no more
+// than it carries now: the excess goes on. With primary's share unchanged
+// and no destination without a ready worker carrying traffic, each keeps
+// its share while the rate's noise leaves it within its band (settle).
+// Wanted is the split were every destination ready. Two destinations are
+// left as they are.
 func (p *plan) spread(to split.Split, r *SLOReading) target {
 	if to.Len() <= 2 {
 		return target{Split: to, Wanted: to}
@@ -142,35 +143,77 @@ func (p *plan) spread(to split.Split, r *SLOReading) target {
 		if c := p.obs.away(i).CapacityRPS; c != nil {
 			ds[i].capacity = *c
 		}
-		if r.away(i).over() {
-			ds[i].capacity = min(ds[i].capacity, p.offered*float64(p.cur.Weight(i))/100)
+		// Over its own objective, or with a capacity while primary queues
+		// or drains (the rate, counted as answered, is then only a floor
+		// of what is sent): no more than it carries now.
+		queueing := p.st.SLO.Saturated || p.st.SLO.Draining
+		if r.away(i).over() || (queueing && !math.IsInf(ds[i].capacity, 1)) {
+			ds[i].capacity = min(ds[i].capacity, p.sustained*float64(p.cur.Weight(i))/100)
 		}
 	}
-	wanted := to.WithWeights(roundSpill(p.sharesOf(to.Weight(0), ds), 1)...)
+	wanted := to.WithWeights(roundWithin(p.sharesOf(to.Weight(0), p.within(ds), p.high))...)
 	stranded := false
 	for i := 1; i < len(ds); i++ {
 		ds[i].ready = !p.obs.unready(i)
 		stranded = stranded || (!ds[i].ready && p.cur.Weight(i) > 0)
 	}
-	shares := p.sharesOf(to.Weight(0), ds)
-	t := target{Split: to.WithWeights(roundSpill(shares, 1)...), Wanted: wanted}
-	near := awayStep
-	if p.windowSinceChange() {
-		near = settledStep
-	}
-	if to.Weight(0) == p.cur.Weight(0) && !stranded && nearSplit(p.cur, shares, near) {
-		t.Split = p.cur
+	t := target{Split: to.WithWeights(roundWithin(p.sharesOf(to.Weight(0), p.within(ds), p.high))...), Wanted: wanted}
+	if to.Weight(0) == p.cur.Weight(0) && !stranded {
+		t.Split = p.settle(ds)
 	}
 	return t
 }
 
+// within is ds with each capacity less the margin.
+func (p *plan) within(ds []spillDest) []spillDest {
+	out := slices.Clone(ds)
+	for i := range out {
+		out[i].capacity *= 1 - p.margin()
+	}
+	return out
+}
+
+// settle is the split with primary's share unchanged. Each ready
+// destination with a capacity, but the last ready one, keeps its share
+// while that carries no more than its capacity at the lower estimate of
+// the rate and no less than its capacity less twice the margin at the
+// higher one; past the first it gets its capacity less the margin at once,
+// short of the second once a whole SLO window has passed since the last
+// change (the window's rate is then the split's own). One without a
+// capacity takes all that is left; the last ready one the rest.
+func (p *plan) settle(ds []spillDest) split.Split {
+	last := len(ds) - 1
+	for last > 0 && !ds[last].ready {
+		last--
+	}
+	w := p.cur.Weights()
+	left := 100 - w[0]
+	for i := 1; i < len(ds); i++ {
+		c := ds[i].capacity
+		switch {
+		case !ds[i].ready:
+			w[i] = 0
+		case i == last || math.IsInf(c, 1):
+			w[i] = left
+		case !(p.sustained > 0):
+			// No rate to judge by: as it is.
+		case float64(w[i])*p.sustained/100 > c,
+			p.windowSinceChange() && float64(w[i])*p.high/100 < c*(1-2*p.margin()):
+			w[i] = int(math.Floor(100 * c * (1 - p.margin()) / p.high))
+		}
+		w[i] = min(max(0, w[i]), left)
+		left -= w[i]
+	}
+	return p.cur.WithWeights(w...)
+}
+
 // sharesOf is each destination's exact share when home keeps home percent
-// and the rest spills across ds (ds[0], home, takes none of it).
-func (p *plan) sharesOf(home int, ds []spillDest) []float64 {
+// and the rest spills across ds (ds[0], home, takes none of it) at rps.
+func (p *plan) sharesOf(home int, ds []spillDest, rps float64) []float64 {
 	away := float64(100 - home)
 	// A rate of nearly nothing still goes somewhere: to the first ready
 	// destination.
-	shares := spill(max(p.offered, 1e-6)*away/100, ds)
+	shares := spill(max(rps, 1e-6)*away/100, ds)
 	for i := range shares {
 		shares[i] *= away / 100
 	}
@@ -186,15 +229,6 @@ func allOver(s split.Split) string {
 	}
 	return "every cluster is over its objective: no share moved off primary"
 }
-
-// awayStep is the step, in percent, by which the share of a destination
-// after burst moves when primary's does not.
-const awayStep = 5
-
-// settledStep is awayStep once a whole SLO window has passed under the
-// split: a share moves when it is 1.5 points from where the window's rate
-// puts it (a rate 4% off moves a 40% share by 1.6).
-const settledStep = 2
 
 // plan is one decision in the making.
 type plan struct {

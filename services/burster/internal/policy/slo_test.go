@@ -206,11 +206,11 @@ func TestSLOHeadroomValidated(t *testing.T) {
 // to burst-2; a destination without a ready worker, or over its own
 // objective, gets no more and its excess goes on; coming down empties the
 // last first; noise within a few percent moves nothing.
-// TestSLOSpillSettles: with primary's share unchanged, the shares after it
-// stay within three quarters of awayStep of where the rate puts them until
-// a whole SLO window has passed under the split; then what a passing
-// breach left (burst below its capacity, burst-2 carrying the difference)
-// is put right.
+// TestSLOSpillSettles: with primary's share unchanged, burst keeps its
+// share while it carries no more than its capacity and no less than its
+// capacity less twice the margin; over it, it gets its capacity less the
+// margin at once; short of the band, once a whole SLO window has passed
+// under the split.
 func TestSLOSpillSettles(t *testing.T) {
 	clean := SLOState{CapacityRPS: 20, Measured: true, Quiet: t0}
 	away := []Away{{Ready: ptr(true), CapacityRPS: ptr(20.0)}, {Ready: ptr(true)}}
@@ -221,9 +221,10 @@ func TestSLOSpillSettles(t *testing.T) {
 		cur   split.Split
 		want  split.Split
 	}{
-		{"within a window of the change: held", 4 * time.Second, three(38, 37, 25), three(38, 37, 25)},
-		{"a window after it: burst back to its capacity", 10 * time.Second, three(38, 37, 25), three(38, 40, 22)},
-		{"a window after it, within a point and a half: held", 10 * time.Second, three(38, 39, 23), three(38, 39, 23)},
+		{"within its band: held", 10 * time.Second, three(38, 37, 25), three(38, 37, 25)},
+		{"short of its band, within a window of the change: held", 4 * time.Second, three(38, 30, 32), three(38, 30, 32)},
+		{"short of its band a window after it: filled", 10 * time.Second, three(38, 30, 32), three(38, 38, 24)},
+		{"over its capacity: back within it at once", 4 * time.Second, three(38, 42, 20), three(38, 38, 24)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,15 +260,15 @@ func TestSLOSpillOrder(t *testing.T) {
 		blocked bool
 		reason  string
 	}{
-		{"feed-forward: burst up to its capacity, burst-2 the rest", three(100, 0, 0), 50, both,
-			slis(win(200, 1), win(0, 1), win(0, 1), 150, 0), three(38, 40, 22), false,
+		{"feed-forward: burst up to its capacity less the margin, burst-2 the rest", three(100, 0, 0), 50, both,
+			slis(win(200, 1), win(0, 1), win(0, 1), 150, 0), three(38, 38, 24), false,
 			"50.0 req/s projected on primary, over its capacity 20.0 req/s"},
-		{"settled: held", three(38, 40, 22), 50, both,
-			slis(win(190, 1), win(200, 1), win(110, 1), 57, 93), three(38, 40, 22), false, "holding"},
-		{"noise within the tolerance: held", three(38, 40, 22), 51, both,
-			slis(win(190, 1), win(200, 1), win(110, 1), 57, 95), three(38, 40, 22), false, "holding"},
+		{"settled: held", three(38, 38, 24), 50, both,
+			slis(win(190, 1), win(190, 1), win(120, 1), 57, 93), three(38, 38, 24), false, "holding"},
+		{"noise within the band: held", three(38, 38, 24), 51, both,
+			slis(win(190, 1), win(190, 1), win(120, 1), 57, 95), three(38, 38, 24), false, "holding"},
 		{"burst under its capacity: filled before burst-2", three(38, 30, 32), 50, both,
-			slis(win(190, 1), win(150, 1), win(160, 1), 57, 93), three(38, 40, 22), false, "spilled primary 38 / burst 40 / burst-2 22"},
+			slis(win(190, 1), win(150, 1), win(160, 1), 57, 93), three(38, 38, 24), false, "spilled primary 38 / burst 38 / burst-2 24"},
 		{"burst over its objective: no more for it, the excess to burst-2", three(38, 30, 32), 50, both,
 			slis(win(190, 1), win(150, 0.9), win(160, 1), 57, 93), three(38, 30, 32), false, "burst SLI 90.00%"},
 		{"burst without a ready worker: its share on to burst-2 at once", three(38, 40, 22), 50, []Away{{Ready: unready, CapacityRPS: ptr(20.0)}, {Ready: ready}},

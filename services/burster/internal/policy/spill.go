@@ -77,6 +77,28 @@ func roundSpill(shares []float64, step int) []int {
 	return weights
 }
 
+// roundWithin turns exact shares into whole-percent weights that sum to
+// 100 and give no destination but the last more than its exact share: what
+// spills past each destination after the first two is rounded up, so the
+// one before it is rounded down.
+func roundWithin(shares []float64) []int {
+	t := tails(shares)
+	rounded := make([]int, len(t)+1) // rounded[len] = 0: nothing spills past the last
+	rounded[0] = 100
+	for k := 1; k < len(t); k++ {
+		r := int(math.Round(t[k]))
+		if k >= 2 {
+			r = int(math.Ceil(t[k] - 1e-9))
+		}
+		rounded[k] = min(rounded[k-1], max(0, r))
+	}
+	weights := make([]int, len(shares))
+	for i := range weights {
+		weights[i] = rounded[i] - rounded[i+1]
+	}
+	return weights
+}
+
 // nearSplit reports whether cur is within three quarters of a step of the
 // exact shares at every tail: noise around a rounding boundary must not
 // flap the weights.

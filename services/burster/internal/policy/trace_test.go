@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -203,13 +204,81 @@ func clusterStepTrace() traceCase {
 	}
 }
 
+// threeStepTrace is the demo with three clusters (-clusters=3
+// -capacities=20,20,0) stepped from 10 to 50 req/s: primary is held at its
+// objective, burst filled to its 20 req/s less the margin, burst-2 takes
+// the rest.
+func threeStepTrace() traceCase {
+	e := time.Minute
+	return traceCase{
+		trace: trace{name: "three clusters: step 10 -> 50 req/s, burst 20", length: 6 * time.Minute, rate: stepAt(e, 10, 50),
+			capacity: constant(capacity), events: []time.Duration{e}, away: []float64{20, 0}},
+		plant: demoPlant,
+		check: func(r plantRun) error {
+			if s := r.settle(e, r.cfg.end(r)); s > 20*time.Second {
+				return fmt.Errorf("settled %s after the step, want at most 20s (changes at %v)", s, r.changes)
+			}
+			return r.checkThree(e, e+30*time.Second, 0)
+		},
+	}
+}
+
+// threeNoiseTrace is three clusters at 50 req/s ±15% for half an hour.
+func threeNoiseTrace() traceCase {
+	half := 30 * time.Minute
+	return traceCase{
+		trace: trace{name: "three clusters: 50 req/s ±15% for 30 minutes, burst 20", length: half + 2*time.Minute,
+			rate: noisy(50, 0.15, 11, half+3*time.Minute), capacity: constant(capacity), events: []time.Duration{0}, away: []float64{20, 0}},
+		plant: demoPlant,
+		check: func(r plantRun) error {
+			from, end := 2*time.Minute, r.cfg.end(r)
+			for i, sli := range []float64{r.sli(from, end), r.awaySLI(from, end)} {
+				if sli < r.cfg.policy.SLOTarget {
+					return fmt.Errorf("destination %d's SLI over the half hour %.4f, below the target %v", i, sli, r.cfg.policy.SLOTarget)
+				}
+			}
+			// The noise moves primary's share as in noiseTrace, and each
+			// of those moves re-spreads what leaves it; burst's own share
+			// moves only when the noise takes it out of its band.
+			if n := r.changesIn(from, end); n > 60 {
+				return fmt.Errorf("%d weight changes in the half hour, want at most two a minute (60)", n)
+			}
+			return nil
+		},
+	}
+}
+
+// checkThree: from the event at e on, at most 20 of the requests sent to
+// burst fail or are late (it is filled within its capacity, never over
+// it); from settled on the split sends each cluster within 25% of 20, 20
+// and 10 req/s (50 req/s in spill order, 20 each before the last), changes
+// at most maxChanges times, and primary keeps its objective.
+func (r plantRun) checkThree(e, settled time.Duration, maxChanges int) error {
+	end := r.cfg.end(r)
+	if bad := r.sum(e, end, func(s second) float64 { return s.awayFailed + s.awaySlow }); bad > 20 {
+		return fmt.Errorf("%v of burst's requests failed or were late, want at most 20", bad)
+	}
+	for i, want := range []float64{20, 20, 10} {
+		if got := r.sent(i, settled, end); math.Abs(got-want) > want/4 {
+			return fmt.Errorf("settled, destination %d is sent %.1f req/s, want %v ± 25%%", i, got, want)
+		}
+	}
+	if n := r.changesIn(settled, end); n > maxChanges {
+		return fmt.Errorf("%d weight changes once settled (changes at %v), want at most %d", n, r.changes, maxChanges)
+	}
+	if sli := r.sli(settled, end); sli < r.cfg.policy.SLOTarget {
+		return fmt.Errorf("primary's SLI once settled %.4f, below the target", sli)
+	}
+	return nil
+}
+
 func (pc plantConfig) end(r plantRun) time.Duration {
 	return time.Duration(len(r.seconds)-1) * time.Second
 }
 
 func traceCases() []traceCase {
 	return []traceCase{stepTrace(), otherCapacityStep(), rampTrace(), steadyTrace(), noiseTrace(),
-		capacityTrace(), flashTrace(), clusterStepTrace()}
+		capacityTrace(), flashTrace(), clusterStepTrace(), threeStepTrace(), threeNoiseTrace()}
 }
 
 // controllers are the policy and the baseline it replaced, each for a
