@@ -138,15 +138,15 @@ func (p *plan) spread(to split.Split, r *SLOReading) target {
 	}
 	ds := make([]spillDest, to.Len())
 	ds[0] = spillDest{capacity: 0, ready: true} // what stays home is to's
+	// Over its own objective, or with a capacity while primary queues or
+	// drains (the rate, counted as answered, is then only a floor of what
+	// is sent): no more than it carries now.
+	queueing := p.st.SLO.Saturated || p.st.SLO.Draining
 	for i := 1; i < len(ds); i++ {
 		ds[i] = spillDest{capacity: math.Inf(1), ready: true}
 		if c := p.obs.away(i).CapacityRPS; c != nil {
 			ds[i].capacity = *c
 		}
-		// Over its own objective, or with a capacity while primary queues
-		// or drains (the rate, counted as answered, is then only a floor
-		// of what is sent): no more than it carries now.
-		queueing := p.st.SLO.Saturated || p.st.SLO.Draining
 		if r.away(i).over() || (queueing && !math.IsInf(ds[i].capacity, 1)) {
 			ds[i].capacity = min(ds[i].capacity, p.sustained*float64(p.cur.Weight(i))/100)
 		}

@@ -63,18 +63,7 @@ func tails(shares []float64) []float64 {
 // tails. A destination with no share of its own gets no weight, and with
 // two destinations the burst weight is the burst share rounded to the step.
 func roundSpill(shares []float64, step int) []int {
-	t := tails(shares)
-	rounded := make([]int, len(t)+1) // rounded[len] = 0: nothing spills past the last
-	rounded[0] = 100
-	for k := 1; k < len(t); k++ {
-		r := int(math.Round(t[k]/float64(step))) * step
-		rounded[k] = min(rounded[k-1], max(0, r))
-	}
-	weights := make([]int, len(shares))
-	for i := range weights {
-		weights[i] = rounded[i] - rounded[i+1]
-	}
-	return weights
+	return roundTails(shares, func(_ int, t float64) int { return int(math.Round(t/float64(step))) * step })
 }
 
 // roundWithin turns exact shares into whole-percent weights that sum to
@@ -82,15 +71,22 @@ func roundSpill(shares []float64, step int) []int {
 // spills past each destination after the first two is rounded up, so the
 // one before it is rounded down.
 func roundWithin(shares []float64) []int {
+	return roundTails(shares, func(k int, t float64) int {
+		if k >= 2 {
+			return int(math.Ceil(t - 1e-9))
+		}
+		return int(math.Round(t))
+	})
+}
+
+// roundTails is the weights whose tails are round(k, tail k) for each k
+// past home, each within 0 and the tail before it.
+func roundTails(shares []float64, round func(k int, tail float64) int) []int {
 	t := tails(shares)
 	rounded := make([]int, len(t)+1) // rounded[len] = 0: nothing spills past the last
 	rounded[0] = 100
 	for k := 1; k < len(t); k++ {
-		r := int(math.Round(t[k]))
-		if k >= 2 {
-			r = int(math.Ceil(t[k] - 1e-9))
-		}
-		rounded[k] = min(rounded[k-1], max(0, r))
+		rounded[k] = min(rounded[k-1], max(0, round(k, t[k])))
 	}
 	weights := make([]int, len(shares))
 	for i := range weights {
